@@ -1,0 +1,551 @@
+//! serde over the spanned tree.
+//!
+//! The raw model (`model::raw`) derives `Deserialize`; this module feeds it from a
+//! [`Node`] instead of from text, so that every type error carries the span of the
+//! node it is about. Two things serde alone would not give:
+//!
+//! - Unknown keys are collected (with a "did you mean"), not fatal: the struct
+//!   being read never sees them, so one pass reports all of them.
+//! - [`Spanned<T>`] fields receive the span of their node, for the checks that run
+//!   after deserializing (ports, sizes, references to other services).
+//!
+//! It stops at types: what a value means is decided in `load::resolve`.
+
+use std::cell::RefCell;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
+
+use crate::diag::Diagnostic;
+use crate::load::yaml::{resolve_plain, Node, Plain, Value};
+use crate::model::Spanned;
+use crate::source::Span;
+
+/// A type error, located at the node it is about.
+#[derive(Debug, Clone)]
+pub struct Error {
+    pub message: String,
+    pub span: Option<Span>,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl de::Error for Error {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Error {
+            message: msg.to_string(),
+            span: None,
+        }
+    }
+}
+
+impl Error {
+    fn at(mut self, span: Span) -> Self {
+        if self.span.is_none() {
+            self.span = Some(span);
+        }
+        self
+    }
+
+    pub fn into_diagnostic(self, fallback: Span) -> Diagnostic {
+        let span = self.span.unwrap_or(fallback);
+        let (message, label) = humanize(&self.message);
+        Diagnostic::error(message)
+            .label(span, label)
+            .help("see the Compose Specification for the accepted forms of this key")
+    }
+}
+
+/// serde's messages read "invalid type: string \"x\", expected a list"; turn them
+/// into a message plus a short label.
+fn humanize(msg: &str) -> (String, String) {
+    if let Some(rest) = msg.strip_prefix("invalid type: ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            return (
+                format!("wrong type: expected {expected}"),
+                format!("found {found}"),
+            );
+        }
+    }
+    if let Some(rest) = msg.strip_prefix("invalid value: ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            return (
+                format!("invalid value: expected {expected}"),
+                format!("found {found}"),
+            );
+        }
+    }
+    (msg.to_string(), "here".to_string())
+}
+
+/// Where unknown keys are reported while deserializing.
+#[derive(Default)]
+pub struct Sink {
+    pub diagnostics: RefCell<Vec<Diagnostic>>,
+}
+
+/// Deserializes `T` from a node, collecting unknown-key diagnostics in `sink`.
+pub fn from_node<'de, T: serde::Deserialize<'de>>(node: &'de Node, sink: &'de Sink) -> Result<T, Error> {
+    T::deserialize(NodeDe { node, sink }).map_err(|e: Error| e.at(node.span))
+}
+
+pub const SPANNED_NAME: &str = "$berth::Spanned";
+pub const SPANNED_FIELDS: &[&str] = &["$span_file", "$span_start", "$span_end", "$value"];
+
+#[derive(Clone, Copy)]
+pub struct NodeDe<'a> {
+    node: &'a Node,
+    sink: &'a Sink,
+}
+
+impl<'de> NodeDe<'de> {
+    fn scalar(&self) -> Option<(&'de str, bool)> {
+        match &self.node.value {
+            Value::Scalar(s) => Some((&s.text, s.plain)),
+            _ => None,
+        }
+    }
+
+    fn span(&self) -> Span {
+        self.node.span
+    }
+
+    /// Hands the node to the visitor by its own kind; the visitor complains if
+    /// that is not what it wanted.
+    fn by_kind<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match &self.node.value {
+            Value::Null => visitor.visit_unit(),
+            Value::Scalar(s) if s.plain => match resolve_plain(&s.text) {
+                Plain::Bool(b) => visitor.visit_bool(b),
+                Plain::Int(i) if i >= 0 => visitor.visit_u64(i as u64),
+                Plain::Int(i) => visitor.visit_i64(i),
+                Plain::Float(f) => visitor.visit_f64(f),
+                Plain::Str => visitor.visit_borrowed_str(&s.text),
+            },
+            Value::Scalar(s) => visitor.visit_borrowed_str(&s.text),
+            Value::Seq(items) => visitor.visit_seq(SeqAccess {
+                items: items.iter(),
+                sink: self.sink,
+            }),
+            Value::Map(map) => visitor.visit_map(MapAccess {
+                entries: map.iter(),
+                value: None,
+                sink: self.sink,
+                fields: None,
+            }),
+        }
+        .map_err(|e: Error| e.at(self.span()))
+    }
+}
+
+macro_rules! parse_number {
+    ($method:ident, $visit:ident, $ty:ty) => {
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            // Numbers given as text (quoted, or produced by interpolation) are
+            // read as numbers, as compose does after interpolating.
+            if let Some((text, _)) = self.scalar() {
+                if let Ok(n) = text.trim().parse::<$ty>() {
+                    return visitor.$visit(n).map_err(|e: Error| e.at(self.span()));
+                }
+            }
+            self.by_kind(visitor)
+        }
+    };
+}
+
+impl<'de> de::Deserializer<'de> for NodeDe<'de> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.by_kind(visitor)
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        if let Some((text, _)) = self.scalar() {
+            let b = match text.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "y" | "on" => Some(true),
+                "false" | "no" | "n" | "off" => Some(false),
+                _ => None,
+            };
+            if let Some(b) = b {
+                return visitor.visit_bool(b).map_err(|e: Error| e.at(self.span()));
+            }
+        }
+        self.by_kind(visitor)
+    }
+
+    parse_number!(deserialize_i8, visit_i8, i8);
+    parse_number!(deserialize_i16, visit_i16, i16);
+    parse_number!(deserialize_i32, visit_i32, i32);
+    parse_number!(deserialize_i64, visit_i64, i64);
+    parse_number!(deserialize_u8, visit_u8, u8);
+    parse_number!(deserialize_u16, visit_u16, u16);
+    parse_number!(deserialize_u32, visit_u32, u32);
+    parse_number!(deserialize_u64, visit_u64, u64);
+    parse_number!(deserialize_f32, visit_f32, f32);
+    parse_number!(deserialize_f64, visit_f64, f64);
+
+    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        // Any scalar is text where text is wanted: `environment: {A: 1}` is "1".
+        match self.scalar() {
+            Some((text, _)) => visitor
+                .visit_borrowed_str(text)
+                .map_err(|e: Error| e.at(self.span())),
+            None => self.by_kind(visitor),
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        if self.node.is_null() {
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.by_kind(visitor)
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.by_kind(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.by_kind(visitor)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
+        self.by_kind(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.by_kind(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.by_kind(visitor)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        if name == SPANNED_NAME {
+            return visitor.visit_map(SpannedAccess {
+                de: self,
+                state: 0,
+            });
+        }
+        match &self.node.value {
+            Value::Map(map) => visitor
+                .visit_map(MapAccess {
+                    entries: map.iter(),
+                    value: None,
+                    sink: self.sink,
+                    fields: Some(fields),
+                })
+                .map_err(|e: Error| e.at(self.span())),
+            _ => self.by_kind(visitor),
+        }
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        match &self.node.value {
+            Value::Scalar(s) => visitor
+                .visit_enum(s.text.as_str().into_deserializer())
+                .map_err(|e: Error| e.at(self.span())),
+            _ => self.by_kind(visitor),
+        }
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_unit()
+    }
+}
+
+struct SeqAccess<'a> {
+    items: std::slice::Iter<'a, Node>,
+    sink: &'a Sink,
+}
+
+impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
+    type Error = Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
+        match self.items.next() {
+            Some(node) => seed
+                .deserialize(NodeDe {
+                    node,
+                    sink: self.sink,
+                })
+                .map(Some)
+                .map_err(|e: Error| e.at(node.span)),
+            None => Ok(None),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.items.len())
+    }
+}
+
+struct MapAccess<'a> {
+    entries: indexmap::map::Iter<'a, String, crate::load::yaml::Entry>,
+    value: Option<&'a Node>,
+    sink: &'a Sink,
+    /// The struct's fields, when reading a struct: other keys are reported and
+    /// skipped instead of failing the whole struct.
+    fields: Option<&'static [&'static str]>,
+}
+
+impl<'de> de::MapAccess<'de> for MapAccess<'de> {
+    type Error = Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+        loop {
+            let Some((key, entry)) = self.entries.next() else {
+                return Ok(None);
+            };
+            if let Some(fields) = self.fields {
+                if !fields.contains(&key.as_str()) {
+                    if !key.starts_with("x-") {
+                        self.sink
+                            .diagnostics
+                            .borrow_mut()
+                            .push(unknown_key(key, entry.key_span, fields));
+                    }
+                    continue;
+                }
+            }
+            self.value = Some(&entry.value);
+            let key_node = Node::str(key.clone(), entry.key_span);
+            return seed
+                .deserialize(OwnedStrDe(key_node.as_str().unwrap_or_default().to_string()))
+                .map(Some)
+                .map_err(|e: Error| e.at(entry.key_span));
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+        let node = self.value.take().expect("next_value without next_key");
+        seed.deserialize(NodeDe {
+            node,
+            sink: self.sink,
+        })
+        .map_err(|e: Error| e.at(node.span))
+    }
+}
+
+/// Keys are handed over as owned strings: the key text lives in the map, but
+/// serde's identifier visitors only need it for a moment.
+struct OwnedStrDe(String);
+
+impl<'de> de::Deserializer<'de> for OwnedStrDe {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_string(self.0)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+pub fn unknown_key(key: &str, span: Span, fields: &[&str]) -> Diagnostic {
+    let suggestion = fields
+        .iter()
+        .filter(|f| !f.starts_with('$'))
+        .map(|f| (strsim::jaro_winkler(key, f), *f))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, f)| f);
+    let d = Diagnostic::error(format!("unknown key `{key}`")).label(span, "not a key here");
+    match suggestion {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d.help(format!(
+            "remove it, or prefix it with `x-` to keep it as an extension; known keys: {}",
+            fields
+                .iter()
+                .filter(|f| !f.starts_with('$'))
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// Feeds a `Spanned<T>`: the span as three numbers, then the value itself.
+struct SpannedAccess<'a> {
+    de: NodeDe<'a>,
+    state: u8,
+}
+
+impl<'de> de::MapAccess<'de> for SpannedAccess<'de> {
+    type Error = Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+        let Some(name) = SPANNED_FIELDS.get(self.state as usize) else {
+            return Ok(None);
+        };
+        seed.deserialize(OwnedStrDe(name.to_string())).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+        let span = self.de.span();
+        let state = self.state;
+        self.state += 1;
+        match state {
+            0 => seed.deserialize((span.file.0 as u64).into_deserializer()),
+            1 => seed.deserialize((span.start as u64).into_deserializer()),
+            2 => seed.deserialize((span.end as u64).into_deserializer()),
+            _ => seed.deserialize(self.de),
+        }
+    }
+}
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Spanned<T> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SpannedVisitor<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: serde::Deserialize<'de>> Visitor<'de> for SpannedVisitor<T> {
+            type Value = Spanned<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a value")
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Spanned<T>, A::Error> {
+                let mut file = 0u64;
+                let mut start = 0u64;
+                let mut end = 0u64;
+                let mut value = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "$span_file" => file = map.next_value()?,
+                        "$span_start" => start = map.next_value()?,
+                        "$span_end" => end = map.next_value()?,
+                        _ => value = Some(map.next_value()?),
+                    }
+                }
+                let value = value.ok_or_else(|| de::Error::custom("missing value"))?;
+                Ok(Spanned {
+                    span: Span::new(
+                        crate::source::FileId(file as u32),
+                        start as usize..end as usize,
+                    ),
+                    value,
+                })
+            }
+        }
+
+        deserializer.deserialize_struct(
+            SPANNED_NAME,
+            SPANNED_FIELDS,
+            SpannedVisitor(std::marker::PhantomData),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::yaml::parse;
+    use crate::source::FileId;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Svc {
+        image: Option<String>,
+        port: Option<Spanned<u16>>,
+        cpus: Option<f64>,
+        init: Option<bool>,
+        tags: Option<Vec<String>>,
+    }
+
+    #[test]
+    fn unknown_keys_are_collected_with_a_suggestion() {
+        let node = parse(FileId(0), "imgae: x\nfoo: 1\nx-ok: 2\ncpus: '0.5'\n").unwrap().unwrap();
+        let sink = Sink::default();
+        let svc: Svc = from_node(&node, &sink).unwrap();
+        assert_eq!(svc.cpus, Some(0.5));
+        let d = sink.diagnostics.borrow();
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].message, "unknown key `imgae`");
+        assert_eq!(d[0].help.as_deref(), Some("did you mean `image`?"));
+    }
+
+    #[test]
+    fn type_errors_point_at_the_node() {
+        let text = "image: x\ntags: abc\n";
+        let node = parse(FileId(0), text).unwrap().unwrap();
+        let err = from_node::<Svc>(&node, &Sink::default()).unwrap_err();
+        assert_eq!(&text[err.span.unwrap().range()], "abc");
+        assert!(err.message.contains("expected a sequence"), "{}", err.message);
+    }
+
+    #[test]
+    fn spanned_values_know_where_they_are() {
+        let text = "port: 8080\ninit: yes\n";
+        let node = parse(FileId(0), text).unwrap().unwrap();
+        let svc: Svc = from_node(&node, &Sink::default()).unwrap();
+        let port = svc.port.unwrap();
+        assert_eq!(port.value, 8080);
+        assert_eq!(&text[port.span.range()], "8080");
+        assert_eq!(svc.init, Some(true));
+    }
+}

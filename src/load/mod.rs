@@ -1,0 +1,2 @@
+pub mod de;
+pub mod yaml;

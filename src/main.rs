@@ -1,0 +1,6 @@
+mod diag;
+mod load;
+mod model;
+mod source;
+
+fn main() {}

@@ -1,0 +1,44 @@
+//! The stack model: what the user wrote ([`raw`]) and what berth acts on ([`stack`]).
+//!
+//! `raw` mirrors the YAML, short and long syntax alike, and is what the JSON Schema
+//! is generated from. `stack` is the validated, normalised form: long syntax only,
+//! sizes in bytes, durations parsed, paths absolute. `load` turns one into the other.
+
+pub mod raw;
+pub mod stack;
+
+use crate::source::Span;
+
+/// A value and where in the stack files it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    pub span: Span,
+    pub value: T,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Spanned<T> {
+        Spanned { span, value }
+    }
+}
+
+impl<T> std::ops::Deref for Spanned<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: schemars::JsonSchema> schemars::JsonSchema for Spanned<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
