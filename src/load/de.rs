@@ -17,7 +17,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 
 use crate::diag::Diagnostic;
-use crate::load::yaml::{resolve_plain, Node, Plain, Value};
+use crate::load::yaml::{Node, Plain, Value, resolve_plain};
 use crate::model::Spanned;
 use crate::source::Span;
 
@@ -91,7 +91,10 @@ pub struct Sink {
 }
 
 /// Deserializes `T` from a node, collecting unknown-key diagnostics in `sink`.
-pub fn from_node<'de, T: serde::Deserialize<'de>>(node: &'de Node, sink: &'de Sink) -> Result<T, Error> {
+pub fn from_node<'de, T: serde::Deserialize<'de>>(
+    node: &'de Node,
+    sink: &'de Sink,
+) -> Result<T, Error> {
     T::deserialize(NodeDe { node, sink }).map_err(|e: Error| e.at(node.span))
 }
 
@@ -249,7 +252,11 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
         self.by_kind(visitor)
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         self.by_kind(visitor)
     }
 
@@ -273,10 +280,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
         visitor: V,
     ) -> Result<V::Value, Error> {
         if name == SPANNED_NAME {
-            return visitor.visit_map(SpannedAccess {
-                de: self,
-                state: 0,
-            });
+            return visitor.visit_map(SpannedAccess { de: self, state: 0 });
         }
         match &self.node.value {
             Value::Map(map) => visitor
@@ -322,7 +326,10 @@ struct SeqAccess<'a> {
 impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
     type Error = Error;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Error> {
         match self.items.next() {
             Some(node) => seed
                 .deserialize(NodeDe {
@@ -352,7 +359,10 @@ struct MapAccess<'a> {
 impl<'de> de::MapAccess<'de> for MapAccess<'de> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
         loop {
             let Some((key, entry)) = self.entries.next() else {
                 return Ok(None);
@@ -360,10 +370,11 @@ impl<'de> de::MapAccess<'de> for MapAccess<'de> {
             if let Some(fields) = self.fields {
                 if !fields.contains(&key.as_str()) {
                     if !key.starts_with("x-") {
-                        self.sink
-                            .diagnostics
-                            .borrow_mut()
-                            .push(unknown_key(key, entry.key_span, fields));
+                        self.sink.diagnostics.borrow_mut().push(unknown_key(
+                            key,
+                            entry.key_span,
+                            fields,
+                        ));
                     }
                     continue;
                 }
@@ -371,7 +382,9 @@ impl<'de> de::MapAccess<'de> for MapAccess<'de> {
             self.value = Some(&entry.value);
             let key_node = Node::str(key.clone(), entry.key_span);
             return seed
-                .deserialize(OwnedStrDe(key_node.as_str().unwrap_or_default().to_string()))
+                .deserialize(OwnedStrDe(
+                    key_node.as_str().unwrap_or_default().to_string(),
+                ))
                 .map(Some)
                 .map_err(|e: Error| e.at(entry.key_span));
         }
@@ -437,7 +450,10 @@ struct SpannedAccess<'a> {
 impl<'de> de::MapAccess<'de> for SpannedAccess<'de> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
         let Some(name) = SPANNED_FIELDS.get(self.state as usize) else {
             return Ok(None);
         };
@@ -519,7 +535,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_collected_with_a_suggestion() {
-        let node = parse(FileId(0), "imgae: x\nfoo: 1\nx-ok: 2\ncpus: '0.5'\n").unwrap().unwrap();
+        let node = parse(FileId(0), "imgae: x\nfoo: 1\nx-ok: 2\ncpus: '0.5'\n")
+            .unwrap()
+            .unwrap();
         let sink = Sink::default();
         let svc: Svc = from_node(&node, &sink).unwrap();
         assert_eq!(svc.cpus, Some(0.5));
@@ -535,7 +553,11 @@ mod tests {
         let node = parse(FileId(0), text).unwrap().unwrap();
         let err = from_node::<Svc>(&node, &Sink::default()).unwrap_err();
         assert_eq!(&text[err.span.unwrap().range()], "abc");
-        assert!(err.message.contains("expected a sequence"), "{}", err.message);
+        assert!(
+            err.message.contains("expected a sequence"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

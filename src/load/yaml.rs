@@ -7,8 +7,8 @@
 //! custom tags compose gives meaning to (`!reset`, `!override`), which a serde
 //! deserializer would drop. It stops there: no types, no interpolation.
 
-use serde_saphyr::granit_parser::{self, Event, Parser, ScalarStyle};
 use indexmap::IndexMap;
+use serde_saphyr::granit_parser::{self, Event, Parser, ScalarStyle};
 
 use crate::diag::Diagnostic;
 use crate::source::{FileId, Span};
@@ -396,9 +396,11 @@ impl Builder {
             Value::Map(_) => vec![merge],
             Value::Seq(items) => items,
             _ => {
-                return Err(Diagnostic::error("a merge key `<<` needs a mapping or a list of mappings")
-                    .label(merge.span, format!("found {}", merge.kind()))
-                    .help("write `<<: *anchor` where `&anchor` names a mapping"));
+                return Err(Diagnostic::error(
+                    "a merge key `<<` needs a mapping or a list of mappings",
+                )
+                .label(merge.span, format!("found {}", merge.kind()))
+                .help("write `<<: *anchor` where `&anchor` names a mapping"));
             }
         };
         // Earlier sources in a `<<: [*a, *b]` list win over later ones, and keys

@@ -13,8 +13,8 @@ use std::fmt;
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::Spanned;
 

@@ -1,1 +1,676 @@
-//! placeholder
+//! The validated stack: what berth acts on.
+//!
+//! Long syntax only, every default applied, sizes in bytes, durations in
+//! nanoseconds, relative paths made absolute, project-prefixed names. Its serde
+//! form is the canonical one `docker compose config --format json` prints, field
+//! for field, so the two can be compared; fields marked `skip` are berth's own
+//! bookkeeping (where a value was written), never printed.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use serde::ser::Serializer;
+
+use crate::source::Span;
+
+pub type Map<V> = IndexMap<String, V>;
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stack {
+    pub name: String,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub services: Map<Service>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub networks: Map<Network>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub volumes: Map<Volume>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub secrets: Map<FileObject>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub configs: Map<FileObject>,
+}
+
+/// A size in bytes; compose prints sizes as strings of bytes (`"6291456"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Bytes(pub i64);
+
+impl Serialize for Bytes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_string())
+    }
+}
+
+/// A duration in nanoseconds; printed the way Go prints a `time.Duration`
+/// (`"1m30s"`), as compose does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Duration(pub i64);
+
+impl Serialize for Duration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::load::units::format_go_duration(self.0))
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Service {
+    #[serde(skip)]
+    pub name: String,
+    /// Where the service is defined (its key in `services:`).
+    #[serde(skip)]
+    pub span: Span,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Map<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blkio_config: Option<BlkioConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<Build>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_parent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_rt_period: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_rt_runtime: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpuset: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<i64>,
+    /// compose prints `null` when no command is set.
+    pub command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<FileRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub depends_on: Map<Dependency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<Deploy>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<Device>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domainname: Option<String>,
+    /// compose prints `null` when no entrypoint is set.
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub environment: Map<Option<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expose: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub external_links: Vec<String>,
+    /// `host=ip` lines, as compose prints them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_hosts: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Healthcheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub labels: Map<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_limit: Option<Bytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_reservation: Option<Bytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_swappiness: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memswap_limit: Option<Bytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
+    /// `null` for a network joined with no options.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub networks: Map<Option<ServiceNetwork>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_kill_disable: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_score_adj: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<Port>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub privileged: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub read_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<FileRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<Bytes>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub stdin_open: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_grace_period: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub storage_opt: Map<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub sysctls: Map<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub tty: bool,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub ulimits: Map<Ulimit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userns_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uts: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<ServiceVolume>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// Where each dependency edge was written, for cycle reports.
+    #[serde(skip)]
+    pub edges: Vec<Edge>,
+}
+
+/// Why one service waits for another, and where the user said so.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edge {
+    pub to: String,
+    pub kind: EdgeKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeKind {
+    DependsOn,
+    Link,
+    VolumesFrom,
+    NetworkMode,
+}
+
+impl EdgeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EdgeKind::DependsOn => "depends_on",
+            EdgeKind::Link => "links",
+            EdgeKind::VolumesFrom => "volumes_from",
+            EdgeKind::NetworkMode => "network_mode",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    ServiceStarted,
+    ServiceHealthy,
+    ServiceCompletedSuccessfully,
+}
+
+impl Condition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Condition::ServiceStarted => "service_started",
+            Condition::ServiceHealthy => "service_healthy",
+            Condition::ServiceCompletedSuccessfully => "service_completed_successfully",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dependency {
+    pub condition: Condition,
+    #[serde(skip_serializing_if = "is_false")]
+    pub restart: bool,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Build {
+    pub context: String,
+    pub dockerfile: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile_inline: Option<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub args: Map<Option<String>>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub labels: Map<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cache_from: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cache_to: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<Bytes>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_hosts: Vec<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub pull: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub no_cache: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub privileged: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Port {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub mode: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_ip: Option<String>,
+    pub target: u16,
+    /// Text, since it may be a range (`"9000-9001"`) or empty for a random port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    pub protocol: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_protocol: Option<String>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MountType {
+    Bind,
+    Volume,
+    Tmpfs,
+    Npipe,
+    Cluster,
+    Image,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceVolume {
+    #[serde(rename = "type")]
+    pub kind: MountType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub target: String,
+    #[serde(skip_serializing_if = "is_false")]
+    pub read_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consistency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<BindOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<VolumeOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmpfs: Option<TmpfsOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageOptions>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BindOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub propagation: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub create_host_path: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selinux: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recursive: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct VolumeOptions {
+    #[serde(skip_serializing_if = "is_false")]
+    pub nocopy: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subpath: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TmpfsOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<Bytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ImageOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subpath: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ServiceNetwork {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv4_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub link_local_ips: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub driver_opts: Map<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gw_priority: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Healthcheck {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_period: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_interval: Option<Duration>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub disable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Ulimit {
+    Single(i64),
+    Range { soft: i64, hard: i64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightDevice {
+    #[serde(rename = "Path")]
+    pub path: String,
+    #[serde(rename = "Weight")]
+    pub weight: u16,
+}
+
+/// compose prints throttle devices with Go's field names (`Path`, `Rate`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThrottleDevice {
+    #[serde(rename = "Path")]
+    pub path: String,
+    #[serde(rename = "Rate")]
+    pub rate: Bytes,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BlkioConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u16>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub weight_device: Vec<WeightDevice>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_read_bps: Vec<ThrottleDevice>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_read_iops: Vec<ThrottleDevice>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_write_bps: Vec<ThrottleDevice>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_write_iops: Vec<ThrottleDevice>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Logging {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub options: Map<Option<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Device {
+    pub source: String,
+    pub target: String,
+    pub permissions: String,
+}
+
+/// A secret or config as a service uses it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileRef {
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ResourceSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Bytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Resources {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<ResourceSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reservations: Option<ResourceSpec>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RestartPolicy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UpdateConfig {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_failure_ratio: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Preference {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spread: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Placement {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub preferences: Vec<Preference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_replicas_per_node: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Deploy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i64>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub labels: Map<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_config: Option<UpdateConfig>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_config: Option<UpdateConfig>,
+    pub resources: Resources,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<RestartPolicy>,
+    /// compose prints `placement: {}` when a deploy section exists.
+    pub placement: Placement,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IpamPool {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub aux_addresses: Map<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Ipam {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub config: Vec<IpamPool>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub options: Map<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Network {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub driver_opts: Map<String>,
+    /// compose prints `ipam: {}` even when nothing is set.
+    pub ipam: Ipam,
+    #[serde(skip_serializing_if = "is_false")]
+    pub external: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub internal: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub attachable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_ipv4: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_ipv6: Option<bool>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub labels: Map<String>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Volume {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub driver_opts: Map<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub external: bool,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub labels: Map<String>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// A top-level secret or config.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FileObject {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub external: bool,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub labels: Map<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub driver_opts: Map<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_driver: Option<String>,
+}

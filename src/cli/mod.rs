@@ -1,0 +1,136 @@
+//! The command line: global options, one file per command, and the one place
+//! where diagnostics are printed and exit codes chosen.
+
+mod config;
+mod graph;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::diag::{self, Diagnostic, RenderOptions};
+use crate::load::{self, Loaded};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "berth",
+    version,
+    about = "Declarative stacks for Docker: plan, apply, and tear down compose-format stacks"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Global {
+    /// Stack file(s); later files override earlier ones
+    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Project name (default: `name:` in the file, else the directory name)
+    #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME")]
+    pub project_name: Option<String>,
+    /// Directory relative paths are resolved against (default: the first file's directory)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub project_directory: Option<PathBuf>,
+    /// Env file(s) for interpolation, instead of `.env`
+    #[arg(long = "env-file", global = true, value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+    /// Enable services of this profile
+    #[arg(long = "profile", global = true, value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the normalised stack (or only check it with -q)
+    Config(config::ConfigArgs),
+    /// Check the stack files; exit 0 when valid, 1 with diagnostics otherwise
+    Validate(config::ValidateArgs),
+    /// Show the dependency graph and the start order
+    Graph(graph::GraphArgs),
+}
+
+/// How a command ended, for the exit code.
+pub enum Outcome {
+    Success,
+    /// Diagnostics were printed; exit 1.
+    Invalid,
+}
+
+pub fn run(cli: Cli) -> Outcome {
+    match cli.command {
+        Command::Config(args) => config::run(&cli.global, args),
+        Command::Validate(args) => config::validate(&cli.global, args),
+        Command::Graph(args) => graph::run(&cli.global, args),
+    }
+}
+
+/// Loads the stack for a command, printing warnings; on failure prints every
+/// diagnostic and returns None.
+pub fn load_stack(global: &Global, positional: Option<&PathBuf>) -> Option<Loaded> {
+    let mut files = global.files.clone();
+    if let Some(p) = positional {
+        files.push(p.clone());
+    }
+    let opts = load::Options {
+        files,
+        project_name: global.project_name.clone(),
+        project_directory: global.project_directory.clone(),
+        env_files: global.env_files.clone(),
+        profiles: global.profiles.clone(),
+        cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        environ: std::env::vars().collect(),
+    };
+    match load::load(&opts) {
+        Ok(loaded) => {
+            print_diagnostics(&loaded.diagnostics, &loaded.sources);
+            Some(loaded)
+        }
+        Err(failed) => {
+            print_diagnostics(&failed.diagnostics, &failed.sources);
+            let n = failed.diagnostics.iter().filter(|d| d.is_error()).count();
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(
+                err,
+                "{} {n} error{}; nothing was changed",
+                if n == 1 { "found" } else { "found" },
+                if n == 1 { "" } else { "s" }
+            );
+            None
+        }
+    }
+}
+
+pub fn render_options() -> RenderOptions {
+    let stderr = std::io::stderr();
+    let color = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100);
+    RenderOptions { color, width }
+}
+
+pub fn print_diagnostics(diags: &[Diagnostic], sources: &crate::source::Sources) {
+    let opts = render_options();
+    let mut err = std::io::stderr().lock();
+    for d in diags {
+        let _ = write!(err, "{}", diag::render(d, sources, opts));
+    }
+}
+
+/// Writes to stdout; a closed pipe (`berth config | head`) is not an error.
+pub fn print_out(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .is_err()
+    {
+        std::process::exit(0);
+    }
+}

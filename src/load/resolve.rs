@@ -1,0 +1,1123 @@
+//! Raw model to validated [`Stack`].
+//!
+//! Short syntax becomes long syntax, sizes and durations are parsed, relative
+//! paths become absolute, names get their project prefix, and everything that can
+//! be checked without an engine is checked: ports, sizes and their minimums, cpus,
+//! cpuset, restart policies, references between services, networks, volumes,
+//! secrets and configs. Every problem becomes a [`Diagnostic`] at the span it was
+//! written; resolving goes on after a problem so that all of them are reported.
+//! Dependency cycles are the graph's business (`crate::graph`).
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+
+use crate::diag::Diagnostic;
+use crate::load::units::{parse_bytes, parse_go_duration};
+use crate::model::Spanned;
+use crate::model::raw::{self, Text};
+use crate::model::stack::*;
+use crate::source::Span;
+
+/// The engine refuses memory limits below this (`docker run -m 4m` fails).
+pub const MIN_MEMORY: i64 = 6 * 1024 * 1024;
+
+/// What resolving needs to know beyond the file itself.
+pub struct Context<'a> {
+    pub project: &'a str,
+    pub project_dir: &'a Path,
+    pub home: Option<PathBuf>,
+    /// Variables for `environment:` entries given without a value, and for
+    /// secrets and configs from the environment.
+    pub env: &'a IndexMap<String, String>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Context<'_> {
+    fn error(
+        &mut self,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.diagnostics
+            .push(Diagnostic::error(message).label(span, label).help(help));
+    }
+
+    /// An absolute path for a file reference, resolved against the project
+    /// directory, with `~` expanded.
+    pub fn abs_path(&self, p: &str) -> String {
+        let expanded = if p == "~" || p.starts_with("~/") {
+            match &self.home {
+                Some(h) => h.join(p.trim_start_matches('~').trim_start_matches('/')),
+                None => PathBuf::from(p),
+            }
+        } else {
+            PathBuf::from(p)
+        };
+        let joined = if expanded.is_absolute() {
+            expanded
+        } else {
+            self.project_dir.join(expanded)
+        };
+        clean_path(&joined)
+    }
+}
+
+/// Lexically normalises a path (`a/./b/../c` -> `a/c`) as Go's filepath.Clean does.
+pub fn clean_path(p: &Path) -> String {
+    use std::path::Component;
+    let mut out: Vec<String> = Vec::new();
+    let absolute = p.is_absolute();
+    for c in p.components() {
+        match c {
+            Component::RootDir | Component::Prefix(_) | Component::CurDir => {}
+            Component::ParentDir => {
+                if out.last().is_some_and(|l| l != "..") {
+                    out.pop();
+                } else if !absolute {
+                    out.push("..".into());
+                }
+            }
+            Component::Normal(s) => out.push(s.to_string_lossy().into_owned()),
+        }
+    }
+    let joined = out.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else if joined.is_empty() {
+        ".".into()
+    } else {
+        joined
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Small value parsers shared by many keys.
+
+fn bytes(cx: &mut Context, v: &Spanned<Text>, key: &str) -> Option<Bytes> {
+    match parse_bytes(&v.value.0) {
+        Ok(b) => Some(Bytes(b)),
+        Err(e) => {
+            cx.error(
+                v.span,
+                format!("invalid size for `{key}`: {e}"),
+                "not a size",
+                "write a size in bytes or with a unit: `512m`, `1g` (binary units, as Docker reads them)",
+            );
+            None
+        }
+    }
+}
+
+fn memory(cx: &mut Context, v: &Spanned<Text>, key: &str) -> Option<Bytes> {
+    let b = bytes(cx, v, key)?;
+    // -1 means unlimited for memswap_limit; 0 means unset.
+    if b.0 > 0 && b.0 < MIN_MEMORY {
+        cx.error(
+            v.span,
+            format!("`{key}` of {} is below the engine's minimum of 6 MiB", v.value.0),
+            "below 6 MiB",
+            "the Docker engine refuses memory limits under 6 MiB (`docker run -m 4m` fails the same way); use `6m` or more",
+        );
+        return None;
+    }
+    Some(b)
+}
+
+fn duration(cx: &mut Context, v: &Spanned<Text>, key: &str) -> Option<Duration> {
+    match parse_go_duration(&v.value.0) {
+        Ok(ns) => Some(Duration(ns)),
+        Err(e) => {
+            cx.error(
+                v.span,
+                format!("invalid duration for `{key}`: {e}"),
+                "not a duration",
+                "use a number with a unit: `10s`, `1m30s`, `500ms`",
+            );
+            None
+        }
+    }
+}
+
+fn int(cx: &mut Context, v: &Spanned<Text>, key: &str) -> Option<i64> {
+    match v.value.0.trim().parse::<i64>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            cx.error(
+                v.span,
+                format!("`{key}` must be a whole number, not `{}`", v.value.0),
+                "not a whole number",
+                format!("write `{key}` as an integer"),
+            );
+            None
+        }
+    }
+}
+
+fn cpus(cx: &mut Context, v: &Spanned<Text>, key: &str) -> Option<f64> {
+    let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    match v.value.0.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 => {
+            // The engine rejects more CPUs than the host has; say so now.
+            if n > ncpu && key == "cpus" {
+                cx.error(
+                    v.span,
+                    format!(
+                        "`cpus: {}` is more than the {ncpu} CPUs this machine has",
+                        v.value.0
+                    ),
+                    "too many CPUs",
+                    format!("use a value between 0.01 and {ncpu}"),
+                );
+                return None;
+            }
+            Some(n)
+        }
+        _ => {
+            cx.error(
+                v.span,
+                format!("`{key}` must be a number of CPUs, not `{}`", v.value.0),
+                "not a number",
+                "write a decimal number such as `0.5` or `2`",
+            );
+            None
+        }
+    }
+}
+
+/// `0-3,5` style lists of CPUs.
+fn cpuset(cx: &mut Context, v: &Spanned<Text>) -> Option<String> {
+    let text = v.value.0.trim();
+    let valid = !text.is_empty()
+        && text.split(',').all(|part| {
+            let mut bounds = part.splitn(2, '-');
+            let lo = bounds.next().and_then(|s| s.parse::<u32>().ok());
+            match (lo, bounds.next()) {
+                (Some(_), None) => true,
+                (Some(lo), Some(hi)) => hi.parse::<u32>().is_ok_and(|hi| hi >= lo),
+                _ => false,
+            }
+        });
+    if !valid {
+        cx.error(
+            v.span,
+            format!("invalid cpuset `{text}`"),
+            "not a CPU list",
+            "list CPUs by number and range, e.g. `0`, `0-1` or `0,2-3`",
+        );
+        return None;
+    }
+    Some(text.to_string())
+}
+
+fn texts(v: &Option<Vec<Text>>) -> Vec<String> {
+    v.iter().flatten().map(|t| t.0.clone()).collect()
+}
+
+fn strings(v: &Option<Vec<String>>) -> Vec<String> {
+    v.clone().unwrap_or_default()
+}
+
+fn one_or_many(v: &Option<raw::OneOrMany>) -> Vec<String> {
+    match v {
+        None => Vec::new(),
+        Some(raw::OneOrMany::One(s)) => vec![s.clone()],
+        Some(raw::OneOrMany::Many(v)) => v.iter().map(|t| t.value.0.clone()).collect(),
+    }
+}
+
+/// `KEY=VALUE` lists and mappings to one mapping. `KEY` alone has no value.
+fn list_or_dict(v: &Option<raw::ListOrDict>, sep: char) -> IndexMap<String, Option<String>> {
+    let mut out = IndexMap::new();
+    match v {
+        None => {}
+        Some(raw::ListOrDict::Dict(d)) => {
+            for (k, v) in d {
+                out.insert(k.clone(), v.as_ref().map(|t| t.0.clone()));
+            }
+        }
+        Some(raw::ListOrDict::List(l)) => {
+            for item in l {
+                match item.value.0.split_once(sep) {
+                    Some((k, v)) => out.insert(k.to_string(), Some(v.to_string())),
+                    None => out.insert(item.value.0.clone(), None),
+                };
+            }
+        }
+    }
+    out
+}
+
+/// Like [`list_or_dict`], for keys where a missing value means the empty string.
+fn labels(v: &Option<raw::ListOrDict>) -> IndexMap<String, String> {
+    list_or_dict(v, '=')
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or_default()))
+        .collect()
+}
+
+fn text_map(v: &Option<IndexMap<String, Text>>) -> IndexMap<String, String> {
+    v.iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect()
+}
+
+/// Splits a shell command line as compose does (POSIX shell words).
+fn split_command(
+    cx: &mut Context,
+    c: &Option<raw::Command>,
+    span: Span,
+    key: &str,
+) -> Option<Vec<String>> {
+    match c {
+        None => None,
+        Some(raw::Command::Exec(v)) => Some(v.iter().map(|t| t.0.clone()).collect()),
+        Some(raw::Command::Shell(s)) => match shell_words::split(s) {
+            Ok(words) => Some(words),
+            Err(_) => {
+                cx.error(
+                    span,
+                    format!("`{key}` has an unterminated quote"),
+                    "cannot split into words",
+                    "close the quote, or write the command as a list",
+                );
+                None
+            }
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------
+
+/// Names of everything defined at the top level, for reference checks.
+pub struct Defined<'a> {
+    pub services: Vec<&'a str>,
+    pub networks: Vec<&'a str>,
+    pub volumes: Vec<&'a str>,
+    pub secrets: Vec<&'a str>,
+    pub configs: Vec<&'a str>,
+}
+
+fn undefined(cx: &mut Context, what: &str, name: &str, span: Span, defined: &[&str], hint: &str) {
+    let suggestion = defined
+        .iter()
+        .map(|d| (strsim::jaro_winkler(name, d), *d))
+        .filter(|(s, _)| *s > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, d)| d);
+    let help = match suggestion {
+        Some(s) => format!("did you mean `{s}`?"),
+        None if defined.is_empty() => format!("define it under `{hint}:`"),
+        None => format!(
+            "define it under `{hint}:`, or use one of: {}",
+            defined.join(", ")
+        ),
+    };
+    cx.error(
+        span,
+        format!("{what} `{name}` is not defined"),
+        format!("unknown {what}"),
+        help,
+    );
+}
+
+pub fn service(
+    cx: &mut Context,
+    name: &str,
+    key_span: Span,
+    s: &raw::Service,
+    defined: &Defined,
+) -> Service {
+    let mut out = Service {
+        name: name.to_string(),
+        span: key_span,
+        image: s.image.as_ref().map(|i| i.value.clone()),
+        hostname: s.hostname.clone(),
+        domainname: s.domainname.clone(),
+        user: s.user.as_ref().map(|u| u.0.clone()),
+        working_dir: s.working_dir.clone(),
+        init: s.init,
+        stop_signal: s.stop_signal.clone(),
+        cap_add: strings(&s.cap_add),
+        cap_drop: strings(&s.cap_drop),
+        privileged: s.privileged.unwrap_or(false),
+        read_only: s.read_only.unwrap_or(false),
+        security_opt: strings(&s.security_opt),
+        dns: one_or_many(&s.dns),
+        dns_search: one_or_many(&s.dns_search),
+        dns_opt: strings(&s.dns_opt),
+        external_links: strings(&s.external_links),
+        ipc: s.ipc.clone(),
+        pid: s.pid.clone(),
+        uts: s.uts.clone(),
+        userns_mode: s.userns_mode.clone(),
+        cgroup: s.cgroup.clone(),
+        cgroup_parent: s.cgroup_parent.clone(),
+        isolation: s.isolation.clone(),
+        mac_address: s.mac_address.clone(),
+        tty: s.tty.unwrap_or(false),
+        stdin_open: s.stdin_open.unwrap_or(false),
+        profiles: strings(&s.profiles),
+        platform: s.platform.clone(),
+        runtime: s.runtime.clone(),
+        oom_kill_disable: s.oom_kill_disable,
+        group_add: texts(&s.group_add),
+        storage_opt: text_map(&s.storage_opt),
+        tmpfs: one_or_many(&s.tmpfs),
+        labels: labels(&s.labels),
+        sysctls: labels(&s.sysctls),
+        annotations: s.annotations.as_ref().map(|a| labels(&Some(a.clone()))),
+        ..Service::default()
+    };
+    if s.image.is_none() && s.build.is_none() {
+        cx.error(
+            key_span,
+            format!("service `{name}` has neither an image nor a build context"),
+            "no `image` or `build`",
+            "add `image: <name>` or a `build:` section",
+        );
+    }
+    out.command = split_command(cx, &s.command, key_span, "command");
+    out.entrypoint = split_command(cx, &s.entrypoint, key_span, "entrypoint");
+    out.environment = list_or_dict(&s.environment, '=');
+    out.expose = s
+        .expose
+        .iter()
+        .flatten()
+        .map(|e| e.value.0.clone())
+        .collect();
+    out.extra_hosts = extra_hosts(&s.extra_hosts);
+    out.links = s.links.iter().flatten().map(|l| l.value.clone()).collect();
+    out.volumes_from = s
+        .volumes_from
+        .iter()
+        .flatten()
+        .map(|v| v.value.clone())
+        .collect();
+    out.network_mode = s.network_mode.as_ref().map(|n| n.value.clone());
+    out.container_name = s.container_name.as_ref().map(|c| c.value.clone());
+    out.pull_policy = s.pull_policy.as_ref().map(|p| p.value.clone());
+    if let Some(p) = &s.pull_policy {
+        const POLICIES: &[&str] = &[
+            "always",
+            "never",
+            "missing",
+            "build",
+            "if_not_present",
+            "daily",
+            "weekly",
+        ];
+        if !POLICIES.contains(&p.value.as_str()) && !p.value.starts_with("every_") {
+            cx.error(
+                p.span,
+                format!("invalid pull_policy `{}`", p.value),
+                "unknown policy",
+                "use one of `missing`, `always`, `never`, `build`",
+            );
+        }
+    }
+
+    if let Some(v) = &s.mem_limit {
+        out.mem_limit = memory(cx, v, "mem_limit");
+    }
+    if let Some(v) = &s.memswap_limit {
+        out.memswap_limit = if v.value.0.trim() == "-1" {
+            Some(Bytes(-1))
+        } else {
+            memory(cx, v, "memswap_limit")
+        };
+    }
+    if let (Some(mem), Some(swap)) = (out.mem_limit, out.memswap_limit) {
+        if swap.0 > 0 && swap.0 < mem.0 {
+            let span = s.memswap_limit.as_ref().map_or(key_span, |v| v.span);
+            cx.error(
+                span,
+                "`memswap_limit` is smaller than `mem_limit`",
+                "memory plus swap must be at least the memory limit",
+                "memswap_limit is memory plus swap: set it to at least mem_limit, or -1 for unlimited swap",
+            );
+        }
+    }
+    if let Some(v) = &s.mem_reservation {
+        out.mem_reservation = bytes(cx, v, "mem_reservation");
+    }
+    if let Some(v) = &s.shm_size {
+        out.shm_size = bytes(cx, v, "shm_size");
+    }
+    if let Some(v) = &s.mem_swappiness {
+        out.mem_swappiness = int(cx, v, "mem_swappiness");
+        if out.mem_swappiness.is_some_and(|n| !(0..=100).contains(&n)) {
+            cx.error(
+                v.span,
+                "`mem_swappiness` must be between 0 and 100",
+                "out of range",
+                "use a value from 0 to 100",
+            );
+        }
+    }
+    if let Some(v) = &s.cpus {
+        out.cpus = cpus(cx, v, "cpus");
+    }
+    if let Some(v) = &s.cpu_shares {
+        out.cpu_shares = int(cx, v, "cpu_shares");
+    }
+    if let Some(v) = &s.cpu_quota {
+        out.cpu_quota = int(cx, v, "cpu_quota");
+    }
+    if let Some(v) = &s.cpu_period {
+        out.cpu_period = int(cx, v, "cpu_period");
+    }
+    if let Some(v) = &s.cpu_count {
+        out.cpu_count = int(cx, v, "cpu_count");
+    }
+    if let Some(v) = &s.cpu_percent {
+        out.cpu_percent = cpus(cx, v, "cpu_percent");
+    }
+    if let Some(v) = &s.cpu_rt_runtime {
+        out.cpu_rt_runtime = duration_or_micros(cx, v, "cpu_rt_runtime");
+    }
+    if let Some(v) = &s.cpu_rt_period {
+        out.cpu_rt_period = duration_or_micros(cx, v, "cpu_rt_period");
+    }
+    if let Some(v) = &s.cpuset {
+        out.cpuset = cpuset(cx, v);
+    }
+    if let Some(v) = &s.pids_limit {
+        out.pids_limit = int(cx, v, "pids_limit");
+    }
+    if let Some(v) = &s.oom_score_adj {
+        out.oom_score_adj = v.0.trim().parse().ok();
+    }
+    if let Some(v) = &s.stop_grace_period {
+        out.stop_grace_period = duration(cx, v, "stop_grace_period");
+    }
+    if let Some(v) = &s.scale {
+        out.scale = int(cx, v, "scale");
+    }
+    if let Some(r) = &s.restart {
+        out.restart = restart_policy(cx, r);
+    }
+    out.ulimits = ulimits(cx, &s.ulimits);
+    out.blkio_config = s.blkio_config.as_ref().map(|b| blkio(cx, b));
+    out.logging = s.logging.as_ref().map(|l| Logging {
+        driver: l.driver.clone(),
+        options: l
+            .options
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.as_ref().map(|t| t.0.clone())))
+            .collect(),
+    });
+    out.healthcheck = s.healthcheck.as_ref().map(|h| healthcheck(cx, h));
+    out.build = s.build.as_ref().map(|b| build(cx, b));
+    out.devices = s
+        .devices
+        .iter()
+        .flatten()
+        .filter_map(|d| device(cx, d))
+        .collect();
+    out.deploy = s.deploy.as_ref().map(|d| deploy(cx, d));
+    out.ports = s
+        .ports
+        .iter()
+        .flatten()
+        .flat_map(|p| crate::load::ports::resolve(cx, p))
+        .collect();
+    out.volumes = s
+        .volumes
+        .iter()
+        .flatten()
+        .filter_map(|v| crate::load::volumes::resolve(cx, v, defined))
+        .collect();
+    out.secrets = file_refs(cx, &s.secrets, &defined.secrets, "secret", "secrets");
+    out.configs = file_refs(cx, &s.configs, &defined.configs, "config", "configs");
+    networks(cx, &mut out, s, defined);
+    dependencies(cx, &mut out, s, defined);
+    check_container_name(cx, &out, s);
+    out
+}
+
+fn duration_or_micros(cx: &mut Context, v: &Spanned<Text>, key: &str) -> Option<Duration> {
+    if let Ok(us) = v.value.0.trim().parse::<i64>() {
+        return Some(Duration(us * 1000));
+    }
+    duration(cx, v, key)
+}
+
+fn extra_hosts(v: &Option<raw::ListOrDict>) -> Vec<String> {
+    match v {
+        None => Vec::new(),
+        Some(raw::ListOrDict::Dict(d)) => d
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_ref().map_or("", |t| t.0.as_str())))
+            .collect(),
+        // compose accepts `host:ip` and `host=ip` and prints `host=ip`.
+        Some(raw::ListOrDict::List(l)) => l
+            .iter()
+            .map(|h| {
+                let t = &h.value.0;
+                if t.contains('=') {
+                    t.clone()
+                } else {
+                    match t.split_once(':') {
+                        Some((host, ip)) => format!("{host}={ip}"),
+                        None => t.clone(),
+                    }
+                }
+            })
+            .collect(),
+    }
+}
+
+fn restart_policy(cx: &mut Context, r: &Spanned<String>) -> Option<String> {
+    let v = r.value.as_str();
+    let ok = match v.split_once(':') {
+        None => matches!(v, "no" | "always" | "on-failure" | "unless-stopped"),
+        Some(("on-failure", n)) => n.parse::<u32>().is_ok(),
+        _ => false,
+    };
+    if !ok {
+        cx.error(
+            r.span,
+            format!("invalid restart policy `{v}`"),
+            "not a restart policy",
+            "use `no`, `always`, `on-failure`, `on-failure:<retries>` or `unless-stopped`",
+        );
+        return None;
+    }
+    Some(v.to_string())
+}
+
+fn ulimits(
+    cx: &mut Context,
+    u: &Option<IndexMap<String, Spanned<raw::Ulimit>>>,
+) -> IndexMap<String, Ulimit> {
+    let mut out = IndexMap::new();
+    for (name, v) in u.iter().flatten() {
+        let parse = |t: &str| t.trim().parse::<i64>().ok();
+        let value = match &v.value {
+            raw::Ulimit::Single(s) => parse(s).map(Ulimit::Single),
+            raw::Ulimit::Long(l) => match (parse(&l.soft.0), parse(&l.hard.0)) {
+                (Some(soft), Some(hard)) => {
+                    if soft > hard {
+                        cx.error(
+                            v.span,
+                            format!(
+                                "ulimit `{name}`: soft limit {soft} is above hard limit {hard}"
+                            ),
+                            "soft > hard",
+                            "make the soft limit at most the hard limit",
+                        );
+                    }
+                    Some(Ulimit::Range { soft, hard })
+                }
+                _ => None,
+            },
+        };
+        match value {
+            Some(u) => {
+                out.insert(name.clone(), u);
+            }
+            None => cx.error(
+                v.span,
+                format!("ulimit `{name}` must be a number or `{{soft, hard}}`"),
+                "not a limit",
+                "write e.g. `nofile: {soft: 1024, hard: 2048}`",
+            ),
+        }
+    }
+    out
+}
+
+fn throttles(
+    cx: &mut Context,
+    v: &Option<Vec<raw::ThrottleDevice>>,
+    iops: bool,
+) -> Vec<ThrottleDevice> {
+    let mut out = Vec::new();
+    for d in v.iter().flatten() {
+        let rate = if iops {
+            match d.rate.value.0.trim().parse::<i64>() {
+                Ok(n) if n >= 0 => Some(Bytes(n)),
+                _ => {
+                    cx.error(
+                        d.rate.span,
+                        format!("invalid I/O rate `{}`", d.rate.value.0),
+                        "not a whole number",
+                        "iops limits are whole numbers of operations per second",
+                    );
+                    None
+                }
+            }
+        } else {
+            bytes(cx, &d.rate, "rate")
+        };
+        if let Some(rate) = rate {
+            out.push(ThrottleDevice {
+                path: d.path.value.clone(),
+                rate,
+                span: d.path.span,
+            });
+        }
+    }
+    out
+}
+
+fn blkio(cx: &mut Context, b: &raw::BlkioConfig) -> BlkioConfig {
+    let mut weight = None;
+    if let Some(w) = &b.weight {
+        match w.value.0.trim().parse::<u16>() {
+            Ok(n) if n == 0 || (10..=1000).contains(&n) => weight = Some(n),
+            _ => cx.error(
+                w.span,
+                format!("blkio weight `{}` is out of range", w.value.0),
+                "not 10-1000",
+                "use a weight between 10 and 1000",
+            ),
+        }
+    }
+    BlkioConfig {
+        weight,
+        weight_device: b
+            .weight_device
+            .iter()
+            .flatten()
+            .filter_map(|d| {
+                Some(WeightDevice {
+                    path: d.path.clone(),
+                    weight: d.weight.0.trim().parse().ok()?,
+                })
+            })
+            .collect(),
+        device_read_bps: throttles(cx, &b.device_read_bps, false),
+        device_read_iops: throttles(cx, &b.device_read_iops, true),
+        device_write_bps: throttles(cx, &b.device_write_bps, false),
+        device_write_iops: throttles(cx, &b.device_write_iops, true),
+    }
+}
+
+fn healthcheck(cx: &mut Context, h: &raw::Healthcheck) -> Healthcheck {
+    let test = match &h.test {
+        None => None,
+        Some(raw::Command::Shell(s)) => Some(vec!["CMD-SHELL".to_string(), s.clone()]),
+        Some(raw::Command::Exec(v)) => Some(v.iter().map(|t| t.0.clone()).collect()),
+    };
+    let d = |cx: &mut Context, v: &Option<Spanned<Text>>, k: &str| {
+        v.as_ref().and_then(|v| duration(cx, v, k))
+    };
+    Healthcheck {
+        test,
+        interval: d(cx, &h.interval, "interval"),
+        timeout: d(cx, &h.timeout, "timeout"),
+        start_period: d(cx, &h.start_period, "start_period"),
+        start_interval: d(cx, &h.start_interval, "start_interval"),
+        retries: h
+            .retries
+            .as_ref()
+            .and_then(|r| int(cx, r, "retries"))
+            .map(|n| n.max(0) as u64),
+        disable: h.disable.unwrap_or(false),
+    }
+}
+
+fn build(cx: &mut Context, b: &Spanned<raw::Build>) -> Build {
+    match &b.value {
+        raw::Build::Context(c) => Build {
+            context: build_context(cx, c),
+            dockerfile: "Dockerfile".into(),
+            ..Build::default()
+        },
+        raw::Build::Long(l) => Build {
+            context: build_context(cx, l.context.as_deref().unwrap_or(".")),
+            dockerfile: l.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
+            dockerfile_inline: l.dockerfile_inline.clone(),
+            args: list_or_dict(&l.args, '='),
+            labels: labels(&l.labels),
+            target: l.target.clone(),
+            cache_from: strings(&l.cache_from),
+            cache_to: strings(&l.cache_to),
+            network: l.network.clone(),
+            shm_size: l.shm_size.as_ref().and_then(|s| bytes(cx, s, "shm_size")),
+            extra_hosts: extra_hosts(&l.extra_hosts),
+            pull: l.pull.unwrap_or(false),
+            no_cache: l.no_cache.unwrap_or(false),
+            platforms: strings(&l.platforms),
+            tags: strings(&l.tags),
+            isolation: l.isolation.clone(),
+            privileged: l.privileged.unwrap_or(false),
+        },
+    }
+}
+
+/// A build context is a path unless it is a URL (git, http).
+fn build_context(cx: &Context, c: &str) -> String {
+    if c.contains("://") || c.starts_with("git@") {
+        c.to_string()
+    } else {
+        cx.abs_path(c)
+    }
+}
+
+fn device(cx: &mut Context, d: &Spanned<raw::Device>) -> Option<Device> {
+    match &d.value {
+        raw::Device::Long(l) => Some(Device {
+            source: l.source.clone(),
+            target: l.target.clone().unwrap_or_else(|| l.source.clone()),
+            permissions: l.permissions.clone().unwrap_or_else(|| "rwm".into()),
+        }),
+        raw::Device::Short(s) => {
+            let parts: Vec<&str> = s.split(':').collect();
+            let (source, target, perms) = match parts.as_slice() {
+                [a] => (*a, *a, "rwm"),
+                [a, b] if b.chars().all(|c| "rwm".contains(c)) && !b.starts_with('/') => {
+                    (*a, *a, *b)
+                }
+                [a, b] => (*a, *b, "rwm"),
+                [a, b, c] => (*a, *b, *c),
+                _ => {
+                    cx.error(
+                        d.span,
+                        format!("invalid device `{s}`"),
+                        "not a device mapping",
+                        "write `/dev/host[:/dev/container[:rwm]]`",
+                    );
+                    return None;
+                }
+            };
+            Some(Device {
+                source: source.into(),
+                target: target.into(),
+                permissions: perms.into(),
+            })
+        }
+    }
+}
+
+fn deploy(cx: &mut Context, d: &raw::Deploy) -> Deploy {
+    let spec = |cx: &mut Context, r: &Option<raw::ResourceSpec>| {
+        r.as_ref().map(|r| ResourceSpec {
+            cpus: r
+                .cpus
+                .as_ref()
+                .and_then(|c| cpus(cx, c, "deploy.resources.cpus")),
+            memory: r
+                .memory
+                .as_ref()
+                .and_then(|m| memory(cx, m, "deploy.resources.memory")),
+            pids: r.pids.as_ref().and_then(|p| int(cx, p, "pids")),
+        })
+    };
+    let update = |cx: &mut Context, u: &Option<raw::UpdateConfig>| {
+        u.as_ref().map(|u| UpdateConfig {
+            parallelism: u.parallelism.as_ref().and_then(|p| p.0.parse().ok()),
+            delay: u.delay.as_ref().and_then(|v| duration(cx, v, "delay")),
+            failure_action: u.failure_action.clone(),
+            monitor: u.monitor.as_ref().and_then(|v| duration(cx, v, "monitor")),
+            max_failure_ratio: u.max_failure_ratio.as_ref().and_then(|p| p.0.parse().ok()),
+            order: u.order.clone(),
+        })
+    };
+    if let Some(m) = &d.mode {
+        if !matches!(
+            m.value.as_str(),
+            "replicated" | "global" | "replicated-job" | "global-job"
+        ) {
+            cx.error(
+                m.span,
+                format!("invalid deploy mode `{}`", m.value),
+                "unknown mode",
+                "use `replicated` or `global`",
+            );
+        }
+    }
+    Deploy {
+        mode: d.mode.as_ref().map(|m| m.value.clone()),
+        replicas: d.replicas.as_ref().and_then(|r| int(cx, r, "replicas")),
+        endpoint_mode: d.endpoint_mode.clone(),
+        labels: labels(&d.labels),
+        resources: Resources {
+            limits: spec(cx, &d.resources.as_ref().and_then(|r| r.limits.clone())),
+            reservations: spec(
+                cx,
+                &d.resources.as_ref().and_then(|r| r.reservations.clone()),
+            ),
+        },
+        restart_policy: d.restart_policy.as_ref().map(|r| RestartPolicy {
+            condition: r.condition.clone(),
+            delay: r.delay.as_ref().and_then(|v| duration(cx, v, "delay")),
+            max_attempts: r.max_attempts.as_ref().and_then(|p| p.0.parse().ok()),
+            window: r.window.as_ref().and_then(|v| duration(cx, v, "window")),
+        }),
+        update_config: update(cx, &d.update_config),
+        rollback_config: update(cx, &d.rollback_config),
+        placement: d
+            .placement
+            .as_ref()
+            .map(|p| Placement {
+                constraints: strings(&p.constraints),
+                preferences: p
+                    .preferences
+                    .iter()
+                    .flatten()
+                    .map(|x| Preference {
+                        spread: x.spread.clone(),
+                    })
+                    .collect(),
+                max_replicas_per_node: p
+                    .max_replicas_per_node
+                    .as_ref()
+                    .and_then(|v| v.0.parse().ok()),
+            })
+            .unwrap_or_default(),
+    }
+}
+
+fn file_refs(
+    cx: &mut Context,
+    refs: &Option<Vec<Spanned<raw::ServiceFileRef>>>,
+    defined: &[&str],
+    what: &str,
+    section: &str,
+) -> Vec<FileRef> {
+    let mut out = Vec::new();
+    for r in refs.iter().flatten() {
+        let (source, span, long) = match &r.value {
+            raw::ServiceFileRef::Name(n) => (n.clone(), r.span, None),
+            raw::ServiceFileRef::Long(l) => (l.source.value.clone(), l.source.span, Some(l)),
+        };
+        if !defined.contains(&source.as_str()) {
+            undefined(cx, what, &source, span, defined, section);
+        }
+        let target = long.and_then(|l| l.target.clone());
+        // Secrets land in /run/secrets/<name> unless told otherwise; compose
+        // prints that default, but not one for configs.
+        let target = match (what, target) {
+            ("secret", None) => Some(format!("/run/secrets/{source}")),
+            ("secret", Some(t)) if !t.starts_with('/') => Some(format!("/run/secrets/{t}")),
+            (_, t) => t,
+        };
+        out.push(FileRef {
+            source,
+            target,
+            uid: long.and_then(|l| l.uid.as_ref().map(|u| u.0.clone())),
+            gid: long.and_then(|l| l.gid.as_ref().map(|u| u.0.clone())),
+            mode: long.and_then(|l| l.mode.as_ref().and_then(|m| parse_mode(&m.0))),
+        });
+    }
+    out
+}
+
+fn parse_mode(m: &str) -> Option<u32> {
+    let m = m.trim();
+    if let Some(oct) = m.strip_prefix("0o") {
+        return u32::from_str_radix(oct, 8).ok();
+    }
+    if m.len() > 1 && m.starts_with('0') {
+        return u32::from_str_radix(m, 8).ok();
+    }
+    m.parse().ok()
+}
+
+fn networks(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: &Defined) {
+    if let Some(mode) = &s.network_mode {
+        if let Some(target) = mode.value.strip_prefix("service:") {
+            if !defined.services.contains(&target) {
+                undefined(
+                    cx,
+                    "service",
+                    target,
+                    mode.span,
+                    &defined.services,
+                    "services",
+                );
+            }
+            out.edges.push(Edge {
+                to: target.to_string(),
+                kind: EdgeKind::NetworkMode,
+                span: mode.span,
+            });
+        }
+        if s.networks.is_some() {
+            cx.error(
+                mode.span,
+                "`network_mode` and `networks` cannot both be set",
+                "network_mode set here",
+                "remove one of them: a container in another network mode cannot join networks",
+            );
+        }
+        return;
+    }
+    let mut check = |cx: &mut Context, name: &str, span: Span| {
+        if !defined.networks.contains(&name) && name != "default" {
+            undefined(cx, "network", name, span, &defined.networks, "networks");
+        }
+    };
+    match &s.networks {
+        None => {
+            out.networks.insert("default".into(), None);
+        }
+        Some(raw::ServiceNetworks::List(l)) => {
+            for n in l {
+                check(cx, &n.value, n.span);
+                out.networks.insert(n.value.clone(), None);
+            }
+        }
+        Some(raw::ServiceNetworks::Map(m)) => {
+            for (name, cfg) in m {
+                check(cx, name, cfg.span);
+                let net = cfg.value.as_ref().map(|c| ServiceNetwork {
+                    aliases: strings(&c.aliases),
+                    ipv4_address: c.ipv4_address.clone(),
+                    ipv6_address: c.ipv6_address.clone(),
+                    link_local_ips: strings(&c.link_local_ips),
+                    mac_address: c.mac_address.clone(),
+                    driver_opts: text_map(&c.driver_opts),
+                    priority: c.priority,
+                    gw_priority: c.gw_priority,
+                });
+                out.networks.insert(name.clone(), net);
+            }
+        }
+    }
+}
+
+fn dependencies(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: &Defined) {
+    let mut add = |cx: &mut Context,
+                   out: &mut Service,
+                   name: &str,
+                   span: Span,
+                   dep: Dependency,
+                   kind: EdgeKind| {
+        if !defined.services.contains(&name) {
+            if dep.required {
+                undefined(cx, "service", name, span, &defined.services, "services");
+            }
+            return;
+        }
+        out.edges.push(Edge {
+            to: name.to_string(),
+            kind,
+            span,
+        });
+        if kind == EdgeKind::DependsOn || !out.depends_on.contains_key(name) {
+            out.depends_on.insert(name.to_string(), dep);
+        }
+    };
+    let started = Dependency {
+        condition: Condition::ServiceStarted,
+        restart: false,
+        required: true,
+    };
+    match &s.depends_on {
+        None => {}
+        Some(raw::DependsOn::List(l)) => {
+            for d in l {
+                add(
+                    cx,
+                    out,
+                    &d.value,
+                    d.span,
+                    started.clone(),
+                    EdgeKind::DependsOn,
+                );
+            }
+        }
+        Some(raw::DependsOn::Map(m)) => {
+            for (name, d) in m {
+                let condition = match d
+                    .value
+                    .condition
+                    .as_ref()
+                    .map(|c| (c.value.as_str(), c.span))
+                {
+                    None | Some(("service_started", _)) => Condition::ServiceStarted,
+                    Some(("service_healthy", _)) => Condition::ServiceHealthy,
+                    Some(("service_completed_successfully", _)) => {
+                        Condition::ServiceCompletedSuccessfully
+                    }
+                    Some((other, span)) => {
+                        cx.error(
+                            span,
+                            format!("invalid depends_on condition `{other}`"),
+                            "unknown condition",
+                            "use `service_started`, `service_healthy` or `service_completed_successfully`",
+                        );
+                        Condition::ServiceStarted
+                    }
+                };
+                let dep = Dependency {
+                    condition,
+                    restart: d.value.restart.unwrap_or(false),
+                    required: d.value.required.unwrap_or(true),
+                };
+                add(cx, out, name, d.span, dep, EdgeKind::DependsOn);
+            }
+        }
+    }
+    // links and volumes_from imply a dependency, as in compose; links restart
+    // with their target.
+    for l in s.links.iter().flatten() {
+        let target = l.value.split(':').next().unwrap_or_default().to_string();
+        let dep = Dependency {
+            restart: true,
+            ..started.clone()
+        };
+        add(cx, out, &target, l.span, dep, EdgeKind::Link);
+    }
+    for v in s.volumes_from.iter().flatten() {
+        let target = v.value.split(':').next().unwrap_or_default();
+        if let Some(container) = target.strip_prefix("container:") {
+            let _ = container;
+            continue;
+        }
+        add(
+            cx,
+            out,
+            target,
+            v.span,
+            started.clone(),
+            EdgeKind::VolumesFrom,
+        );
+    }
+}
+
+fn check_container_name(cx: &mut Context, out: &Service, s: &raw::Service) {
+    let Some(name) = &s.container_name else {
+        return;
+    };
+    let replicas = out
+        .scale
+        .or(out.deploy.as_ref().and_then(|d| d.replicas))
+        .unwrap_or(1);
+    if replicas > 1 {
+        cx.error(
+            name.span,
+            format!(
+                "`container_name: {}` cannot be used with {replicas} replicas",
+                name.value
+            ),
+            "container names are unique",
+            "remove `container_name`, or set scale/replicas to 1",
+        );
+    }
+    let valid = name
+        .value
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if !valid {
+        cx.error(
+            name.span,
+            format!("invalid container name `{}`", name.value),
+            "not a container name",
+            "container names start with a letter or digit and contain only letters, digits, `_`, `.` and `-`",
+        );
+    }
+}

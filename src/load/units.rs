@@ -1,0 +1,186 @@
+//! Sizes and durations as Docker and compose write them.
+//!
+//! Hand-written on purpose: Docker reads memory sizes in binary units (`6m` is
+//! 6 MiB) where crates such as bytesize are decimal, and compose prints durations
+//! the way Go's `time.Duration` does (`1m30s`), which no Rust crate reproduces.
+//! Only parsing and printing live here; limits (the engine's 6 MiB minimum) are
+//! checked by the caller, which knows the key.
+
+/// Parses a size in Docker's binary units: `1024`, `6m`, `1.5g`, `50M`, `1mb`,
+/// `2GiB`. Returns bytes.
+pub fn parse_bytes(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let unit = unit.trim_start();
+    if num.is_empty() || num.starts_with('.') || num.ends_with('.') || num.matches('.').count() > 1
+    {
+        return Err(format!("`{text}` is not a size"));
+    }
+    let n: f64 = num.parse().map_err(|_| format!("`{text}` is not a size"))?;
+    let lower = unit.to_ascii_lowercase();
+    let mult: f64 = match lower.as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" | "tib" => 1024f64.powi(4),
+        "p" | "pb" | "pib" => 1024f64.powi(5),
+        _ => return Err(format!("`{text}` has an unknown unit `{unit}`")),
+    };
+    let bytes = n * mult;
+    if !bytes.is_finite() || bytes > i64::MAX as f64 {
+        return Err(format!("`{text}` is too large"));
+    }
+    Ok(bytes as i64)
+}
+
+const NS: i64 = 1;
+const US: i64 = 1_000;
+const MS: i64 = 1_000_000;
+const S: i64 = 1_000_000_000;
+const M: i64 = 60 * S;
+const H: i64 = 60 * M;
+
+/// Parses a Go duration (`1m30s`, `1.5h`, `300ms`, `-2s`). compose also takes a
+/// bare number of seconds for some keys; that is the caller's choice.
+pub fn parse_go_duration(text: &str) -> Result<i64, String> {
+    let bad = || format!("`{text}` is not a duration (write it like `30s`, `1m30s` or `500ms`)");
+    let mut s = text.trim();
+    let neg = if let Some(rest) = s.strip_prefix('-') {
+        s = rest;
+        true
+    } else {
+        s = s.strip_prefix('+').unwrap_or(s);
+        false
+    };
+    if s == "0" {
+        return Ok(0);
+    }
+    if s.is_empty() {
+        return Err(bad());
+    }
+    let mut total: f64 = 0.0;
+    while !s.is_empty() {
+        let n_end = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        if n_end == 0 {
+            return Err(bad());
+        }
+        let n: f64 = s[..n_end].parse().map_err(|_| bad())?;
+        s = &s[n_end..];
+        let u_end = s
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(s.len());
+        let unit = match &s[..u_end] {
+            "ns" => NS,
+            "us" | "µs" | "μs" => US,
+            "ms" => MS,
+            "s" => S,
+            "m" => M,
+            "h" => H,
+            _ => return Err(bad()),
+        };
+        s = &s[u_end..];
+        total += n * unit as f64;
+    }
+    if total > i64::MAX as f64 {
+        return Err(format!("`{text}` is too long a duration"));
+    }
+    let ns = total.round() as i64;
+    Ok(if neg { -ns } else { ns })
+}
+
+/// Prints nanoseconds as Go's `time.Duration.String()` does.
+pub fn format_go_duration(ns: i64) -> String {
+    if ns == 0 {
+        return "0s".to_string();
+    }
+    let neg = ns < 0;
+    let u = ns.unsigned_abs();
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if u < S as u64 {
+        // Below a second Go picks the largest unit that keeps an integer part.
+        let (unit, name) = if u < US as u64 {
+            (1u64, "ns")
+        } else if u < MS as u64 {
+            (US as u64, "µs")
+        } else {
+            (MS as u64, "ms")
+        };
+        out.push_str(&frac(u, unit));
+        out.push_str(name);
+        return out;
+    }
+    let h = u / H as u64;
+    let rem = u % H as u64;
+    let m = rem / M as u64;
+    let s_ns = rem % M as u64;
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if h > 0 || m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    out.push_str(&frac(s_ns, S as u64));
+    out.push('s');
+    out
+}
+
+/// `value / unit` with the fraction Go prints (no trailing zeros).
+fn frac(value: u64, unit: u64) -> String {
+    let whole = value / unit;
+    let rest = value % unit;
+    if rest == 0 {
+        return whole.to_string();
+    }
+    let width = unit.to_string().len() - 1;
+    let digits = format!("{rest:0width$}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_binary_units() {
+        assert_eq!(parse_bytes("6m"), Ok(6 * 1024 * 1024));
+        assert_eq!(parse_bytes("50M"), Ok(50 * 1024 * 1024));
+        assert_eq!(parse_bytes("1mb"), Ok(1024 * 1024));
+        assert_eq!(parse_bytes("1g"), Ok(1 << 30));
+        assert_eq!(parse_bytes("1.5k"), Ok(1536));
+        assert_eq!(parse_bytes("100"), Ok(100));
+        assert!(parse_bytes("6x").is_err());
+        assert!(parse_bytes("m").is_err());
+        assert!(parse_bytes("").is_err());
+    }
+
+    #[test]
+    fn durations_print_like_go() {
+        assert_eq!(format_go_duration(90 * S), "1m30s");
+        assert_eq!(format_go_duration(60 * S), "1m0s");
+        assert_eq!(format_go_duration(5 * S), "5s");
+        assert_eq!(format_go_duration(H), "1h0m0s");
+        assert_eq!(format_go_duration(500 * MS), "500ms");
+        assert_eq!(format_go_duration(1500 * MS), "1.5s");
+        assert_eq!(format_go_duration(0), "0s");
+    }
+
+    #[test]
+    fn durations_parse_like_go() {
+        assert_eq!(parse_go_duration("1m30s"), Ok(90 * S));
+        assert_eq!(parse_go_duration("1.5h"), Ok(90 * M));
+        assert_eq!(parse_go_duration("300ms"), Ok(300 * MS));
+        assert_eq!(parse_go_duration("0"), Ok(0));
+        assert!(parse_go_duration("10").is_err());
+        assert!(parse_go_duration("abc").is_err());
+        assert!(parse_go_duration("").is_err());
+    }
+}
