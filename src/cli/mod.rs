@@ -96,8 +96,7 @@ pub fn load_stack(global: &Global, positional: Option<&PathBuf>) -> Option<Loade
             let mut err = std::io::stderr().lock();
             let _ = writeln!(
                 err,
-                "{} {n} error{}; nothing was changed",
-                if n == 1 { "found" } else { "found" },
+                "{n} error{} in the stack files",
                 if n == 1 { "" } else { "s" }
             );
             None

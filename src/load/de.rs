@@ -380,11 +380,11 @@ impl<'de> de::MapAccess<'de> for MapAccess<'de> {
                 }
             }
             self.value = Some(&entry.value);
-            let key_node = Node::str(key.clone(), entry.key_span);
             return seed
-                .deserialize(OwnedStrDe(
-                    key_node.as_str().unwrap_or_default().to_string(),
-                ))
+                .deserialize(KeyDe {
+                    text: key.clone(),
+                    span: entry.key_span,
+                })
                 .map(Some)
                 .map_err(|e: Error| e.at(entry.key_span));
         }
@@ -397,6 +397,74 @@ impl<'de> de::MapAccess<'de> for MapAccess<'de> {
             sink: self.sink,
         })
         .map_err(|e: Error| e.at(node.span))
+    }
+}
+
+/// A mapping key: text, and its span for `Spanned<String>` keys.
+struct KeyDe {
+    text: String,
+    span: Span,
+}
+
+impl<'de> de::Deserializer<'de> for KeyDe {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_string(self.text)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        if name == SPANNED_NAME {
+            return visitor.visit_map(KeySpannedAccess {
+                key: Some(self.text),
+                span: self.span,
+                state: 0,
+            });
+        }
+        visitor.visit_string(self.text)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map enum identifier ignored_any
+    }
+}
+
+/// Feeds a `Spanned<String>` map key.
+struct KeySpannedAccess {
+    key: Option<String>,
+    span: Span,
+    state: u8,
+}
+
+impl<'de> de::MapAccess<'de> for KeySpannedAccess {
+    type Error = Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
+        let Some(name) = SPANNED_FIELDS.get(self.state as usize) else {
+            return Ok(None);
+        };
+        seed.deserialize(OwnedStrDe(name.to_string())).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+        let state = self.state;
+        self.state += 1;
+        match state {
+            0 => seed.deserialize((self.span.file.0 as u64).into_deserializer()),
+            1 => seed.deserialize((self.span.start as u64).into_deserializer()),
+            2 => seed.deserialize((self.span.end as u64).into_deserializer()),
+            _ => seed.deserialize(OwnedStrDe(self.key.take().unwrap_or_default())),
+        }
     }
 }
 
@@ -569,5 +637,21 @@ mod tests {
         assert_eq!(port.value, 8080);
         assert_eq!(&text[port.span.range()], "8080");
         assert_eq!(svc.init, Some(true));
+    }
+}
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+    use crate::load::yaml::parse;
+    use crate::source::FileId;
+
+    #[test]
+    fn spanned_keys() {
+        let text = "db:\n  condition: x\n";
+        let node = parse(FileId(0), text).unwrap().unwrap();
+        let m: indexmap::IndexMap<Spanned<String>, crate::model::raw::Dependency> =
+            from_node(&node, &Sink::default()).unwrap();
+        let k = m.keys().next().unwrap();
+        assert_eq!(&text[k.span.range()], "db");
     }
 }

@@ -134,8 +134,8 @@ pub fn is_plain(input: &str) -> bool {
     !input.as_bytes().contains(&b'$')
 }
 
-/// "No position" in the brace tables. `usize::MAX` also compares greater than
-/// every real position, which keeps the lookups below branch-free.
+/// "No position" in the brace tables. It compares greater than every real
+/// position, so an `x < limit` check rejects it with no separate test.
 const NONE: usize = usize::MAX;
 
 fn is_name_start(b: u8) -> bool {
@@ -441,10 +441,7 @@ impl Interpolator<'_> {
             .map_or(p + line, |i| p + i + 1);
         let text = self.input.get(p..stop).unwrap_or("");
         InterpolationError::Syntax {
-            message: format!(
-                "invalid interpolation format for {text:?}: {reason} \
-                 (you may need to escape any $ with another $)"
-            ),
+            message: format!("invalid interpolation format for {text:?}: {reason}"),
             range: p..stop,
         }
     }
@@ -975,8 +972,7 @@ mod tests {
         let e = err("x ${A B}");
         assert_eq!(
             e.to_string(),
-            "invalid interpolation format for \"${A B}\": unexpected ' ' after variable name \"A\" \
-             (you may need to escape any $ with another $)"
+            "invalid interpolation format for \"${A B}\": unexpected ' ' after variable name \"A\""
         );
         assert!(err("${}").to_string().contains("empty variable name"));
         assert!(err("${1}").to_string().contains("cannot start with '1'"));
@@ -1060,34 +1056,27 @@ mod tests {
             if n < b.len() && name_start(b[n]) {
                 let q = name_end(b, n);
                 let at = |k: usize| b.get(k).copied();
-                // braced: name (:?[-+?](.*))? }
-                if at(q) == Some(b':') && matches!(at(q + 1), Some(b'-' | b'+' | b'?')) {
-                    if let Some(l) = last_close(q + 2) {
-                        return Some((l + 1, Group::Braced(t[n..l].to_string())));
-                    }
-                }
-                if matches!(at(q), Some(b'-' | b'+' | b'?')) {
-                    if let Some(l) = last_close(q + 1) {
-                        return Some((l + 1, Group::Braced(t[n..l].to_string())));
-                    }
+                // braced: name (:?[-+?](.*))? }, trying `:` first, then no `:`,
+                // then no operator at all, as the regex engine would.
+                let op = |k: usize| matches!(at(k), Some(b'-' | b'+' | b'?'));
+                let with_colon = at(q) == Some(b':') && op(q + 1);
+                let arg_start = if with_colon { q + 2 } else { q + 1 };
+                let braced_end = last_close(arg_start).filter(|_| with_colon || op(q));
+                if let Some(l) = braced_end {
+                    return Some((l + 1, Group::Braced(t[n..l].to_string())));
                 }
                 if at(q) == Some(b'}') {
                     return Some((q + 1, Group::Braced(t[n..q].to_string())));
                 }
                 // mapping: name \[(.*)\] (:?[-+?}](.*))? }
                 if at(q) == Some(b'[') {
+                    let op = |k: usize| matches!(at(k), Some(b'-' | b'+' | b'?' | b'}'));
                     for r in (q + 1..line_end).rev().filter(|&r| b[r] == b']') {
-                        if at(r + 1) == Some(b':')
-                            && matches!(at(r + 2), Some(b'-' | b'+' | b'?' | b'}'))
-                        {
-                            if let Some(l) = last_close(r + 3) {
-                                return Some((l + 1, Group::Mapping));
-                            }
-                        }
-                        if matches!(at(r + 1), Some(b'-' | b'+' | b'?' | b'}')) {
-                            if let Some(l) = last_close(r + 2) {
-                                return Some((l + 1, Group::Mapping));
-                            }
+                        let with_colon =
+                            last_close(r + 3).filter(|_| at(r + 1) == Some(b':') && op(r + 2));
+                        let without = last_close(r + 2).filter(|_| op(r + 1));
+                        if let Some(l) = with_colon.or(without) {
+                            return Some((l + 1, Group::Mapping));
                         }
                         if at(r + 1) == Some(b'}') {
                             return Some((r + 2, Group::Mapping));
@@ -1128,16 +1117,15 @@ mod tests {
             let mut out = String::new();
             let (mut i, mut last) = (0, 0);
             while i < b.len() {
-                if b[i] == b'$' {
-                    if let Some((e, _)) = match_at(t, i) {
-                        out.push_str(&t[last..i]);
-                        out.push_str(&replace(&t[i..e], lookup, unset)?);
-                        i = e;
-                        last = e;
-                        continue;
-                    }
-                }
-                i += 1;
+                let found = if b[i] == b'$' { match_at(t, i) } else { None };
+                let Some((e, _)) = found else {
+                    i += 1;
+                    continue;
+                };
+                out.push_str(&t[last..i]);
+                out.push_str(&replace(&t[i..e], lookup, unset)?);
+                i = e;
+                last = e;
             }
             out.push_str(&t[last..]);
             Ok(out)
@@ -1250,6 +1238,34 @@ mod tests {
         proptest::collection::vec(proptest::sample::select(TOKENS), 0..24).prop_map(|t| t.concat())
     }
 
+    /// Mostly well-formed templates with nested operators, so the comparison
+    /// with compose-go reaches past the first syntax error.
+    fn structured() -> impl Strategy<Value = String> {
+        use proptest::collection::vec;
+        use proptest::sample::select;
+        const NAMES: &[&str] = &["FOO", "BAR", "U", "A_1"];
+        const OPS: &[&str] = &[":-", "-", ":?", "?", ":+", "+"];
+        const TEXT: &[&str] = &[
+            "x", " ", "é", "{", "}", "{}", "{{", "}}", "[", "]", ":", "-", "?", "+", "$", "$$",
+            "\n",
+        ];
+        let leaf = prop_oneof![
+            select(TEXT).prop_map(String::from),
+            select(NAMES).prop_map(|n| format!("${n}")),
+            select(NAMES).prop_map(|n| format!("${{{n}}}")),
+        ];
+        let tree = leaf.prop_recursive(4, 48, 4, |inner| {
+            prop_oneof![
+                vec(inner.clone(), 0..4).prop_map(|parts| parts.concat()),
+                (select(NAMES), select(OPS), vec(inner.clone(), 0..3))
+                    .prop_map(|(n, op, parts)| format!("${{{n}{op}{}}}", parts.concat())),
+                (select(NAMES), vec(inner, 0..3))
+                    .prop_map(|(n, parts)| format!("${{{n}[{}]}}", parts.concat())),
+            ]
+        });
+        vec(tree, 0..4).prop_map(|parts| parts.concat())
+    }
+
     fn assert_ranges_sane(input: &str, result: &Result<Interpolated, InterpolationError>) {
         let check = |r: &Range<usize>| {
             let text = input.get(r.clone()).expect("range on char boundaries");
@@ -1271,7 +1287,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(300000))]
+        #![proptest_config(ProptestConfig::with_cases(256))]
 
         #[test]
         fn never_panics_on_arbitrary_strings(s in any::<String>()) {
@@ -1280,7 +1296,7 @@ mod tests {
         }
 
         #[test]
-        fn never_panics_on_syntax_soup(s in tokens()) {
+        fn never_panics_on_syntax_soup(s in prop_oneof![tokens(), structured()]) {
             let result = interpolate(&s, &env);
             assert_ranges_sane(&s, &result);
         }
@@ -1313,10 +1329,7 @@ mod tests {
         }
 
         #[test]
-        fn agrees_with_compose_go_transliteration(s in tokens()) {
-            static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-            let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if n % 50000 == 0 { eprintln!("case {n}: {s:?} -> {:?}", interpolate(&s, &env)); }
+        fn agrees_with_compose_go_transliteration(s in prop_oneof![tokens(), structured()]) {
             let ours = interpolate(&s, &env);
             let mut reference_unset = Vec::new();
             let theirs = reference::substitute(&s, &env, &mut reference_unset);

@@ -207,6 +207,8 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
     );
 
     let stack = build(&root, opts, &project_dir, &files, &env, &mut diags);
+    // A cycle makes the stack impossible to start, so it is a load error.
+    diags.extend(crate::graph::Graph::new(&stack).cycles());
     if diags.has_errors() {
         return Err(Failed {
             sources,

@@ -1027,12 +1027,7 @@ fn dependencies(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: 
         }
         Some(raw::DependsOn::Map(m)) => {
             for (name, d) in m {
-                let condition = match d
-                    .value
-                    .condition
-                    .as_ref()
-                    .map(|c| (c.value.as_str(), c.span))
-                {
+                let condition = match d.condition.as_ref().map(|c| (c.value.as_str(), c.span)) {
                     None | Some(("service_started", _)) => Condition::ServiceStarted,
                     Some(("service_healthy", _)) => Condition::ServiceHealthy,
                     Some(("service_completed_successfully", _)) => {
@@ -1050,10 +1045,10 @@ fn dependencies(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: 
                 };
                 let dep = Dependency {
                     condition,
-                    restart: d.value.restart.unwrap_or(false),
-                    required: d.value.required.unwrap_or(true),
+                    restart: d.restart.unwrap_or(false),
+                    required: d.required.unwrap_or(true),
                 };
-                add(cx, out, name, d.span, dep, EdgeKind::DependsOn);
+                add(cx, out, &name.value, name.span, dep, EdgeKind::DependsOn);
             }
         }
     }

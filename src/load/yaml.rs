@@ -212,6 +212,7 @@ fn is_null(text: &str) -> bool {
 /// is read, as compose does for stack files.
 pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
     let mut builder = Builder {
+        text,
         file,
         anchors: Vec::new(),
         stack: Vec::new(),
@@ -271,7 +272,8 @@ enum Frame {
     },
 }
 
-struct Builder {
+struct Builder<'t> {
+    text: &'t str,
     file: FileId,
     anchors: Vec<(usize, Node)>,
     stack: Vec<Frame>,
@@ -288,7 +290,7 @@ fn custom_tag(tag: Option<&granit_parser::Tag>) -> Option<Tag> {
     }
 }
 
-impl Builder {
+impl Builder<'_> {
     /// Returns true when the first document is complete.
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<bool, Diagnostic> {
         match event {
@@ -354,7 +356,7 @@ impl Builder {
                     tag,
                 }) = self.stack.pop()
                 {
-                    let sp = Span::new(self.file, start.start..span.end.max(start.end));
+                    let sp = self.collection_span(start, span);
                     let mut node = Node::new(Value::Seq(items), sp);
                     node.tag = tag;
                     if anchor != 0 {
@@ -376,7 +378,7 @@ impl Builder {
                     for merge in merges {
                         self.apply_merge(&mut map, merge)?;
                     }
-                    let sp = Span::new(self.file, start.start..span.end.max(start.end));
+                    let sp = self.collection_span(start, span);
                     let mut node = Node::new(Value::Map(map), sp);
                     node.tag = tag;
                     if anchor != 0 {
@@ -389,6 +391,17 @@ impl Builder {
             _ => {}
         }
         Ok(false)
+    }
+
+    /// A block collection's end event sits at the next token; stop the span at
+    /// the collection's last character instead, so labels cover only it.
+    fn collection_span(&self, start: Span, end: Span) -> Span {
+        let mut stop = end.end.max(start.end).min(self.text.len());
+        let bytes = self.text.as_bytes();
+        while stop > start.start && bytes[stop - 1].is_ascii_whitespace() {
+            stop -= 1;
+        }
+        Span::new(self.file, start.start..stop)
     }
 
     fn apply_merge(&mut self, map: &mut Map, merge: Node) -> Result<(), Diagnostic> {

@@ -10,7 +10,7 @@ pub mod stack;
 use crate::source::Span;
 
 /// A value and where in the stack files it was written.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Spanned<T> {
     pub span: Span,
     pub value: T,
@@ -22,10 +22,31 @@ impl<T> Spanned<T> {
     }
 }
 
+// Equality and hashing look at the value only, so that spanned names can key maps.
+impl<T: Eq> Eq for Spanned<T> {}
+
+impl<T: std::hash::Hash> std::hash::Hash for Spanned<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.value.hash(state);
+    }
+}
+
+impl<T> std::borrow::Borrow<T> for Spanned<T> {
+    fn borrow(&self) -> &T {
+        &self.value
+    }
+}
+
 impl<T> std::ops::Deref for Spanned<T> {
     type Target = T;
     fn deref(&self) -> &T {
         &self.value
+    }
+}
+
+impl<T: PartialEq> PartialEq for Spanned<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
     }
 }
 
@@ -39,6 +60,6 @@ impl<T: schemars::JsonSchema> schemars::JsonSchema for Spanned<T> {
     }
 
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        T::json_schema(generator)
+        generator.subschema_for::<T>()
     }
 }

@@ -425,7 +425,7 @@ pub struct Dependency {
 #[serde(untagged)]
 pub enum DependsOn {
     List(Vec<Spanned<String>>),
-    Map(IndexMap<String, Spanned<Dependency>>),
+    Map(IndexMap<Spanned<String>, Dependency>),
 }
 impl<'de> Deserialize<'de> for DependsOn {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<DependsOn, D::Error> {
