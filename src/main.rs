@@ -1,20 +1,12 @@
-//! berth: declarative stacks for Docker.
-
-mod cli;
-mod diag;
-mod graph;
-mod load;
-mod model;
-mod output;
-mod source;
+//! The `berth` executable: parse the command line, run, exit with its code.
 
 use clap::Parser;
 
 fn main() {
-    let cli = cli::Cli::parse();
-    let code = match cli::run(cli) {
-        cli::Outcome::Success => 0,
-        cli::Outcome::Invalid => 1,
+    let cli = berth::cli::Cli::parse();
+    let code = match berth::cli::run(cli) {
+        berth::cli::Outcome::Success => 0,
+        berth::cli::Outcome::Invalid => 1,
     };
     std::process::exit(code);
 }

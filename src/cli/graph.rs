@@ -45,36 +45,42 @@ fn condition_word(c: Condition) -> &'static str {
     }
 }
 
+fn condition_phrase(c: Condition) -> &'static str {
+    match c {
+        Condition::ServiceStarted => "to start",
+        Condition::ServiceHealthy => "to be healthy",
+        Condition::ServiceCompletedSuccessfully => "to complete successfully",
+    }
+}
+
+/// One line per service, numbered by start wave: services with the same
+/// number may start in parallel, each once what it waits for is ready.
 fn text(stack: &Stack, graph: &Graph) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "project {}", stack.name);
-    for (i, wave) in graph.waves().iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "{}. {}",
-            i + 1,
-            if wave.len() > 1 { "in parallel:" } else { "" }.trim_end()
-        );
+    let waves = graph.waves();
+    let _ = writeln!(out, "{}: start order ({} services)", stack.name, stack.services.len());
+    let width = stack.services.keys().map(|k| k.len()).max().unwrap_or(0);
+    for (i, wave) in waves.iter().enumerate() {
         for name in wave {
-            let waits = graph.waits_for(stack, name);
+            let waits: Vec<String> = graph
+                .waits_for(stack, name)
+                .iter()
+                .map(|(d, c, required)| {
+                    let optional = if *required { "" } else { " (optional)" };
+                    format!("{d} {}{optional}", condition_phrase(*c))
+                })
+                .collect();
             if waits.is_empty() {
-                let _ = writeln!(out, "   {name}");
+                let _ = writeln!(out, "  {:>2}. {name}", i + 1);
             } else {
-                let w: Vec<String> = waits
-                    .iter()
-                    .map(|(d, c, req)| {
-                        format!(
-                            "{d} {}{}",
-                            condition_word(*c),
-                            if *req { "" } else { " (optional)" }
-                        )
-                    })
-                    .collect();
-                let _ = writeln!(out, "   {name}  (waits for {})", w.join(", "));
+                let _ = writeln!(out, "  {:>2}. {name:<width$}  waits for {}", i + 1, waits.join(", "));
             }
         }
     }
-    out.replace(". \n", ".\n")
+    if waves.iter().any(|w| w.len() > 1) {
+        out.push_str("Services with the same number start in parallel.\n");
+    }
+    out
 }
 
 fn dot(stack: &Stack) -> String {

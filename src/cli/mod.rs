@@ -52,6 +52,9 @@ pub enum Command {
     Validate(config::ValidateArgs),
     /// Show the dependency graph and the start order
     Graph(graph::GraphArgs),
+    /// Print the JSON Schema of the stack file
+    #[command(hide = true)]
+    Schema,
 }
 
 /// How a command ended, for the exit code.
@@ -66,6 +69,10 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Config(args) => config::run(&cli.global, args),
         Command::Validate(args) => config::validate(&cli.global, args),
         Command::Graph(args) => graph::run(&cli.global, args),
+        Command::Schema => {
+            print_out(&crate::schema::generate());
+            Outcome::Success
+        }
     }
 }
 

@@ -1,0 +1,15 @@
+//! berth: declarative stacks for Docker.
+//!
+//! The pipeline, one module per stage: [`load`] stack files into a validated
+//! [`model::stack::Stack`], order it with [`graph`], and (in later stages)
+//! observe the engine, plan the difference and apply it. [`cli`] is the edge
+//! where errors are printed and exit codes chosen.
+
+pub mod cli;
+pub mod diag;
+pub mod graph;
+pub mod load;
+pub mod model;
+pub mod output;
+pub mod schema;
+pub mod source;
