@@ -2,5 +2,6 @@
 
 mod config_compat;
 mod errors;
+mod graph;
 mod stacks;
 mod support;
