@@ -102,32 +102,41 @@ pub fn render(d: &Diagnostic, sources: &Sources, opts: RenderOptions) -> String 
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(opts.width)
         .with_links(false)
-        .with_context_lines(1);
-    // miette draws labels against one source: labels in other files become
-    // related reports of their own so that every location is shown.
+        .with_context_lines(1)
+        .with_show_related_as_nested(true)
+        // Break lines at spaces only: `./db-data` or `--remove-orphans` split
+        // at a hyphen or a slash could not be copied whole.
+        .with_word_separator(textwrap::WordSeparator::AsciiSpace)
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation);
+    // miette draws labels against one source: the labels in each other file
+    // become a related report of their own, so that every location is shown.
     let first_file = d.primary_span().map(|s| s.file);
-    let mut related = Vec::new();
+    let mut related: Vec<(crate::source::FileId, Report)> = Vec::new();
     let mut labels = Vec::new();
     for (span, text) in &d.labels {
+        let label =
+            LabeledSpan::new_with_span(Some(text.clone()), (span.start, span.end - span.start));
         if Some(span.file) == first_file {
-            labels.push(LabeledSpan::new_with_span(
-                Some(text.clone()),
-                (span.start, span.end - span.start),
-            ));
-        } else {
-            related.push(Report {
-                severity: d.severity,
-                message: text.clone(),
-                help: None,
-                labels: vec![LabeledSpan::new_with_span(
-                    Some(text.clone()),
-                    (span.start, span.end - span.start),
-                )],
-                source: Some(named_source(sources, *span)),
-                related: Vec::new(),
-            });
+            labels.push(label);
+            continue;
+        }
+        match related.iter_mut().find(|(file, _)| *file == span.file) {
+            Some((_, r)) => r.labels.push(label),
+            None => related.push((
+                span.file,
+                Report {
+                    severity: d.severity,
+                    // The snippet's header names the file.
+                    message: "continued in another file".to_string(),
+                    help: None,
+                    labels: vec![label],
+                    source: Some(named_source(sources, *span)),
+                    related: Vec::new(),
+                },
+            )),
         }
     }
+    let related = related.into_iter().map(|(_, r)| r).collect();
     let report = Report {
         severity: d.severity,
         message: d.message.clone(),

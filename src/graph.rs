@@ -49,11 +49,16 @@ impl Graph {
             let names: Vec<&str> = path.iter().map(|&(n, _)| self.graph[n].as_str()).collect();
             let mut text: Vec<&str> = names.clone();
             text.push(names[0]);
-            let mut d = Diagnostic::error(format!("dependency cycle: {}", text.join(" -> ")))
-                .help("remove one of these dependencies: services in a cycle can never start");
+            let mut d = if self_loop {
+                Diagnostic::error(format!("service `{}` depends on itself", names[0]))
+                    .help("remove this dependency: a service cannot wait for itself to start")
+            } else {
+                Diagnostic::error(format!("dependency cycle: {}", text.join(" -> ")))
+                    .help("remove one of these dependencies: services in a cycle can never start")
+            };
             for (i, &(_, edge)) in path.iter().enumerate() {
                 let e = &self.graph[edge];
-                let to = text[i + 1];
+                let to = if self_loop { "itself" } else { text[i + 1] };
                 d = d.label(e.span, format!("{} {} {to}", text[i], describe(e)));
             }
             out.push(d);
@@ -139,7 +144,7 @@ impl Graph {
     }
 
     /// What one service waits for, with the condition.
-    pub fn waits_for<'a>(&self, stack: &'a Stack, name: &str) -> Vec<(String, Condition, bool)> {
+    pub fn waits_for(&self, stack: &Stack, name: &str) -> Vec<(String, Condition, bool)> {
         let svc = &stack.services[name];
         svc.depends_on
             .iter()

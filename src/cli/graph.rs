@@ -58,7 +58,12 @@ fn condition_phrase(c: Condition) -> &'static str {
 fn text(stack: &Stack, graph: &Graph) -> String {
     let mut out = String::new();
     let waves = graph.waves();
-    let _ = writeln!(out, "{}: start order ({} services)", stack.name, stack.services.len());
+    let _ = writeln!(
+        out,
+        "{}: start order ({} services)",
+        stack.name,
+        stack.services.len()
+    );
     let width = stack.services.keys().map(|k| k.len()).max().unwrap_or(0);
     for (i, wave) in waves.iter().enumerate() {
         for name in wave {
@@ -73,7 +78,12 @@ fn text(stack: &Stack, graph: &Graph) -> String {
             if waits.is_empty() {
                 let _ = writeln!(out, "  {:>2}. {name}", i + 1);
             } else {
-                let _ = writeln!(out, "  {:>2}. {name:<width$}  waits for {}", i + 1, waits.join(", "));
+                let _ = writeln!(
+                    out,
+                    "  {:>2}. {name:<width$}  waits for {}",
+                    i + 1,
+                    waits.join(", ")
+                );
             }
         }
     }

@@ -2,10 +2,14 @@
 //!
 //! The raw model (`model::raw`) derives `Deserialize`; this module feeds it from a
 //! [`Node`] instead of from text, so that every type error carries the span of the
-//! node it is about. Two things serde alone would not give:
+//! node it is about. Three things serde alone would not give:
 //!
 //! - Unknown keys are collected (with a "did you mean"), not fatal: the struct
 //!   being read never sees them, so one pass reports all of them.
+//! - A value of the wrong type is reported and left out, and reading goes on
+//!   ([`from_node`]), so that one mistake neither hides the next nor drops a
+//!   whole service (which would make every reference to it "not defined").
+//!   Its message is in the user's words: "`ports` must be a list".
 //! - [`Spanned<T>`] fields receive the span of their node, for the checks that run
 //!   after deserializing (ports, sizes, references to other services).
 //!
@@ -26,6 +30,16 @@ use crate::source::Span;
 pub struct Error {
     pub message: String,
     pub span: Option<Span>,
+    /// The innermost mapping key whose value was wrong, for "`ports` must be a
+    /// list"; `in_item` when the wrong value is an entry of that key's list.
+    pub key: Option<String>,
+    pub in_item: bool,
+    /// The key span of that innermost mapping entry: what [`from_node`] leaves
+    /// out when it reads the node again.
+    entry: Option<Span>,
+    /// A consequence of an error already reported (a required key that was left
+    /// out because its value had the wrong type): not worth reporting again.
+    quiet: bool,
 }
 
 impl fmt::Display for Error {
@@ -41,6 +55,10 @@ impl de::Error for Error {
         Error {
             message: msg.to_string(),
             span: None,
+            key: None,
+            in_item: false,
+            entry: None,
+            quiet: false,
         }
     }
 }
@@ -53,49 +71,278 @@ impl Error {
         self
     }
 
+    /// Names the mapping key this error is about, unless a deeper one is known.
+    pub fn within(mut self, key: &str) -> Self {
+        if self.key.is_none() {
+            self.key = Some(key.to_string());
+        }
+        self
+    }
+
+    /// Remembers the mapping entry the error is in, unless a deeper one is known.
+    fn in_entry(mut self, key: &str, key_span: Span) -> Self {
+        if self.entry.is_none() {
+            self.entry = Some(key_span);
+        }
+        self.within(key)
+    }
+
+    /// A "missing field" error raised for `map` itself is quiet when the key
+    /// is there but was passed over because of its own, reported, error.
+    fn quiet_if_skipped(mut self, map: &crate::load::yaml::Map, sink: &Sink) -> Self {
+        if self.span.is_none()
+            && let Some(field) = self.message.strip_prefix("missing field ")
+            && map
+                .get(field.trim_matches('`'))
+                .is_some_and(|e| sink.skip.borrow().contains(&e.key_span))
+        {
+            self.quiet = true;
+        }
+        self
+    }
+
+    /// Marks the error as being about one entry of a list.
+    fn in_item(mut self) -> Self {
+        if self.key.is_none() {
+            self.in_item = true;
+        }
+        self
+    }
+
     pub fn into_diagnostic(self, fallback: Span) -> Diagnostic {
         let span = self.span.unwrap_or(fallback);
-        let (message, label) = humanize(&self.message);
-        Diagnostic::error(message)
-            .label(span, label)
-            .help("see the Compose Specification for the accepted forms of this key")
+        let (message, label, help) = humanize(&self);
+        Diagnostic::error(message).label(span, label).help(help)
     }
 }
 
-/// serde's messages read "invalid type: string \"x\", expected a list"; turn them
-/// into a message plus a short label.
-fn humanize(msg: &str) -> (String, String) {
-    if let Some(rest) = msg.strip_prefix("invalid type: ") {
-        if let Some((found, expected)) = rest.split_once(", expected ") {
-            return (
-                format!("wrong type: expected {expected}"),
-                format!("found {found}"),
-            );
-        }
+/// serde's messages read "invalid type: integer `80`, expected a sequence"; turn
+/// them into the user's words: "`ports` must be a list", a label saying what was
+/// found, and a help line saying what to write instead.
+fn humanize(e: &Error) -> (String, String, String) {
+    let msg = e.message.as_str();
+    let key = e.key.as_deref();
+    let subject = match key {
+        Some(k) if e.in_item => format!("each entry of `{k}`"),
+        Some(k) => format!("`{k}`"),
+        None => "this value".to_string(),
+    };
+    let fallback_help = || match key {
+        Some(k) => format!("see the Compose Specification for the accepted forms of `{k}`"),
+        None => "see the Compose Specification for the accepted forms of this key".to_string(),
+    };
+    let invalid = msg
+        .strip_prefix("invalid type: ")
+        .or_else(|| msg.strip_prefix("invalid value: "));
+    if let Some((found, expected)) = invalid.and_then(|r| r.split_once(", expected ")) {
+        let expected = expected_words(expected);
+        let help = key_help(key, e.in_item)
+            .map(str::to_string)
+            .or_else(|| type_help(&expected, key))
+            .unwrap_or_else(fallback_help);
+        let label = if msg.starts_with("invalid type") {
+            format!("found {}", found_words(found))
+        } else {
+            format!("{} is not accepted here", quoted_value(found))
+        };
+        return (format!("{subject} must be {expected}"), label, help);
     }
-    if let Some(rest) = msg.strip_prefix("invalid value: ") {
-        if let Some((found, expected)) = rest.split_once(", expected ") {
-            return (
-                format!("invalid value: expected {expected}"),
-                format!("found {found}"),
-            );
-        }
+    if let Some(rest) = msg.strip_prefix("missing field ") {
+        let field = rest.trim_matches('`');
+        let message = match key {
+            Some(_) => format!("{subject} is missing the key `{field}`"),
+            None => format!("the key `{field}` is missing"),
+        };
+        return (
+            message,
+            format!("`{field}` is needed in this mapping"),
+            format!("add `{field}:` here"),
+        );
     }
-    (msg.to_string(), "here".to_string())
+    if let Some(rest) = msg.strip_prefix("unknown variant ") {
+        let (value, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        return (
+            format!("invalid value {value} for {subject}"),
+            "not one of the accepted values".to_string(),
+            if expected.is_empty() {
+                fallback_help()
+            } else {
+                format!("use {expected}")
+            },
+        );
+    }
+    if let Some((_, expected)) = msg
+        .strip_prefix("invalid length ")
+        .and_then(|r| r.split_once(", expected "))
+    {
+        return (
+            format!("{subject} must be {}", expected_words(expected)),
+            "wrong number of entries".to_string(),
+            fallback_help(),
+        );
+    }
+    if msg.starts_with("data did not match any variant") {
+        return (
+            format!("{subject} is not in a form berth understands"),
+            "unexpected form".to_string(),
+            fallback_help(),
+        );
+    }
+    (msg.to_string(), "here".to_string(), fallback_help())
+}
+
+/// serde's "expected ..." in the words of a stack file.
+fn expected_words(expected: &str) -> String {
+    match expected {
+        "a sequence" => "a list".into(),
+        "a map" => "a mapping".into(),
+        "a boolean" => "`true` or `false`".into(),
+        "a borrowed string" | "a string" | "a character" => "a string".into(),
+        "u8" => "a whole number from 0 to 255".into(),
+        "u16" => "a whole number from 0 to 65535".into(),
+        "u32" | "u64" | "usize" => "a whole number, 0 or more".into(),
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".into(),
+        "f32" | "f64" => "a number".into(),
+        "unit" => "empty".into(),
+        e if e.starts_with("struct ") => "a mapping".into(),
+        e => e.to_string(),
+    }
+}
+
+/// serde's description of what it found, as a short phrase.
+fn found_words(found: &str) -> &'static str {
+    let kinds: &[(&str, &'static str)] = &[
+        ("boolean", "a boolean"),
+        ("integer", "a number"),
+        ("floating point", "a number"),
+        ("string", "a string"),
+        ("character", "a string"),
+        ("unit value", "an empty value"),
+        ("sequence", "a list"),
+        ("map", "a mapping"),
+    ];
+    kinds
+        .iter()
+        .find(|(prefix, _)| found.starts_with(prefix))
+        .map_or("something else", |(_, words)| words)
+}
+
+/// `integer `70000`` -> `` `70000` ``.
+fn quoted_value(found: &str) -> String {
+    match found.split_once([' ']) {
+        Some((_, v)) if v.starts_with('`') || v.starts_with('"') => {
+            format!("`{}`", v.trim_matches(['`', '"']))
+        }
+        _ => "this value".to_string(),
+    }
+}
+
+/// What to write instead, for the keys whose forms people most often get wrong.
+fn key_help(key: Option<&str>, in_item: bool) -> Option<&'static str> {
+    if in_item {
+        return match key? {
+            "ports" => Some(
+                "write each port as a string like `\"8080:80\"`, or as a mapping with `target` and `published`",
+            ),
+            "volumes" => Some(
+                "write each mount as a string like `./data:/data`, or as a mapping with `type`, `source` and `target`",
+            ),
+            _ => None,
+        };
+    }
+    Some(match key? {
+        "ports" => "write a list, one port per line: `- \"8080:80\"`",
+        "expose" => "write a list of container ports: `expose: [\"3000\"]`",
+        "volumes" => "write a list, one mount per line: `- ./data:/data`",
+        "environment" => {
+            "write a mapping (`KEY: value` lines indented below) or a list of `KEY=value` strings"
+        }
+        "labels" | "sysctls" | "args" | "annotations" => {
+            "write a mapping (`key: value` lines indented below) or a list of `key=value` strings"
+        }
+        "command" | "entrypoint" => {
+            "write a command line (`command: npm start`) or a list of words (`command: [npm, start]`)"
+        }
+        "depends_on" => {
+            "write a list of service names (`depends_on: [db]`) or a mapping from service name to `condition:`"
+        }
+        "networks" => {
+            "write a list of network names (`networks: [front]`) or a mapping from network name to its settings"
+        }
+        "healthcheck" => "write a mapping with `test`, `interval`, `timeout` and `retries`",
+        "dns" | "dns_search" | "tmpfs" | "env_file" => "write one value or a list of values",
+        _ => return None,
+    })
+}
+
+/// What to write instead, from the type that was expected.
+fn type_help(expected: &str, key: Option<&str>) -> Option<String> {
+    Some(if expected == "a list" {
+        "write a list: one `- value` line per entry, or `[a, b]`".to_string()
+    } else if expected == "a mapping" {
+        match key {
+            Some(k) => format!("write `name: value` lines indented below `{k}:`"),
+            None => "write `name: value` lines indented below the key".to_string(),
+        }
+    } else if expected == "`true` or `false`" {
+        "write `true` or `false`".to_string()
+    } else if expected.starts_with("a whole number") {
+        "write a whole number, such as `3`".to_string()
+    } else {
+        return None;
+    })
 }
 
 /// Where unknown keys are reported while deserializing.
 #[derive(Default)]
 pub struct Sink {
     pub diagnostics: RefCell<Vec<Diagnostic>>,
+    /// Key spans of the entries already reported (unknown keys, values of the
+    /// wrong type), which the next attempt passes over (see [`from_node`]).
+    skip: RefCell<Vec<Span>>,
 }
 
 /// Deserializes `T` from a node, collecting unknown-key diagnostics in `sink`.
+///
+/// serde stops at the first error, but users should see all of them. So an
+/// error inside a mapping entry is reported, the entry remembered, and the node
+/// read again without it (its field is then simply absent), until a read
+/// succeeds or an error cannot be pinned to an entry. The same goes for unknown
+/// keys of structs that serde reads through a plain map (the long forms inside
+/// short-or-long types), which reject such a key instead of letting this module
+/// pass over it. Only the error that ends the loop is returned; the others are
+/// in `sink`.
 pub fn from_node<'de, T: serde::Deserialize<'de>>(
     node: &'de Node,
     sink: &'de Sink,
 ) -> Result<T, Error> {
-    T::deserialize(NodeDe { node, sink }).map_err(|e: Error| e.at(node.span))
+    let mark = sink.diagnostics.borrow().len();
+    let mut found = Vec::new();
+    let result = loop {
+        let e = match T::deserialize(NodeDe { node, sink }) {
+            Ok(v) => break Ok(v),
+            Err(e) => e,
+        };
+        let unknown = e.message.starts_with("unknown field ");
+        let skip = if unknown { e.span } else { e.entry };
+        let Some(skip) = skip.filter(|s| !sink.skip.borrow().contains(s)) else {
+            break Err(e);
+        };
+        sink.skip.borrow_mut().push(skip);
+        // The failed attempt's own reports come again on the next one.
+        sink.diagnostics.borrow_mut().truncate(mark);
+        if unknown {
+            let words = backticked(&e.message);
+            let key = words.first().copied().unwrap_or_default();
+            if !key.starts_with("x-") {
+                found.push(unknown_key(key, skip, words.get(1..).unwrap_or_default()));
+            }
+        } else if !e.quiet {
+            found.push(e.into_diagnostic(node.span));
+        }
+    };
+    sink.diagnostics.borrow_mut().extend(found);
+    result.map_err(|e: Error| e.at(node.span))
 }
 
 pub const SPANNED_NAME: &str = "$berth::Spanned";
@@ -136,12 +383,15 @@ impl<'de> NodeDe<'de> {
                 items: items.iter(),
                 sink: self.sink,
             }),
-            Value::Map(map) => visitor.visit_map(MapAccess {
-                entries: map.iter(),
-                value: None,
-                sink: self.sink,
-                fields: None,
-            }),
+            Value::Map(map) => visitor
+                .visit_map(MapAccess {
+                    entries: map.iter(),
+                    value: None,
+                    key_span: Span::default(),
+                    sink: self.sink,
+                    fields: None,
+                })
+                .map_err(|e: Error| e.quiet_if_skipped(map, self.sink)),
         }
         .map_err(|e: Error| e.at(self.span()))
     }
@@ -287,10 +537,16 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
                 .visit_map(MapAccess {
                     entries: map.iter(),
                     value: None,
+                    key_span: Span::default(),
                     sink: self.sink,
                     fields: Some(fields),
                 })
-                .map_err(|e: Error| e.at(self.span())),
+                .map_err(|e: Error| e.quiet_if_skipped(map, self.sink).at(self.span())),
+            // serde would read a struct from a list, by position; a stack
+            // file never means that.
+            Value::Seq(_) => Err(
+                <Error as de::Error>::invalid_type(de::Unexpected::Seq, &visitor).at(self.span()),
+            ),
             _ => self.by_kind(visitor),
         }
     }
@@ -337,7 +593,7 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
                     sink: self.sink,
                 })
                 .map(Some)
-                .map_err(|e: Error| e.at(node.span)),
+                .map_err(|e: Error| e.at(node.span).in_item()),
             None => Ok(None),
         }
     }
@@ -349,7 +605,9 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
 
 struct MapAccess<'a> {
     entries: indexmap::map::Iter<'a, String, crate::load::yaml::Entry>,
-    value: Option<&'a Node>,
+    /// The key just read and its value node.
+    value: Option<(&'a str, &'a Node)>,
+    key_span: Span,
     sink: &'a Sink,
     /// The struct's fields, when reading a struct: other keys are reported and
     /// skipped instead of failing the whole struct.
@@ -367,19 +625,23 @@ impl<'de> de::MapAccess<'de> for MapAccess<'de> {
             let Some((key, entry)) = self.entries.next() else {
                 return Ok(None);
             };
-            if let Some(fields) = self.fields {
-                if !fields.contains(&key.as_str()) {
-                    if !key.starts_with("x-") {
-                        self.sink.diagnostics.borrow_mut().push(unknown_key(
-                            key,
-                            entry.key_span,
-                            fields,
-                        ));
-                    }
-                    continue;
+            if let Some(fields) = self.fields
+                && !fields.contains(&key.as_str())
+            {
+                if !key.starts_with("x-") {
+                    self.sink.diagnostics.borrow_mut().push(unknown_key(
+                        key,
+                        entry.key_span,
+                        fields,
+                    ));
                 }
+                continue;
             }
-            self.value = Some(&entry.value);
+            if self.sink.skip.borrow().contains(&entry.key_span) {
+                continue;
+            }
+            self.value = Some((key, &entry.value));
+            self.key_span = entry.key_span;
             return seed
                 .deserialize(KeyDe {
                     text: key.clone(),
@@ -391,12 +653,12 @@ impl<'de> de::MapAccess<'de> for MapAccess<'de> {
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        let node = self.value.take().expect("next_value without next_key");
+        let (key, node) = self.value.take().expect("next_value without next_key");
         seed.deserialize(NodeDe {
             node,
             sink: self.sink,
         })
-        .map_err(|e: Error| e.at(node.span))
+        .map_err(|e: Error| e.at(node.span).in_entry(key, self.key_span))
     }
 }
 
@@ -484,6 +746,11 @@ impl<'de> de::Deserializer<'de> for OwnedStrDe {
         bytes byte_buf option unit unit_struct newtype_struct seq tuple
         tuple_struct map struct enum identifier ignored_any
     }
+}
+
+/// The `` `quoted` `` words of a serde message, in order.
+fn backticked(msg: &str) -> Vec<&str> {
+    msg.split('`').skip(1).step_by(2).collect()
 }
 
 pub fn unknown_key(key: &str, span: Span, fields: &[&str]) -> Diagnostic {
@@ -616,16 +883,50 @@ mod tests {
     }
 
     #[test]
-    fn type_errors_point_at_the_node() {
-        let text = "image: x\ntags: abc\n";
+    fn type_errors_point_at_the_node_and_reading_goes_on() {
+        let text = "image: x\ntags: abc\ninit: maybe\ncpus: 2\n";
+        let node = parse(FileId(0), text).unwrap().unwrap();
+        let sink = Sink::default();
+        let svc: Svc = from_node(&node, &sink).unwrap();
+        assert_eq!(svc.cpus, Some(2.0));
+        assert_eq!(svc.tags, None);
+        let d = sink.diagnostics.borrow();
+        let found: Vec<(&str, &str)> = d
+            .iter()
+            .map(|d| (d.message.as_str(), &text[d.primary_span().unwrap().range()]))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("`tags` must be a list", "abc"),
+                ("`init` must be `true` or `false`", "maybe")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_kind_fails_when_nothing_can_be_left_out() {
+        let text = "[1, 2]\n";
         let node = parse(FileId(0), text).unwrap().unwrap();
         let err = from_node::<Svc>(&node, &Sink::default()).unwrap_err();
-        assert_eq!(&text[err.span.unwrap().range()], "abc");
-        assert!(
-            err.message.contains("expected a sequence"),
-            "{}",
-            err.message
-        );
+        assert_eq!(&text[err.span.unwrap().range()], "[1, 2]");
+        let d = err.within("web").into_diagnostic(node.span);
+        assert_eq!(d.message, "`web` must be a mapping");
+        assert_eq!(d.labels[0].1, "found a list");
+    }
+
+    #[test]
+    fn unknown_keys_of_long_forms_are_collected_too() {
+        let text = "ports:\n  - target: 80\n    publised: 8080\n    x-note: ok\n";
+        let node = parse(FileId(0), text).unwrap().unwrap();
+        let sink = Sink::default();
+        let svc: crate::model::raw::Service = from_node(&node, &sink).unwrap();
+        assert_eq!(svc.ports.map(|p| p.len()), Some(1));
+        let d = sink.diagnostics.borrow();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].message, "unknown key `publised`");
+        assert_eq!(d[0].help.as_deref(), Some("did you mean `published`?"));
+        assert_eq!(&text[d[0].primary_span().unwrap().range()], "publised");
     }
 
     #[test]

@@ -1,30 +1,50 @@
 //! `include`: other stack files loaded as parts of this one.
 //!
-//! Each included file is read with its own directory as project directory and
-//! its resources are added to this stack; a resource defined both here and in an
-//! included file is an error, as in compose.
+//! Each entry (`- path.yaml`, or `- path: [a.yaml, b.yaml]` with
+//! `project_directory` and `env_file`) is loaded as a stack of its own, as
+//! compose does: its files are merged, its `extends` and nested `include`s
+//! resolved, its variables interpolated from the environment plus its own env
+//! files (`.env` in its project directory when it names none), and its relative
+//! paths made relative to its project directory (the first file's directory by
+//! default). Its services, networks, volumes, secrets and configs are then added
+//! to the including file. A resource defined both there and in the included
+//! stack is an error unless both definitions are the same; an include cycle is
+//! an error.
+//!
+//! [`rebase`] is also used by `extends` for a base service from another file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
-use crate::diag::{Diagnostic, Diagnostics};
-use crate::load::yaml::{Node, Value};
-use crate::source::Sources;
+use crate::diag::Diagnostic;
+use crate::load::Reader;
+use crate::load::resolve::clean_path;
+use crate::load::yaml::{Entry, Map, Node, Value};
 
-pub fn apply(
-    root: &mut Node,
-    project_dir: &Path,
-    cwd: &Path,
+const SECTIONS: &[&str] = &["services", "volumes", "networks", "secrets", "configs"];
+
+/// Loads the `include` entries of `tree` (relative paths starting at
+/// `work_dir`) into it. `chain` holds the files including this one, itself last.
+pub(crate) fn apply(
+    reader: &mut Reader,
+    tree: &mut Node,
+    work_dir: &Path,
     env: &IndexMap<String, String>,
-    sources: &mut Sources,
-    diags: &mut Diagnostics,
+    chain: &[PathBuf],
 ) {
-    let Some(include) = root.get("include").cloned() else {
+    let Some(include) = tree
+        .as_map_mut()
+        .and_then(|m| m.shift_remove("include"))
+        .map(|e| e.value)
+    else {
         return;
     };
+    if include.is_null() {
+        return;
+    }
     let Some(items) = include.as_seq() else {
-        diags.push(
+        reader.diags.push(
             Diagnostic::error("`include` must be a list")
                 .label(include.span, format!("found {}", include.kind()))
                 .help("write `include:` followed by `- path/to/file.yaml` lines"),
@@ -32,125 +52,569 @@ pub fn apply(
         return;
     };
     for item in items {
-        let paths: Vec<String> = match &item.value {
-            Value::Scalar(s) => vec![s.text.clone()],
-            Value::Map(_) => match item.get("path") {
-                Some(p) => match &p.value {
-                    Value::Scalar(s) => vec![s.text.clone()],
-                    Value::Seq(v) => v
-                        .iter()
-                        .filter_map(|n| n.as_str().map(str::to_string))
-                        .collect(),
-                    _ => vec![],
-                },
-                None => vec![],
-            },
-            _ => vec![],
+        let Some(entry) = parse_entry(reader, item) else {
+            continue;
         };
-        if paths.is_empty() {
-            diags.push(
-                Diagnostic::error("an `include` entry needs a path")
-                    .label(item.span, "no path")
-                    .help("write `- path/to/file.yaml` or `- path: path/to/file.yaml`"),
+        let abs = |p: &str| PathBuf::from(clean_path(&work_dir.join(p)));
+        let mut files = Vec::new();
+        for p in &entry.paths {
+            let path = abs(p);
+            if path.is_file() {
+                files.push(path);
+            } else {
+                reader.diags.push(
+                    Diagnostic::error(format!("included file `{p}` does not exist"))
+                        .label(item.span, "no such file")
+                        .help("fix the path; it is relative to the project directory"),
+                );
+            }
+        }
+        if files.len() != entry.paths.len() {
+            continue;
+        }
+        if let Some(start) = chain.iter().position(|f| *f == files[0]) {
+            let names: Vec<String> = chain[start..]
+                .iter()
+                .chain([&files[0]])
+                .map(|f| shown(f, reader.cwd))
+                .collect();
+            reader.diags.push(
+                Diagnostic::error(format!("include cycle: {}", names.join(" -> ")))
+                    .label(item.span, "included again here")
+                    .help("a file cannot include itself, directly or through other files"),
             );
             continue;
         }
-        let mut included: Option<Node> = None;
-        for p in &paths {
-            let path = project_dir.join(p);
-            if let Some(tree) = crate::load::read_tree(&path, cwd, env, sources, diags) {
-                let mut tree = tree;
-                // An included file's relative paths are relative to its own
-                // directory: rewrite bind sources and build contexts now.
-                if let Some(dir) = path.parent() {
-                    rebase(&mut tree, dir, project_dir);
-                }
-                match &mut included {
-                    None => included = Some(tree),
-                    Some(base) => crate::load::merge::merge(base, tree, ""),
-                }
+        let project_dir = match &entry.project_directory {
+            Some(d) => abs(d),
+            None => files[0].parent().unwrap_or(Path::new("/")).to_path_buf(),
+        };
+
+        // The included stack's variables: the environment it is loaded in,
+        // then its env files, which never override what is already set.
+        let env_files: Vec<PathBuf> = if entry.env_files.is_empty() {
+            let dot = project_dir.join(".env");
+            if dot.is_file() { vec![dot] } else { vec![] }
+        } else {
+            entry.env_files.iter().map(|f| abs(f)).collect()
+        };
+        let mut inc_env = env.clone();
+        let mut vars = IndexMap::new();
+        for f in &env_files {
+            if let Err(e) = crate::load::read_env_file(f, &mut vars, true) {
+                reader.diags.push(
+                    Diagnostic::error(format!(
+                        "cannot read env file {} of an included stack: {e}",
+                        shown(f, reader.cwd)
+                    ))
+                    .label(item.span, "included here")
+                    .help("check that the file exists and holds KEY=VALUE lines"),
+                );
             }
         }
-        let Some(included) = included else {
+        for (k, v) in vars {
+            inc_env.entry(k).or_insert(v);
+        }
+
+        let mut model = crate::load::load_model(reader, &files, &project_dir, &inc_env, chain);
+        rebase(&mut model, &project_dir, true);
+        resolve_environment(&mut model, &inc_env);
+        import(reader, tree, model, item);
+    }
+}
+
+struct IncludeEntry {
+    paths: Vec<String>,
+    project_directory: Option<String>,
+    env_files: Vec<String>,
+}
+
+fn parse_entry(reader: &mut Reader, item: &Node) -> Option<IncludeEntry> {
+    let strings = |n: Option<&Node>| -> Vec<String> {
+        match n.map(|n| &n.value) {
+            Some(Value::Scalar(s)) => vec![s.text.clone()],
+            Some(Value::Seq(v)) => v
+                .iter()
+                .filter_map(|n| n.as_str().map(str::to_string))
+                .collect(),
+            _ => vec![],
+        }
+    };
+    let entry = match &item.value {
+        Value::Scalar(s) => IncludeEntry {
+            paths: vec![s.text.clone()],
+            project_directory: None,
+            env_files: vec![],
+        },
+        Value::Map(_) => IncludeEntry {
+            paths: strings(item.get("path")),
+            project_directory: item
+                .get("project_directory")
+                .and_then(Node::as_str)
+                .map(str::to_string),
+            env_files: strings(item.get("env_file")),
+        },
+        _ => IncludeEntry {
+            paths: vec![],
+            project_directory: None,
+            env_files: vec![],
+        },
+    };
+    if entry.paths.is_empty() {
+        reader.diags.push(
+            Diagnostic::error("an `include` entry needs a path")
+                .label(item.span, "no path")
+                .help("write `- path/to/file.yaml` or `- path: path/to/file.yaml`"),
+        );
+        return None;
+    }
+    Some(entry)
+}
+
+fn shown(path: &Path, cwd: &Path) -> String {
+    path.strip_prefix(cwd)
+        .map_or_else(|_| path.display().to_string(), |p| p.display().to_string())
+}
+
+/// Adds the resources of an included stack to `tree`.
+fn import(reader: &mut Reader, tree: &mut Node, model: Node, item: &Node) {
+    let Value::Map(mut model) = model.value else {
+        return;
+    };
+    let Some(root) = tree.as_map_mut() else {
+        return;
+    };
+    for section in SECTIONS {
+        let Some(theirs) = model.shift_remove(*section) else {
             continue;
         };
-        for section in ["services", "networks", "volumes", "secrets", "configs"] {
-            let Some(theirs) = included.get(section).and_then(Node::as_map).cloned() else {
-                continue;
-            };
-            let root_map = root.as_map_mut().expect("root is a mapping");
-            let ours =
-                root_map
-                    .entry(section.to_string())
-                    .or_insert_with(|| crate::load::yaml::Entry {
-                        key_span: item.span,
-                        value: Node::new(Value::Map(Default::default()), item.span),
-                    });
-            if ours.value.is_null() {
-                ours.value = Node::new(Value::Map(Default::default()), item.span);
-            }
-            let Some(ours) = ours.value.as_map_mut() else {
-                continue;
-            };
-            for (name, entry) in theirs {
-                if let Some(existing) = ours.get(&name) {
-                    diags.push(
+        let Value::Map(theirs) = theirs.value.value else {
+            continue;
+        };
+        let ours = root.entry(section.to_string()).or_insert_with(|| Entry {
+            key_span: item.span,
+            value: Node::new(Value::Map(Map::new()), item.span),
+        });
+        if ours.value.is_null() {
+            ours.value = Node::new(Value::Map(Map::new()), item.span);
+        }
+        let Some(ours) = ours.value.as_map_mut() else {
+            continue;
+        };
+        for (name, entry) in theirs {
+            match ours.get(&name) {
+                Some(existing) if same(&existing.value, &entry.value) => {}
+                Some(existing) => {
+                    reader.diags.push(
                         Diagnostic::error(format!(
                             "{} `{name}` is defined both here and in an included file",
                             &section[..section.len() - 1]
                         ))
-                        .label(existing.key_span, "defined here")
-                        .label(entry.key_span, "and in the included file")
-                        .help("rename one of them, or drop the include"),
+                        .label(existing.key_span, format!("`{name}` defined here"))
+                        .label(
+                            entry.key_span,
+                            format!("`{name}` also defined in the included file"),
+                        )
+                        .help("rename one of them, or drop the include; an included stack cannot be changed by the file that includes it"),
                     );
-                } else {
+                }
+                None => {
                     ours.insert(name, entry);
                 }
             }
         }
     }
-    if let Some(m) = root.as_map_mut() {
-        m.shift_remove("include");
+}
+
+/// Whether two trees hold the same values, wherever they were written.
+fn same(a: &Node, b: &Node) -> bool {
+    match (&a.value, &b.value) {
+        (Value::Null, Value::Null) => true,
+        (Value::Scalar(x), Value::Scalar(y)) => x.text == y.text,
+        (Value::Seq(x), Value::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, e)| y.get(k).is_some_and(|f| same(&e.value, &f.value)))
+        }
+        _ => false,
     }
 }
 
-/// Makes relative paths in an included file absolute against its directory.
-fn rebase(tree: &mut Node, dir: &Path, project_dir: &Path) {
-    if dir == project_dir {
-        return;
-    }
-    let Some(services) = tree
+/// compose resolves `environment` entries given without a value (`- KEY`)
+/// from the variables the included stack was loaded with.
+fn resolve_environment(model: &mut Node, env: &IndexMap<String, String>) {
+    let Some(services) = model
         .as_map_mut()
         .and_then(|m| m.get_mut("services"))
         .and_then(|e| e.value.as_map_mut())
     else {
         return;
     };
-    for (_, svc) in services.iter_mut() {
-        let Some(svc) = svc.value.as_map_mut() else {
+    for svc in services.values_mut() {
+        let Some(e) = svc
+            .value
+            .as_map_mut()
+            .and_then(|m| m.get_mut("environment"))
+        else {
             continue;
         };
-        if let Some(vols) = svc
-            .get_mut("volumes")
-            .and_then(|e| match &mut e.value.value {
-                Value::Seq(v) => Some(v),
-                _ => None,
-            })
+        match &mut e.value.value {
+            Value::Seq(items) => {
+                for item in items {
+                    if let Value::Scalar(s) = &mut item.value
+                        && !s.text.contains('=')
+                        && let Some(v) = env.get(&s.text)
+                    {
+                        s.text = format!("{}={v}", s.text);
+                        s.plain = false;
+                    }
+                }
+            }
+            Value::Map(m) => {
+                for (k, entry) in m.iter_mut() {
+                    if entry.value.is_null()
+                        && let Some(v) = env.get(k)
+                    {
+                        entry.value = Node::str(v.clone(), entry.value.span);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Makes the relative paths of a tree absolute against `dir`, for a tree
+/// whose paths are relative to another directory than the project's: build
+/// contexts, env files, bind mounts, `extends` files, watch paths, secret and
+/// config files, and bind-mounted local volumes. `default_context` gives a
+/// `build` without `context` the directory itself, as compose's defaults do
+/// for an included stack (not for an `extends` base, which gets it later).
+pub fn rebase(tree: &mut Node, dir: &Path, default_context: bool) {
+    let Some(root) = tree.as_map_mut() else {
+        return;
+    };
+    let join = |p: &str| -> String {
+        if p.starts_with('/') || p.starts_with('~') || p.is_empty() {
+            p.to_string()
+        } else {
+            clean_path(&dir.join(p))
+        }
+    };
+    let set = |n: &mut Node, f: &dyn Fn(&str) -> Option<String>| {
+        if let Value::Scalar(s) = &mut n.value
+            && let Some(new) = f(&s.text)
         {
-            for v in vols.iter_mut() {
-                if let Value::Scalar(s) = &mut v.value {
-                    if s.text.starts_with('.') {
-                        s.text = format!("{}/{}", dir.display(), s.text);
+            s.text = new;
+            s.plain = false;
+        }
+    };
+    let path = |p: &str| Some(join(p));
+    let context = |p: &str| (!is_remote_context(p)).then(|| join(p));
+
+    if let Some(services) = root.get_mut("services").and_then(|e| e.value.as_map_mut()) {
+        for svc in services.values_mut() {
+            let Some(svc) = svc.value.as_map_mut() else {
+                continue;
+            };
+            if let Some(b) = svc.get_mut("build") {
+                match &mut b.value.value {
+                    Value::Scalar(_) => set(&mut b.value, &context),
+                    Value::Map(m) => {
+                        match m.get_mut("context") {
+                            Some(c) => set(&mut c.value, &context),
+                            None if default_context => {
+                                m.insert(
+                                    "context".into(),
+                                    Entry {
+                                        key_span: b.key_span,
+                                        value: Node::str(clean_path(dir), b.key_span),
+                                    },
+                                );
+                            }
+                            None => {}
+                        }
+                        if let Some(ac) = m.get_mut("additional_contexts") {
+                            match &mut ac.value.value {
+                                Value::Map(m) => {
+                                    for e in m.values_mut() {
+                                        set(&mut e.value, &context);
+                                    }
+                                }
+                                Value::Seq(items) => {
+                                    for i in items {
+                                        set(i, &|t: &str| {
+                                            let (k, v) = t.split_once('=')?;
+                                            context(v).map(|v| format!("{k}={v}"))
+                                        });
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(ef) = svc.get_mut("env_file") {
+                match &mut ef.value.value {
+                    Value::Scalar(_) => set(&mut ef.value, &path),
+                    Value::Seq(items) => {
+                        for i in items {
+                            match &mut i.value {
+                                Value::Scalar(_) => set(i, &path),
+                                Value::Map(m) => {
+                                    if let Some(p) = m.get_mut("path") {
+                                        set(&mut p.value, &path);
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(ext) = svc.get_mut("extends").and_then(|e| e.value.as_map_mut())
+                && let Some(f) = ext.get_mut("file")
+            {
+                set(&mut f.value, &path);
+            }
+            if let Some(watch) = svc
+                .get_mut("develop")
+                .and_then(|d| d.value.as_map_mut())
+                .and_then(|d| d.get_mut("watch"))
+                && let Value::Seq(items) = &mut watch.value.value
+            {
+                for w in items {
+                    if let Some(p) = w.as_map_mut().and_then(|m| m.get_mut("path")) {
+                        set(&mut p.value, &path);
+                    }
+                }
+            }
+            if let Some(vols) = svc.get_mut("volumes")
+                && let Value::Seq(items) = &mut vols.value.value
+            {
+                for v in items {
+                    match &mut v.value {
+                        // Short syntax: a source starting with `.` is a
+                        // path; anything else is a volume name or absolute.
+                        Value::Scalar(_) => set(v, &|t: &str| {
+                            if !t.starts_with('.') {
+                                return None;
+                            }
+                            let (src, rest) = t.split_once(':').unwrap_or((t, ""));
+                            let src = join(src);
+                            Some(if rest.is_empty() {
+                                src
+                            } else {
+                                format!("{src}:{rest}")
+                            })
+                        }),
+                        Value::Map(m) => {
+                            let bind = m
+                                .get("type")
+                                .and_then(|t| t.value.as_str())
+                                .is_some_and(|t| t == "bind");
+                            if bind && let Some(s) = m.get_mut("source") {
+                                set(&mut s.value, &path);
+                            }
+                        }
+                        _ => {}
                     }
                 }
             }
         }
-        if let Some(b) = svc.get_mut("build") {
-            if let Value::Scalar(s) = &mut b.value.value {
-                if !s.text.starts_with('/') {
-                    s.text = format!("{}/{}", dir.display(), s.text);
+    }
+    for section in ["secrets", "configs"] {
+        if let Some(objs) = root.get_mut(section).and_then(|e| e.value.as_map_mut()) {
+            for o in objs.values_mut() {
+                if let Some(f) = o.value.as_map_mut().and_then(|m| m.get_mut("file")) {
+                    set(&mut f.value, &path);
                 }
             }
         }
+    }
+    if let Some(vols) = root.get_mut("volumes").and_then(|e| e.value.as_map_mut()) {
+        for v in vols.values_mut() {
+            let Some(v) = v.value.as_map_mut() else {
+                continue;
+            };
+            if v.get("driver").and_then(|d| d.value.as_str()) != Some("local") {
+                continue;
+            }
+            let Some(opts) = v.get_mut("driver_opts").and_then(|o| o.value.as_map_mut()) else {
+                continue;
+            };
+            if opts.get("o").and_then(|o| o.value.as_str()) == Some("bind")
+                && let Some(dev) = opts.get_mut("device")
+            {
+                set(&mut dev.value, &path);
+            }
+        }
+    }
+}
+
+/// Build contexts that are not directories: git and HTTP URLs, other images
+/// (`docker-image://`), other services' and stages' results.
+fn is_remote_context(p: &str) -> bool {
+    p.contains("://")
+        || p.starts_with("git@")
+        || p.starts_with("github.com/")
+        || p.starts_with("service:")
+        || p.starts_with("target:")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Diagnostics;
+    use crate::load::yaml::parse;
+    use crate::source::{FileId, Sources};
+
+    struct Dir(PathBuf);
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn dir(files: &[(&str, &str)]) -> Dir {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let d = std::env::temp_dir().join(format!(
+            "berth-include-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        for (name, text) in files {
+            let p = d.join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        Dir(d)
+    }
+
+    fn load(d: &Dir) -> (Node, Vec<Diagnostic>) {
+        let mut sources = Sources::default();
+        let mut diags = Diagnostics::default();
+        let mut reader = Reader {
+            cwd: &d.0,
+            sources: &mut sources,
+            diags: &mut diags,
+            parsed: Default::default(),
+        };
+        let tree = crate::load::load_model(
+            &mut reader,
+            &[d.0.join("compose.yaml")],
+            &d.0,
+            &IndexMap::new(),
+            &[],
+        );
+        (tree, diags.items)
+    }
+
+    #[test]
+    fn a_resource_defined_twice_is_an_error() {
+        let d = dir(&[
+            (
+                "compose.yaml",
+                "include: [sub/compose.yaml]\nservices:\n  web: {image: a}\n",
+            ),
+            ("sub/compose.yaml", "services:\n  web: {image: b}\n"),
+        ]);
+        let (_, diags) = load(&d);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(
+            diags[0].message,
+            "service `web` is defined both here and in an included file"
+        );
+    }
+
+    #[test]
+    fn the_same_definition_twice_is_not_a_conflict() {
+        let d = dir(&[
+            (
+                "compose.yaml",
+                "include: [sub/compose.yaml]\nservices:\n  web: {image: a, volumes: [data:/d]}\nvolumes:\n  data: {}\n",
+            ),
+            (
+                "sub/compose.yaml",
+                "services:\n  api: {image: b, volumes: [data:/d]}\nvolumes:\n  data: {}\n",
+            ),
+        ]);
+        let (tree, diags) = load(&d);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert!(tree.at(&["services", "api"]).is_some());
+    }
+
+    #[test]
+    fn an_include_cycle_is_an_error() {
+        let d = dir(&[
+            ("compose.yaml", "include: [a.yaml]\nservices: {}\n"),
+            ("a.yaml", "include: [compose.yaml]\nservices: {}\n"),
+        ]);
+        let (_, diags) = load(&d);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(
+            diags[0].message,
+            "include cycle: compose.yaml -> a.yaml -> compose.yaml"
+        );
+    }
+
+    #[test]
+    fn relative_paths_start_at_the_included_project_directory() {
+        let d = dir(&[
+            (
+                "compose.yaml",
+                "include:\n  - path: sub/c.yaml\n    project_directory: other\n",
+            ),
+            (
+                "sub/c.yaml",
+                "services:\n  web:\n    build: {}\n    volumes: ['./data:/data:ro']\n",
+            ),
+        ]);
+        let (tree, diags) = load(&d);
+        assert!(diags.is_empty(), "{diags:?}");
+        let other = clean_path(&d.0.join("other"));
+        let web = tree.at(&["services", "web"]).unwrap();
+        assert_eq!(
+            web.at(&["build", "context"]).unwrap().as_str(),
+            Some(other.as_str())
+        );
+        assert_eq!(
+            web.at(&["volumes", "0"]).unwrap().as_str().unwrap(),
+            format!("{other}/data:/data:ro")
+        );
+    }
+
+    #[test]
+    fn rebase_leaves_names_urls_and_absolute_paths() {
+        let mut t = parse(
+            FileId(0),
+            "services:\n  a:\n    build: https://x/y.git\n    volumes: [data:/d, /abs:/abs, '~/h:/h']\nsecrets:\n  s: {file: s.txt}\n",
+        )
+        .unwrap()
+        .unwrap();
+        rebase(&mut t, Path::new("/p"), false);
+        let a = t.at(&["services", "a"]).unwrap();
+        assert_eq!(a.get("build").unwrap().as_str(), Some("https://x/y.git"));
+        let vols: Vec<&str> = a
+            .get("volumes")
+            .unwrap()
+            .as_seq()
+            .unwrap()
+            .iter()
+            .filter_map(Node::as_str)
+            .collect();
+        assert_eq!(vols, ["data:/d", "/abs:/abs", "~/h:/h"]);
+        assert_eq!(
+            t.at(&["secrets", "s", "file"]).unwrap().as_str(),
+            Some("/p/s.txt")
+        );
     }
 }

@@ -1,7 +1,12 @@
 //! Stack files to a validated [`Stack`]: the first stage of the pipeline.
 //!
-//! read -> parse ([`yaml`]) -> interpolate ([`interpolate`]) -> include, merge and
-//! extend ([`merge`]) -> type ([`de`] into `model::raw`) -> resolve and validate
+//! First the environment (process, then `--env-file`s or `.env`), the files
+//! (`-f`, `COMPOSE_FILE`, or the default names with their override file) and
+//! the project name. Then, file by file as compose does: read and parse
+//! ([`yaml`]), interpolate ([`interpolate`]), resolve the file's `extends`
+//! ([`extends`]) and `include`s ([`include`]), merge it over the files before
+//! it ([`merge`]). Last, the one merged tree is typed ([`de`] into
+//! `model::raw`), profiles applied, and everything resolved and validated
 //! ([`resolve`], [`ports`], [`volumes`]). Every stage reports into one list of
 //! diagnostics; loading goes as far as it can so that all errors are shown at
 //! once. It stops at the validated model: dependency order is `crate::graph`'s.
@@ -14,6 +19,9 @@ pub mod resolve;
 pub mod units;
 pub mod volumes;
 pub mod yaml;
+
+#[cfg(test)]
+mod fuzz;
 
 use std::path::{Path, PathBuf};
 
@@ -56,42 +64,85 @@ pub struct Failed {
 const DEFAULT_FILES: &[&str] = &[
     "compose.yaml",
     "compose.yml",
-    "docker-compose.yaml",
     "docker-compose.yml",
+    "docker-compose.yaml",
 ];
 
-/// Finds the stack files: those given, else the first default name found in the
-/// working directory or one of its parents, as compose does.
-fn find_files(opts: &Options) -> Result<Vec<PathBuf>, Diagnostic> {
+const OVERRIDE_FILES: &[&str] = &[
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+];
+
+/// Finds the stack files as compose does: those given with `-f`, else those in
+/// `COMPOSE_FILE`, else the first default name found in the working directory
+/// or one of its parents, with the first override file next to it.
+fn find_files(
+    opts: &Options,
+    work_dir: &Path,
+    env: &IndexMap<String, String>,
+    diags: &mut Diagnostics,
+) -> Result<Vec<PathBuf>, Diagnostic> {
     if !opts.files.is_empty() {
-        return Ok(opts.files.iter().map(|f| opts.cwd.join(f)).collect());
+        return Ok(opts
+            .files
+            .iter()
+            .map(|f| clean(&opts.cwd.join(f)))
+            .collect());
     }
-    let start = opts
-        .project_directory
-        .as_ref()
-        .map_or(opts.cwd.clone(), |p| opts.cwd.join(p));
-    let mut dir = Some(start.as_path());
+    if let Some(list) = env.get("COMPOSE_FILE").filter(|v| !v.is_empty()) {
+        let sep = env
+            .get("COMPOSE_PATH_SEPARATOR")
+            .filter(|s| !s.is_empty())
+            .map_or(":", String::as_str);
+        return Ok(list
+            .split(sep)
+            .filter(|f| !f.is_empty())
+            .map(|f| clean(&opts.cwd.join(f)))
+            .collect());
+    }
+    let mut dir = Some(work_dir);
     while let Some(d) = dir {
-        for name in DEFAULT_FILES {
-            let p = d.join(name);
-            if p.is_file() {
-                let mut files = vec![p];
-                let stem = name.rsplit_once('.').map_or(*name, |(s, _)| s);
-                let ext = name.rsplit_once('.').map_or("yaml", |(_, e)| e);
-                let over = d.join(format!("{stem}.override.{ext}"));
-                if over.is_file() {
-                    files.push(over);
+        let found = |names: &[&str]| -> Vec<PathBuf> {
+            names
+                .iter()
+                .map(|n| d.join(n))
+                .filter(|p| p.is_file())
+                .collect()
+        };
+        let mains = found(DEFAULT_FILES);
+        if let Some(main) = mains.first() {
+            let mut files = vec![main.clone()];
+            let overrides = found(OVERRIDE_FILES);
+            for (what, list) in [("stack", &mains), ("override", &overrides)] {
+                if list.len() > 1 {
+                    let names: Vec<String> =
+                        list.iter().map(|p| display_name(p, &opts.cwd)).collect();
+                    diags.push(
+                        Diagnostic::warning(format!(
+                            "found several {what} files: {}; using {}",
+                            names.join(", "),
+                            names[0]
+                        ))
+                        .help("remove the ones not in use, or name the files with -f"),
+                    );
                 }
-                return Ok(files);
             }
+            files.extend(overrides.into_iter().take(1));
+            return Ok(files);
         }
         dir = d.parent();
     }
     Err(Diagnostic::error(format!(
         "no stack file found in {} or its parents",
-        start.display()
+        work_dir.display()
     ))
     .help("name one with `-f FILE` (or as an argument), or create compose.yaml"))
+}
+
+fn clean(p: &Path) -> PathBuf {
+    PathBuf::from(resolve::clean_path(p))
 }
 
 /// compose's project name rule: lower case, only `a-z0-9_-`, starting with a
@@ -129,37 +180,11 @@ fn read_env_file(
     Ok(())
 }
 
-pub fn load(opts: &Options) -> Result<Loaded, Failed> {
-    let mut sources = Sources::default();
-    let mut diags = Diagnostics::default();
-    let files = match find_files(opts) {
-        Ok(f) => f,
-        Err(d) => {
-            return Err(Failed {
-                sources,
-                diagnostics: vec![d],
-            });
-        }
-    };
-    let project_dir = match &opts.project_directory {
-        Some(p) => opts.cwd.join(p),
-        None => files[0]
-            .parent()
-            .map_or(opts.cwd.clone(), Path::to_path_buf),
-    };
-    let project_dir = PathBuf::from(resolve::clean_path(&project_dir));
-
-    // Interpolation sees the process environment first, then `.env` (or the
-    // `--env-file`s, later ones winning), as compose does.
-    let mut env = opts.environ.clone();
-    let env_files: Vec<PathBuf> = if opts.env_files.is_empty() {
-        let dot = project_dir.join(".env");
-        if dot.is_file() { vec![dot] } else { vec![] }
-    } else {
-        opts.env_files.iter().map(|f| opts.cwd.join(f)).collect()
-    };
+/// Adds the variables of env files (later files winning) to `env`, where the
+/// process environment (already in `env`) wins over all of them.
+fn add_env_files(env: &mut IndexMap<String, String>, files: &[PathBuf], diags: &mut Diagnostics) {
     let mut from_files = IndexMap::new();
-    for f in &env_files {
+    for f in files {
         if let Err(e) = read_env_file(f, &mut from_files, true) {
             diags.push(
                 Diagnostic::error(format!("cannot read env file {}: {e}", f.display()))
@@ -170,45 +195,148 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
     for (k, v) in from_files {
         env.entry(k).or_insert(v);
     }
+}
 
-    let mut merged: Option<Node> = None;
-    for path in &files {
-        let Some(tree) = read_tree(path, &opts.cwd, &env, &mut sources, &mut diags) else {
-            continue;
-        };
-        match &mut merged {
-            None => merged = Some(tree),
-            Some(base) => merge::merge(base, tree, ""),
+/// The project name: `-p`, else `COMPOSE_PROJECT_NAME`, else the last `name:`
+/// of the files (interpolated, then normalised), else the project
+/// directory's name, normalised. A name given on the command line or in the
+/// environment must already be normal, as compose insists.
+fn project_name(
+    opts: &Options,
+    env: &IndexMap<String, String>,
+    trees: &[Node],
+    project_dir: &Path,
+    reader: &Reader,
+) -> Result<String, Diagnostic> {
+    let given = opts.project_name.as_ref().map(|n| (n, "-p")).or_else(|| {
+        env.get("COMPOSE_PROJECT_NAME")
+            .filter(|n| !n.is_empty())
+            .map(|n| (n, "COMPOSE_PROJECT_NAME"))
+    });
+    if let Some((name, source)) = given {
+        if normalize_project_name(name) != *name || name.is_empty() {
+            return Err(Diagnostic::error(format!(
+                "invalid project name `{name}` (from {source})"
+            ))
+            .help(
+                "a project name has only lower-case letters, digits, `-` and `_`, and starts with a letter or digit",
+            ));
         }
+        return Ok(name.clone());
     }
-    let root = merged.unwrap_or_else(|| Node::new(Value::Map(Default::default()), Span::default()));
+    let from_file = trees
+        .iter()
+        .filter_map(|t| {
+            let node = t.get("name")?;
+            let mut node = node.clone();
+            let text = reader.sources.get(node.span.file).text.clone();
+            // Warnings about the name's variables come with the whole file.
+            interpolate_tree(&mut node, &text, env, &mut Diagnostics::default());
+            node.as_str().map(str::to_string)
+        })
+        .rfind(|n| !n.is_empty())
+        .map(|n| normalize_project_name(&n))
+        .filter(|n| !n.is_empty());
+    if let Some(name) = from_file {
+        return Ok(name);
+    }
+    let dir = project_dir
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    let name = normalize_project_name(&dir);
+    if name.is_empty() {
+        return Err(Diagnostic::error(format!(
+            "no project name: the directory name `{dir}` has no letters or digits"
+        ))
+        .help("set `name:` in the stack file or pass `-p NAME`"));
+    }
+    Ok(name)
+}
+
+pub fn load(opts: &Options) -> Result<Loaded, Failed> {
+    let mut sources = Sources::default();
+    let mut diags = Diagnostics::default();
+    // compose reads `.env` from the directory it knows before it has found
+    // the files: --project-directory, else the first -f file's, else cwd.
+    let work_dir = match (&opts.project_directory, opts.files.first()) {
+        (Some(p), _) => clean(&opts.cwd.join(p)),
+        (None, Some(f)) => clean(&opts.cwd.join(f))
+            .parent()
+            .map_or(opts.cwd.clone(), Path::to_path_buf),
+        (None, None) => opts.cwd.clone(),
+    };
+
+    // Interpolation sees the process environment first, then the env files:
+    // `--env-file`s (or COMPOSE_ENV_FILES), else `.env`; later files win.
+    let mut env = opts.environ.clone();
+    let explicit_env_files =
+        !opts.env_files.is_empty() || env.get("COMPOSE_ENV_FILES").is_some_and(|v| !v.is_empty());
+    let env_files: Vec<PathBuf> = if !opts.env_files.is_empty() {
+        opts.env_files.iter().map(|f| opts.cwd.join(f)).collect()
+    } else if let Some(list) = env.get("COMPOSE_ENV_FILES").filter(|v| !v.is_empty()) {
+        list.split(',').map(|f| opts.cwd.join(f.trim())).collect()
+    } else {
+        let dot = work_dir.join(".env");
+        if dot.is_file() { vec![dot] } else { vec![] }
+    };
+    add_env_files(&mut env, &env_files, &mut diags);
+
+    let files = match find_files(opts, &work_dir, &env, &mut diags) {
+        Ok(f) => f,
+        Err(d) => {
+            diags.push(d);
+            return Err(Failed {
+                sources,
+                diagnostics: diags.items,
+            });
+        }
+    };
+    let project_dir = match &opts.project_directory {
+        Some(p) => clean(&opts.cwd.join(p)),
+        None => files[0]
+            .parent()
+            .map_or(opts.cwd.clone(), Path::to_path_buf),
+    };
+    // Files found in a parent directory: compose reads that directory's
+    // `.env` too, after (and below) the one in the working directory.
+    let dot = project_dir.join(".env");
+    if !explicit_env_files && project_dir != work_dir && dot.is_file() {
+        add_env_files(&mut env, &[dot], &mut diags);
+    }
+
+    let mut reader = Reader {
+        cwd: &opts.cwd,
+        sources: &mut sources,
+        diags: &mut diags,
+        parsed: Default::default(),
+    };
+    let trees: Vec<Node> = files
+        .iter()
+        .filter_map(|f| reader.parse(f))
+        .flatten()
+        .collect();
+    let project = match project_name(opts, &env, &trees, &project_dir, &reader) {
+        Ok(p) => p,
+        Err(d) => {
+            reader.diags.push(d);
+            String::new()
+        }
+    };
+    // Files may use the project name compose settles on.
+    env.insert("COMPOSE_PROJECT_NAME".into(), project.clone());
+    let root = load_model(&mut reader, &files, &project_dir, &env, &[]);
     if diags.has_errors() {
+        sort_by_position(&mut diags.items);
         return Err(Failed {
             sources,
             diagnostics: diags.items,
         });
     }
-    let mut root = root;
-    include::apply(
-        &mut root,
-        &project_dir,
-        &opts.cwd,
-        &env,
-        &mut sources,
-        &mut diags,
-    );
-    extends::apply(
-        &mut root,
-        &project_dir,
-        &opts.cwd,
-        &env,
-        &mut sources,
-        &mut diags,
-    );
 
-    let stack = build(&root, opts, &project_dir, &files, &env, &mut diags);
+    let stack = build(&root, opts, &project, &project_dir, &env, &mut diags);
     // A cycle makes the stack impossible to start, so it is a load error.
     diags.extend(crate::graph::Graph::new(&stack).cycles());
+    sort_by_position(&mut diags.items);
     if diags.has_errors() {
         return Err(Failed {
             sources,
@@ -223,44 +351,132 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
     })
 }
 
-/// Reads, parses and interpolates one file.
-pub(crate) fn read_tree(
-    path: &Path,
-    cwd: &Path,
-    env: &IndexMap<String, String>,
-    sources: &mut Sources,
-    diags: &mut Diagnostics,
-) -> Option<Node> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => {
-            diags.push(
-                Diagnostic::error(format!("cannot read stack file {}: {e}", path.display()))
-                    .help("check the path given with -f"),
-            );
-            return None;
+/// Stages report in their own order; users read top to bottom. Diagnostics
+/// without a place (a missing env file) come first; the sort is stable, so
+/// two at one place keep the order they were found in.
+fn sort_by_position(items: &mut [Diagnostic]) {
+    items.sort_by_key(|d| d.primary_span().map(|s| (s.file, s.start)));
+}
+
+/// What the stages that read files share: where berth runs (for showing
+/// paths), the source table, the diagnostics, and each file's parsed tree, so
+/// that a file named twice (extended from twice, say) is read once.
+pub(crate) struct Reader<'a> {
+    pub cwd: &'a Path,
+    pub sources: &'a mut Sources,
+    pub diags: &'a mut Diagnostics,
+    /// The documents of each file; None for a file that could not be read or
+    /// parsed (already reported).
+    parsed: std::collections::HashMap<PathBuf, Option<Vec<Node>>>,
+}
+
+impl Reader<'_> {
+    /// Reads and parses one file's documents, not yet interpolated.
+    pub fn parse(&mut self, path: &Path) -> Option<Vec<Node>> {
+        if let Some(tree) = self.parsed.get(path) {
+            return tree.clone();
         }
-    };
-    let id = sources.add(display_name(path, cwd), path.to_path_buf(), text);
-    let text = sources.get(id).text.clone();
-    let mut tree = match yaml::parse(id, &text) {
-        Ok(Some(t)) => t,
-        Ok(None) => Node::new(Value::Map(Default::default()), Span::new(id, 0..0)),
-        Err(d) => {
-            diags.push(d);
-            return None;
-        }
-    };
-    if !matches!(tree.value, Value::Map(_)) {
-        diags.push(
-            Diagnostic::error("a stack file must be a mapping at the top level")
-                .label(tree.span, format!("found {}", tree.kind()))
-                .help("start the file with `services:`"),
-        );
-        return None;
+        let tree = self.parse_uncached(path);
+        self.parsed.insert(path.to_path_buf(), tree.clone());
+        tree
     }
-    interpolate_tree(&mut tree, &text, env, diags);
-    Some(tree)
+
+    fn parse_uncached(&mut self, path: &Path) -> Option<Vec<Node>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                let shown = display_name(path, self.cwd);
+                let message = if e.kind() == std::io::ErrorKind::NotFound {
+                    format!("stack file `{shown}` does not exist")
+                } else {
+                    format!("cannot read stack file `{shown}`: {e}")
+                };
+                self.diags
+                    .push(Diagnostic::error(message).help("check the path given with -f"));
+                return None;
+            }
+        };
+        let id = self
+            .sources
+            .add(display_name(path, self.cwd), path.to_path_buf(), text);
+        let text = self.sources.get(id).text.clone();
+        let mut docs = match yaml::parse_all(id, &text) {
+            Ok(docs) => docs,
+            Err(d) => {
+                self.diags.push(d);
+                return None;
+            }
+        };
+        if docs.is_empty() {
+            docs.push(Node::new(
+                Value::Map(Default::default()),
+                Span::new(id, 0..0),
+            ));
+        }
+        let mut ok = true;
+        for tree in docs.iter().filter(|t| !matches!(t.value, Value::Map(_))) {
+            ok = false;
+            self.diags.push(
+                Diagnostic::error("a stack file must be a mapping at the top level")
+                    .label(tree.span, format!("found {}", tree.kind()))
+                    .help("start the file with `services:`; an empty document between `---` lines counts too"),
+            );
+        }
+        ok.then_some(docs)
+    }
+
+    /// Reads, parses and interpolates one file's documents.
+    pub fn read(&mut self, path: &Path, env: &IndexMap<String, String>) -> Option<Vec<Node>> {
+        let mut docs = self.parse(path)?;
+        for tree in &mut docs {
+            let text = self.sources.get(tree.span.file).text.clone();
+            interpolate_tree(tree, &text, env, self.diags);
+        }
+        Some(docs)
+    }
+}
+
+/// compose's loading of a list of files into one tree, each file in turn:
+/// interpolate it, resolve its `extends` (which see only that file and the
+/// files they name), load its `include`s, merge it over the files before it.
+/// `work_dir` is what relative paths in the files start from; `chain` the
+/// files that include these, to find an include cycle.
+pub(crate) fn load_model(
+    reader: &mut Reader,
+    files: &[PathBuf],
+    work_dir: &Path,
+    env: &IndexMap<String, String>,
+    chain: &[PathBuf],
+) -> Node {
+    let mut acc: Option<Node> = None;
+    for file in files {
+        let Some(docs) = reader.read(file, env) else {
+            continue;
+        };
+        // Each document of a file is a file of its own to compose.
+        for mut tree in docs {
+            if let Some(v) = tree.as_map().and_then(|m| m.get("version")) {
+                reader.diags.push(
+                    Diagnostic::warning("the `version` key is obsolete and ignored")
+                        .label(v.key_span, "obsolete")
+                        .help("remove it; the Compose Specification needs no version"),
+                );
+            }
+            extends::apply(reader, &mut tree, file, work_dir, env);
+            let mut inner = chain.to_vec();
+            inner.push(file.clone());
+            include::apply(reader, &mut tree, work_dir, env, &inner);
+            match &mut acc {
+                None => {
+                    let mut first = Node::new(Value::Map(Default::default()), tree.span);
+                    merge::merge_file(&mut first, tree, reader.diags);
+                    acc = Some(first);
+                }
+                Some(acc) => merge::merge_file(acc, tree, reader.diags),
+            }
+        }
+    }
+    acc.unwrap_or_else(|| Node::new(Value::Map(Default::default()), Span::default()))
 }
 
 /// Interpolates every scalar value (not keys) in place.
@@ -354,8 +570,8 @@ const TOP_LEVEL: &[&str] = &[
 fn build(
     root: &Node,
     opts: &Options,
+    project: &str,
     project_dir: &Path,
-    files: &[PathBuf],
     env: &IndexMap<String, String>,
     diags: &mut Diagnostics,
 ) -> Stack {
@@ -365,38 +581,8 @@ fn build(
             diags.push(de::unknown_key(key, entry.key_span, TOP_LEVEL));
         }
     }
-    if let Some(v) = map.get("version") {
-        diags.push(
-            Diagnostic::warning("the `version` key is obsolete and ignored")
-                .label(v.key_span, "obsolete")
-                .help("remove it; the Compose Specification needs no version"),
-        );
-    }
-
     let sink = de::Sink::default();
-    let name_from_file = root.get("name").and_then(Node::as_str).map(str::to_string);
-    let project = opts
-        .project_name
-        .clone()
-        .or_else(|| {
-            env.get("COMPOSE_PROJECT_NAME")
-                .filter(|s| !s.is_empty())
-                .cloned()
-        })
-        .or(name_from_file)
-        .unwrap_or_else(|| {
-            project_dir
-                .file_name()
-                .map_or("default".into(), |n| n.to_string_lossy().into_owned())
-        });
-    let project = normalize_project_name(&project);
-    if project.is_empty() {
-        diags.push(
-            Diagnostic::error("the project name is empty once normalised")
-                .help("set `name:` in the stack file or pass `-p NAME` with letters or digits"),
-        );
-    }
-    let _ = files;
+    let project = project.to_string();
 
     let services_raw = section::<raw::Service>(root, "services", &sink, diags);
     let networks_raw = section::<raw::Network>(root, "networks", &sink, diags);
@@ -405,8 +591,8 @@ fn build(
     let configs_raw = section::<raw::SecretOrConfig>(root, "configs", &sink, diags);
     diags.extend(sink.diagnostics.take());
 
-    // Profiles: a service with profiles runs only when one of them is active,
-    // or when an active service depends on it (compose's rule).
+    // Profiles: a service with profiles is enabled only when one of them is
+    // active (`--profile`, else COMPOSE_PROFILES; `*` is all of them).
     let active: Vec<String> = if opts.profiles.is_empty() {
         env.get("COMPOSE_PROFILES")
             .map(|p| {
@@ -444,8 +630,22 @@ fn build(
 
     let mut stack = Stack {
         name: project.clone(),
+        extensions: map
+            .iter()
+            .filter(|(k, _)| k.starts_with("x-"))
+            .map(|(k, e)| (k.clone(), yaml::to_json(&e.value)))
+            .collect(),
         ..Stack::default()
     };
+    for (name, (_, svc)) in &services_raw {
+        if enabled(svc) {
+            for (target, span) in needs(svc) {
+                if let Some((_, t)) = services_raw.get(&target).filter(|(_, t)| !enabled(t)) {
+                    diags.push(disabled_dependency(name, &target, span, t));
+                }
+            }
+        }
+    }
     for (name, (key_span, svc)) in &services_raw {
         if !enabled(svc) {
             continue;
@@ -523,6 +723,59 @@ fn build(
     stack
 }
 
+/// The services a service cannot start without, where it names them: required
+/// `depends_on`, `links`, `volumes_from` and `network_mode: service:`.
+fn needs(svc: &raw::Service) -> Vec<(String, Span)> {
+    let mut out = Vec::new();
+    match &svc.depends_on {
+        Some(raw::DependsOn::List(l)) => {
+            out.extend(l.iter().map(|d| (d.value.clone(), d.span)));
+        }
+        Some(raw::DependsOn::Map(m)) => out.extend(
+            m.iter()
+                .filter(|(_, d)| d.required != Some(false))
+                .map(|(k, _)| (k.value.clone(), k.span)),
+        ),
+        None => {}
+    }
+    let before_colon = |s: &str| s.split(':').next().unwrap_or_default().to_string();
+    for l in svc.links.iter().flatten() {
+        out.push((before_colon(&l.value), l.span));
+    }
+    for v in svc.volumes_from.iter().flatten() {
+        if !v.value.starts_with("container:") {
+            out.push((before_colon(&v.value), v.span));
+        }
+    }
+    if let Some(n) = &svc.network_mode
+        && let Some(target) = n.value.strip_prefix("service:")
+    {
+        out.push((target.to_string(), n.span));
+    }
+    out
+}
+
+/// compose refuses a stack where an enabled service needs one that its
+/// profiles leave out; it never enables the other one by itself.
+fn disabled_dependency(name: &str, target: &str, at: Span, t: &raw::Service) -> Diagnostic {
+    let profiles = t.profiles.as_deref().unwrap_or_default();
+    let list = profiles
+        .iter()
+        .map(|p| format!("`{p}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let flag = profiles
+        .first()
+        .map_or(String::new(), |p| format!("--profile {p}"));
+    Diagnostic::error(format!(
+        "service `{name}` needs `{target}`, which is not enabled"
+    ))
+    .label(at, format!("`{target}` runs only with profile {list}"))
+    .help(format!(
+        "enable it with `{flag}` (or COMPOSE_PROFILES), give `{name}` the same profiles, or make the dependency optional with `required: false`"
+    ))
+}
+
 /// Deserializes each entry of a top-level section on its own, so that a type
 /// error in one service does not hide the errors of the others.
 fn section<T: serde::de::DeserializeOwned + Default>(
@@ -548,14 +801,13 @@ fn section<T: serde::de::DeserializeOwned + Default>(
         }
     };
     for (name, entry) in map {
-        if name.starts_with("x-") {
-            continue;
-        }
+        // `x-` marks an extension only in a definition, not as a name:
+        // compose reads `services: {x-web: ...}` as a service named x-web.
         match de::from_node::<Option<T>>(&entry.value, sink) {
             Ok(v) => {
                 out.insert(name.clone(), (entry.key_span, v.unwrap_or_default()));
             }
-            Err(e) => diags.push(e.into_diagnostic(entry.value.span)),
+            Err(e) => diags.push(e.within(name).into_diagnostic(entry.value.span)),
         }
     }
     out
@@ -580,17 +832,19 @@ fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
         let abs = PathBuf::from(cx.abs_path(&path));
         if !abs.is_file() {
             if required {
+                // The path as written: relative paths are read from the
+                // project directory, which the help names.
                 cx.diagnostics.push(
-                    Diagnostic::error(format!("env file {} not found", abs.display()))
-                        .label(span, "missing file")
-                        .help("create the file, fix the path, or mark it optional with `required: false`"),
+                    Diagnostic::error(format!("env file `{path}` does not exist"))
+                        .label(span, "no such file")
+                        .help("create it (relative paths start at the project directory), fix the path, or make it optional: `- path: ...` with `required: false`"),
                 );
             }
             continue;
         }
         if let Err(e) = read_env_file(&abs, &mut vars, true) {
             cx.diagnostics.push(
-                Diagnostic::error(format!("cannot read env file {}: {e}", abs.display()))
+                Diagnostic::error(format!("cannot read env file `{path}`: {e}"))
                     .label(span, "unreadable env file")
                     .help("env files hold KEY=VALUE lines"),
             );
@@ -644,16 +898,14 @@ fn network(cx: &mut resolve::Context, key: &str, span: Span, n: &raw::Network) -
     });
     for pool in &ipam.config {
         for (what, v) in [("subnet", &pool.subnet), ("ip_range", &pool.ip_range)] {
-            if let Some(v) = v {
-                if !is_cidr(v) {
-                    cx.diagnostics.push(
-                        Diagnostic::error(format!(
-                            "network `{key}`: {what} `{v}` is not a CIDR block"
-                        ))
+            if let Some(v) = v
+                && !is_cidr(v)
+            {
+                cx.diagnostics.push(
+                    Diagnostic::error(format!("network `{key}`: {what} `{v}` is not a CIDR block"))
                         .label(span, "invalid ipam config")
                         .help("write a subnet like `172.28.0.0/16`"),
-                    );
-                }
+                );
             }
         }
     }
@@ -745,17 +997,17 @@ fn file_object(cx: &mut resolve::Context, key: &str, s: &raw::SecretOrConfig) ->
             format!("{}_{key}", cx.project)
         }
     });
-    if let Some(e) = &s.environment {
-        if !cx.env.contains_key(&e.value) {
-            cx.diagnostics.push(
-                Diagnostic::warning(format!(
-                    "`{key}` reads the variable `{}`, which is not set",
-                    e.value
-                ))
-                .label(e.span, "not set")
-                .help("set it in the environment or in .env"),
-            );
-        }
+    if let Some(e) = &s.environment
+        && !cx.env.contains_key(&e.value)
+    {
+        cx.diagnostics.push(
+            Diagnostic::warning(format!(
+                "`{key}` reads the variable `{}`, which is not set",
+                e.value
+            ))
+            .label(e.span, "not set")
+            .help("set it in the environment or in .env"),
+        );
     }
     FileObject {
         name,
@@ -772,5 +1024,173 @@ fn file_object(cx: &mut resolve::Context, key: &str, s: &raw::SecretOrConfig) ->
             .map(|(k, v)| (k.clone(), v.0.clone()))
             .collect(),
         template_driver: s.template_driver.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Dir(PathBuf);
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn dir(files: &[(&str, &str)]) -> Dir {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let d = std::env::temp_dir().join(format!(
+            "berth-load-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        for (name, text) in files {
+            let p = d.join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        Dir(d)
+    }
+
+    fn opts(d: &Dir) -> Options {
+        Options {
+            cwd: d.0.clone(),
+            ..Options::default()
+        }
+    }
+
+    fn errors(r: Result<Loaded, Failed>) -> Vec<String> {
+        match r {
+            Ok(_) => vec![],
+            Err(f) => f
+                .diagnostics
+                .into_iter()
+                .filter(Diagnostic::is_error)
+                .map(|d| d.message)
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_override_file_is_found_whatever_its_spelling() {
+        let d = dir(&[
+            ("compose.yaml", "services:\n  web: {image: a}\n"),
+            (
+                "docker-compose.override.yml",
+                "services:\n  web: {image: b}\n",
+            ),
+        ]);
+        let loaded = load(&opts(&d)).ok().unwrap();
+        assert_eq!(loaded.stack.services["web"].image.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn project_name_precedence() {
+        let d = dir(&[
+            (
+                "compose.yaml",
+                "name: From_File\nservices:\n  web: {image: a}\n",
+            ),
+            (".env", "COMPOSE_PROJECT_NAME=from-dotenv\n"),
+        ]);
+        let mut o = opts(&d);
+        assert_eq!(load(&o).ok().unwrap().stack.name, "from-dotenv");
+        o.project_name = Some("cli".into());
+        assert_eq!(load(&o).ok().unwrap().stack.name, "cli");
+        std::fs::remove_file(d.0.join(".env")).unwrap();
+        o.project_name = None;
+        assert_eq!(load(&o).ok().unwrap().stack.name, "from_file");
+    }
+
+    #[test]
+    fn a_project_name_given_must_already_be_normal() {
+        let d = dir(&[("compose.yaml", "services:\n  web: {image: a}\n")]);
+        let mut o = opts(&d);
+        o.project_name = Some("My_App".into());
+        assert_eq!(
+            errors(load(&o)),
+            ["invalid project name `My_App` (from -p)"]
+        );
+        o.project_name = None;
+        o.environ
+            .insert("COMPOSE_PROJECT_NAME".into(), "a.b".into());
+        assert_eq!(
+            errors(load(&o)),
+            ["invalid project name `a.b` (from COMPOSE_PROJECT_NAME)"]
+        );
+    }
+
+    #[test]
+    fn needing_a_service_left_out_by_its_profiles_is_an_error() {
+        let d = dir(&[(
+            "compose.yaml",
+            "services:\n  web: {image: a, depends_on: [db], links: [cache]}\n  db: {image: d, profiles: [backend]}\n  cache: {image: c, profiles: [backend]}\n  opt: {image: o, depends_on: {db: {condition: service_started, required: false}}}\n",
+        )]);
+        assert_eq!(
+            errors(load(&opts(&d))),
+            [
+                "service `web` needs `db`, which is not enabled",
+                "service `web` needs `cache`, which is not enabled"
+            ]
+        );
+        let mut o = opts(&d);
+        o.profiles = vec!["backend".into()];
+        assert!(errors(load(&o)).is_empty());
+    }
+
+    #[test]
+    fn process_environment_wins_over_env_files() {
+        let d = dir(&[
+            (
+                "compose.yaml",
+                "services:\n  web: {image: \"${IMG}:${TAG}\"}\n",
+            ),
+            (".env", "IMG=dotenv\nTAG=dotenv\n"),
+            ("a.env", "IMG=a\nTAG=a\n"),
+            ("b.env", "TAG=b\n"),
+        ]);
+        let mut o = opts(&d);
+        o.environ.insert("IMG".into(), "process".into());
+        let image = |o: &Options| load(o).ok().unwrap().stack.services["web"].image.clone();
+        assert_eq!(image(&o).as_deref(), Some("process:dotenv"));
+        o.env_files = vec!["a.env".into(), "b.env".into()];
+        assert_eq!(image(&o).as_deref(), Some("process:b"));
+    }
+
+    #[test]
+    fn files_are_found_in_a_parent_and_both_env_files_read() {
+        let d = dir(&[
+            (
+                "compose.yaml",
+                "services:\n  web: {image: \"${T}-${U}\", volumes: ['./d:/d']}\n",
+            ),
+            (".env", "T=parent\nU=parent\n"),
+            ("sub/.env", "T=sub\n"),
+        ]);
+        let o = Options {
+            cwd: d.0.join("sub"),
+            ..Options::default()
+        };
+        let loaded = load(&o).ok().unwrap();
+        assert_eq!(loaded.project_dir, d.0);
+        let web = &loaded.stack.services["web"];
+        assert_eq!(web.image.as_deref(), Some("sub-parent"));
+    }
+
+    #[test]
+    fn extends_sees_only_its_own_file() {
+        let d = dir(&[
+            ("compose.yaml", "services:\n  base: {image: a}\n"),
+            ("over.yaml", "services:\n  web: {extends: base}\n"),
+        ]);
+        let mut o = opts(&d);
+        o.files = vec!["compose.yaml".into(), "over.yaml".into()];
+        assert_eq!(
+            errors(load(&o)),
+            ["service `base` named in `extends` is not defined in over.yaml"]
+        );
     }
 }

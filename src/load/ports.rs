@@ -2,8 +2,10 @@
 //!
 //! `"80"`, `"8080:80"`, `"127.0.0.1:8080:80"`, `"[::1]:8080:80"`, `"9000-9001:90-91"`,
 //! `"8080:80/udp"`, `127.0.0.1::80` (random host port). A range expands into one
-//! long-form entry per port, as compose prints it. Checks that need the whole
-//! stack (a port published twice) are made by the caller.
+//! long-form entry per port, in the order compose prints them. The short form
+//! is read the way compose reads it (Docker's go-connections), quirks included.
+//! Checks that need the whole stack (a port published twice) are made by the
+//! caller.
 
 use crate::load::resolve::Context;
 use crate::model::Spanned;
@@ -45,11 +47,14 @@ pub fn resolve(cx: &mut Context, p: &Spanned<raw::Port>) -> Vec<Port> {
                     }
                 },
                 None => {
-                    port_error(
-                        cx,
-                        p.span,
-                        "",
-                        "the long form needs `target`, the container port",
+                    cx.diagnostics.push(
+                        crate::diag::Diagnostic::error(
+                            "a port in the long form needs `target`, the container port",
+                        )
+                        .label(p.span, "no `target`")
+                        .help(
+                            "add `target: 80` (the port the service listens on in the container)",
+                        ),
                     );
                     return Vec::new();
                 }
@@ -62,31 +67,36 @@ pub fn resolve(cx: &mut Context, p: &Spanned<raw::Port>) -> Vec<Port> {
                             cx,
                             pb.span,
                             &text,
-                            "the published port must be a number or range from 1 to 65535",
+                            "the published port must be a number or range from 0 to 65535",
                         );
                         return Vec::new();
                     }
-                    Some(text)
+                    // compose leaves an empty one out: any free port.
+                    (!text.is_empty()).then_some(text)
                 }
                 None => None,
             };
+            // compose keeps the long form's protocol as written (`UDP`).
             let protocol = l.protocol.clone().unwrap_or_else(|| "tcp".into());
-            if !matches!(protocol.as_str(), "tcp" | "udp" | "sctp") {
-                port_error(
-                    cx,
-                    p.span,
-                    &protocol,
-                    "the protocol must be tcp, udp or sctp",
+            if !matches!(
+                protocol.to_ascii_lowercase().as_str(),
+                "tcp" | "udp" | "sctp"
+            ) {
+                cx.diagnostics.push(
+                    crate::diag::Diagnostic::error(format!("invalid port protocol `{protocol}`"))
+                        .label(p.span, "unknown protocol")
+                        .help("use `protocol: tcp`, `udp` or `sctp`"),
                 );
             }
+            let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
             vec![Port {
-                name: l.name.clone(),
-                mode: l.mode.clone().unwrap_or_else(|| "ingress".into()),
-                host_ip: l.host_ip.clone(),
+                name: given(&l.name),
+                mode: given(&l.mode).unwrap_or_else(|| "ingress".into()),
+                host_ip: given(&l.host_ip),
                 target,
                 published,
                 protocol,
-                app_protocol: l.app_protocol.clone(),
+                app_protocol: given(&l.app_protocol),
                 span: p.span,
             }]
         }
@@ -101,86 +111,82 @@ fn port_error(cx: &mut Context, span: Span, text: &str, why: &str) {
     );
 }
 
-/// `"80"` or `"9000-9001"`.
+/// `"80"` or `"9000-9001"`; 0 is allowed (a published 0 means any port).
 fn parse_range(s: &str) -> Option<(u16, u16)> {
     let (lo, hi) = match s.split_once('-') {
         Some((a, b)) => (a, b),
         None => (s, s),
     };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if !digits(lo) || !digits(hi) {
+        return None;
+    }
     let lo: u16 = lo.parse().ok()?;
     let hi: u16 = hi.parse().ok()?;
-    (lo > 0 && hi >= lo).then_some((lo, hi))
+    (hi >= lo).then_some((lo, hi))
 }
 
-/// Parses the short syntax into long-form entries (span left empty).
+/// Parses the short syntax into long-form entries (span left empty), as
+/// compose does with Docker's go-connections: the container port is after the
+/// last `:`, the host port before it, and everything before that is the host
+/// address (so `::1:8080:80` works without brackets). A range becomes one
+/// entry per port, ordered as compose orders them: by `"port/proto"` as text
+/// (`8-10` gives 10, 8, 9).
 pub fn parse_short(s: &str) -> Result<Vec<Port>, String> {
-    let (spec, protocol) = match s.rsplit_once('/') {
-        Some((spec, proto)) => (spec, proto.to_string()),
-        None => (s, "tcp".to_string()),
+    let parts: Vec<&str> = s.split(':').collect();
+    let n = parts.len();
+    let (ip, published, container) = match n {
+        1 => (String::new(), "", parts[0]),
+        2 => (String::new(), parts[0], parts[1]),
+        _ => (parts[..n - 2].join(":"), parts[n - 2], parts[n - 1]),
+    };
+    let (target, protocol) = match container.split_once('/') {
+        Some((t, "")) => (t, "tcp".to_string()),
+        Some((t, p)) => (t, p.to_ascii_lowercase()),
+        None => (container, "tcp".to_string()),
     };
     if !matches!(protocol.as_str(), "tcp" | "udp" | "sctp") {
         return Err(format!("unknown protocol `{protocol}`"));
     }
-    // An IPv6 host address is written in brackets: [::1]:8080:80
-    let (host_ip, rest) = if let Some(r) = spec.strip_prefix('[') {
-        let (ip, rest) = r
-            .split_once(']')
-            .ok_or("unclosed `[` in the host address")?;
-        let rest = rest
-            .strip_prefix(':')
-            .ok_or("expected `:` after the host address")?;
-        (Some(ip.to_string()), rest)
-    } else {
-        (None, spec)
+    let ip = match ip.strip_prefix('[') {
+        Some(inner) => inner
+            .strip_suffix(']')
+            .ok_or("unclosed `[` in the host address")?
+            .to_string(),
+        None => ip,
     };
-    let parts: Vec<&str> = rest.split(':').collect();
-    let (ip, published, target) = match (host_ip, parts.as_slice()) {
-        (None, [t]) => (None, None, *t),
-        (None, [p, t]) => (None, Some(*p), *t),
-        (None, [ip, p, t]) => (Some(ip.to_string()), Some(*p), *t),
-        (Some(ip), [p, t]) => (Some(ip), Some(*p), *t),
-        _ => return Err("too many `:`".into()),
-    };
-    if let Some(ip) = &ip {
-        if ip.parse::<std::net::IpAddr>().is_err() {
-            return Err(format!("`{ip}` is not an IP address"));
-        }
+    if !ip.is_empty() && ip.parse::<std::net::IpAddr>().is_err() {
+        return Err(format!("`{ip}` is not an IP address"));
     }
+    let ip = (!ip.is_empty()).then_some(ip);
     let (tlo, thi) = parse_range(target)
+        .filter(|(lo, _)| *lo > 0)
         .ok_or_else(|| format!("`{target}` is not a container port or range"))?;
-    let published = published.filter(|p| !p.is_empty());
     let prange = match published {
-        Some(p) => {
-            Some(parse_range(p).ok_or_else(|| format!("`{p}` is not a host port or range"))?)
-        }
-        None => None,
+        "" => None,
+        p => Some(parse_range(p).ok_or_else(|| format!("`{p}` is not a host port or range"))?),
     };
     let count = (thi - tlo) as usize + 1;
-    let mut out = Vec::with_capacity(count);
-    match prange {
-        Some((plo, phi)) if tlo == thi || (phi - plo) as usize + 1 == count => {
-            // Equal-length ranges map one to one; a single container port with
-            // a host range lets the engine pick one host port from the range.
-            if tlo == thi && plo != phi {
-                out.push(port(&ip, Some(format!("{plo}-{phi}")), tlo, &protocol));
-            } else {
-                for i in 0..count {
-                    out.push(port(
-                        &ip,
-                        Some((plo + i as u16).to_string()),
-                        tlo + i as u16,
-                        &protocol,
-                    ));
-                }
-            }
-        }
-        Some(_) => return Err("the host and container port ranges differ in length".into()),
-        None => {
-            for i in 0..count {
-                out.push(port(&ip, None, tlo + i as u16, &protocol));
-            }
-        }
+    if let Some((plo, phi)) = prange
+        && count > 1
+        && (phi - plo) as usize + 1 != count
+    {
+        return Err("the host and container port ranges differ in length".into());
     }
+    let mut out = Vec::with_capacity(count);
+    for i in 0..count as u16 {
+        let published = prange.map(|(plo, phi)| {
+            // One container port with a host range: the engine picks one
+            // host port from the range.
+            if count == 1 && plo != phi {
+                format!("{plo}-{phi}")
+            } else {
+                (plo + i).to_string()
+            }
+        });
+        out.push(port(&ip, published, tlo + i, &protocol));
+    }
+    out.sort_by_key(|p| p.target.to_string());
     Ok(out)
 }
 
@@ -244,6 +250,30 @@ mod tests {
     }
 
     #[test]
+    fn host_address_is_everything_before_the_last_two_parts() {
+        assert_eq!(
+            one("::1:8080:80"),
+            (Some("::1".into()), Some("8080".into()), 80, "tcp".into())
+        );
+        assert_eq!(
+            one("[::1]::80/UDP"),
+            (Some("::1".into()), None, 80, "udp".into())
+        );
+        assert_eq!(one(":80"), (None, None, 80, "tcp".into()));
+        assert_eq!(one("0:80/"), (None, Some("0".into()), 80, "tcp".into()));
+    }
+
+    #[test]
+    fn ranges_sort_as_text_like_compose() {
+        let p = parse_short("98-101:8-11").unwrap();
+        let got: Vec<(u16, &str)> = p
+            .iter()
+            .map(|p| (p.target, p.published.as_deref().unwrap()))
+            .collect();
+        assert_eq!(got, [(10, "100"), (11, "101"), (8, "98"), (9, "99")]);
+    }
+
+    #[test]
     fn ranges_expand() {
         let p = parse_short("9000-9001:90-91").unwrap();
         assert_eq!(p.len(), 2);
@@ -262,6 +292,10 @@ mod tests {
             "9000-9002:90-91",
             "300.1.1.1:80:80",
             "90-80",
+            "[::1]:81",
+            "65535:1-3",
+            "80:+1",
+            "80/tcp/x",
         ] {
             assert!(parse_short(bad).is_err(), "{bad}");
         }

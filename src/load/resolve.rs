@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 
 use crate::diag::Diagnostic;
-use crate::load::units::{parse_bytes, parse_go_duration};
+use crate::load::units::{parse_bytes, parse_go_duration, parse_go_int};
 use crate::model::Spanned;
 use crate::model::raw::{self, Text};
 use crate::model::stack::*;
@@ -265,24 +265,139 @@ fn text_map(v: &Option<IndexMap<String, Text>>) -> IndexMap<String, String> {
         .collect()
 }
 
-/// Splits a shell command line as compose does (POSIX shell words).
+/// Splits a command line into words exactly as compose does, with Go's
+/// go-shellwords (no variable or backtick expansion), which is not POSIX: a
+/// backslash escapes any character even inside double quotes (`"\n"` is `n`),
+/// `#` starts no comment, and the line ends at the first unquoted `;`, `&`,
+/// `|`, `<` or `>` (with a `2>` the `2` goes too). A bare `(` is an error unless
+/// it follows `$`. `None` for an unbalanced quote, escape or parenthesis.
+pub fn shell_split(line: &str) -> Option<Vec<String>> {
+    split_words(line).map(|(words, _)| words)
+}
+
+/// [`shell_split`], also giving the byte offset where the line was cut short.
+fn split_words(line: &str) -> Option<(Vec<String>, Option<usize>)> {
+    #[derive(PartialEq)]
+    enum Got {
+        Nothing,
+        Word,
+        Quoted,
+    }
+    let mut args = Vec::new();
+    let mut buf = String::new();
+    let (mut escaped, mut double, mut single, mut backtick, mut dollar) =
+        (false, false, false, false, false);
+    let mut got = Got::Nothing;
+    let mut cut = None;
+    let mut word_start = 0;
+    for (at, r) in line.char_indices() {
+        if got == Got::Nothing && buf.is_empty() {
+            word_start = at;
+        }
+        if escaped {
+            buf.push(r);
+            escaped = false;
+            got = Got::Word;
+            continue;
+        }
+        if r == '\\' {
+            if single {
+                buf.push(r);
+            } else {
+                escaped = true;
+            }
+            continue;
+        }
+        if matches!(r, ' ' | '\t' | '\r' | '\n') {
+            if single || double || backtick || dollar {
+                buf.push(r);
+            } else if got != Got::Nothing {
+                args.push(std::mem::take(&mut buf));
+                got = Got::Nothing;
+            }
+            continue;
+        }
+        match r {
+            '`' if !single && !double && !dollar => backtick = !backtick,
+            ')' if !single && !double && !backtick => dollar = !dollar,
+            '(' if !single && !double && !backtick => {
+                if dollar || !buf.ends_with('$') {
+                    return None;
+                }
+                dollar = true;
+                buf.push(r);
+                continue;
+            }
+            '"' if !single && !dollar => {
+                if double {
+                    got = Got::Quoted;
+                }
+                double = !double;
+                continue;
+            }
+            '\'' if !double && !dollar => {
+                if single {
+                    got = Got::Quoted;
+                }
+                single = !single;
+                continue;
+            }
+            ';' | '&' | '|' | '<' | '>' if !(single || double || backtick || dollar) => {
+                // `2>`: the word before is a file descriptor and goes too.
+                if r == '>' && buf.starts_with(|c: char| c.is_ascii_digit()) {
+                    got = Got::Nothing;
+                    cut = Some(word_start);
+                } else {
+                    cut = Some(at);
+                }
+                break;
+            }
+            _ => {}
+        }
+        got = Got::Word;
+        buf.push(r);
+    }
+    if got != Got::Nothing {
+        args.push(buf);
+    }
+    if escaped || single || double || backtick || dollar {
+        return None;
+    }
+    Some((args, cut))
+}
+
 fn split_command(
     cx: &mut Context,
-    c: &Option<raw::Command>,
-    span: Span,
+    c: &Option<Spanned<raw::Command>>,
     key: &str,
 ) -> Option<Vec<String>> {
-    match c {
-        None => None,
-        Some(raw::Command::Exec(v)) => Some(v.iter().map(|t| t.0.clone()).collect()),
-        Some(raw::Command::Shell(s)) => match shell_words::split(s) {
-            Ok(words) => Some(words),
-            Err(_) => {
+    let c = c.as_ref()?;
+    let span = c.span;
+    match &c.value {
+        raw::Command::Exec(v) => Some(v.iter().map(|t| t.0.clone()).collect()),
+        raw::Command::Shell(s) => match split_words(s) {
+            Some((words, cut)) => {
+                // Valid, and what compose runs too, but rarely what was meant.
+                if let Some(at) = cut {
+                    cx.diagnostics.push(
+                        Diagnostic::warning(format!(
+                            "`{key}` stops before `{}`, which compose and berth ignore",
+                            s[at..].trim()
+                        ))
+                        .label(span, "split into words, not run by a shell")
+                        .help(format!(
+                            "to run a shell line, write `{key}: [\"sh\", \"-c\", \"...\"]`"
+                        )),
+                    );
+                }
+                Some(words)
+            }
+            None => {
                 cx.error(
                     span,
-                    format!("`{key}` has an unterminated quote"),
-                    "cannot split into words",
-                    "close the quote, or write the command as a list",
+                    format!("`{key}` cannot be split into words"),
+                    "unbalanced quote, escape or parenthesis",
+                    "close the quote (a `(` needs quotes or a `$` before it), or write the command as a list",
                 );
                 None
             }
@@ -380,8 +495,8 @@ pub fn service(
             "add `image: <name>` or a `build:` section",
         );
     }
-    out.command = split_command(cx, &s.command, key_span, "command");
-    out.entrypoint = split_command(cx, &s.entrypoint, key_span, "entrypoint");
+    out.command = split_command(cx, &s.command, "command");
+    out.entrypoint = split_command(cx, &s.entrypoint, "entrypoint");
     out.environment = list_or_dict(&s.environment, '=');
     out.expose = s
         .expose
@@ -389,7 +504,7 @@ pub fn service(
         .flatten()
         .map(|e| e.value.0.clone())
         .collect();
-    out.extra_hosts = extra_hosts(&s.extra_hosts);
+    out.extra_hosts = extra_hosts(cx, &s.extra_hosts);
     out.links = s.links.iter().flatten().map(|l| l.value.clone()).collect();
     out.volumes_from = s
         .volumes_from
@@ -399,7 +514,11 @@ pub fn service(
         .collect();
     out.network_mode = s.network_mode.as_ref().map(|n| n.value.clone());
     out.container_name = s.container_name.as_ref().map(|c| c.value.clone());
-    out.pull_policy = s.pull_policy.as_ref().map(|p| p.value.clone());
+    // compose prints the old spelling `if_not_present` as `missing`.
+    out.pull_policy = s.pull_policy.as_ref().map(|p| match p.value.as_str() {
+        "if_not_present" => "missing".to_string(),
+        other => other.to_string(),
+    });
     if let Some(p) = &s.pull_policy {
         const POLICIES: &[&str] = &[
             "always",
@@ -409,6 +528,7 @@ pub fn service(
             "if_not_present",
             "daily",
             "weekly",
+            "refresh",
         ];
         if !POLICIES.contains(&p.value.as_str()) && !p.value.starts_with("every_") {
             cx.error(
@@ -430,16 +550,17 @@ pub fn service(
             memory(cx, v, "memswap_limit")
         };
     }
-    if let (Some(mem), Some(swap)) = (out.mem_limit, out.memswap_limit) {
-        if swap.0 > 0 && swap.0 < mem.0 {
-            let span = s.memswap_limit.as_ref().map_or(key_span, |v| v.span);
-            cx.error(
-                span,
-                "`memswap_limit` is smaller than `mem_limit`",
-                "memory plus swap must be at least the memory limit",
-                "memswap_limit is memory plus swap: set it to at least mem_limit, or -1 for unlimited swap",
-            );
-        }
+    if let (Some(mem), Some(swap)) = (out.mem_limit, out.memswap_limit)
+        && swap.0 > 0
+        && swap.0 < mem.0
+    {
+        let span = s.memswap_limit.as_ref().map_or(key_span, |v| v.span);
+        cx.error(
+            span,
+            "`memswap_limit` is smaller than `mem_limit`",
+            "memory plus swap must be at least the memory limit",
+            "memswap_limit is memory plus swap: set it to at least mem_limit, or -1 for unlimited swap",
+        );
     }
     if let Some(v) = &s.mem_reservation {
         out.mem_reservation = bytes(cx, v, "mem_reservation");
@@ -508,7 +629,12 @@ pub fn service(
             .options
             .iter()
             .flatten()
-            .map(|(k, v)| (k.clone(), v.as_ref().map(|t| t.0.clone())))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_ref().map(|t| t.0.clone()).unwrap_or_default(),
+                )
+            })
             .collect(),
     });
     out.healthcheck = s.healthcheck.as_ref().map(|h| healthcheck(cx, h));
@@ -537,7 +663,62 @@ pub fn service(
     networks(cx, &mut out, s, defined);
     dependencies(cx, &mut out, s, defined);
     check_container_name(cx, &out, s);
+    unset_zeros(&mut out);
     out
+}
+
+/// compose holds these in Go fields where zero means "not set" and leaves them
+/// out of its output; berth does the same, so that `0` and nothing plan alike.
+fn unset_zeros(s: &mut Service) {
+    nonzero(&mut s.mem_limit);
+    nonzero(&mut s.mem_reservation);
+    nonzero(&mut s.memswap_limit);
+    nonzero(&mut s.shm_size);
+    nonzero(&mut s.mem_swappiness);
+    nonzero(&mut s.pids_limit);
+    nonzero(&mut s.cpu_shares);
+    nonzero(&mut s.cpus);
+    nonzero(&mut s.cpu_quota);
+    nonzero(&mut s.cpu_period);
+    nonzero(&mut s.cpu_count);
+    nonzero(&mut s.cpu_percent);
+    nonzero(&mut s.oom_score_adj);
+    if let Some(b) = &mut s.blkio_config {
+        nonzero(&mut b.weight);
+    }
+    for n in s.networks.values_mut().flatten() {
+        nonzero(&mut n.priority);
+        nonzero(&mut n.gw_priority);
+    }
+    for v in &mut s.volumes {
+        if let Some(t) = &mut v.tmpfs {
+            nonzero(&mut t.size);
+            nonzero(&mut t.mode);
+        }
+    }
+    if let Some(d) = &mut s.deploy {
+        let r = &mut d.resources;
+        for spec in [&mut r.limits, &mut r.reservations].into_iter().flatten() {
+            nonzero(&mut spec.cpus);
+            nonzero(&mut spec.memory);
+            nonzero(&mut spec.pids);
+        }
+        for u in [&mut d.update_config, &mut d.rollback_config]
+            .into_iter()
+            .flatten()
+        {
+            nonzero(&mut u.delay);
+            nonzero(&mut u.monitor);
+            nonzero(&mut u.max_failure_ratio);
+        }
+        nonzero(&mut d.placement.max_replicas_per_node);
+    }
+}
+
+fn nonzero<T: Default + PartialEq>(v: &mut Option<T>) {
+    if v.as_ref().is_some_and(|x| *x == T::default()) {
+        *v = None;
+    }
 }
 
 fn duration_or_micros(cx: &mut Context, v: &Spanned<Text>, key: &str) -> Option<Duration> {
@@ -547,29 +728,64 @@ fn duration_or_micros(cx: &mut Context, v: &Spanned<Text>, key: &str) -> Option<
     duration(cx, v, key)
 }
 
-fn extra_hosts(v: &Option<raw::ListOrDict>) -> Vec<String> {
-    match v {
-        None => Vec::new(),
-        Some(raw::ListOrDict::Dict(d)) => d
-            .iter()
-            .map(|(k, v)| format!("{k}={}", v.as_ref().map_or("", |t| t.0.as_str())))
-            .collect(),
-        // compose accepts `host:ip` and `host=ip` and prints `host=ip`.
-        Some(raw::ListOrDict::List(l)) => l
-            .iter()
-            .map(|h| {
-                let t = &h.value.0;
-                if t.contains('=') {
-                    t.clone()
-                } else {
-                    match t.split_once(':') {
-                        Some((host, ip)) => format!("{host}={ip}"),
-                        None => t.clone(),
-                    }
+/// `host=ip` lines, sorted, as compose prints them: it reads `host:ip` and
+/// `host=ip` (the first `=`, else the first `:`), splits `ip1,ip2` into one line
+/// per address and drops the brackets around an IPv6 address.
+fn extra_hosts(cx: &mut Context, v: &Option<Spanned<raw::ExtraHosts>>) -> Vec<String> {
+    let Some(v) = v else {
+        return Vec::new();
+    };
+    let mut pairs: Vec<(String, String, Span)> = Vec::new();
+    match &v.value {
+        raw::ExtraHosts::Map(m) => {
+            for (host, ips) in m {
+                let ips = match ips {
+                    None => vec![String::new()],
+                    Some(raw::OneOrMany::One(ip)) => vec![ip.clone()],
+                    Some(raw::OneOrMany::Many(l)) => l.iter().map(|t| t.value.0.clone()).collect(),
+                };
+                for ip in ips {
+                    pairs.push((host.clone(), ip, v.span));
                 }
-            })
-            .collect(),
+            }
+        }
+        raw::ExtraHosts::List(l) => {
+            for item in l {
+                let t = &item.value.0;
+                let Some((host, ips)) = t.split_once('=').or_else(|| t.split_once(':')) else {
+                    cx.error(
+                        item.span,
+                        format!("extra host `{t}` has no address"),
+                        "missing `:ip`",
+                        "write `host:ip` or `host=ip`",
+                    );
+                    continue;
+                };
+                for ip in ips.split(',') {
+                    pairs.push((host.to_string(), ip.to_string(), item.span));
+                }
+            }
+        }
     }
+    let mut out = Vec::with_capacity(pairs.len());
+    for (host, ip, span) in pairs {
+        if host.is_empty() || host.contains([':', '=']) {
+            cx.error(
+                span,
+                format!("bad extra host name `{host}`"),
+                "not a host name",
+                "write `host:ip` or `host=ip`, with a host name that has no `:` or `=`",
+            );
+            continue;
+        }
+        let ip = match ip.strip_prefix('[').and_then(|i| i.strip_suffix(']')) {
+            Some(inner) if !inner.is_empty() => inner,
+            _ => ip.as_str(),
+        };
+        out.push(format!("{host}={ip}"));
+    }
+    out.sort();
+    out
 }
 
 fn restart_policy(cx: &mut Context, r: &Spanned<String>) -> Option<String> {
@@ -703,6 +919,8 @@ fn healthcheck(cx: &mut Context, h: &raw::Healthcheck) -> Healthcheck {
     let test = match &h.test {
         None => None,
         Some(raw::Command::Shell(s)) => Some(vec!["CMD-SHELL".to_string(), s.clone()]),
+        // compose drops an empty list, as if no test were given.
+        Some(raw::Command::Exec(v)) if v.is_empty() => None,
         Some(raw::Command::Exec(v)) => Some(v.iter().map(|t| t.0.clone()).collect()),
     };
     let d = |cx: &mut Context, v: &Option<Spanned<Text>>, k: &str| {
@@ -710,10 +928,10 @@ fn healthcheck(cx: &mut Context, h: &raw::Healthcheck) -> Healthcheck {
     };
     Healthcheck {
         test,
-        interval: d(cx, &h.interval, "interval"),
-        timeout: d(cx, &h.timeout, "timeout"),
-        start_period: d(cx, &h.start_period, "start_period"),
-        start_interval: d(cx, &h.start_interval, "start_interval"),
+        interval: d(cx, &h.interval, "healthcheck.interval"),
+        timeout: d(cx, &h.timeout, "healthcheck.timeout"),
+        start_period: d(cx, &h.start_period, "healthcheck.start_period"),
+        start_interval: d(cx, &h.start_interval, "healthcheck.start_interval"),
         retries: h
             .retries
             .as_ref()
@@ -734,14 +952,22 @@ fn build(cx: &mut Context, b: &Spanned<raw::Build>) -> Build {
             context: build_context(cx, l.context.as_deref().unwrap_or(".")),
             dockerfile: l.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
             dockerfile_inline: l.dockerfile_inline.clone(),
-            args: list_or_dict(&l.args, '='),
+            // An arg without a value takes it from the environment; compose
+            // drops it when the variable is not set.
+            args: list_or_dict(&l.args, '=')
+                .into_iter()
+                .filter_map(|(k, v)| {
+                    let v = v.or_else(|| cx.env.get(&k).cloned())?;
+                    Some((k, v))
+                })
+                .collect(),
             labels: labels(&l.labels),
             target: l.target.clone(),
             cache_from: strings(&l.cache_from),
             cache_to: strings(&l.cache_to),
             network: l.network.clone(),
             shm_size: l.shm_size.as_ref().and_then(|s| bytes(cx, s, "shm_size")),
-            extra_hosts: extra_hosts(&l.extra_hosts),
+            extra_hosts: extra_hosts(cx, &l.extra_hosts),
             pull: l.pull.unwrap_or(false),
             no_cache: l.no_cache.unwrap_or(false),
             platforms: strings(&l.platforms),
@@ -766,15 +992,15 @@ fn device(cx: &mut Context, d: &Spanned<raw::Device>) -> Option<Device> {
         raw::Device::Long(l) => Some(Device {
             source: l.source.clone(),
             target: l.target.clone().unwrap_or_else(|| l.source.clone()),
-            permissions: l.permissions.clone().unwrap_or_else(|| "rwm".into()),
+            permissions: l.permissions.clone(),
         }),
         raw::Device::Short(s) => {
             let parts: Vec<&str> = s.split(':').collect();
+            // As compose reads it: a second part is always the target, never
+            // permissions (`/dev/sda:r` targets `r`, which the check below
+            // refuses rather than letting the engine fail on it).
             let (source, target, perms) = match parts.as_slice() {
                 [a] => (*a, *a, "rwm"),
-                [a, b] if b.chars().all(|c| "rwm".contains(c)) && !b.starts_with('/') => {
-                    (*a, *a, *b)
-                }
                 [a, b] => (*a, *b, "rwm"),
                 [a, b, c] => (*a, *b, *c),
                 _ => {
@@ -787,10 +1013,23 @@ fn device(cx: &mut Context, d: &Spanned<raw::Device>) -> Option<Device> {
                     return None;
                 }
             };
+            if !target.starts_with('/') {
+                cx.error(
+                    d.span,
+                    format!("device target `{target}` is not an absolute path"),
+                    "not a path in the container",
+                    if !target.is_empty() && target.chars().all(|c| "rwm".contains(c)) {
+                        format!("write `{source}:{source}:{target}` to give permissions")
+                    } else {
+                        "write the path inside the container, e.g. `/dev/xvda`".to_string()
+                    },
+                );
+                return None;
+            }
             Some(Device {
                 source: source.into(),
                 target: target.into(),
-                permissions: perms.into(),
+                permissions: Some(perms.into()),
             })
         }
     }
@@ -820,18 +1059,18 @@ fn deploy(cx: &mut Context, d: &raw::Deploy) -> Deploy {
             order: u.order.clone(),
         })
     };
-    if let Some(m) = &d.mode {
-        if !matches!(
+    if let Some(m) = &d.mode
+        && !matches!(
             m.value.as_str(),
             "replicated" | "global" | "replicated-job" | "global-job"
-        ) {
-            cx.error(
-                m.span,
-                format!("invalid deploy mode `{}`", m.value),
-                "unknown mode",
-                "use `replicated` or `global`",
-            );
-        }
+        )
+    {
+        cx.error(
+            m.span,
+            format!("invalid deploy mode `{}`", m.value),
+            "unknown mode",
+            "use `replicated` or `global`",
+        );
     }
     Deploy {
         mode: d.mode.as_ref().map(|m| m.value.clone()),
@@ -893,32 +1132,42 @@ fn file_refs(
         }
         let target = long.and_then(|l| l.target.clone());
         // Secrets land in /run/secrets/<name> unless told otherwise; compose
-        // prints that default, but not one for configs.
+        // prints that default (but none for configs), and prints a relative
+        // target as written: the engine puts it under /run/secrets.
         let target = match (what, target) {
             ("secret", None) => Some(format!("/run/secrets/{source}")),
-            ("secret", Some(t)) if !t.starts_with('/') => Some(format!("/run/secrets/{t}")),
             (_, t) => t,
         };
+        let mode = long.and_then(|l| l.mode.as_ref()).and_then(|m| {
+            let mode = file_mode(&m.value.0);
+            if mode.is_none() {
+                cx.error(
+                    m.span,
+                    format!("invalid file mode `{}`", m.value.0),
+                    "not a file mode",
+                    "write the mode in octal with a leading zero, e.g. `0440`",
+                );
+            }
+            mode
+        });
         out.push(FileRef {
             source,
             target,
             uid: long.and_then(|l| l.uid.as_ref().map(|u| u.0.clone())),
             gid: long.and_then(|l| l.gid.as_ref().map(|u| u.0.clone())),
-            mode: long.and_then(|l| l.mode.as_ref().and_then(|m| parse_mode(&m.0))),
+            mode,
         });
     }
     out
 }
 
-fn parse_mode(m: &str) -> Option<u32> {
-    let m = m.trim();
-    if let Some(oct) = m.strip_prefix("0o") {
-        return u32::from_str_radix(oct, 8).ok();
-    }
-    if m.len() > 1 && m.starts_with('0') {
-        return u32::from_str_radix(m, 8).ok();
-    }
-    m.parse().ok()
+/// A secret's or config's mode. compose reads a YAML number as Go does (`0440`
+/// is octal, `440` decimal) and a quoted one as octal; the spelling is all that
+/// is kept here, so a quoted number follows the first rule too.
+fn file_mode(m: &str) -> Option<FileMode> {
+    parse_go_int(m)
+        .and_then(|n| u32::try_from(n).ok())
+        .map(FileMode)
 }
 
 fn networks(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: &Defined) {
@@ -950,7 +1199,7 @@ fn networks(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: &Def
         }
         return;
     }
-    let mut check = |cx: &mut Context, name: &str, span: Span| {
+    let check = |cx: &mut Context, name: &str, span: Span| {
         if !defined.networks.contains(&name) && name != "default" {
             undefined(cx, "network", name, span, &defined.networks, "networks");
         }
@@ -967,7 +1216,7 @@ fn networks(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: &Def
         }
         Some(raw::ServiceNetworks::Map(m)) => {
             for (name, cfg) in m {
-                check(cx, name, cfg.span);
+                check(cx, &name.value, name.span);
                 let net = cfg.value.as_ref().map(|c| ServiceNetwork {
                     aliases: strings(&c.aliases),
                     ipv4_address: c.ipv4_address.clone(),
@@ -978,19 +1227,19 @@ fn networks(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: &Def
                     priority: c.priority,
                     gw_priority: c.gw_priority,
                 });
-                out.networks.insert(name.clone(), net);
+                out.networks.insert(name.value.clone(), net);
             }
         }
     }
 }
 
 fn dependencies(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: &Defined) {
-    let mut add = |cx: &mut Context,
-                   out: &mut Service,
-                   name: &str,
-                   span: Span,
-                   dep: Dependency,
-                   kind: EdgeKind| {
+    let add = |cx: &mut Context,
+               out: &mut Service,
+               name: &str,
+               span: Span,
+               dep: Dependency,
+               kind: EdgeKind| {
         if !defined.services.contains(&name) {
             if dep.required {
                 undefined(cx, "service", name, span, &defined.services, "services");
@@ -1063,11 +1312,11 @@ fn dependencies(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: 
         add(cx, out, &target, l.span, dep, EdgeKind::Link);
     }
     for v in s.volumes_from.iter().flatten() {
-        let target = v.value.split(':').next().unwrap_or_default();
-        if let Some(container) = target.strip_prefix("container:") {
-            let _ = container;
+        // `container:<name>` names a container outside the stack: no edge.
+        if v.value.starts_with("container:") {
             continue;
         }
+        let target = v.value.split(':').next().unwrap_or_default();
         add(
             cx,
             out,
@@ -1076,6 +1325,22 @@ fn dependencies(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: 
             started.clone(),
             EdgeKind::VolumesFrom,
         );
+    }
+    // compose also makes `network_mode: service:x` a dependency that restarts
+    // with x; the edge itself is recorded by `networks`.
+    let shared = s
+        .network_mode
+        .as_ref()
+        .and_then(|m| m.value.strip_prefix("service:"));
+    if let Some(target) = shared
+        && defined.services.contains(&target)
+        && !out.depends_on.contains_key(target)
+    {
+        let dep = Dependency {
+            restart: true,
+            ..started
+        };
+        out.depends_on.insert(target.to_string(), dep);
     }
 }
 
@@ -1114,5 +1379,117 @@ fn check_container_name(cx: &mut Context, out: &Service, s: &raw::Service) {
             "not a container name",
             "container names start with a letter or digit and contain only letters, digits, `_`, `.` and `-`",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<String> {
+        shell_split(line).unwrap_or_else(|| panic!("{line:?} should split"))
+    }
+
+    #[test]
+    fn commands_split_like_go_shellwords() {
+        assert_eq!(words("echo 'a b'  c"), ["echo", "a b", "c"]);
+        assert_eq!(words(r#"echo 'a'"b"c"#), ["echo", "abc"]);
+        // A backslash escapes anything outside single quotes, even in "".
+        assert_eq!(
+            words(r#"echo "\n\"" a\ b 'c\d'"#),
+            ["echo", "n\"", "a b", r"c\d"]
+        );
+        assert_eq!(words("echo '' \"\""), ["echo", "", ""]);
+        assert_eq!(words("echo #no-comment"), ["echo", "#no-comment"]);
+        assert_eq!(words("echo a;b c"), ["echo", "a"]);
+        assert_eq!(words("echo a|b"), ["echo", "a"]);
+        assert_eq!(words("echo 'a;b'"), ["echo", "a;b"]);
+        assert_eq!(words("echo x 2>/dev/null"), ["echo", "x"]);
+        assert_eq!(words("echo x>out"), ["echo", "x"]);
+        assert_eq!(
+            words("echo $(date +%s) `id`"),
+            ["echo", "$(date +%s)", "`id`"]
+        );
+        assert_eq!(words(" \t\n"), Vec::<String>::new());
+        assert_eq!(words(""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn where_a_command_is_cut_short_is_known() {
+        assert_eq!(split_words("echo a").unwrap().1, None);
+        assert_eq!(split_words("echo a;b").unwrap().1, Some(6));
+        assert_eq!(split_words("echo 2>x").unwrap().1, Some(5));
+        assert_eq!(split_words("echo 'a;b'").unwrap().1, None);
+    }
+
+    #[test]
+    fn unbalanced_commands_do_not_split() {
+        for bad in [
+            "echo 'a", "echo \"a", "echo a\\", "echo (a)", "echo `a", "echo $(a",
+        ] {
+            assert_eq!(shell_split(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn file_modes_read_a_leading_zero_as_octal() {
+        assert_eq!(file_mode("0440"), Some(FileMode(0o440)));
+        assert_eq!(file_mode("0o440"), Some(FileMode(0o440)));
+        assert_eq!(file_mode("440"), Some(FileMode(440)));
+        assert_eq!(file_mode("-1"), None);
+        assert_eq!(file_mode("rw"), None);
+    }
+
+    fn hosts(v: raw::ExtraHosts) -> (Vec<String>, usize) {
+        let env = IndexMap::new();
+        let mut cx = Context {
+            project: "p",
+            project_dir: Path::new("/p"),
+            home: None,
+            env: &env,
+            diagnostics: Vec::new(),
+        };
+        let out = extra_hosts(&mut cx, &Some(Spanned::new(v, Span::default())));
+        (out, cx.diagnostics.len())
+    }
+
+    fn list(items: &[&str]) -> raw::ExtraHosts {
+        raw::ExtraHosts::List(
+            items
+                .iter()
+                .map(|s| Spanned::new(Text(s.to_string()), Span::default()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn extra_hosts_print_sorted_host_equals_ip() {
+        let (out, errors) = hosts(list(&[
+            "web:10.0.0.1",
+            "db=10.0.0.2,10.0.0.3",
+            "v6:::1",
+            "br=[fe80::1]",
+        ]));
+        assert_eq!(errors, 0);
+        assert_eq!(
+            out,
+            [
+                "br=fe80::1",
+                "db=10.0.0.2",
+                "db=10.0.0.3",
+                "v6=::1",
+                "web=10.0.0.1"
+            ]
+        );
+        let mut m = IndexMap::new();
+        m.insert("b".to_string(), Some(raw::OneOrMany::One("1.1.1.1".into())));
+        m.insert("a".to_string(), None);
+        assert_eq!(hosts(raw::ExtraHosts::Map(m)).0, ["a=", "b=1.1.1.1"]);
+    }
+
+    #[test]
+    fn extra_hosts_need_an_address_and_a_plain_name() {
+        assert_eq!(hosts(list(&["nohost"])).1, 1);
+        assert_eq!(hosts(list(&[":1.1.1.1"])).1, 1);
     }
 }

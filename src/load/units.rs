@@ -37,6 +37,35 @@ pub fn parse_bytes(text: &str) -> Result<i64, String> {
     Ok(bytes as i64)
 }
 
+/// Reads an integer as compose's YAML parser does (yaml.v3: Go's
+/// `strconv.ParseInt(s, 0, 64)` after dropping `_`): `42`, `0x1f`, `0o17`,
+/// `0b101`, and a leading `0` meaning octal (`0440` is 288).
+pub fn parse_go_int(text: &str) -> Option<i64> {
+    let t: String = text.trim().chars().filter(|&c| c != '_').collect();
+    let (neg, digits) = match t.as_bytes().first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t.as_str()),
+    };
+    let lower = digits.to_ascii_lowercase();
+    let (radix, body) = if let Some(h) = lower.strip_prefix("0x") {
+        (16, h)
+    } else if let Some(o) = lower.strip_prefix("0o") {
+        (8, o)
+    } else if let Some(b) = lower.strip_prefix("0b") {
+        (2, b)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, &lower[1..])
+    } else {
+        (10, lower.as_str())
+    };
+    if body.is_empty() || body.starts_with(['+', '-']) {
+        return None;
+    }
+    let n = i64::from_str_radix(body, radix).ok()?;
+    Some(if neg { -n } else { n })
+}
+
 const NS: i64 = 1;
 const US: i64 = 1_000;
 const MS: i64 = 1_000_000;
@@ -47,7 +76,7 @@ const H: i64 = 60 * M;
 /// Parses a Go duration (`1m30s`, `1.5h`, `300ms`, `-2s`). compose also takes a
 /// bare number of seconds for some keys; that is the caller's choice.
 pub fn parse_go_duration(text: &str) -> Result<i64, String> {
-    let bad = || format!("`{text}` is not a duration (write it like `30s`, `1m30s` or `500ms`)");
+    let bad = || format!("`{text}` is not a duration");
     let mut s = text.trim();
     let neg = if let Some(rest) = s.strip_prefix('-') {
         s = rest;
@@ -160,6 +189,21 @@ mod tests {
         assert!(parse_bytes("6x").is_err());
         assert!(parse_bytes("m").is_err());
         assert!(parse_bytes("").is_err());
+    }
+
+    #[test]
+    fn integers_read_like_yaml_v3() {
+        assert_eq!(parse_go_int("440"), Some(440));
+        assert_eq!(parse_go_int("0440"), Some(0o440));
+        assert_eq!(parse_go_int("0o440"), Some(0o440));
+        assert_eq!(parse_go_int("0x1F"), Some(31));
+        assert_eq!(parse_go_int("0b101"), Some(5));
+        assert_eq!(parse_go_int("1_000"), Some(1000));
+        assert_eq!(parse_go_int("-012"), Some(-10));
+        assert_eq!(parse_go_int("0"), Some(0));
+        for bad in ["", "0x", "08", "abc", "1.5", "--1", "0o-1"] {
+            assert_eq!(parse_go_int(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //! top level. Whether a bind source exists is the engine stage's concern.
 
 use crate::diag::Diagnostic;
-use crate::load::resolve::{Context, Defined};
+use std::path::Path;
+
+use crate::load::resolve::{Context, Defined, clean_path};
+use crate::load::units::parse_go_int;
 use crate::model::Spanned;
 use crate::model::raw;
 use crate::model::stack::*;
@@ -20,7 +23,7 @@ pub fn resolve(
     v: &Spanned<raw::ServiceVolume>,
     defined: &Defined,
 ) -> Option<ServiceVolume> {
-    let out = match &v.value {
+    let mut out = match &v.value {
         raw::ServiceVolume::Short(s) => short(cx, s, v)?,
         raw::ServiceVolume::Long(l) => long(cx, l, v)?,
     };
@@ -35,31 +38,53 @@ pub fn resolve(
         );
         return None;
     }
-    if out.kind == MountType::Volume {
-        if let Some(src) = &out.source {
-            if !defined.volumes.contains(&src.as_str()) {
-                let help = if defined.volumes.is_empty() {
-                    format!(
-                        "declare it under the top-level `volumes:` key (`volumes: {{{src}: {{}}}}`), or write `./{src}` for a bind mount"
-                    )
-                } else {
-                    format!(
-                        "declare it under the top-level `volumes:` key, or use one of: {}",
-                        defined.volumes.join(", ")
-                    )
-                };
-                cx.diagnostics.push(
-                    Diagnostic::error(format!("volume `{src}` is not defined"))
-                        .label(v.span, "unknown volume")
-                        .help(help),
-                );
-            }
-        }
+    // compose prints the target cleaned (`/data/` as `/data`).
+    out.target = clean_path(Path::new(&out.target));
+    if out.kind == MountType::Volume
+        && let Some(src) = &out.source
+        && !defined.volumes.contains(&src.as_str())
+    {
+        let help = if defined.volumes.is_empty() {
+            format!(
+                "declare it under the top-level `volumes:` key (`volumes: {{{src}: {{}}}}`), or write `./{src}` for a bind mount"
+            )
+        } else {
+            format!(
+                "declare it under the top-level `volumes:` key, or use one of: {}",
+                defined.volumes.join(", ")
+            )
+        };
+        // In the long form, point at `source:` rather than the whole mapping.
+        let at = match &v.value {
+            raw::ServiceVolume::Long(l) => l.source.as_ref().map_or(v.span, |s| s.span),
+            raw::ServiceVolume::Short(_) => v.span,
+        };
+        cx.diagnostics.push(
+            Diagnostic::error(format!("volume `{src}` is not defined"))
+                .label(at, "unknown volume")
+                .help(help),
+        );
     }
     Some(out)
 }
 
 fn short(cx: &mut Context, s: &str, v: &Spanned<raw::ServiceVolume>) -> Option<ServiceVolume> {
+    // compose takes a spec of one or two characters (`/a`) as a bare target
+    // and, unlike a longer anonymous volume, gives it no `volume: {}`.
+    if (1..=2).contains(&s.len()) {
+        return Some(ServiceVolume {
+            kind: MountType::Volume,
+            source: None,
+            target: s.to_string(),
+            read_only: false,
+            consistency: None,
+            bind: None,
+            volume: None,
+            tmpfs: None,
+            image: None,
+            span: v.span,
+        });
+    }
     let parts: Vec<&str> = s.split(':').collect();
     let (source, target, mode) = match parts.as_slice() {
         [t] => (None, *t, None),
@@ -106,51 +131,38 @@ fn short(cx: &mut Context, s: &str, v: &Spanned<raw::ServiceVolume>) -> Option<S
             }
         }
     }
-    Some(match source {
-        None => ServiceVolume {
-            kind: MountType::Volume,
-            source: None,
-            target: target.to_string(),
-            read_only,
-            consistency: None,
-            bind: None,
-            volume: Some(VolumeOptions::default()),
-            tmpfs: None,
-            image: None,
-            span: v.span,
-        },
-        Some(src) if is_path(src) => ServiceVolume {
-            kind: MountType::Bind,
-            source: Some(cx.abs_path(src)),
-            target: target.to_string(),
-            read_only,
-            consistency: None,
-            bind: Some(BindOptions {
-                propagation,
-                create_host_path: true,
-                selinux,
-                recursive: None,
-            }),
-            volume: None,
-            tmpfs: None,
-            image: None,
-            span: v.span,
-        },
-        Some(src) => ServiceVolume {
-            kind: MountType::Volume,
-            source: Some(src.to_string()),
-            target: target.to_string(),
-            read_only,
-            consistency: None,
-            bind: None,
-            volume: Some(VolumeOptions {
-                nocopy,
-                subpath: None,
-            }),
-            tmpfs: None,
-            image: None,
-            span: v.span,
-        },
+    let (kind, source) = match source {
+        None => (MountType::Volume, None),
+        Some(src) if is_path(src) => (MountType::Bind, Some(cx.abs_path(src))),
+        Some(src) => (MountType::Volume, Some(src.to_string())),
+    };
+    // compose fills in the options block of the mount's own type, and also
+    // the other type's block when an option of that type was written: a named
+    // volume with `:z` gets `bind: {selinux: z}`, a bind with `:nocopy` gets
+    // `volume: {nocopy: true}`.
+    let bind = (kind == MountType::Bind || selinux.is_some() || propagation.is_some()).then(|| {
+        BindOptions {
+            propagation,
+            create_host_path: kind == MountType::Bind,
+            selinux,
+            recursive: None,
+        }
+    });
+    let volume = (kind == MountType::Volume || nocopy).then_some(VolumeOptions {
+        nocopy,
+        subpath: None,
+    });
+    Some(ServiceVolume {
+        kind,
+        source,
+        target: target.to_string(),
+        read_only,
+        consistency: None,
+        bind,
+        volume,
+        tmpfs: None,
+        image: None,
+        span: v.span,
     })
 }
 
@@ -214,13 +226,23 @@ fn long(
                     }
                 },
             };
-            Some(TmpfsOptions {
-                size,
-                mode: t
-                    .mode
-                    .as_ref()
-                    .and_then(|m| u32::from_str_radix(m.0.trim_start_matches("0o"), 8).ok()),
-            })
+            // compose takes the number as YAML reads it: `1777` stays
+            // decimal, `01777` and `0o1777` are octal.
+            let mode = match &t.mode {
+                None => None,
+                Some(m) => match parse_go_int(&m.value.0).and_then(|n| u32::try_from(n).ok()) {
+                    Some(n) => Some(n),
+                    None => {
+                        cx.diagnostics.push(
+                            Diagnostic::error(format!("invalid tmpfs mode `{}`", m.value.0))
+                                .label(m.span, "not a file mode")
+                                .help("write the mode in octal with a leading zero, e.g. `01777`"),
+                        );
+                        None
+                    }
+                },
+            };
+            Some(TmpfsOptions { size, mode })
         }
     };
     Some(ServiceVolume {

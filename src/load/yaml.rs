@@ -148,7 +148,10 @@ impl Node {
     }
 }
 
-/// How the YAML core schema reads a plain scalar.
+/// How a plain scalar is typed. This follows gopkg.in/yaml.v3, the parser
+/// compose uses, rather than the letter of the YAML 1.2 core schema: a leading
+/// `0` means octal (`0440` is 288), `_` is dropped from numbers (`1_000`), and
+/// only `true`/`false` (in three casings) are booleans.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Plain {
     Bool(bool),
@@ -161,28 +164,91 @@ pub fn resolve_plain(text: &str) -> Plain {
     match text {
         "true" | "True" | "TRUE" => return Plain::Bool(true),
         "false" | "False" | "FALSE" => return Plain::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Plain::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Plain::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Plain::Float(f64::NAN),
         _ => {}
     }
-    if let Some(i) = parse_int(text) {
-        return Plain::Int(i);
-    }
-    let looks_numeric = text
-        .bytes()
-        .next()
-        .is_some_and(|b| b.is_ascii_digit() || b == b'-' || b == b'+' || b == b'.');
-    if looks_numeric && text.bytes().any(|b| b.is_ascii_digit()) {
-        if let Ok(f) = text.parse::<f64>() {
-            if !text.contains(['i', 'I', 'n', 'N']) {
+    match text.as_bytes().first() {
+        Some(b'0'..=b'9' | b'+' | b'-') => {
+            let plain = text.replace('_', "");
+            if let Some(i) = parse_int(&plain) {
+                return Plain::Int(i);
+            }
+            // Integers beyond i64 stay text: yaml.v3 would read them as
+            // unsigned, and their text is what compose prints.
+            if parse_uint(&plain).is_some() {
+                return Plain::Str;
+            }
+            if is_yaml_float(&plain)
+                && let Ok(f) = plain.parse::<f64>()
+            {
                 return Plain::Float(f);
             }
+            Plain::Str
         }
-    }
-    match text {
-        ".inf" | ".Inf" | ".INF" | "+.inf" => Plain::Float(f64::INFINITY),
-        "-.inf" | "-.Inf" | "-.INF" => Plain::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => Plain::Float(f64::NAN),
+        Some(b'.') => match text.parse::<f64>() {
+            Ok(f) if is_yaml_float(text) => Plain::Float(f),
+            _ => Plain::Str,
+        },
         _ => Plain::Str,
     }
+}
+
+/// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`, yaml.v3's float shape.
+fn is_yaml_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - start
+    };
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    } else {
+        if digits(&mut i) == 0 {
+            return false;
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            digits(&mut i);
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// Go's `strconv.ParseUint(s, 0, 64)` without underscores: `0x`, `0o`, `0b`
+/// prefixes, and a bare leading `0` for octal.
+fn parse_uint(digits: &str) -> Option<u64> {
+    let lower = digits.get(..2).map(str::to_ascii_lowercase);
+    let (radix, body) = match lower.as_deref() {
+        Some("0x") => (16, &digits[2..]),
+        Some("0o") => (8, &digits[2..]),
+        Some("0b") => (2, &digits[2..]),
+        _ if digits.len() > 1 && digits.starts_with('0') => (8, &digits[1..]),
+        _ => (10, digits),
+    };
+    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    u64::from_str_radix(body, radix).ok()
 }
 
 fn parse_int(text: &str) -> Option<i64> {
@@ -191,26 +257,93 @@ fn parse_int(text: &str) -> Option<i64> {
         b'+' => (false, &text[1..]),
         _ => (false, text),
     };
-    let value = if let Some(hex) = digits.strip_prefix("0x") {
-        i64::from_str_radix(hex, 16).ok()?
-    } else if let Some(oct) = digits.strip_prefix("0o") {
-        i64::from_str_radix(oct, 8).ok()?
+    let magnitude = parse_uint(digits)?;
+    if neg {
+        0i64.checked_sub_unsigned(magnitude)
     } else {
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        digits.parse::<i64>().ok()?
-    };
-    Some(if neg { -value } else { value })
+        i64::try_from(magnitude).ok()
+    }
+}
+
+/// A scalar as Go's `fmt` prints the value yaml.v3 decodes it to (`%v`), which
+/// is how compose turns numbers and booleans into text when it rewrites a
+/// mapping as `KEY=VALUE` lines: `1.0` is `1`, `0x1F` is `31`, `1e21` is `1e+21`.
+pub fn go_text(s: &Scalar) -> String {
+    if !s.plain {
+        return s.text.clone();
+    }
+    match resolve_plain(&s.text) {
+        Plain::Bool(b) => b.to_string(),
+        Plain::Int(i) => i.to_string(),
+        Plain::Float(f) => go_float(f),
+        Plain::Str => s.text.clone(),
+    }
+}
+
+/// Go's `%v` for a float64 (strconv's shortest `%g`): the shortest digits that
+/// read back the same, in exponent form when the exponent is below -4 or at
+/// least 6 (`1e+06`, `1.5e-07`, but `123456.5`).
+pub fn go_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits, like Go's.
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    } else {
+        format!("{f}")
+    }
+}
+
+/// The value as JSON, typed as yaml.v3 types it, for printing a part of the
+/// file that has no model (top-level `x-` keys).
+pub fn to_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value as J;
+    match &node.value {
+        Value::Null => J::Null,
+        Value::Scalar(s) if s.plain => match resolve_plain(&s.text) {
+            Plain::Bool(b) => J::Bool(b),
+            Plain::Int(i) => J::from(i),
+            Plain::Float(f) => serde_json::Number::from_f64(f).map_or(J::Null, J::Number),
+            Plain::Str => J::String(s.text.clone()),
+        },
+        Value::Scalar(s) => J::String(s.text.clone()),
+        Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
+        Value::Map(m) => J::Object(
+            m.iter()
+                .map(|(k, e)| (k.clone(), to_json(&e.value)))
+                .collect(),
+        ),
+    }
 }
 
 fn is_null(text: &str) -> bool {
     matches!(text, "" | "~" | "null" | "Null" | "NULL")
 }
 
-/// Parses one YAML file. An empty file gives `Ok(None)`. Only the first document
-/// is read, as compose does for stack files.
+/// Parses the first document of a YAML file. An empty file gives `Ok(None)`.
 pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
+    Ok(parse_documents(file, text, true)?.into_iter().next())
+}
+
+/// Parses every document of a YAML file (`---` separated): compose merges them
+/// in order, as if each were a file of its own. Anchors do not cross documents.
+pub fn parse_all(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
+    parse_documents(file, text, false)
+}
+
+fn parse_documents(file: FileId, text: &str, first_only: bool) -> Result<Vec<Node>, Diagnostic> {
+    let mut docs = Vec::new();
     let mut builder = Builder {
         text,
         file,
@@ -225,25 +358,100 @@ pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
             Ok(ev) => ev,
             Err(e) => {
                 let m = e.marker();
-                let offset = m.byte_offset().unwrap_or(m.index()).min(text.len());
-                let end = next_char_end(text, offset);
-                return Err(Diagnostic::error(format!("invalid YAML: {}", e.info()))
-                    .label(Span::new(file, offset..end), "the YAML parser stopped here")
-                    .help("fix the YAML syntax at this position (indentation, quotes, a missing ':'?)"));
+                let mut offset = m.byte_offset().unwrap_or(m.index()).min(text.len());
+                while !text.is_char_boundary(offset) {
+                    offset -= 1;
+                }
+                let open = builder.open_flow();
+                return Err(syntax_error(text, file, offset, &e.info(), open));
             }
         };
         let range = span
             .byte_range()
             .unwrap_or_else(|| span.start.index()..span.end.index());
         let sp = Span::new(file, range.start.min(text.len())..range.end.min(text.len()));
+        let end_of_stream = matches!(event, Event::StreamEnd);
         if builder.event(event, sp)? {
-            break;
+            docs.extend(builder.root.take());
+            builder.anchors.clear();
+            if first_only || end_of_stream {
+                break;
+            }
         }
     }
     if let Some(e) = builder.errors.into_iter().next() {
         return Err(e);
     }
-    Ok(builder.root)
+    Ok(docs)
+}
+
+/// A parser error in words that say what to fix. The parser reports where it
+/// gave up, which for the two most common mistakes (a tab in the indentation,
+/// a bracket never closed) is not where the mistake is: point at that too.
+fn syntax_error(
+    text: &str,
+    file: FileId,
+    offset: usize,
+    info: &str,
+    open_flow: Option<usize>,
+) -> Diagnostic {
+    let at = |start: usize| Span::new(file, start..next_char_end(text, start));
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let indent_end = text[line_start..]
+        .find(|c| c != ' ' && c != '\t')
+        .map_or(text.len(), |i| line_start + i);
+    let tab = text[line_start..indent_end]
+        .find('\t')
+        .map(|i| line_start + i);
+    if let (true, Some(tab)) = (info.contains("tab"), tab) {
+        return Diagnostic::error("invalid YAML: a tab in the indentation")
+            .label(at(tab), "tab")
+            .help("indent with spaces: YAML does not allow tabs for indentation");
+    }
+    let line_of = |o: usize| text[..o].matches('\n').count() + 1;
+    if let Some(open) = open_flow.filter(|&o| line_of(o) < line_of(offset)) {
+        let (bracket, close, what) = if text[open..].starts_with('[') {
+            ('[', ']', "list")
+        } else {
+            ('{', '}', "mapping")
+        };
+        return Diagnostic::error(format!("invalid YAML: `{bracket}` is never closed"))
+            .label(at(open), format!("this {what} is not closed"))
+            .label(at(offset), format!("the parser gave up here: {info}"))
+            .help(format!(
+                "add the missing `{close}`; a {what} in brackets may span lines, so the rest of the file was read as part of it"
+            ));
+    }
+    if info.contains("unclosed quote") && text[offset..].starts_with(['"', '\'']) {
+        return Diagnostic::error("invalid YAML: a quoted value is never closed")
+            .label(at(offset), "this quote has no closing partner")
+            .help("close the quote at the end of the value; a quoted value may span lines, so the parser read to the end of the file");
+    }
+    let list_item = text[indent_end..].starts_with("- ") || text[indent_end..].starts_with("-\n");
+    if info.contains("block mapping, did not find expected key") && list_item {
+        return Diagnostic::error("invalid YAML: a list item among the keys of a mapping")
+            .label(at(indent_end), "a list item here")
+            .help("write it as `key: value`, or put the list under a key of its own, indented below it");
+    }
+    if info.contains("block mapping, did not find expected key") {
+        return Diagnostic::error("invalid YAML: this line is not indented like the lines around it")
+            .label(at(offset), "the parser expected a key of the mapping above here")
+            .help("check the indentation: the keys of one mapping start in the same column, and a value on its own lines is indented further than its key");
+    }
+    let help = if info.contains("did not find expected key") || info.contains("'-' indicator") {
+        "check the indentation: the keys of one mapping start in the same column, and a value on its own lines is indented further than its key"
+    } else if info.contains("mapping values are not allowed") || info.contains("':'") {
+        "put quotes around a value that contains `: `, or check the indentation of this line"
+    } else if info.contains("anchor") {
+        "define the anchor (`&name`) before the alias that uses it (`*name`)"
+    } else if info.contains("quote") {
+        "close the quote, or escape the quote character inside the value"
+    } else {
+        "fix the YAML syntax at this position"
+    };
+    Diagnostic::error(format!("invalid YAML: {info}"))
+        .label(at(offset), "the YAML parser stopped here")
+        .help(help)
 }
 
 fn next_char_end(text: &str, offset: usize) -> usize {
@@ -291,6 +499,16 @@ fn custom_tag(tag: Option<&granit_parser::Tag>) -> Option<Tag> {
 }
 
 impl Builder<'_> {
+    /// Where the innermost flow collection (`[` or `{`) still open starts.
+    fn open_flow(&self) -> Option<usize> {
+        self.stack.iter().rev().find_map(|f| {
+            let start = match f {
+                Frame::Seq { start, .. } | Frame::Map { start, .. } => start.start,
+            };
+            matches!(self.text.as_bytes().get(start), Some(b'[' | b'{')).then_some(start)
+        })
+    }
+
     /// Returns true when the first document is complete.
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<bool, Diagnostic> {
         match event {
@@ -313,7 +531,8 @@ impl Builder<'_> {
                     Some(node) => self.push(node, span)?,
                     None => {
                         return Err(Diagnostic::error("unknown YAML anchor")
-                            .label(span, "this alias refers to no anchor defined before it"));
+                            .label(span, "this alias refers to no anchor defined before it")
+                            .help("an alias cannot refer to the node it is inside of; define the anchor (`&name`) earlier"));
                     }
                 }
             }
@@ -518,6 +737,19 @@ mod tests {
     }
 
     #[test]
+    fn every_document_is_read_with_its_own_anchors() {
+        let docs = parse_all(FileId(0), "a: &x 1\nb: *x\n---\nc: 2\n---\n").unwrap();
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[0].get("b").unwrap().as_str(), Some("1"));
+        assert_eq!(docs[1].get("c").unwrap().as_str(), Some("2"));
+        // compose refuses an empty document: its reader says so.
+        assert!(docs[2].is_null());
+        let e = parse_all(FileId(0), "a: &x 1\n---\nb: *x\n").unwrap_err();
+        assert!(e.message.contains("anchor"), "{}", e.message);
+        assert!(parse_all(FileId(0), "").unwrap().is_empty());
+    }
+
+    #[test]
     fn duplicate_keys_are_errors() {
         let e = parse(FileId(0), "a: 1\na: 2\n").unwrap_err();
         assert_eq!(e.message, "duplicate key `a`");
@@ -531,12 +763,52 @@ mod tests {
     }
 
     #[test]
-    fn plain_scalars_resolve_like_yaml_core_schema() {
+    fn plain_scalars_resolve_like_yaml_v3() {
         assert_eq!(resolve_plain("12"), Plain::Int(12));
         assert_eq!(resolve_plain("1.5"), Plain::Float(1.5));
         assert_eq!(resolve_plain("true"), Plain::Bool(true));
+        assert_eq!(resolve_plain("yes"), Plain::Str);
         assert_eq!(resolve_plain("8080:80"), Plain::Str);
         assert_eq!(resolve_plain("1e3"), Plain::Float(1000.0));
         assert_eq!(resolve_plain("nan"), Plain::Str);
+        assert_eq!(resolve_plain("0440"), Plain::Int(0o440));
+        assert_eq!(resolve_plain("08"), Plain::Float(8.0));
+        assert_eq!(resolve_plain("0x1F"), Plain::Int(31));
+        assert_eq!(resolve_plain("-0b101"), Plain::Int(-5));
+        assert_eq!(resolve_plain("1_000"), Plain::Int(1000));
+        assert_eq!(resolve_plain("+1"), Plain::Int(1));
+        assert_eq!(resolve_plain(".5"), Plain::Float(0.5));
+        assert_eq!(resolve_plain("1."), Plain::Float(1.0));
+        assert_eq!(resolve_plain("12345678901234567890"), Plain::Str);
+        assert_eq!(resolve_plain("0-1"), Plain::Str);
+        assert_eq!(resolve_plain("1e"), Plain::Str);
+    }
+
+    #[test]
+    fn numbers_print_as_go_prints_them() {
+        let text = |t: &str| {
+            go_text(&Scalar {
+                text: t.into(),
+                plain: true,
+            })
+        };
+        assert_eq!(text("1.0"), "1");
+        assert_eq!(text("010"), "8");
+        assert_eq!(text("1e3"), "1000");
+        assert_eq!(text("1e6"), "1e+06");
+        assert_eq!(text("1234567.0"), "1.234567e+06");
+        assert_eq!(text("123456.5"), "123456.5");
+        assert_eq!(text("0.0001"), "0.0001");
+        assert_eq!(text("0.00001"), "1e-05");
+        assert_eq!(text("1.5e-7"), "1.5e-07");
+        assert_eq!(text("-2.5"), "-2.5");
+        assert_eq!(text(".inf"), "+Inf");
+        assert_eq!(
+            go_text(&Scalar {
+                text: "1.0".into(),
+                plain: false
+            }),
+            "1.0"
+        );
     }
 }

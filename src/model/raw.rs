@@ -81,7 +81,7 @@ impl<'de> Visitor<'de> for TextVisitor {
         Ok(Text(v.to_string()))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text, E> {
-        Ok(Text(v.to_string()))
+        Ok(Text(crate::load::yaml::go_float(v)))
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Text, E> {
         Ok(Text(v.to_string()))
@@ -91,6 +91,19 @@ impl<'de> Visitor<'de> for TextVisitor {
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
         d.deserialize_any(TextVisitor)
+    }
+}
+
+/// A number kept exactly as written (`0440` stays `0440`, where `Text` would hold
+/// the 440 the YAML core schema reads): compose reads a file mode with a leading
+/// `0` as octal, as Go does.
+#[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
+#[schemars(transparent)]
+pub struct Verbatim(#[schemars(with = "StringOrNumberSchema")] pub String);
+
+impl<'de> Deserialize<'de> for Verbatim {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Verbatim, D::Error> {
+        d.deserialize_str(TextVisitor).map(|t| Verbatim(t.0))
     }
 }
 
@@ -123,7 +136,7 @@ macro_rules! one_of {
                         self.visit_str(&v.to_string())
                     }
                     fn visit_f64<E: de::Error>(self, v: f64) -> Result<$name, E> {
-                        self.visit_str(&v.to_string())
+                        self.visit_str(&crate::load::yaml::go_float(v))
                     }
                     $(
                     fn visit_seq<A: SeqAccess<'de>>(self, $sq: A) -> Result<$name, A::Error> {
@@ -198,6 +211,33 @@ impl<'de> Deserialize<'de> for ListOrDict {
     }
 }
 
+/// `extra_hosts`: `host:ip` or `host=ip` lines (`ip` may be a comma-separated
+/// list), or a mapping of host to one address or a list of them.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[serde(untagged)]
+pub enum ExtraHosts {
+    List(Vec<Spanned<Text>>),
+    Map(IndexMap<String, Option<OneOrMany>>),
+}
+impl<'de> Deserialize<'de> for ExtraHosts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ExtraHosts, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ExtraHosts;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of \"host:ip\" strings or a mapping of host to address")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, a: A) -> Result<ExtraHosts, A::Error> {
+                Ok(ExtraHosts::List(seq(a)?))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<ExtraHosts, A::Error> {
+                Ok(ExtraHosts::Map(map(a)?))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// `extends: base` or `extends: {file: common.yaml, service: base}`.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -247,7 +287,7 @@ pub struct BuildLong {
     pub cache_to: Option<Vec<String>>,
     pub network: Option<String>,
     pub shm_size: Option<Spanned<Text>>,
-    pub extra_hosts: Option<ListOrDict>,
+    pub extra_hosts: Option<Spanned<ExtraHosts>>,
     pub pull: Option<bool>,
     pub no_cache: Option<bool>,
     pub platforms: Option<Vec<String>>,
@@ -340,7 +380,7 @@ pub struct VolumeVolumeOptions {
 #[serde(deny_unknown_fields)]
 pub struct VolumeTmpfsOptions {
     pub size: Option<Spanned<Text>>,
-    pub mode: Option<Text>,
+    pub mode: Option<Spanned<Verbatim>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -369,11 +409,11 @@ pub struct ServiceVolumeLong {
 #[serde(untagged)]
 pub enum ServiceVolume {
     Short(String),
-    Long(ServiceVolumeLong),
+    Long(Box<ServiceVolumeLong>),
 }
 one_of!(ServiceVolume, "a volume (\"src:dst[:mode]\") or a mapping with `type`",
     str(s) => ServiceVolume::Short(s),
-    map(a) => ServiceVolume::Long(map(a)?));
+    map(a) => ServiceVolume::Long(Box::new(map(a)?)));
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -392,7 +432,7 @@ pub struct ServiceNetwork {
 #[serde(untagged)]
 pub enum ServiceNetworks {
     List(Vec<Spanned<String>>),
-    Map(IndexMap<String, Spanned<Option<ServiceNetwork>>>),
+    Map(IndexMap<Spanned<String>, Spanned<Option<ServiceNetwork>>>),
 }
 impl<'de> Deserialize<'de> for ServiceNetworks {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ServiceNetworks, D::Error> {
@@ -514,7 +554,7 @@ pub struct FileRefLong {
     pub target: Option<String>,
     pub uid: Option<Text>,
     pub gid: Option<Text>,
-    pub mode: Option<Text>,
+    pub mode: Option<Spanned<Verbatim>>,
 }
 
 /// A secret or config used by a service: its name, or the long form.
@@ -616,8 +656,8 @@ pub struct Deploy {
 pub struct Service {
     pub image: Option<Spanned<String>>,
     pub build: Option<Spanned<Build>>,
-    pub command: Option<Command>,
-    pub entrypoint: Option<Command>,
+    pub command: Option<Spanned<Command>>,
+    pub entrypoint: Option<Spanned<Command>>,
     pub environment: Option<ListOrDict>,
     pub env_file: Option<Spanned<EnvFile>>,
     pub ports: Option<Vec<Spanned<Port>>>,
@@ -668,7 +708,7 @@ pub struct Service {
     pub dns: Option<OneOrMany>,
     pub dns_search: Option<OneOrMany>,
     pub dns_opt: Option<Vec<String>>,
-    pub extra_hosts: Option<ListOrDict>,
+    pub extra_hosts: Option<Spanned<ExtraHosts>>,
     pub network_mode: Option<Spanned<String>>,
     pub ipc: Option<String>,
     pub pid: Option<String>,

@@ -1,7 +1,8 @@
 //! The validated stack: what berth acts on.
 //!
 //! Long syntax only, every default applied, sizes in bytes, durations in
-//! nanoseconds, relative paths made absolute, project-prefixed names. Its serde
+//! nanoseconds, relative paths made absolute, project-prefixed names; a number
+//! that compose treats as unset when zero (`mem_limit: 0`) is `None`. Its serde
 //! form is the canonical one `docker compose config --format json` prints, field
 //! for field, so the two can be compared; fields marked `skip` are berth's own
 //! bookkeeping (where a value was written), never printed.
@@ -31,10 +32,13 @@ pub struct Stack {
     pub secrets: Map<FileObject>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub configs: Map<FileObject>,
+    /// Top-level `x-` keys: compose prints them back as they were written.
+    #[serde(flatten)]
+    pub extensions: Map<serde_json::Value>,
 }
 
 /// A size in bytes; compose prints sizes as strings of bytes (`"6291456"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Bytes(pub i64);
 
 impl Serialize for Bytes {
@@ -43,9 +47,43 @@ impl Serialize for Bytes {
     }
 }
 
+/// compose keeps CPU counts and ratios as Go `float32`s and prints them with Go's
+/// encoder: shortest float32 digits, and no `.0` on whole numbers (`2`, not `2.0`).
+fn go_float<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match *v {
+        Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => s.serialize_i64(f as i64),
+        // Through f32's shortest digits, so that 0.3 prints as 0.3 even where
+        // the output goes through an f64 (serde_json::Value) first.
+        Some(f) => {
+            let short: f64 = (f as f32).to_string().parse().unwrap_or(f);
+            s.serialize_f64(short)
+        }
+        None => s.serialize_none(),
+    }
+}
+
+/// compose prints `mem_swappiness` as a string, like the byte sizes it shares a
+/// Go type with.
+fn int_as_string<S: Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(n) => s.serialize_str(&n.to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+/// A file mode; compose prints it in octal with a leading zero (`"0440"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileMode(pub u32);
+
+impl Serialize for FileMode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("0{:o}", self.0))
+    }
+}
+
 /// A duration in nanoseconds; printed the way Go prints a `time.Duration`
 /// (`"1m30s"`), as compose does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Duration(pub i64);
 
 impl Serialize for Duration {
@@ -79,7 +117,7 @@ pub struct Service {
     pub cgroup_parent: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_count: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "go_float")]
     pub cpu_percent: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_period: Option<i64>,
@@ -89,7 +127,7 @@ pub struct Service {
     pub cpu_rt_period: Option<Duration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_rt_runtime: Option<Duration>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "go_float")]
     pub cpus: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpuset: Option<String>,
@@ -152,7 +190,10 @@ pub struct Service {
     pub mem_limit: Option<Bytes>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mem_reservation: Option<Bytes>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "int_as_string"
+    )]
     pub mem_swappiness: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memswap_limit: Option<Bytes>,
@@ -283,8 +324,10 @@ pub struct Build {
     pub dockerfile: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dockerfile_inline: Option<String>,
+    /// An arg written without a value has taken it from the environment, or
+    /// been dropped when the variable is not set, as compose does.
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub args: Map<Option<String>>,
+    pub args: Map<String>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub labels: Map<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -437,11 +480,31 @@ pub struct Healthcheck {
     pub disable: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Ulimit {
     Single(i64),
     Range { soft: i64, hard: i64 },
+}
+
+/// compose treats a zero as unset: `nproc: 0` prints `{}`, and a zero soft or
+/// hard limit is left out of the mapping.
+impl Serialize for Ulimit {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (soft, hard) = match *self {
+            Ulimit::Single(n) if n != 0 => return s.serialize_i64(n),
+            Ulimit::Single(_) => (0, 0),
+            Ulimit::Range { soft, hard } => (soft, hard),
+        };
+        let mut m = s.serialize_map(None)?;
+        if soft != 0 {
+            m.serialize_entry("soft", &soft)?;
+        }
+        if hard != 0 {
+            m.serialize_entry("hard", &hard)?;
+        }
+        m.end()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -483,15 +546,18 @@ pub struct BlkioConfig {
 pub struct Logging {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
+    /// An option written without a value is the empty string, as in compose.
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub options: Map<Option<String>>,
+    pub options: Map<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Device {
     pub source: String,
     pub target: String,
-    pub permissions: String,
+    /// The short syntax defaults to `rwm`; the long one leaves it to the engine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<String>,
 }
 
 /// A secret or config as a service uses it.
@@ -505,12 +571,12 @@ pub struct FileRef {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<u32>,
+    pub mode: Option<FileMode>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ResourceSpec {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "go_float")]
     pub cpus: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<Bytes>,
@@ -548,7 +614,7 @@ pub struct UpdateConfig {
     pub failure_action: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub monitor: Option<Duration>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "go_float")]
     pub max_failure_ratio: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<String>,
@@ -609,7 +675,8 @@ pub struct Ipam {
     pub driver: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub config: Vec<IpamPool>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    /// Passed to the engine, but compose does not print it.
+    #[serde(skip)]
     pub options: Map<String>,
 }
 

@@ -2,8 +2,11 @@
 //!
 //! Each `tests/fixtures/invalid/NAME.yaml` is validated from that directory;
 //! `NAME.stderr` holds the whole rendered output (no colour, 100 columns) and
-//! the exit code must be 1. `BERTH_BLESS=1 cargo test` rewrites the `.stderr`
-//! files; review the diff before committing.
+//! the exit code must be 1. A case that needs other arguments (several `-f`
+//! files, say) lists them in `NAME.args`, which then replaces `NAME.yaml`;
+//! files that are not cases themselves live in `parts/`.
+//! `BERTH_BLESS=1 cargo test` rewrites the `.stderr` files; review the diff
+//! before committing.
 
 use crate::support::*;
 
@@ -15,7 +18,13 @@ fn every_invalid_fixture_renders_its_exact_diagnostic() {
     let mut failures = Vec::new();
     for case in &cases {
         let file = case.file_name().unwrap().to_string_lossy().into_owned();
-        let out = berth(&dir, &["validate", &file]);
+        let args = match std::fs::read_to_string(case.with_extension("args")) {
+            Ok(text) => text.split_whitespace().map(str::to_string).collect(),
+            Err(_) => vec![file.clone()],
+        };
+        let mut argv = vec!["validate"];
+        argv.extend(args.iter().map(String::as_str));
+        let out = berth(&dir, &argv);
         let expected_path = case.with_extension("stderr");
         let actual = stderr(&out);
         if out.status.code() != Some(1) {

@@ -65,7 +65,10 @@ fn mermaid_graph_marks_optional_dependencies_dotted() {
     let text = stdout(&out);
     assert!(text.starts_with("graph BT\n"), "{text}");
     assert!(text.contains("  web -.->|started| cache\n"), "{text}");
-    assert!(text.contains("  api -->|completed successfully| migrate\n"), "{text}");
+    assert!(
+        text.contains("  api -->|completed successfully| migrate\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -78,6 +81,10 @@ fn graph_of_a_cyclic_stack_fails_with_the_cycle() {
     .unwrap();
     let out = berth(dir.path(), &["graph"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("dependency cycle: a -> b -> a"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("dependency cycle: a -> b -> a"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(stdout(&out), "");
 }

@@ -5,3 +5,4 @@ mod errors;
 mod graph;
 mod stacks;
 mod support;
+mod warnings;
