@@ -1,6 +1,8 @@
 //! Printing the stack for people and programs: the canonical JSON that
 //! `docker compose config` prints, and YAML of the same.
 
+use std::io::Write;
+
 use serde_json::Value;
 
 use crate::model::stack::Stack;
@@ -36,4 +38,60 @@ pub fn to_yaml(v: &Value) -> String {
         }
     }
     serde_saphyr::to_string(&v).unwrap_or_default()
+}
+
+/// Writes the canonical JSON straight from the stack, without building a
+/// JSON tree first: for a large stack that tree would be the largest thing
+/// berth ever holds. `$` is doubled on the way out, as [`canonical_json`] does.
+pub fn write_json(stack: &Stack, out: impl Write) -> std::io::Result<()> {
+    let mut w = DollarEscaper(std::io::BufWriter::with_capacity(1 << 16, out));
+    serde_json::to_writer_pretty(&mut w, stack)?;
+    w.0.write_all(b"\n")?;
+    w.0.flush()
+}
+
+/// In JSON text a `$` can only stand inside a string, so doubling it in the
+/// byte stream is the same as doubling it in every string.
+struct DollarEscaper<W: std::io::Write>(W);
+
+impl<W: std::io::Write> std::io::Write for DollarEscaper<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while let Some(i) = rest.iter().position(|&b| b == b'$') {
+            self.0.write_all(&rest[..i])?;
+            self.0.write_all(b"$$")?;
+            rest = &rest[i + 1..];
+        }
+        self.0.write_all(rest)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streamed_json_equals_the_json_tree() {
+        let mut stack = Stack {
+            name: "p".into(),
+            ..Stack::default()
+        };
+        stack.services.insert(
+            "web".into(),
+            crate::model::stack::Service {
+                image: Some("a$b".into()),
+                ..Default::default()
+            },
+        );
+        let mut out = Vec::new();
+        write_json(&stack, &mut out).unwrap();
+        let streamed: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(streamed, canonical_json(&stack));
+        assert!(String::from_utf8(out).unwrap().contains("\"a$$b\""));
+    }
 }

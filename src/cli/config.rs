@@ -67,15 +67,15 @@ pub fn run(global: &Global, args: ConfigArgs) -> Outcome {
         print_out(&out);
         return Outcome::Success;
     }
-    let value = crate::output::canonical_json(stack);
-    let text = match args.format {
+    match args.format {
         Format::Json => {
-            let mut s = serde_json::to_string_pretty(&value).unwrap_or_default();
-            s.push('\n');
-            s
+            // A closed pipe (`berth config | head`) is not an error.
+            let _ = crate::output::write_json(stack, std::io::stdout().lock());
         }
-        Format::Yaml => crate::output::to_yaml(&value),
-    };
-    print_out(&text);
+        Format::Yaml => {
+            let value = crate::output::canonical_json(stack);
+            print_out(&crate::output::to_yaml(&value));
+        }
+    }
     Outcome::Success
 }

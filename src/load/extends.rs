@@ -35,7 +35,16 @@ pub(crate) fn apply(
     let Value::Map(services) = &mut entry.value.value else {
         return;
     };
-    let names: Vec<String> = services.keys().cloned().collect();
+    // Only services that extend another need work; cloning the rest would
+    // cost a copy of the whole file.
+    let names: Vec<String> = services
+        .iter()
+        .filter(|(_, e)| e.value.get("extends").is_some())
+        .map(|(k, _)| k.clone())
+        .collect();
+    if names.is_empty() {
+        return;
+    }
     let mut cx = Ctx {
         reader,
         env,

@@ -460,14 +460,17 @@ pub fn enforce_unique(node: &mut Node, path: &mut Vec<String>) {
                     .flat_map(expand_port_range)
                     .collect();
             }
-            let mut keys: Vec<String> = Vec::new();
+            // A map from identity to position keeps this linear: a port range
+            // such as `1-65535` expands to 65535 entries.
+            let mut keys: std::collections::HashMap<String, usize> =
+                std::collections::HashMap::new();
             let mut out: Vec<Node> = Vec::new();
             for item in std::mem::take(items) {
                 let key = identity(kind, &item);
-                match keys.iter().position(|k| *k == key) {
-                    Some(j) => out[j] = item,
+                match keys.get(&key) {
+                    Some(&j) => out[j] = item,
                     None => {
-                        keys.push(key);
+                        keys.insert(key, out.len());
                         out.push(item);
                     }
                 }

@@ -204,7 +204,7 @@ fn add_env_files(env: &mut IndexMap<String, String>, files: &[PathBuf], diags: &
 fn project_name(
     opts: &Options,
     env: &IndexMap<String, String>,
-    trees: &[Node],
+    names: &[Node],
     project_dir: &Path,
     reader: &Reader,
 ) -> Result<String, Diagnostic> {
@@ -224,10 +224,9 @@ fn project_name(
         }
         return Ok(name.clone());
     }
-    let from_file = trees
+    let from_file = names
         .iter()
-        .filter_map(|t| {
-            let node = t.get("name")?;
+        .filter_map(|node| {
             let mut node = node.clone();
             let text = reader.sources.get(node.span.file).text.clone();
             // Warnings about the name's variables come with the whole file.
@@ -310,12 +309,16 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
         diags: &mut diags,
         parsed: Default::default(),
     };
-    let trees: Vec<Node> = files
-        .iter()
-        .filter_map(|f| reader.parse(f))
-        .flatten()
-        .collect();
-    let project = match project_name(opts, &env, &trees, &project_dir, &reader) {
+    // The project name comes before interpolation (files may use it), so
+    // read the `name:` keys first; the parsed files wait for load_model.
+    let mut names: Vec<Node> = Vec::new();
+    for f in &files {
+        if let Some(docs) = reader.parse(f) {
+            names.extend(docs.iter().filter_map(|t| t.get("name").cloned()));
+            reader.stash(f, docs);
+        }
+    }
+    let project = match project_name(opts, &env, &names, &project_dir, &reader) {
         Ok(p) => p,
         Err(d) => {
             reader.diags.push(d);
@@ -333,7 +336,7 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
         });
     }
 
-    let stack = build(&root, opts, &project, &project_dir, &env, &mut diags);
+    let stack = build(root, opts, &project, &project_dir, &env, &mut diags);
     // A cycle makes the stack impossible to start, so it is a load error.
     diags.extend(crate::graph::Graph::new(&stack).cycles());
     sort_by_position(&mut diags.items);
@@ -373,12 +376,28 @@ pub(crate) struct Reader<'a> {
 impl Reader<'_> {
     /// Reads and parses one file's documents, not yet interpolated.
     pub fn parse(&mut self, path: &Path) -> Option<Vec<Node>> {
-        if let Some(tree) = self.parsed.get(path) {
-            return tree.clone();
+        // A stashed tree is handed over, not copied: copying every parsed tree
+        // would double the memory of a large stack. Failures stay, so that
+        // each is reported once; a file read again (two services extending
+        // from it) is parsed again, which is cheap for such files.
+        match self.parsed.remove(path) {
+            Some(Some(docs)) => return Some(docs),
+            Some(None) => {
+                self.parsed.insert(path.to_path_buf(), None);
+                return None;
+            }
+            None => {}
         }
         let tree = self.parse_uncached(path);
-        self.parsed.insert(path.to_path_buf(), tree.clone());
+        if tree.is_none() {
+            self.parsed.insert(path.to_path_buf(), None);
+        }
         tree
+    }
+
+    /// Keeps a parsed file for the next [`Reader::parse`] of it.
+    fn stash(&mut self, path: &Path, docs: Vec<Node>) {
+        self.parsed.insert(path.to_path_buf(), Some(docs));
     }
 
     fn parse_uncached(&mut self, path: &Path) -> Option<Vec<Node>> {
@@ -568,14 +587,18 @@ const TOP_LEVEL: &[&str] = &[
 
 /// Types the merged tree, resolves it and checks references.
 fn build(
-    root: &Node,
+    root: Node,
     opts: &Options,
     project: &str,
     project_dir: &Path,
     env: &IndexMap<String, String>,
     diags: &mut Diagnostics,
 ) -> Stack {
-    let map = root.as_map().cloned().unwrap_or_default();
+    let mut root = root;
+    let mut map = match &mut root.value {
+        Value::Map(m) => std::mem::take(m),
+        _ => yaml::Map::new(),
+    };
     for (key, entry) in &map {
         if !TOP_LEVEL.contains(&key.as_str()) && !key.starts_with("x-") {
             diags.push(de::unknown_key(key, entry.key_span, TOP_LEVEL));
@@ -583,13 +606,19 @@ fn build(
     }
     let sink = de::Sink::default();
     let project = project.to_string();
+    let extensions: IndexMap<String, serde_json::Value> = map
+        .iter()
+        .filter(|(k, _)| k.starts_with("x-"))
+        .map(|(k, e)| (k.clone(), yaml::to_json(&e.value)))
+        .collect();
 
-    let services_raw = section::<raw::Service>(root, "services", &sink, diags);
-    let networks_raw = section::<raw::Network>(root, "networks", &sink, diags);
-    let volumes_raw = section::<raw::Volume>(root, "volumes", &sink, diags);
-    let secrets_raw = section::<raw::SecretOrConfig>(root, "secrets", &sink, diags);
-    let configs_raw = section::<raw::SecretOrConfig>(root, "configs", &sink, diags);
-    diags.extend(sink.diagnostics.take());
+    let mut take = |key: &str| map.shift_remove(key).map(|e| e.value);
+    let services_node = section_map(take("services"), "services", diags);
+    let networks_raw = section::<raw::Network>(take("networks"), "networks", &sink, diags);
+    let volumes_raw = section::<raw::Volume>(take("volumes"), "volumes", &sink, diags);
+    let secrets_raw = section::<raw::SecretOrConfig>(take("secrets"), "secrets", &sink, diags);
+    let configs_raw = section::<raw::SecretOrConfig>(take("configs"), "configs", &sink, diags);
+    drop(map);
 
     // Profiles: a service with profiles is enabled only when one of them is
     // active (`--profile`, else COMPOSE_PROFILES; `*` is all of them).
@@ -605,19 +634,39 @@ fn build(
     } else {
         opts.profiles.clone()
     };
-    let enabled = |s: &raw::Service| {
-        let p = s.profiles.as_deref().unwrap_or_default();
+    let enabled = |p: &[String]| {
         p.is_empty()
             || p.iter()
                 .any(|p| active.contains(p) || active.iter().any(|a| a == "*"))
     };
+    // Services are typed and resolved one at a time, each tree and raw model
+    // freed before the next, so a large stack never holds all three forms at
+    // once. What must be known of every service beforehand (its name and
+    // profiles) is read from the tree.
+    let profiles: IndexMap<String, Vec<String>> = services_node
+        .iter()
+        .map(|(name, e)| {
+            let p = e
+                .value
+                .get("profiles")
+                .and_then(Node::as_seq)
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|n| n.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (name.clone(), p)
+        })
+        .collect();
 
     let defined = resolve::Defined {
-        services: services_raw.keys().map(String::as_str).collect(),
-        networks: networks_raw.keys().map(String::as_str).collect(),
-        volumes: volumes_raw.keys().map(String::as_str).collect(),
-        secrets: secrets_raw.keys().map(String::as_str).collect(),
-        configs: configs_raw.keys().map(String::as_str).collect(),
+        services: resolve::Names::new(profiles.keys().cloned().collect()),
+        networks: resolve::Names::new(networks_raw.keys().cloned().collect()),
+        volumes: resolve::Names::new(volumes_raw.keys().cloned().collect()),
+        secrets: resolve::Names::new(secrets_raw.keys().cloned().collect()),
+        configs: resolve::Names::new(configs_raw.keys().cloned().collect()),
     };
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let mut cx = resolve::Context {
@@ -630,35 +679,37 @@ fn build(
 
     let mut stack = Stack {
         name: project.clone(),
-        extensions: map
-            .iter()
-            .filter(|(k, _)| k.starts_with("x-"))
-            .map(|(k, e)| (k.clone(), yaml::to_json(&e.value)))
-            .collect(),
+        extensions,
         ..Stack::default()
     };
-    for (name, (_, svc)) in &services_raw {
-        if enabled(svc) {
-            for (target, span) in needs(svc) {
-                if let Some((_, t)) = services_raw.get(&target).filter(|(_, t)| !enabled(t)) {
-                    diags.push(disabled_dependency(name, &target, span, t));
-                }
+    for (name, entry) in services_node {
+        let svc = match de::from_node::<Option<raw::Service>>(&entry.value, &sink) {
+            Ok(v) => v.unwrap_or_default(),
+            Err(e) => {
+                diags.push(e.within(&name).into_diagnostic(entry.value.span));
+                continue;
             }
-        }
-    }
-    for (name, (key_span, svc)) in &services_raw {
-        if !enabled(svc) {
+        };
+        drop(entry.value);
+        if !enabled(svc.profiles.as_deref().unwrap_or_default()) {
             continue;
         }
-        let mut s = resolve::service(&mut cx, name, *key_span, svc, &defined);
-        env_files(&mut cx, &mut s, svc);
+        for (target, span) in needs(&svc) {
+            if let Some(p) = profiles.get(&target).filter(|p| !enabled(p)) {
+                diags.push(disabled_dependency(&name, &target, span, p));
+            }
+        }
+        let mut s = resolve::service(&mut cx, &name, entry.key_span, &svc, &defined);
+        env_files(&mut cx, &mut s, &svc);
+        drop(svc);
         for (k, v) in s.environment.iter_mut() {
             if v.is_none() {
                 *v = env.get(k).cloned();
             }
         }
-        stack.services.insert(name.clone(), s);
+        stack.services.insert(name, s);
     }
+    diags.extend(sink.diagnostics.take());
     for (name, (key_span, n)) in &networks_raw {
         stack
             .networks
@@ -757,8 +808,7 @@ fn needs(svc: &raw::Service) -> Vec<(String, Span)> {
 
 /// compose refuses a stack where an enabled service needs one that its
 /// profiles leave out; it never enables the other one by itself.
-fn disabled_dependency(name: &str, target: &str, at: Span, t: &raw::Service) -> Diagnostic {
-    let profiles = t.profiles.as_deref().unwrap_or_default();
+fn disabled_dependency(name: &str, target: &str, at: Span, profiles: &[String]) -> Diagnostic {
     let list = profiles
         .iter()
         .map(|p| format!("`{p}`"))
@@ -776,38 +826,42 @@ fn disabled_dependency(name: &str, target: &str, at: Span, t: &raw::Service) -> 
     ))
 }
 
-/// Deserializes each entry of a top-level section on its own, so that a type
-/// error in one service does not hide the errors of the others.
-fn section<T: serde::de::DeserializeOwned + Default>(
-    root: &Node,
-    key: &str,
-    sink: &de::Sink,
-    diags: &mut Diagnostics,
-) -> IndexMap<String, (Span, T)> {
-    let mut out = IndexMap::new();
-    let Some(node) = root.get(key) else {
-        return out;
+/// A top-level section's mapping; anything else is reported.
+fn section_map(node: Option<Node>, key: &str, diags: &mut Diagnostics) -> yaml::Map {
+    let Some(node) = node else {
+        return yaml::Map::new();
     };
-    let map = match &node.value {
+    match node.value {
         Value::Map(m) => m,
-        Value::Null => return out,
+        Value::Null => yaml::Map::new(),
         _ => {
             diags.push(
                 Diagnostic::error(format!("`{key}` must be a mapping"))
                     .label(node.span, format!("found {}", node.kind()))
                     .help(format!("write `{key}:` followed by indented names")),
             );
-            return out;
+            yaml::Map::new()
         }
-    };
-    for (name, entry) in map {
+    }
+}
+
+/// Deserializes each entry of a top-level section on its own, so that a type
+/// error in one entry does not hide the errors of the others.
+fn section<T: serde::de::DeserializeOwned + Default>(
+    node: Option<Node>,
+    key: &str,
+    sink: &de::Sink,
+    diags: &mut Diagnostics,
+) -> IndexMap<String, (Span, T)> {
+    let mut out = IndexMap::new();
+    for (name, entry) in section_map(node, key, diags) {
         // `x-` marks an extension only in a definition, not as a name:
-        // compose reads `services: {x-web: ...}` as a service named x-web.
+        // compose reads `networks: {x-net: ...}` as a network named x-net.
         match de::from_node::<Option<T>>(&entry.value, sink) {
             Ok(v) => {
-                out.insert(name.clone(), (entry.key_span, v.unwrap_or_default()));
+                out.insert(name, (entry.key_span, v.unwrap_or_default()));
             }
-            Err(e) => diags.push(e.within(name).into_diagnostic(entry.value.span)),
+            Err(e) => diags.push(e.within(&name).into_diagnostic(entry.value.span)),
         }
     }
     out

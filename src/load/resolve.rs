@@ -408,18 +408,43 @@ fn split_command(
 // ---------------------------------------------------------------------------
 
 /// Names of everything defined at the top level, for reference checks.
-pub struct Defined<'a> {
-    pub services: Vec<&'a str>,
-    pub networks: Vec<&'a str>,
-    pub volumes: Vec<&'a str>,
-    pub secrets: Vec<&'a str>,
-    pub configs: Vec<&'a str>,
+pub struct Defined {
+    pub services: Names,
+    pub networks: Names,
+    pub volumes: Names,
+    pub secrets: Names,
+    pub configs: Names,
 }
 
-fn undefined(cx: &mut Context, what: &str, name: &str, span: Span, defined: &[&str], hint: &str) {
+/// Names in file order (for "use one of: ..." hints) with a set beside them,
+/// so that checking thousands of references stays linear.
+pub struct Names {
+    list: Vec<String>,
+    set: std::collections::HashSet<String>,
+}
+
+impl Names {
+    pub fn new(list: Vec<String>) -> Names {
+        let set = list.iter().cloned().collect();
+        Names { list, set }
+    }
+
+    pub fn contains<Q: AsRef<str> + ?Sized>(&self, name: &Q) -> bool {
+        self.set.contains(name.as_ref())
+    }
+}
+
+impl std::ops::Deref for Names {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.list
+    }
+}
+
+fn undefined(cx: &mut Context, what: &str, name: &str, span: Span, defined: &[String], hint: &str) {
     let suggestion = defined
         .iter()
-        .map(|d| (strsim::jaro_winkler(name, d), *d))
+        .map(|d| (strsim::jaro_winkler(name, d), d.as_str()))
         .filter(|(s, _)| *s > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, d)| d);
@@ -1117,7 +1142,7 @@ fn deploy(cx: &mut Context, d: &raw::Deploy) -> Deploy {
 fn file_refs(
     cx: &mut Context,
     refs: &Option<Vec<Spanned<raw::ServiceFileRef>>>,
-    defined: &[&str],
+    defined: &Names,
     what: &str,
     section: &str,
 ) -> Vec<FileRef> {
