@@ -1,0 +1,1 @@
+//! Carrying out a plan: an event-driven walk of its steps.

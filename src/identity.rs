@@ -1,0 +1,129 @@
+//! Identity and ownership: how berth names what it creates and recognises it
+//! again.
+//!
+//! Every network, volume and container berth creates carries labels in berth's
+//! own namespace (project, service, container number, config hash, version).
+//! berth only ever changes or removes resources that carry its project label.
+//! The config hash covers what forces a recreate; what `docker update` or a
+//! network connect can change in place is left out of it, so that such a
+//! change does not look like a new configuration.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::model::stack::{Service, Stack};
+
+pub const PROJECT: &str = "io.berth.project";
+pub const SERVICE: &str = "io.berth.service";
+pub const NUMBER: &str = "io.berth.number";
+pub const CONFIG_HASH: &str = "io.berth.config-hash";
+/// The recreate-relevant configuration itself (compact JSON), so that a plan
+/// can say which keys changed, not only that something did.
+pub const CONFIG: &str = "io.berth.config";
+pub const VERSION: &str = "io.berth.version";
+/// On networks and volumes: their key in the stack file.
+pub const NETWORK: &str = "io.berth.network";
+pub const VOLUME: &str = "io.berth.volume";
+
+pub const BERTH_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Keys of a service that berth changes in place (`docker update`, network
+/// connect) or that do not describe the container at all.
+const NOT_HASHED: &[&str] = &[
+    "cpu_shares",
+    "cpus",
+    "cpuset",
+    "cpu_quota",
+    "cpu_period",
+    "mem_limit",
+    "memswap_limit",
+    "mem_reservation",
+    "blkio_config",
+    "pids_limit",
+    "restart",
+    "networks",
+    "depends_on",
+    "scale",
+    "deploy",
+    "profiles",
+    "pull_policy",
+    "build",
+];
+
+/// The part of a service whose change means a new container, as JSON.
+pub fn recreate_config(service: &Service) -> Value {
+    let mut v = serde_json::to_value(service).unwrap_or(Value::Null);
+    if let Value::Object(o) = &mut v {
+        for k in NOT_HASHED {
+            o.remove(*k);
+        }
+        o.retain(|_, v| !v.is_null());
+    }
+    v
+}
+
+/// sha256 over the canonical JSON of [`recreate_config`].
+pub fn config_hash(service: &Service) -> String {
+    let text = serde_json::to_string(&recreate_config(service)).unwrap_or_default();
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Keys whose values differ between two [`recreate_config`]s, sorted.
+pub fn changed_keys(old: &Value, new: &Value) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let a = old.as_object().unwrap_or(&empty);
+    let b = new.as_object().unwrap_or(&empty);
+    let mut keys: Vec<String> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|k| a.get(*k) != b.get(*k))
+        .cloned()
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// `<project>-<service>-<n>`, or the service's `container_name`.
+pub fn container_name(stack: &Stack, service: &Service, number: u32) -> String {
+    match &service.container_name {
+        Some(n) => n.clone(),
+        None => format!("{}-{}-{number}", stack.name, service.name),
+    }
+}
+
+/// How many containers a service runs: `scale`, else `deploy.replicas`, else 1.
+pub fn replicas(service: &Service) -> u32 {
+    service
+        .scale
+        .or(service.deploy.as_ref().and_then(|d| d.replicas))
+        .unwrap_or(1)
+        .max(0) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_networks_do_not_change_the_hash() {
+        let a = Service {
+            name: "web".into(),
+            image: Some("nginx".into()),
+            ..Service::default()
+        };
+        let mut b = a.clone();
+        b.cpus = Some(0.5);
+        b.restart = Some("always".into());
+        b.networks.insert("front".into(), None);
+        assert_eq!(config_hash(&a), config_hash(&b));
+        let mut c = a.clone();
+        c.image = Some("nginx:2".into());
+        assert_ne!(config_hash(&a), config_hash(&c));
+        assert_eq!(
+            changed_keys(&recreate_config(&a), &recreate_config(&c)),
+            vec!["image"]
+        );
+    }
+}
