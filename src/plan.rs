@@ -66,7 +66,7 @@ pub enum Action {
         service: String,
         name: String,
         id: String,
-        limits: Limits,
+        limits: Box<Limits>,
         changes: Vec<Change>,
     },
     Connect {
