@@ -19,3 +19,5 @@ pub mod output;
 pub mod plan;
 pub mod schema;
 pub mod source;
+#[cfg(test)]
+mod testutil;

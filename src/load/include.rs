@@ -475,29 +475,7 @@ mod tests {
     use crate::load::yaml::parse;
     use crate::source::{FileId, Sources};
 
-    struct Dir(PathBuf);
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    fn dir(files: &[(&str, &str)]) -> Dir {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let d = std::env::temp_dir().join(format!(
-            "berth-include-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        for (name, text) in files {
-            let p = d.join(name);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        }
-        Dir(d)
-    }
+    use crate::testutil::{Dir, dir};
 
     fn load(d: &Dir) -> (Node, Vec<Diagnostic>) {
         let mut sources = Sources::default();

@@ -1085,29 +1085,7 @@ fn file_object(cx: &mut resolve::Context, key: &str, s: &raw::SecretOrConfig) ->
 mod tests {
     use super::*;
 
-    struct Dir(PathBuf);
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    fn dir(files: &[(&str, &str)]) -> Dir {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let d = std::env::temp_dir().join(format!(
-            "berth-load-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        for (name, text) in files {
-            let p = d.join(name);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        }
-        Dir(d)
-    }
+    use crate::testutil::{Dir, dir};
 
     fn opts(d: &Dir) -> Options {
         Options {
