@@ -1,1 +1,950 @@
 //! Carrying out a plan: an event-driven walk of its steps.
+//!
+//! [`apply`] runs each [`Step`] of a [`Plan`] as one engine call (or, for
+//! `Wait`, a short poll of one container) as soon as every step it waits for
+//! is done: not level by level, so a slow health check holds back only what
+//! depends on it. At most `parallel` engine-changing steps run at once.
+//!
+//! It decides nothing: what to do and in which order is the plan's business.
+//! What it does add is tolerance for work that is already done, so that a
+//! re-run after a crash or Ctrl-C converges: creating a network, volume or
+//! container that already exists, and removing one that is already gone,
+//! count as success.
+//!
+//! After a failure, or when the cancel signal is raised, no new step starts;
+//! the steps in flight finish and the error says what was done. Progress is
+//! reported through [`Event`]s; printing them is `output`'s job.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use std::sync::Arc;
+
+use bollard::models::ContainerInspectResponse;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::engine::{Engine, EngineError};
+use crate::identity;
+use crate::model::stack::{Condition, Service, Stack};
+use crate::plan::{Action, Plan, Step, StepId};
+
+/// How to carry out a plan.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Engine-changing steps in flight at once. Waits do not count: they hold
+    /// no engine resource, and counting them would let a few slow health
+    /// checks starve every create behind them.
+    pub parallel: usize,
+    /// How long a `Wait` step polls before it gives up.
+    pub wait_timeout: Duration,
+    /// Seconds a `Stop` step gives a container before it is killed; None uses
+    /// the container's own grace period (`stop_grace_period`).
+    pub stop_timeout: Option<i64>,
+    /// Raised (set to true) on Ctrl-C: no new step starts, waits give up.
+    pub cancel: Option<watch::Receiver<bool>>,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            parallel: 16,
+            wait_timeout: Duration::from_secs(300),
+            stop_timeout: None,
+            cancel: None,
+        }
+    }
+}
+
+/// Something that happened to one step, for progress output.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'a> {
+    pub id: StepId,
+    pub step: &'a Step,
+    pub kind: EventKind<'a>,
+}
+
+/// What a successful apply did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    /// Steps done, in the order they finished.
+    pub done: Vec<StepId>,
+    pub warnings: Vec<String>,
+}
+
+/// One step that failed, with everything the user needs to act on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub step: StepId,
+    /// `create container gb-db-1`.
+    pub what: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApplyError {
+    /// One or more steps failed; nothing new was started after the first.
+    #[error("{}", failed_text(failures, *done, *not_started))]
+    Failed {
+        failures: Vec<Failure>,
+        done: usize,
+        not_started: usize,
+    },
+    /// The cancel signal was raised (Ctrl-C).
+    #[error(
+        "interrupted: {done} step{} done, {not_started} not started; run the command again to finish",
+        plural(*done)
+    )]
+    Interrupted { done: usize, not_started: usize },
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn failed_text(failures: &[Failure], done: usize, not_started: usize) -> String {
+    let mut out = String::new();
+    for f in failures {
+        out.push_str(&format!("{} failed: {}\n", f.what, f.message));
+    }
+    out.push_str(&format!(
+        "{done} step{} done before berth stopped, {not_started} not started",
+        plural(done)
+    ));
+    out
+}
+
+/// How one step ended, as the executor reports it to the scheduler.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepResult {
+    Done {
+        note: Option<String>,
+    },
+    /// Failed, but the plan allows it; counts as done for the dependents.
+    Warning(String),
+    Failed(String),
+    /// Gave up on Ctrl-C having changed nothing (a wait): neither done nor
+    /// failed.
+    Interrupted,
+}
+
+impl StepResult {
+    pub fn done() -> StepResult {
+        StepResult::Done { note: None }
+    }
+}
+
+/// What a walk of the step graph did, before it is turned into a
+/// [`Summary`] or an [`ApplyError`].
+#[derive(Debug, Default, PartialEq)]
+pub struct WalkReport {
+    pub done: Vec<StepId>,
+    pub warnings: Vec<(StepId, String)>,
+    pub failed: Vec<(StepId, String)>,
+    pub not_started: Vec<StepId>,
+    pub cancelled: bool,
+}
+
+/// Carries out `plan` on `engine`, reporting each step through `events`.
+/// `stack` is needed for the steps that create something; `down` without a
+/// stack file plans none of those.
+pub async fn apply(
+    engine: &Engine,
+    stack: Option<&Stack>,
+    plan: &Plan,
+    opts: &ApplyOptions,
+    events: &(dyn Fn(Event<'_>) + Sync),
+) -> Result<Summary, ApplyError> {
+    let after: Vec<Vec<StepId>> = plan.steps.iter().map(|s| s.after.clone()).collect();
+    let limited: Vec<bool> = plan.steps.iter().map(|s| s.action.mutates()).collect();
+    // Tasks outlive any borrow, so each gets shared ownership of what it
+    // reads. One copy of the stack per apply is cheap next to engine calls.
+    let ctx = Arc::new(Executor {
+        engine: engine.clone(),
+        stack: stack.map(|s| Arc::new(s.clone())),
+        opts: opts.clone(),
+    });
+    let report = walk(
+        &after,
+        &limited,
+        opts.parallel,
+        opts.cancel.clone(),
+        |id| {
+            let ctx = ctx.clone();
+            let action = plan.steps[id].action.clone();
+            async move { ctx.run(action).await }
+        },
+        |id, kind| {
+            events(Event {
+                id,
+                step: &plan.steps[id],
+                kind,
+            })
+        },
+    )
+    .await;
+    report.into_result(plan)
+}
+
+/// How often a `Wait` step looks at its container.
+const POLL: Duration = Duration::from_millis(150);
+/// How much of a failed container's log an error shows.
+const LOG_LINES: usize = 15;
+
+/// Runs one action: the engine calls it stands for, with "already so"
+/// answers taken as success.
+struct Executor {
+    engine: Engine,
+    stack: Option<Arc<Stack>>,
+    opts: ApplyOptions,
+}
+
+impl Executor {
+    async fn run(&self, action: Action) -> StepResult {
+        let e = &self.engine;
+        let result = match action {
+            Action::CreateNetwork { key, .. } => {
+                return match self.stack() {
+                    Ok(stack) => done_or_exists(e.create_network(stack, &key).await.map(drop)),
+                    Err(r) => r,
+                };
+            }
+            Action::CreateVolume { key, .. } => {
+                return match self.stack() {
+                    Ok(stack) => done_or_exists(e.create_volume(stack, &key).await),
+                    Err(r) => r,
+                };
+            }
+            Action::CreateContainer {
+                service,
+                number,
+                name,
+            } => return self.create_container(&service, number, &name).await,
+            Action::Recreate {
+                service,
+                number,
+                name,
+                old_id,
+            } => return self.recreate(&service, number, &name, &old_id).await,
+            Action::Start { name, .. } => e.start_container(&name).await,
+            Action::Update { id, limits, .. } => e.update_container(&id, &limits).await,
+            Action::Connect {
+                name,
+                network,
+                aliases,
+                ..
+            } => e.connect_network(&name, &network, &aliases).await,
+            Action::Disconnect { name, network, .. } => e.disconnect_network(&name, &network).await,
+            Action::Wait {
+                service,
+                name,
+                condition,
+                required,
+            } => return self.wait(&service, &name, condition, required).await,
+            Action::Stop { id, .. } => e.stop_container(&id, self.opts.stop_timeout).await,
+            Action::Remove { id, .. } => e.remove_container(&id, false).await,
+            Action::RemoveNetwork { name } => e.remove_network(&name).await,
+            Action::RemoveVolume { name } => e.remove_volume(&name).await,
+        };
+        match result {
+            Ok(()) => StepResult::done(),
+            Err(err) => StepResult::Failed(err.to_string()),
+        }
+    }
+
+    fn stack(&self) -> Result<&Stack, StepResult> {
+        self.stack.as_deref().ok_or_else(|| {
+            StepResult::Failed("this step needs the stack file, and none was loaded".into())
+        })
+    }
+
+    fn service(&self, service: &str) -> Result<(&Stack, &Service), StepResult> {
+        let stack = self.stack()?;
+        match stack.services.get(service) {
+            Some(s) => Ok((stack, s)),
+            None => Err(StepResult::Failed(format!(
+                "service {service} is not in the stack file"
+            ))),
+        }
+    }
+
+    async fn create_container(&self, service: &str, number: u32, name: &str) -> StepResult {
+        let (stack, svc) = match self.service(service) {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+        match self.engine.create_container(stack, svc, number, name).await {
+            Ok(_) => StepResult::done(),
+            // A run that was interrupted after the create: the container is
+            // there under the name the plan gave it; take it if it is ours.
+            Err(EngineError::Conflict(msg)) => match self.engine.inspect_container(name).await {
+                Ok(info) if labelled(&info, &stack.name) => StepResult::Done {
+                    note: Some("already existed".into()),
+                },
+                _ => StepResult::Failed(msg),
+            },
+            Err(err) => StepResult::Failed(err.to_string()),
+        }
+    }
+
+    /// Rename the old container out of the way, create the new one under the
+    /// name, then stop and remove the old one. The new one is left created;
+    /// a `Start` step follows. Named volumes are not touched: they belong to
+    /// the project, not to the container.
+    async fn recreate(&self, service: &str, number: u32, name: &str, old_id: &str) -> StepResult {
+        let (stack, svc) = match self.service(service) {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+        let e = &self.engine;
+        let short: String = old_id.chars().take(12).collect();
+        let parked = format!("{short}_{name}");
+        if let Err(err) = e.rename_container(old_id, &parked).await {
+            return StepResult::Failed(format!("renaming the old container to {parked}: {err}"));
+        }
+        if let Err(err) = e.create_container(stack, svc, number, name).await {
+            // Put the old one back, so the stack keeps its running container
+            // under its own name until the next run.
+            let _ = e.rename_container(old_id, name).await;
+            return StepResult::Failed(err.to_string());
+        }
+        if let Err(err) = e.stop_container(old_id, None).await {
+            return StepResult::Failed(format!("stopping the old container {parked}: {err}"));
+        }
+        match e.remove_container(old_id, false).await {
+            Ok(()) => StepResult::done(),
+            Err(err) => StepResult::Failed(format!("removing the old container {parked}: {err}")),
+        }
+    }
+
+    /// Polls the container until it meets `condition`, fails, or the time is
+    /// up. A failure carries the tail of the container's log.
+    async fn wait(
+        &self,
+        service: &str,
+        name: &str,
+        condition: Condition,
+        required: bool,
+    ) -> StepResult {
+        let deadline = tokio::time::Instant::now() + self.opts.wait_timeout;
+        let mut cancel = self.opts.cancel.clone();
+        let reason = loop {
+            match self.engine.inspect_container(name).await {
+                Ok(info) => match readiness(condition, &info) {
+                    Readiness::Ready => return StepResult::done(),
+                    Readiness::NotYet => {}
+                    Readiness::Failed(reason) => break reason,
+                },
+                Err(EngineError::NotFound(_)) => break format!("container {name} does not exist"),
+                Err(err) => break err.to_string(),
+            }
+            if tokio::time::Instant::now() >= deadline {
+                break format!(
+                    "{name} did not get there within {}s (--wait-timeout)",
+                    self.opts.wait_timeout.as_secs()
+                );
+            }
+            // A wait changes nothing, so it can give up at once on Ctrl-C.
+            let sleep = tokio::time::sleep(POLL);
+            match cancel.as_mut() {
+                Some(rx) => {
+                    tokio::select! {
+                        () = sleep => {}
+                        changed = rx.changed() => {
+                            if changed.is_err() {
+                                cancel = None;
+                            } else if *rx.borrow() {
+                                return StepResult::Interrupted;
+                            }
+                        }
+                    }
+                }
+                None => sleep.await,
+            }
+        };
+        let mut message = format!(
+            "service {service} did not meet its condition {}: {reason}",
+            condition.as_str()
+        );
+        if let Ok(log) = self.engine.logs_tail(name, LOG_LINES).await {
+            let log = log.trim_end();
+            if !log.is_empty() {
+                message.push_str(&format!("\nlast lines of {name}'s log:\n{log}"));
+            }
+        }
+        if required {
+            StepResult::Failed(message)
+        } else {
+            StepResult::Warning(format!("{message}\n(required: false, so berth goes on)"))
+        }
+    }
+}
+
+fn done_or_exists(result: crate::engine::Result<()>) -> StepResult {
+    match result {
+        Ok(()) => StepResult::done(),
+        // The plan saw it missing; a run interrupted after creating it, or
+        // one running alongside, made it since. The plan has already checked
+        // whose it is by name, so it is taken as is.
+        Err(EngineError::Conflict(_)) => StepResult::Done {
+            note: Some("already existed".into()),
+        },
+        Err(err) => StepResult::Failed(err.to_string()),
+    }
+}
+
+fn labelled(info: &ContainerInspectResponse, project: &str) -> bool {
+    info.config
+        .as_ref()
+        .and_then(|c| c.labels.as_ref())
+        .and_then(|l| l.get(identity::PROJECT))
+        .is_some_and(|p| p == project)
+}
+
+#[derive(Debug, PartialEq)]
+enum Readiness {
+    Ready,
+    NotYet,
+    Failed(String),
+}
+
+/// Whether an inspected container meets a dependency condition, as compose
+/// judges it: `service_started` once it has started (even if it has exited
+/// since), `service_healthy` on a healthy health check and failed as soon as
+/// it exits or turns unhealthy, `service_completed_successfully` on exit 0.
+fn readiness(condition: Condition, info: &ContainerInspectResponse) -> Readiness {
+    use bollard::models::{ContainerStateStatusEnum as S, HealthStatusEnum as H};
+    let state = info.state.as_ref();
+    let status = state.and_then(|s| s.status).unwrap_or(S::EMPTY);
+    let code = state.and_then(|s| s.exit_code).unwrap_or(0);
+    let health = state
+        .and_then(|s| s.health.as_ref())
+        .and_then(|h| h.status)
+        .unwrap_or(H::NONE);
+    let exited = matches!(status, S::EXITED | S::DEAD);
+    match condition {
+        Condition::ServiceStarted => match status {
+            S::EMPTY | S::CREATED => Readiness::NotYet,
+            _ => Readiness::Ready,
+        },
+        // Exited first: the engine marks an exited container unhealthy too,
+        // and the exit is the more useful thing to say.
+        Condition::ServiceHealthy => match health {
+            _ if exited => Readiness::Failed(format!("it exited with code {code}")),
+            H::HEALTHY => Readiness::Ready,
+            H::UNHEALTHY => Readiness::Failed("its health check reports unhealthy".into()),
+            H::NONE | H::EMPTY if status == S::RUNNING => {
+                Readiness::Failed("it has no health check".into())
+            }
+            _ => Readiness::NotYet,
+        },
+        Condition::ServiceCompletedSuccessfully => match status {
+            S::EXITED if code == 0 => Readiness::Ready,
+            S::EXITED | S::DEAD => Readiness::Failed(format!("it exited with code {code}")),
+            _ => Readiness::NotYet,
+        },
+    }
+}
+
+/// The scheduler, apart from any engine: starts `run(id)` for each step as
+/// soon as every step in `after[id]` is done, with at most `parallel` steps
+/// whose `limited[id]` is true in flight at once. Ready steps start in index
+/// order, so that a plan runs the same way each time. After a failure or a
+/// raised `cancel`, nothing new starts and the steps in flight are awaited.
+/// `on` sees every start, end and skip, in the order they happen.
+pub async fn walk<F, Fut>(
+    after: &[Vec<StepId>],
+    limited: &[bool],
+    parallel: usize,
+    mut cancel: Option<watch::Receiver<bool>>,
+    mut run: F,
+    mut on: impl FnMut(StepId, EventKind<'_>),
+) -> WalkReport
+where
+    F: FnMut(StepId) -> Fut,
+    Fut: Future<Output = StepResult> + Send + 'static,
+{
+    let n = after.len();
+    let parallel = parallel.max(1);
+    let mut report = WalkReport::default();
+    // Unfinished prerequisites per step; duplicates and out-of-range ids in
+    // `after` are a plan bug, but must not hang the walk.
+    let mut waiting: Vec<usize> = vec![0; n];
+    let mut dependents: Vec<Vec<StepId>> = vec![Vec::new(); n];
+    for (id, deps) in after.iter().enumerate() {
+        let deps: BTreeSet<StepId> = deps.iter().copied().filter(|&d| d < n).collect();
+        waiting[id] = deps.len();
+        for d in deps {
+            dependents[d].push(id);
+        }
+    }
+    let mut ready: BTreeSet<StepId> = (0..n).filter(|&id| waiting[id] == 0).collect();
+    let mut started = vec![false; n];
+    let mut tasks: JoinSet<StepResult> = JoinSet::new();
+    let mut task_step: HashMap<tokio::task::Id, StepId> = HashMap::new();
+    let mut limited_in_flight = 0usize;
+    let mut stopping = is_raised(&cancel);
+    report.cancelled = stopping;
+
+    loop {
+        if !stopping {
+            while let Some(id) = ready
+                .iter()
+                .copied()
+                .find(|&id| !limited[id] || limited_in_flight < parallel)
+            {
+                ready.remove(&id);
+                started[id] = true;
+                if limited[id] {
+                    limited_in_flight += 1;
+                }
+                on(id, EventKind::Started);
+                let handle = tasks.spawn(run(id));
+                task_step.insert(handle.id(), id);
+            }
+        }
+        if tasks.is_empty() {
+            break;
+        }
+        let joined = match cancel.as_mut().filter(|_| !stopping) {
+            Some(rx) => {
+                tokio::select! {
+                    joined = tasks.join_next_with_id() => joined,
+                    changed = rx.changed() => {
+                        // A dropped sender can no longer cancel anything.
+                        if changed.is_err() {
+                            cancel = None;
+                        } else if *rx.borrow() {
+                            stopping = true;
+                            report.cancelled = true;
+                        }
+                        continue;
+                    }
+                }
+            }
+            None => tasks.join_next_with_id().await,
+        };
+        let Some(joined) = joined else { break };
+        let (task, result) = match joined {
+            Ok((task, result)) => (task, result),
+            Err(e) => (
+                e.id(),
+                StepResult::Failed(format!("berth's task for this step ended early: {e}")),
+            ),
+        };
+        let Some(id) = task_step.remove(&task) else {
+            continue;
+        };
+        if limited[id] {
+            limited_in_flight -= 1;
+        }
+        let finished = match &result {
+            StepResult::Done { note } => {
+                on(id, EventKind::Done(note.as_deref()));
+                report.done.push(id);
+                true
+            }
+            StepResult::Warning(message) => {
+                on(id, EventKind::Warning(message));
+                report.warnings.push((id, message.clone()));
+                report.done.push(id);
+                true
+            }
+            StepResult::Failed(message) => {
+                on(id, EventKind::Failed(message));
+                report.failed.push((id, message.clone()));
+                stopping = true;
+                false
+            }
+            StepResult::Interrupted => {
+                on(id, EventKind::Skipped);
+                report.not_started.push(id);
+                false
+            }
+        };
+        if finished {
+            for &d in &dependents[id] {
+                waiting[d] -= 1;
+                if waiting[d] == 0 {
+                    ready.insert(d);
+                }
+            }
+        }
+    }
+
+    for id in (0..n).filter(|&id| !started[id]) {
+        on(id, EventKind::Skipped);
+        report.not_started.push(id);
+    }
+    // With no failure and no cancel, a step left over waits on a cycle: a
+    // plan bug, but one that must be reported rather than passed as success.
+    if !stopping && let Some(&id) = report.not_started.first() {
+        report.failed.push((
+            id,
+            "the plan makes this step wait for itself (a cycle in the plan); this is a bug in berth"
+                .into(),
+        ));
+    }
+    report
+}
+
+/// What happened to a step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EventKind<'a> {
+    Started,
+    /// Carries a note when how it was done is worth knowing
+    /// ("already existed").
+    Done(Option<&'a str>),
+    /// The step failed but the plan allows that (`required: false`); its
+    /// dependents go ahead.
+    Warning(&'a str),
+    Failed(&'a str),
+    /// Never started, because berth stopped scheduling.
+    Skipped,
+}
+
+fn is_raised(cancel: &Option<watch::Receiver<bool>>) -> bool {
+    cancel.as_ref().is_some_and(|rx| *rx.borrow())
+}
+
+impl WalkReport {
+    /// The result `apply` returns for this walk of `plan`.
+    pub fn into_result(self, plan: &Plan) -> Result<Summary, ApplyError> {
+        if !self.failed.is_empty() {
+            return Err(ApplyError::Failed {
+                failures: self
+                    .failed
+                    .into_iter()
+                    .map(|(step, message)| Failure {
+                        step,
+                        what: plan.steps[step].action.describe(),
+                        message,
+                    })
+                    .collect(),
+                done: self.done.len(),
+                not_started: self.not_started.len(),
+            });
+        }
+        if self.cancelled && !self.not_started.is_empty() {
+            return Err(ApplyError::Interrupted {
+                done: self.done.len(),
+                not_started: self.not_started.len(),
+            });
+        }
+        Ok(Summary {
+            done: self.done,
+            warnings: self.warnings.into_iter().map(|(_, w)| w).collect(),
+        })
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} step{} done",
+            self.done.len(),
+            plural(self.done.len())
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    /// Runs a walk where step `i` takes `secs[i]` seconds of paused, virtual
+    /// time and fails when listed in `fail`; returns the event log as
+    /// `(virtual whole seconds, step, event)`. Seconds, because the timer
+    /// rounds each sleep up to the next millisecond.
+    fn simulate(
+        after: &[Vec<StepId>],
+        secs: &[u64],
+        fail: &[StepId],
+        parallel: usize,
+    ) -> (Vec<(u64, StepId, String)>, WalkReport) {
+        let rt = rt();
+        rt.block_on(async {
+            tokio::time::pause();
+            let t0 = tokio::time::Instant::now();
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let limited = vec![true; after.len()];
+            let report = walk(
+                after,
+                &limited,
+                parallel,
+                None,
+                |id| {
+                    let d = secs[id];
+                    let fails = fail.contains(&id);
+                    async move {
+                        tokio::time::sleep(Duration::from_secs(d)).await;
+                        if fails {
+                            StepResult::Failed("boom".into())
+                        } else {
+                            StepResult::done()
+                        }
+                    }
+                },
+                |id, ev| {
+                    let t = t0.elapsed().as_secs();
+                    let ev = match ev {
+                        EventKind::Started => "start".to_string(),
+                        EventKind::Done(_) => "done".into(),
+                        EventKind::Warning(w) => format!("warn {w}"),
+                        EventKind::Failed(m) => format!("fail {m}"),
+                        EventKind::Skipped => "skip".into(),
+                    };
+                    log.lock().unwrap().push((t, id, ev));
+                },
+            )
+            .await;
+            let log = log.lock().unwrap().clone();
+            (log, report)
+        })
+    }
+
+    fn started_at(log: &[(u64, StepId, String)], id: StepId) -> Option<u64> {
+        log.iter()
+            .find(|(_, i, e)| *i == id && e == "start")
+            .map(|(t, _, _)| *t)
+    }
+
+    #[test]
+    fn a_step_starts_when_its_own_prerequisites_are_done_not_a_whole_level() {
+        // 0 (slow) and 1 (fast) have no prerequisites; 2 waits for 1 only,
+        // 3 for 0. A level-by-level walk would hold 2 back until 0 is done.
+        let after = vec![vec![], vec![], vec![1], vec![0]];
+        let (log, report) = simulate(&after, &[1000, 10, 10, 10], &[], 16);
+        assert_eq!(started_at(&log, 0), Some(0));
+        assert_eq!(started_at(&log, 1), Some(0));
+        assert_eq!(started_at(&log, 2), Some(10));
+        assert_eq!(started_at(&log, 3), Some(1000));
+        assert_eq!(report.done, vec![1, 2, 0, 3]);
+        assert!(report.failed.is_empty() && report.not_started.is_empty());
+    }
+
+    #[test]
+    fn no_more_than_parallel_limited_steps_run_at_once() {
+        let after = vec![vec![]; 5];
+        let (log, _) = simulate(&after, &[100; 5], &[], 2);
+        let starts: Vec<u64> = (0..5).map(|i| started_at(&log, i).unwrap()).collect();
+        assert_eq!(starts, vec![0, 0, 100, 100, 200]);
+    }
+
+    #[test]
+    fn waits_do_not_count_against_the_parallel_limit() {
+        let rt = rt();
+        let report = rt.block_on(async {
+            tokio::time::pause();
+            let after = vec![vec![], vec![], vec![]];
+            // Step 0 is a long wait; 1 and 2 are limited to one at a time.
+            let limited = vec![false, true, true];
+            let t0 = tokio::time::Instant::now();
+            let starts = Arc::new(Mutex::new(Vec::new()));
+            let s = starts.clone();
+            walk(
+                &after,
+                &limited,
+                1,
+                None,
+                |id| async move {
+                    tokio::time::sleep(Duration::from_secs(if id == 0 { 1000 } else { 10 })).await;
+                    StepResult::done()
+                },
+                move |id, ev| {
+                    if ev == EventKind::Started {
+                        s.lock().unwrap().push((id, t0.elapsed().as_secs()));
+                    }
+                },
+            )
+            .await;
+            starts.lock().unwrap().clone()
+        });
+        assert_eq!(report, vec![(0, 0), (1, 0), (2, 10)]);
+    }
+
+    #[test]
+    fn after_a_failure_nothing_new_starts_and_steps_in_flight_finish() {
+        // 0 fails fast; 1 is in flight and finishes; 2 (after 1) and
+        // 3 (after 0) never start.
+        let after = vec![vec![], vec![], vec![1], vec![0]];
+        let (log, report) = simulate(&after, &[10, 100, 10, 10], &[0], 16);
+        assert_eq!(report.failed, vec![(0, "boom".to_string())]);
+        assert_eq!(report.done, vec![1]);
+        assert_eq!(report.not_started, vec![2, 3]);
+        assert!(log.contains(&(100, 1, "done".into())));
+        assert!(log.contains(&(100, 2, "skip".into())));
+    }
+
+    #[test]
+    fn a_warning_counts_as_done_for_the_dependents() {
+        let rt = rt();
+        let report = rt.block_on(walk(
+            &[vec![], vec![0]],
+            &[false, true],
+            4,
+            None,
+            |id| async move {
+                if id == 0 {
+                    StepResult::Warning("db is not healthy".into())
+                } else {
+                    StepResult::done()
+                }
+            },
+            |_, _| {},
+        ));
+        assert_eq!(report.done, vec![0, 1]);
+        assert_eq!(report.warnings, vec![(0, "db is not healthy".to_string())]);
+    }
+
+    #[test]
+    fn cancelling_stops_scheduling_and_lets_steps_in_flight_finish() {
+        let rt = rt();
+        let (report, plan_result) = rt.block_on(async {
+            tokio::time::pause();
+            let (tx, rx) = watch::channel(false);
+            let after = vec![vec![], vec![0], vec![1]];
+            let walk = walk(
+                &after,
+                &[true, true, true],
+                4,
+                Some(rx),
+                |_| async {
+                    tokio::time::sleep(Duration::from_secs(100)).await;
+                    StepResult::done()
+                },
+                |_, _| {},
+            );
+            let cancel = async {
+                tokio::time::sleep(Duration::from_secs(150)).await;
+                tx.send(true).unwrap();
+            };
+            let (report, ()) = tokio::join!(walk, cancel);
+            let mut plan = Plan::default();
+            for after in [vec![], vec![0], vec![1]] {
+                plan.push(
+                    crate::plan::Action::RemoveNetwork { name: "n".into() },
+                    "",
+                    after,
+                );
+            }
+            let result = WalkReport {
+                done: report.done.clone(),
+                warnings: vec![],
+                failed: report.failed.clone(),
+                not_started: report.not_started.clone(),
+                cancelled: report.cancelled,
+            }
+            .into_result(&plan);
+            (report, result)
+        });
+        // Step 1 was in flight at 150s and finished at 200s.
+        assert_eq!(report.done, vec![0, 1]);
+        assert_eq!(report.not_started, vec![2]);
+        assert!(report.cancelled);
+        assert_eq!(
+            plan_result,
+            Err(ApplyError::Interrupted {
+                done: 2,
+                not_started: 1
+            })
+        );
+    }
+
+    #[test]
+    fn a_cycle_in_the_plan_is_reported_not_passed_as_success() {
+        let rt = rt();
+        let report = rt.block_on(walk(
+            &[vec![1], vec![0]],
+            &[true, true],
+            4,
+            None,
+            |_| async { StepResult::done() },
+            |_, _| {},
+        ));
+        assert_eq!(report.not_started, vec![0, 1]);
+        assert_eq!(report.failed.len(), 1);
+    }
+
+    fn inspected(status: &str, health: Option<&str>, code: i64) -> ContainerInspectResponse {
+        serde_json::from_value(serde_json::json!({
+            "State": {
+                "Status": status,
+                "ExitCode": code,
+                "Health": health.map(|h| serde_json::json!({ "Status": h })),
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn service_healthy_fails_fast_when_the_dependency_exits_or_turns_unhealthy() {
+        let c = Condition::ServiceHealthy;
+        assert_eq!(
+            readiness(c, &inspected("running", Some("starting"), 0)),
+            Readiness::NotYet
+        );
+        assert_eq!(
+            readiness(c, &inspected("running", Some("healthy"), 0)),
+            Readiness::Ready
+        );
+        assert_eq!(
+            readiness(c, &inspected("running", Some("unhealthy"), 0)),
+            Readiness::Failed("its health check reports unhealthy".into())
+        );
+        assert_eq!(
+            readiness(c, &inspected("exited", Some("unhealthy"), 3)),
+            Readiness::Failed("it exited with code 3".into())
+        );
+        assert_eq!(
+            readiness(c, &inspected("running", None, 0)),
+            Readiness::Failed("it has no health check".into())
+        );
+    }
+
+    #[test]
+    fn service_completed_successfully_needs_exit_code_0() {
+        let c = Condition::ServiceCompletedSuccessfully;
+        assert_eq!(
+            readiness(c, &inspected("running", None, 0)),
+            Readiness::NotYet
+        );
+        assert_eq!(
+            readiness(c, &inspected("exited", None, 0)),
+            Readiness::Ready
+        );
+        assert_eq!(
+            readiness(c, &inspected("exited", None, 1)),
+            Readiness::Failed("it exited with code 1".into())
+        );
+    }
+
+    #[test]
+    fn service_started_is_met_once_the_container_has_started() {
+        let c = Condition::ServiceStarted;
+        assert_eq!(
+            readiness(c, &inspected("created", None, 0)),
+            Readiness::NotYet
+        );
+        assert_eq!(
+            readiness(c, &inspected("running", None, 0)),
+            Readiness::Ready
+        );
+        assert_eq!(
+            readiness(c, &inspected("exited", None, 0)),
+            Readiness::Ready
+        );
+    }
+}

@@ -17,6 +17,7 @@ pub mod model;
 pub mod observe;
 pub mod output;
 pub mod plan;
+pub mod preflight;
 pub mod schema;
 pub mod source;
 #[cfg(test)]

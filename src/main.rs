@@ -7,6 +7,8 @@ fn main() {
     let code = match berth::cli::run(cli) {
         berth::cli::Outcome::Success => 0,
         berth::cli::Outcome::Invalid => 1,
+        berth::cli::Outcome::Changes => 3,
+        berth::cli::Outcome::Interrupted => 130,
     };
     std::process::exit(code);
 }

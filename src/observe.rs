@@ -7,9 +7,20 @@
 //! so that the plan can refuse to take over one that is not berth's. This
 //! module decides nothing: that is `plan`'s job.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use crate::limits::Limits;
+use bollard::models::{
+    ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
+    ContainerSummaryHealthStatusEnum, ContainerSummaryStateEnum, EndpointSettings,
+    HealthStatusEnum, HostConfig, Network, NetworkInspect, RestartPolicy, RestartPolicyNameEnum,
+    ThrottleDevice, Volume,
+};
+use futures_util::future::join_all;
+
+use crate::engine::{self, Engine, EngineError};
+use crate::identity;
+use crate::limits::{Limits, Throttle};
+use crate::model::stack::Stack;
 
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
@@ -96,5 +107,547 @@ impl Observed {
 
     pub fn volume_named(&self, name: &str) -> Option<&VolumeState> {
         self.volumes.iter().find(|v| v.name == name)
+    }
+}
+
+/// One snapshot of what the engine has for a stack, for `up` and `plan`.
+///
+/// Lists containers, networks and volumes (one call each), then inspects each
+/// of the project's containers and looks up each image the stack runs, all at
+/// once. A container removed between the list and its inspect is left out.
+pub async fn observe(engine: &Engine, stack: &Stack) -> engine::Result<Observed> {
+    let project = stack.name.as_str();
+    let network_names: Vec<String> = stack.networks.values().map(|n| n.name.clone()).collect();
+    let volume_names: Vec<String> = stack.volumes.values().map(|v| v.name.clone()).collect();
+    let mut images: Vec<String> = stack
+        .services
+        .values()
+        .map(|s| crate::plan::image_ref(stack, s))
+        .collect();
+    images.sort();
+    images.dedup();
+
+    let containers = async {
+        let listed = engine.list_containers(project).await?;
+        let inspects = join_all(
+            listed
+                .iter()
+                .filter_map(|c| c.id.as_deref())
+                .map(|id| engine.inspect_container(id)),
+        )
+        .await;
+        let mut out = Vec::new();
+        for r in inspects {
+            match r {
+                Ok(i) => out.push(container_state(&i)),
+                Err(EngineError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    };
+    let image_ids = join_all(images.iter().map(|i| engine.image_id(i)));
+    let (containers, networks, volumes, image_ids) = futures_util::join!(
+        containers,
+        engine.list_networks(project, &network_names),
+        engine.list_volumes(project, &volume_names),
+        image_ids,
+    );
+    let mut observed = Observed {
+        containers: containers?,
+        networks: networks?.iter().map(network_state).collect(),
+        volumes: volumes?.iter().map(volume_state).collect(),
+        images: BTreeMap::new(),
+    };
+    for (image, id) in images.into_iter().zip(image_ids) {
+        observed.images.insert(image, id?);
+    }
+    sort(&mut observed);
+    Ok(observed)
+}
+
+/// The snapshot `down` needs: the project's containers as listed (no inspect:
+/// names, ids, services and states are all in the list), its networks with
+/// the containers attached to each, and its volumes. With a stack, networks
+/// and volumes named like the stack's are listed too.
+pub async fn observe_for_down(
+    engine: &Engine,
+    project: &str,
+    stack: Option<&Stack>,
+) -> engine::Result<Observed> {
+    let (network_names, volume_names): (Vec<String>, Vec<String>) = match stack {
+        Some(s) => (
+            s.networks.values().map(|n| n.name.clone()).collect(),
+            s.volumes.values().map(|v| v.name.clone()).collect(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let networks = async {
+        let listed = engine.list_networks(project, &network_names).await?;
+        let mut out: Vec<NetworkState> = listed.iter().map(network_state).collect();
+        // Only the project's own networks are candidates for removal, so
+        // only they need to say who is attached.
+        let inspects = join_all(
+            out.iter()
+                .filter(|n| n.project.as_deref() == Some(project))
+                .map(|n| engine.inspect_network(&n.id)),
+        )
+        .await;
+        for r in inspects {
+            match r {
+                Ok(i) => {
+                    if let Some(n) = out.iter_mut().find(|n| Some(&n.id) == i.id.as_ref()) {
+                        n.containers = attached_containers(&i);
+                    }
+                }
+                Err(EngineError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    };
+    let (containers, networks, volumes) = futures_util::join!(
+        engine.list_containers(project),
+        networks,
+        engine.list_volumes(project, &volume_names),
+    );
+    let mut observed = Observed {
+        containers: containers?.iter().map(container_from_summary).collect(),
+        networks: networks?,
+        volumes: volumes?.iter().map(volume_state).collect(),
+        images: BTreeMap::new(),
+    };
+    sort(&mut observed);
+    Ok(observed)
+}
+
+/// The engine lists in no particular order; plans must not depend on it.
+fn sort(o: &mut Observed) {
+    o.containers.sort_by(|a, b| a.name.cmp(&b.name));
+    o.networks.sort_by(|a, b| a.name.cmp(&b.name));
+    o.volumes.sort_by(|a, b| a.name.cmp(&b.name));
+}
+
+/// A container as `docker inspect` shows it.
+pub fn container_state(i: &ContainerInspectResponse) -> ContainerState {
+    let empty = HashMap::new();
+    let labels = i
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.as_ref())
+        .unwrap_or(&empty);
+    let state = i.state.as_ref();
+    let mut c = labelled(
+        i.id.clone().unwrap_or_default(),
+        i.name.as_deref().unwrap_or_default(),
+        labels,
+    );
+    c.status = state
+        .and_then(|s| s.status)
+        .map_or(Status::Created, status_of);
+    c.health = state
+        .and_then(|s| s.health.as_ref())
+        .and_then(|h| h.status)
+        .and_then(|h| match h {
+            HealthStatusEnum::STARTING => Some(Health::Starting),
+            HealthStatusEnum::HEALTHY => Some(Health::Healthy),
+            HealthStatusEnum::UNHEALTHY => Some(Health::Unhealthy),
+            HealthStatusEnum::NONE | HealthStatusEnum::EMPTY => None,
+        });
+    c.exit_code = state.and_then(|s| s.exit_code);
+    c.image_id = i.image.clone().unwrap_or_default();
+    c.limits = limits_of(i.host_config.as_ref().unwrap_or(&HostConfig::default()));
+    c.networks = i
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.networks.as_ref())
+        .map(endpoints)
+        .unwrap_or_default();
+    c
+}
+
+/// A container as the list shows it: enough for `down` and `ps`, but without
+/// limits or aliases.
+pub fn container_from_summary(s: &ContainerSummary) -> ContainerState {
+    let empty = HashMap::new();
+    let name = s
+        .names
+        .as_ref()
+        .and_then(|n| n.first())
+        .map_or("", String::as_str);
+    let mut c = labelled(
+        s.id.clone().unwrap_or_default(),
+        name,
+        s.labels.as_ref().unwrap_or(&empty),
+    );
+    c.status = match s.state {
+        Some(ContainerSummaryStateEnum::RUNNING) => Status::Running,
+        Some(ContainerSummaryStateEnum::PAUSED) => Status::Paused,
+        Some(ContainerSummaryStateEnum::RESTARTING) => Status::Restarting,
+        Some(ContainerSummaryStateEnum::EXITED) => Status::Exited,
+        Some(ContainerSummaryStateEnum::DEAD) => Status::Dead,
+        Some(ContainerSummaryStateEnum::REMOVING) => Status::Removing,
+        _ => Status::Created,
+    };
+    c.health = s
+        .health
+        .as_ref()
+        .and_then(|h| h.status)
+        .and_then(|h| match h {
+            ContainerSummaryHealthStatusEnum::STARTING => Some(Health::Starting),
+            ContainerSummaryHealthStatusEnum::HEALTHY => Some(Health::Healthy),
+            ContainerSummaryHealthStatusEnum::UNHEALTHY => Some(Health::Unhealthy),
+            _ => None,
+        });
+    c.image_id = s.image_id.clone().unwrap_or_default();
+    c.networks = s
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.networks.as_ref())
+        .map(endpoints)
+        .unwrap_or_default();
+    c
+}
+
+/// The identity part of a container, from its name and labels.
+fn labelled(id: String, name: &str, labels: &HashMap<String, String>) -> ContainerState {
+    let label = |k: &str| labels.get(k).cloned();
+    ContainerState {
+        id,
+        name: name.trim_start_matches('/').to_string(),
+        project: label(identity::PROJECT),
+        service: label(identity::SERVICE),
+        number: labels.get(identity::NUMBER).and_then(|n| n.parse().ok()),
+        config_hash: label(identity::CONFIG_HASH),
+        config: labels
+            .get(identity::CONFIG)
+            .and_then(|c| serde_json::from_str(c).ok()),
+        status: Status::Created,
+        health: None,
+        exit_code: None,
+        image_id: String::new(),
+        limits: Limits::default(),
+        networks: BTreeMap::new(),
+    }
+}
+
+fn endpoints(n: &HashMap<String, EndpointSettings>) -> BTreeMap<String, Vec<String>> {
+    n.iter()
+        .map(|(name, e)| (name.clone(), e.aliases.clone().unwrap_or_default()))
+        .collect()
+}
+
+fn status_of(s: ContainerStateStatusEnum) -> Status {
+    match s {
+        ContainerStateStatusEnum::RUNNING | ContainerStateStatusEnum::STOPPING => Status::Running,
+        ContainerStateStatusEnum::PAUSED => Status::Paused,
+        ContainerStateStatusEnum::RESTARTING => Status::Restarting,
+        ContainerStateStatusEnum::REMOVING => Status::Removing,
+        ContainerStateStatusEnum::EXITED => Status::Exited,
+        ContainerStateStatusEnum::DEAD => Status::Dead,
+        ContainerStateStatusEnum::CREATED | ContainerStateStatusEnum::EMPTY => Status::Created,
+    }
+}
+
+/// What `docker update` can change, in the units [`Limits::of`] uses.
+pub fn limits_of(h: &HostConfig) -> Limits {
+    let throttles = |v: &Option<Vec<ThrottleDevice>>| {
+        let mut out: Vec<Throttle> = v
+            .iter()
+            .flatten()
+            .map(|t| Throttle {
+                path: t.path.clone().unwrap_or_default(),
+                rate: t.rate.unwrap_or(0),
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    Limits {
+        cpu_shares: h.cpu_shares.unwrap_or(0),
+        nano_cpus: h.nano_cpus.unwrap_or(0),
+        cpuset_cpus: h.cpuset_cpus.clone().unwrap_or_default(),
+        cpu_quota: h.cpu_quota.unwrap_or(0),
+        cpu_period: h.cpu_period.unwrap_or(0),
+        memory: h.memory.unwrap_or(0),
+        memory_swap: h.memory_swap.unwrap_or(0),
+        memory_reservation: h.memory_reservation.unwrap_or(0),
+        blkio_weight: h.blkio_weight.unwrap_or(0),
+        device_read_bps: throttles(&h.blkio_device_read_bps),
+        device_write_bps: throttles(&h.blkio_device_write_bps),
+        device_read_iops: throttles(&h.blkio_device_read_iops),
+        device_write_iops: throttles(&h.blkio_device_write_iops),
+        pids_limit: h.pids_limit.unwrap_or(0),
+        restart: h.restart_policy.as_ref().map_or("no".into(), restart_text),
+    }
+}
+
+/// A restart policy as the stack file writes it: `on-failure:3`.
+pub fn restart_text(p: &RestartPolicy) -> String {
+    match p.name {
+        Some(RestartPolicyNameEnum::ALWAYS) => "always".into(),
+        Some(RestartPolicyNameEnum::UNLESS_STOPPED) => "unless-stopped".into(),
+        Some(RestartPolicyNameEnum::ON_FAILURE) => match p.maximum_retry_count {
+            Some(n) if n > 0 => format!("on-failure:{n}"),
+            _ => "on-failure".into(),
+        },
+        Some(RestartPolicyNameEnum::NO | RestartPolicyNameEnum::EMPTY) | None => "no".into(),
+    }
+}
+
+pub fn network_state(n: &Network) -> NetworkState {
+    let label = |k: &str| n.labels.as_ref().and_then(|l| l.get(k)).cloned();
+    NetworkState {
+        id: n.id.clone().unwrap_or_default(),
+        name: n.name.clone().unwrap_or_default(),
+        project: label(identity::PROJECT),
+        key: label(identity::NETWORK),
+        driver: n.driver.clone().unwrap_or_default(),
+        internal: n.internal.unwrap_or(false),
+        containers: Vec::new(),
+    }
+}
+
+/// Names of the containers attached to a network, sorted.
+pub fn attached_containers(n: &NetworkInspect) -> Vec<String> {
+    let mut out: Vec<String> = n
+        .containers
+        .iter()
+        .flatten()
+        .map(|(id, e)| e.name.clone().unwrap_or_else(|| id.clone()))
+        .collect();
+    out.sort();
+    out
+}
+
+pub fn volume_state(v: &Volume) -> VolumeState {
+    VolumeState {
+        name: v.name.clone(),
+        project: v.labels.get(identity::PROJECT).cloned(),
+        key: v.labels.get(identity::VOLUME).cloned(),
+        driver: v.driver.clone(),
+        options: v
+            .options
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bollard::models::{
+        ContainerConfig, ContainerState as EngineState, EndpointResource, Health as EngineHealth,
+        NetworkSettings,
+    };
+
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn an_inspected_container_gives_identity_state_limits_and_aliases() {
+        let inspect = ContainerInspectResponse {
+            id: Some("abc123".into()),
+            name: Some("/gb-backend-1".into()),
+            image: Some("sha256:img".into()),
+            config: Some(ContainerConfig {
+                labels: Some(labels(&[
+                    (identity::PROJECT, "gb"),
+                    (identity::SERVICE, "backend"),
+                    (identity::NUMBER, "2"),
+                    (identity::CONFIG_HASH, "h"),
+                    (identity::CONFIG, r#"{"image":"gb/backend"}"#),
+                ])),
+                ..Default::default()
+            }),
+            state: Some(EngineState {
+                status: Some(ContainerStateStatusEnum::EXITED),
+                exit_code: Some(3),
+                health: Some(EngineHealth {
+                    status: Some(HealthStatusEnum::UNHEALTHY),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            host_config: Some(HostConfig {
+                nano_cpus: Some(500_000_000),
+                memory: Some(200 << 20),
+                memory_swap: Some(400 << 20),
+                cpuset_cpus: Some("0-1".into()),
+                pids_limit: Some(100),
+                blkio_device_read_bps: Some(vec![
+                    ThrottleDevice {
+                        path: Some("/dev/sdb".into()),
+                        rate: Some(2),
+                    },
+                    ThrottleDevice {
+                        path: Some("/dev/sda".into()),
+                        rate: Some(1),
+                    },
+                ]),
+                restart_policy: Some(RestartPolicy {
+                    name: Some(RestartPolicyNameEnum::ON_FAILURE),
+                    maximum_retry_count: Some(3),
+                }),
+                ..Default::default()
+            }),
+            network_settings: Some(NetworkSettings {
+                networks: Some(HashMap::from([(
+                    "gb_devapp-net".to_string(),
+                    EndpointSettings {
+                        aliases: Some(vec!["backend".into(), "abc123".into()]),
+                        ..Default::default()
+                    },
+                )])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let c = container_state(&inspect);
+        assert_eq!(c.id, "abc123");
+        assert_eq!(c.name, "gb-backend-1");
+        assert_eq!(c.project.as_deref(), Some("gb"));
+        assert_eq!(c.service.as_deref(), Some("backend"));
+        assert_eq!(c.number, Some(2));
+        assert_eq!(c.config_hash.as_deref(), Some("h"));
+        assert_eq!(c.config, Some(serde_json::json!({"image": "gb/backend"})));
+        assert_eq!(c.status, Status::Exited);
+        assert_eq!(c.exit_code, Some(3));
+        assert_eq!(c.health, Some(Health::Unhealthy));
+        assert_eq!(c.image_id, "sha256:img");
+        assert_eq!(
+            c.limits,
+            Limits {
+                nano_cpus: 500_000_000,
+                memory: 200 << 20,
+                memory_swap: 400 << 20,
+                cpuset_cpus: "0-1".into(),
+                pids_limit: 100,
+                device_read_bps: vec![
+                    Throttle {
+                        path: "/dev/sda".into(),
+                        rate: 1
+                    },
+                    Throttle {
+                        path: "/dev/sdb".into(),
+                        rate: 2
+                    },
+                ],
+                restart: "on-failure:3".into(),
+                ..Limits::default()
+            }
+        );
+        assert_eq!(
+            c.networks,
+            BTreeMap::from([(
+                "gb_devapp-net".to_string(),
+                vec!["backend".to_string(), "abc123".to_string()]
+            )])
+        );
+    }
+
+    #[test]
+    fn a_container_without_labels_or_state_is_not_anyones() {
+        let c = container_state(&ContainerInspectResponse::default());
+        assert_eq!(c.project, None);
+        assert_eq!(c.number, None);
+        assert_eq!(c.status, Status::Created);
+        assert_eq!(c.limits.restart, "no");
+    }
+
+    #[test]
+    fn restart_policies_read_as_the_stack_file_writes_them() {
+        let p = |name, n| RestartPolicy {
+            name: Some(name),
+            maximum_retry_count: n,
+        };
+        assert_eq!(
+            restart_text(&p(RestartPolicyNameEnum::ALWAYS, None)),
+            "always"
+        );
+        assert_eq!(
+            restart_text(&p(RestartPolicyNameEnum::UNLESS_STOPPED, Some(0))),
+            "unless-stopped"
+        );
+        assert_eq!(
+            restart_text(&p(RestartPolicyNameEnum::ON_FAILURE, Some(0))),
+            "on-failure"
+        );
+        assert_eq!(restart_text(&p(RestartPolicyNameEnum::EMPTY, None)), "no");
+        assert_eq!(restart_text(&RestartPolicy::default()), "no");
+    }
+
+    #[test]
+    fn a_listed_container_gives_identity_and_state() {
+        let s = ContainerSummary {
+            id: Some("abc".into()),
+            names: Some(vec!["/gb-db-1".into()]),
+            labels: Some(labels(&[
+                (identity::PROJECT, "gb"),
+                (identity::SERVICE, "db"),
+            ])),
+            state: Some(ContainerSummaryStateEnum::RUNNING),
+            ..Default::default()
+        };
+        let c = container_from_summary(&s);
+        assert_eq!(c.name, "gb-db-1");
+        assert_eq!(c.service.as_deref(), Some("db"));
+        assert_eq!(c.status, Status::Running);
+    }
+
+    #[test]
+    fn networks_and_volumes_carry_their_owner() {
+        let n = network_state(&Network {
+            id: Some("n1".into()),
+            name: Some("gb_default".into()),
+            driver: Some("bridge".into()),
+            internal: Some(true),
+            labels: Some(labels(&[
+                (identity::PROJECT, "gb"),
+                (identity::NETWORK, "default"),
+            ])),
+            ..Default::default()
+        });
+        assert_eq!(n.project.as_deref(), Some("gb"));
+        assert_eq!(n.key.as_deref(), Some("default"));
+        assert!(n.internal);
+        let attached = attached_containers(&NetworkInspect {
+            containers: Some(HashMap::from([
+                (
+                    "id2".to_string(),
+                    EndpointResource {
+                        name: Some("zeta".into()),
+                        ..Default::default()
+                    },
+                ),
+                ("id1".to_string(), EndpointResource::default()),
+            ])),
+            ..Default::default()
+        });
+        assert_eq!(attached, ["id1", "zeta"]);
+        let v = volume_state(&Volume {
+            name: "gb_data".into(),
+            driver: "local".into(),
+            labels: labels(&[(identity::PROJECT, "gb"), (identity::VOLUME, "data")]),
+            options: labels(&[("type", "tmpfs")]),
+            ..Default::default()
+        });
+        assert_eq!(v.project.as_deref(), Some("gb"));
+        assert_eq!(v.key.as_deref(), Some("data"));
+        assert_eq!(
+            v.options,
+            BTreeMap::from([("type".to_string(), "tmpfs".to_string())])
+        );
+        let unlabelled = volume_state(&Volume {
+            name: "gb_data".into(),
+            ..Default::default()
+        });
+        assert_eq!(unlabelled.project, None);
     }
 }

@@ -2,7 +2,11 @@
 //! where diagnostics are printed and exit codes chosen.
 
 mod config;
+mod down;
 mod graph;
+mod plan;
+mod ps;
+mod up;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -55,6 +59,14 @@ pub enum Command {
     /// Print the JSON Schema of the stack file
     #[command(hide = true)]
     Schema,
+    /// Create or change what the stack needs, and start it
+    Up(up::UpArgs),
+    /// Show what `up` would change; exit 0 when nothing, 3 when something
+    Plan(plan::PlanArgs),
+    /// Stop and remove the stack's containers and networks
+    Down(down::DownArgs),
+    /// List the stack's containers
+    Ps(ps::PsArgs),
 }
 
 /// How a command ended, for the exit code.
@@ -62,6 +74,10 @@ pub enum Outcome {
     Success,
     /// Diagnostics were printed; exit 1.
     Invalid,
+    /// `plan` found changes to make; exit 3.
+    Changes,
+    /// Stopped by Ctrl-C; exit 130.
+    Interrupted,
 }
 
 pub fn run(cli: Cli) -> Outcome {
@@ -69,6 +85,10 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Config(args) => config::run(&cli.global, args),
         Command::Validate(args) => config::validate(&cli.global, args),
         Command::Graph(args) => graph::run(&cli.global, args),
+        Command::Up(args) => up::run(&cli.global, args),
+        Command::Plan(args) => plan::run(&cli.global, args),
+        Command::Down(args) => down::run(&cli.global, args),
+        Command::Ps(args) => ps::run(&cli.global, args),
         Command::Schema => {
             print_out(&crate::schema::generate());
             Outcome::Success

@@ -1,0 +1,546 @@
+//! Engine tests: `berth up/plan/down/ps` against a real Docker engine.
+//!
+//! Each test gets its own project (`bt-<test>-<pid>`), a temporary directory
+//! for its stack files, and a [`Project`] guard whose `Drop` removes every
+//! container, network and volume labelled with that project, even when the
+//! test panics. Assertions go through the `docker` CLI, never through berth's
+//! own code, so that they check what the engine really holds.
+//!
+//! There is no skipping: when no engine answers (or the test image is
+//! missing) every engine test fails with a message saying what to do. CI gets
+//! both from `scripts/test`. Tests run in parallel against one shared engine,
+//! so nothing here looks at resources of other projects, and every berth run
+//! has a time limit.
+
+mod changes;
+mod crash;
+mod down;
+mod labs;
+mod order;
+mod ownership;
+mod up;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const IMAGE: &str = "berth-test/busybox:latest";
+pub const LABEL: &str = "io.berth.project";
+
+/// How long one berth command may take before the test fails.
+pub const BERTH_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Fails the test (with what to do) unless an engine answers and the test
+/// image exists. Checked once per test binary.
+pub fn require_engine() {
+    static CHECK: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = CHECK.get_or_init(|| {
+        let info = Command::new("docker")
+            .args(["info", "--format", "{{.ServerVersion}}"])
+            .stdin(Stdio::null())
+            .output();
+        match info {
+            Err(e) => return Err(format!("cannot run `docker`: {e}")),
+            Ok(o) if !o.status.success() => {
+                return Err(format!(
+                    "no Docker engine answers{}: {}",
+                    std::env::var("DOCKER_HOST")
+                        .map(|h| format!(" at {h}"))
+                        .unwrap_or_default(),
+                    String::from_utf8_lossy(&o.stderr).trim()
+                ));
+            }
+            Ok(_) => {}
+        }
+        let image = Command::new("docker")
+            .args(["image", "inspect", IMAGE])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        match image {
+            Ok(s) if s.success() => Ok(()),
+            _ => Err(format!("the test image {IMAGE} is missing")),
+        }
+    });
+    if let Err(e) = result {
+        panic!(
+            "engine tests need a Docker engine and the test image: {e}.\n\
+             Run `scripts/test` (it installs docker.io, starts dockerd and builds the image), \
+             or start dockerd and run `scripts/test-image`."
+        );
+    }
+}
+
+/// One test's project: a unique name, a directory for its stack files, and
+/// cleanup of everything carrying its label when dropped.
+pub struct Project {
+    pub name: String,
+    pub dir: tempfile::TempDir,
+    /// Unlabelled resources the test made itself, removed on drop as well.
+    pub extra_networks: Vec<String>,
+    pub extra_images: Vec<String>,
+}
+
+impl Project {
+    pub fn new(test: &str) -> Project {
+        require_engine();
+        let name = format!("bt-{test}-{}", std::process::id());
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{name}-"))
+            .tempdir()
+            .expect("temp dir");
+        let p = Project {
+            name,
+            dir,
+            extra_networks: Vec::new(),
+            extra_images: Vec::new(),
+        };
+        // Leftovers of an earlier run with the same pid would confuse the test.
+        p.cleanup();
+        p
+    }
+
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.dir.path().join(file)
+    }
+
+    /// Writes `compose.yaml` (or another file) with `{P}` replaced by the
+    /// project name and `{IMAGE}` by the test image.
+    pub fn write(&self, file: &str, yaml: &str) {
+        let text = yaml.replace("{P}", &self.name).replace("{IMAGE}", IMAGE);
+        std::fs::write(self.path(file), text).expect("write stack file");
+    }
+
+    /// `berth -f compose.yaml -p <name> ARGS`, bounded by [`BERTH_TIMEOUT`].
+    pub fn berth(&self, args: &[&str]) -> Run {
+        self.berth_files(&["compose.yaml"], args)
+    }
+
+    pub fn berth_files(&self, files: &[&str], args: &[&str]) -> Run {
+        let child = self.spawn_files(files, args);
+        Run::wait(child, BERTH_TIMEOUT, &self.berth_argv(files, args))
+    }
+
+    pub fn spawn(&self, args: &[&str]) -> Spawned {
+        self.spawn_files(&["compose.yaml"], args)
+    }
+
+    fn berth_argv(&self, files: &[&str], args: &[&str]) -> Vec<String> {
+        let mut argv = Vec::new();
+        for f in files {
+            argv.push("-f".to_string());
+            argv.push(f.to_string());
+        }
+        argv.push("-p".to_string());
+        argv.push(self.name.clone());
+        argv.extend(args.iter().map(|a| a.to_string()));
+        argv
+    }
+
+    /// Starts berth without waiting; output goes to files in the project dir.
+    pub fn spawn_files(&self, files: &[&str], args: &[&str]) -> Spawned {
+        static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let out_path = self.path(&format!(".berth-{n}.out"));
+        let err_path = self.path(&format!(".berth-{n}.err"));
+        let out = std::fs::File::create(&out_path).expect("stdout file");
+        let err = std::fs::File::create(&err_path).expect("stderr file");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.current_dir(self.dir.path())
+            .args(self.berth_argv(files, args))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", "/home/tester")
+            .env("NO_COLOR", "1")
+            .env("COLUMNS", "100")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        for key in ["DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"] {
+            if let Some(v) = std::env::var_os(key) {
+                cmd.env(key, v);
+            }
+        }
+        let child = cmd.spawn().expect("berth starts");
+        Spawned {
+            child,
+            out_path,
+            err_path,
+        }
+    }
+
+    /// Removes everything labelled with this project (and the test's extras).
+    pub fn cleanup(&self) {
+        let filter = format!("label={LABEL}={}", self.name);
+        let ids = docker_lines(&["ps", "-aq", "--filter", &filter]);
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f", "-v"];
+            args.extend(ids.iter().map(String::as_str));
+            let _ = docker_try(&args);
+        }
+        let mut nets = docker_lines(&["network", "ls", "-q", "--filter", &filter]);
+        nets.extend(self.extra_networks.iter().cloned());
+        for n in nets {
+            let _ = docker_try(&["network", "rm", &n]);
+        }
+        for v in docker_lines(&["volume", "ls", "-q", "--filter", &filter]) {
+            let _ = docker_try(&["volume", "rm", "-f", &v]);
+        }
+        for i in &self.extra_images {
+            let _ = docker_try(&["image", "rm", i]);
+        }
+    }
+
+    /// The project's containers (all states), by name.
+    pub fn containers(&self) -> Vec<Container> {
+        let filter = format!("label={LABEL}={}", self.name);
+        let ids = docker_lines(&["ps", "-aq", "--filter", &filter]);
+        let mut out: Vec<Container> = ids.iter().map(|id| Container::inspect(id)).collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    pub fn container(&self, service: &str) -> Container {
+        let mut of: Vec<Container> = self
+            .containers()
+            .into_iter()
+            .filter(|c| c.service() == service)
+            .collect();
+        assert_eq!(
+            of.len(),
+            1,
+            "expected one container of service {service}, found {:?}",
+            of.iter().map(|c| &c.name).collect::<Vec<_>>()
+        );
+        of.remove(0)
+    }
+
+    /// Names of the project's networks (by label), sorted.
+    pub fn networks(&self) -> Vec<String> {
+        let filter = format!("label={LABEL}={}", self.name);
+        let mut v = docker_lines(&[
+            "network",
+            "ls",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Name}}",
+        ]);
+        v.sort();
+        v
+    }
+
+    /// Names of the project's volumes (by label), sorted.
+    pub fn volumes(&self) -> Vec<String> {
+        let filter = format!("label={LABEL}={}", self.name);
+        let mut v = docker_lines(&["volume", "ls", "--filter", &filter, "--format", "{{.Name}}"]);
+        v.sort();
+        v
+    }
+
+    /// Engine events about this project's resources between two instants.
+    pub fn events_between(&self, since: f64, until: f64) -> Vec<String> {
+        let since = format!("{since:.3}");
+        let until = format!("{until:.3}");
+        docker_lines(&[
+            "events",
+            "--since",
+            &since,
+            "--until",
+            &until,
+            "--format",
+            "{{.Type}} {{.Action}} {{.Actor.ID}} {{json .Actor.Attributes}}",
+        ])
+        .into_iter()
+        .filter(|l| {
+            l.contains(&format!("{}-", self.name)) || l.contains(&format!("{}_", self.name))
+        })
+        // Health probes run as execs; they are the engine's doing, not berth's.
+        .filter(|l| !l.contains("exec_"))
+        .collect()
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
+
+/// A berth process started with [`Project::spawn`].
+pub struct Spawned {
+    pub child: Child,
+    out_path: PathBuf,
+    err_path: PathBuf,
+}
+
+impl Spawned {
+    pub fn kill9(&mut self) {
+        // SIGKILL: no chance to clean up, as after a crash or `kill -9`.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A finished berth run.
+pub struct Run {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    pub argv: Vec<String>,
+}
+
+impl Run {
+    pub fn wait(mut s: Spawned, timeout: Duration, argv: &[String]) -> Run {
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Some(st) = s.child.try_wait().expect("wait for berth") {
+                break st;
+            }
+            if Instant::now() > deadline {
+                s.kill9();
+                let out = std::fs::read_to_string(&s.out_path).unwrap_or_default();
+                let err = std::fs::read_to_string(&s.err_path).unwrap_or_default();
+                panic!(
+                    "berth {} did not finish within {timeout:?}\n--- stdout\n{out}\n--- stderr\n{err}",
+                    argv.join(" ")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        };
+        Run {
+            status,
+            stdout: std::fs::read_to_string(&s.out_path).unwrap_or_default(),
+            stderr: std::fs::read_to_string(&s.err_path).unwrap_or_default(),
+            argv: argv.to_vec(),
+        }
+    }
+
+    pub fn output(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "berth {} exited {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.argv.join(" "),
+            self.status.code(),
+            self.stdout,
+            self.stderr
+        )
+    }
+
+    /// Asserts exit 0 and returns self, for chaining.
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert!(self.status.success(), "{}", self.describe());
+        self
+    }
+
+    #[track_caller]
+    pub fn code_is(self, code: i32) -> Run {
+        assert_eq!(self.status.code(), Some(code), "{}", self.describe());
+        self
+    }
+
+    #[track_caller]
+    pub fn failed(self) -> Run {
+        assert!(
+            !self.status.success() && self.status.code().is_some(),
+            "expected berth to fail with an exit code\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    /// Asserts the combined output contains `needle` (case-insensitive).
+    #[track_caller]
+    pub fn says(&self, needle: &str) -> &Run {
+        assert!(
+            self.output()
+                .to_lowercase()
+                .contains(&needle.to_lowercase()),
+            "expected the output to mention {needle:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    /// Says, in some words, that nothing changed / there is nothing to do.
+    #[track_caller]
+    pub fn says_nothing_changed(&self) -> &Run {
+        let out = self.output().to_lowercase();
+        assert!(
+            [
+                "no changes",
+                "nothing changed",
+                "nothing to do",
+                "up to date",
+                "up-to-date"
+            ]
+            .iter()
+            .any(|p| out.contains(p)),
+            "expected the output to say that nothing changed\n{}",
+            self.describe()
+        );
+        self
+    }
+}
+
+/// A container as `docker inspect` shows it.
+#[derive(Debug, Clone)]
+pub struct Container {
+    pub id: String,
+    pub name: String,
+    pub json: Value,
+}
+
+impl Container {
+    pub fn inspect(id: &str) -> Container {
+        let text = docker(&["inspect", "--type", "container", id]);
+        let v: Value = serde_json::from_str(&text).expect("inspect json");
+        let json = v[0].clone();
+        Container {
+            id: json["Id"].as_str().unwrap_or_default().to_string(),
+            name: json["Name"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_string(),
+            json,
+        }
+    }
+
+    pub fn service(&self) -> &str {
+        self.json["Config"]["Labels"]["io.berth.service"]
+            .as_str()
+            .unwrap_or("")
+    }
+
+    pub fn started_at(&self) -> &str {
+        self.json["State"]["StartedAt"].as_str().unwrap_or("")
+    }
+
+    pub fn started_secs(&self) -> f64 {
+        rfc3339_secs(self.started_at())
+    }
+
+    pub fn status(&self) -> &str {
+        self.json["State"]["Status"].as_str().unwrap_or("")
+    }
+
+    pub fn running(&self) -> bool {
+        self.json["State"]["Running"].as_bool() == Some(true)
+    }
+
+    pub fn host(&self, key: &str) -> &Value {
+        &self.json["HostConfig"][key]
+    }
+
+    pub fn host_i64(&self, key: &str) -> i64 {
+        self.host(key).as_i64().unwrap_or(0)
+    }
+
+    /// Names of the networks the container is attached to, sorted.
+    pub fn networks(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.json["NetworkSettings"]["Networks"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    pub fn exec(&self, script: &str) -> String {
+        docker(&["exec", &self.id, "sh", "-c", script])
+    }
+}
+
+/// Runs `docker ARGS`; panics with its stderr when it fails.
+#[track_caller]
+pub fn docker(args: &[&str]) -> String {
+    match docker_try(args) {
+        Ok(out) => out,
+        Err(e) => panic!("docker {} failed: {e}", args.join(" ")),
+    }
+}
+
+pub fn docker_try(args: &[&str]) -> Result<String, String> {
+    let o = Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if o.status.success() {
+        Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&o.stderr).trim().to_string())
+    }
+}
+
+pub fn docker_lines(args: &[&str]) -> Vec<String> {
+    docker_try(args)
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+pub fn exists(kind: &str, name: &str) -> bool {
+    docker_try(&[kind, "inspect", name]).is_ok()
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64()
+}
+
+/// Parses Docker's UTC RFC 3339 timestamps (`2024-05-01T10:11:12.123456789Z`).
+pub fn rfc3339_secs(s: &str) -> f64 {
+    let bad = || -> ! { panic!("not an RFC 3339 UTC timestamp: {s:?}") };
+    let (date, time) = s.split_once('T').unwrap_or_else(|| bad());
+    let time = time.strip_suffix('Z').unwrap_or_else(|| bad());
+    let d: Vec<i64> = date.split('-').map(|p| p.parse().unwrap()).collect();
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let t: Vec<i64> = hms.split(':').map(|p| p.parse().unwrap()).collect();
+    let frac: f64 = format!("0.{frac}").parse().unwrap();
+    // Days from civil (Howard Hinnant's algorithm).
+    let (y, m, day) = (d[0], d[1], d[2]);
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe - 719468;
+    (days * 86400 + t[0] * 3600 + t[1] * 60 + t[2]) as f64 + frac
+}
+
+/// Polls `f` until it returns true or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn rfc3339_parses_docker_timestamps() {
+    assert_eq!(rfc3339_secs("1970-01-01T00:00:00Z"), 0.0);
+    assert_eq!(rfc3339_secs("2000-03-01T00:00:01.5Z"), 951868801.5);
+}

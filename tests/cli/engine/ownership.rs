@@ -1,0 +1,58 @@
+//! berth changes only what carries its project label.
+
+use super::*;
+
+#[test]
+fn same_named_unlabelled_network_is_refused_and_nothing_changes() {
+    let mut p = Project::new("foreignnet");
+    let net = format!("{}_default", p.name);
+    docker(&["network", "create", &net]);
+    p.extra_networks.push(net.clone());
+    p.write(
+        "compose.yaml",
+        r#"
+services:
+  app:
+    image: {IMAGE}
+    command: ["sh", "-c", "sleep 3600"]
+    volumes: [data:/data]
+volumes:
+  data: {}
+"#,
+    );
+    let up = p.berth(&["up"]).failed();
+    up.says(&net).says("external");
+    assert!(p.containers().is_empty(), "no container created");
+    assert!(p.volumes().is_empty(), "no volume created");
+    let labels = docker(&["network", "inspect", "-f", "{{json .Labels}}", &net]);
+    assert!(
+        !labels.contains("io.berth"),
+        "the user's network was not taken over: {labels}"
+    );
+    // And down leaves the user's network alone too.
+    p.berth(&["down"]).ok();
+    assert!(exists("network", &net));
+}
+
+#[test]
+fn external_network_that_does_not_exist_is_an_error() {
+    let p = Project::new("noexternal");
+    p.write(
+        "compose.yaml",
+        r#"
+services:
+  app:
+    image: {IMAGE}
+    command: ["sh", "-c", "sleep 3600"]
+    networks: [outside]
+networks:
+  outside:
+    external: true
+    name: {P}-missing-net
+"#,
+    );
+    p.berth(&["up"])
+        .failed()
+        .says(&format!("{}-missing-net", p.name));
+    assert!(p.containers().is_empty());
+}
