@@ -350,18 +350,16 @@ pub(super) fn lock_project(project: &str, progress: &Progress) -> Result<File, S
 /// (no new step starts, steps in flight finish); a second one quits at once.
 pub(super) fn on_ctrl_c(progress: &Progress) -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
-    let quiet = progress.mode() == ProgressMode::Quiet;
+    let progress = progress.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_err() {
             return;
         }
         let _ = tx.send(true);
-        if !quiet {
-            eprintln!(
-                "Interrupted: letting the steps in flight finish (Ctrl-C again to quit at once)"
-            );
-        }
+        progress.interrupted();
         if tokio::signal::ctrl_c().await.is_ok() {
+            // exit skips the drop that clears the spinners.
+            progress.clear();
             std::process::exit(130);
         }
     });

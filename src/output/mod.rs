@@ -1,0 +1,9 @@
+//! Printing for people and programs: the canonical JSON that
+//! `docker compose config` prints and YAML of the same ([`stack`]), and the
+//! progress of `up` and `down` ([`progress`]).
+
+mod progress;
+mod stack;
+
+pub use progress::{Progress, ProgressMode, event_json};
+pub use stack::{canonical_json, to_yaml, write_json};
