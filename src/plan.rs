@@ -426,6 +426,17 @@ pub fn plan_up(
     }
 }
 
+/// An `external: true` network or volume that the engine does not have.
+fn missing_external(kind: &str, name: &str, span: Option<Span>) -> PlanError {
+    PlanError::new(
+        format!("external {kind} {name} does not exist"),
+        format!(
+            "create it (`docker {kind} create {name}`), or drop `external: true` to let berth create it"
+        ),
+        span,
+    )
+}
+
 impl<'a> Up<'a> {
     fn project_containers(&self) -> impl Iterator<Item = &'a ContainerState> + use<'a> {
         let project = self.stack.name.as_str();
@@ -449,14 +460,9 @@ impl<'a> Up<'a> {
             let found = self.observed.network_named(&net.name);
             let span = Some(net.span).filter(|s| *s != Span::default());
             match found {
-                None if net.external => self.errors.push(PlanError::new(
-                    format!("external network {} does not exist", net.name),
-                    format!(
-                        "create it (`docker network create {}`), or drop `external: true` to let berth create it",
-                        net.name
-                    ),
-                    span,
-                )),
+                None if net.external => self
+                    .errors
+                    .push(missing_external("network", &net.name, span)),
                 None => {
                     let id = self.plan.push(
                         Action::CreateNetwork {
@@ -490,14 +496,9 @@ impl<'a> Up<'a> {
             }
             let span = Some(vol.span).filter(|s| *s != Span::default());
             match self.observed.volume_named(&vol.name) {
-                None if vol.external => self.errors.push(PlanError::new(
-                    format!("external volume {} does not exist", vol.name),
-                    format!(
-                        "create it (`docker volume create {}`), or drop `external: true` to let berth create it",
-                        vol.name
-                    ),
-                    span,
-                )),
+                None if vol.external => self
+                    .errors
+                    .push(missing_external("volume", &vol.name, span)),
                 None => {
                     let id = self.plan.push(
                         Action::CreateVolume {
