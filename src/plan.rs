@@ -286,7 +286,7 @@ fn volume_keys<'a>(stack: &Stack, service: &'a Service) -> Vec<&'a str> {
 
 /// The services to bring up: the named ones and everything they depend on,
 /// in start order (dependencies first, then file order).
-fn selection(stack: &Stack, names: &[String]) -> Result<Vec<String>, Vec<PlanError>> {
+pub fn selection(stack: &Stack, names: &[String]) -> Result<Vec<String>, Vec<PlanError>> {
     let unknown: Vec<PlanError> = names
         .iter()
         .filter(|n| !stack.services.contains_key(n.as_str()))

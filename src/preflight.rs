@@ -2,7 +2,7 @@
 //!
 //! [`check`] looks at the stack, the observed engine and the local filesystem
 //! for problems the engine would otherwise report halfway through an `up`:
-//! an image that is not there (there is no registry to pull from), a host
+//! an image that is not there and may not be pulled, a host
 //! port published twice, a blkio device that does not exist, a bind source
 //! that is missing and may not be created. Each is an error pointing at the
 //! stack file. It does not ask the engine anything and decides nothing about
@@ -30,7 +30,10 @@ pub fn check(stack: &Stack, observed: &Observed) -> Vec<Diagnostic> {
 }
 
 fn missing_image(stack: &Stack, svc: &Service, observed: &Observed, out: &mut Vec<Diagnostic>) {
-    if svc.build.is_some() {
+    // A service that builds its image builds it when it is missing; one
+    // with a pull policy other than `never` pulls it (`up` does both before
+    // it plans). Only `never` leaves a missing image missing.
+    if svc.build.is_some() || svc.pull_policy.as_deref() != Some("never") {
         return;
     }
     let image = image_ref(stack, svc);
@@ -44,7 +47,8 @@ fn missing_image(stack: &Stack, svc: &Service, observed: &Observed, out: &mut Ve
             ))
             .label(svc.span, format!("service `{}` runs {image}", svc.name))
             .help(format!(
-                "there is no registry to pull from: build it (`docker build -t {image} DIR`) or load it (`docker load -i FILE`), or fix the image name"
+                "its pull_policy is `never`: pull it (`berth pull {}`, or drop `pull_policy: never`), build it (`docker build -t {image} DIR`) or load it (`docker load -i FILE`)",
+                svc.name
             )),
         );
     }
@@ -313,11 +317,11 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_image_is_an_error_unless_the_service_builds_it() {
+    fn a_missing_image_is_an_error_only_when_it_may_not_be_pulled_or_built() {
         let dir = tempfile::tempdir().unwrap();
         let l = loaded(
             dir.path(),
-            "services:\n  web:\n    image: gb/web\n  api:\n    image: gb/api\n  made:\n    build: .\n",
+            "services:\n  web:\n    image: gb/web\n    pull_policy: never\n  api:\n    image: gb/api\n  pulled:\n    image: gb/pulled\n  made:\n    build: .\n    pull_policy: never\n",
         );
         let d = check(&l.stack, &images(&l, &["gb/api"]));
         assert_eq!(
@@ -327,10 +331,10 @@ mod tests {
         assert_eq!(
             d[0].help.as_deref(),
             Some(
-                "there is no registry to pull from: build it (`docker build -t gb/web DIR`) or load it (`docker load -i FILE`), or fix the image name"
+                "its pull_policy is `never`: pull it (`berth pull web`, or drop `pull_policy: never`), build it (`docker build -t gb/web DIR`) or load it (`docker load -i FILE`)"
             )
         );
-        assert!(check(&l.stack, &images(&l, &["gb/web", "gb/api"])).is_empty());
+        assert!(check(&l.stack, &images(&l, &["gb/web"])).is_empty());
     }
 
     #[test]

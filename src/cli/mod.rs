@@ -1,11 +1,17 @@
 //! The command line: global options, one file per command, and the one place
 //! where diagnostics are printed and exit codes chosen.
 
+mod build;
+mod completions;
 mod config;
 mod down;
+mod exec;
 mod graph;
+mod lifecycle;
+mod logs;
 mod plan;
 mod ps;
+mod pull;
 mod up;
 
 use std::io::{IsTerminal, Write};
@@ -67,6 +73,25 @@ pub enum Command {
     Down(down::DownArgs),
     /// List the stack's containers
     Ps(ps::PsArgs),
+    /// Show the containers' output, each line prefixed with its container
+    Logs(logs::LogsArgs),
+    /// Run a command in a service's running container
+    Exec(exec::ExecArgs),
+    /// Start the stack's existing containers, dependencies first
+    Start(lifecycle::StartArgs),
+    /// Stop the stack's containers, dependents first
+    Stop(lifecycle::StopArgs),
+    /// Restart the stack's containers, dependencies first
+    Restart(lifecycle::StopArgs),
+    /// Print a shell completion script
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff): `berth man > berth.1`
+    #[command(hide = true)]
+    Man,
+    /// Build the images of services that have `build:`
+    Build(build::BuildArgs),
+    /// Pull the images of the stack's services
+    Pull(pull::PullArgs),
 }
 
 /// How a command ended, for the exit code.
@@ -78,6 +103,8 @@ pub enum Outcome {
     Changes,
     /// Stopped by Ctrl-C; exit 130.
     Interrupted,
+    /// `exec`: the command's own exit code.
+    Exit(i32),
 }
 
 pub fn run(cli: Cli) -> Outcome {
@@ -89,11 +116,25 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Plan(args) => plan::run(&cli.global, args),
         Command::Down(args) => down::run(&cli.global, args),
         Command::Ps(args) => ps::run(&cli.global, args),
+        Command::Logs(args) => logs::run(&cli.global, args),
+        Command::Exec(args) => exec::run(&cli.global, args),
+        Command::Start(args) => lifecycle::start(&cli.global, args),
+        Command::Stop(args) => lifecycle::stop(&cli.global, args),
+        Command::Restart(args) => lifecycle::restart(&cli.global, args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man => completions::man(),
+        Command::Build(args) => build::run(&cli.global, args),
+        Command::Pull(args) => pull::run(&cli.global, args),
         Command::Schema => {
             print_out(&crate::schema::generate());
             Outcome::Success
         }
     }
+}
+
+/// The command line as clap should parse it (see [`logs::follow_shorthand`]).
+pub fn args() -> Vec<std::ffi::OsString> {
+    logs::follow_shorthand(std::env::args_os().collect())
 }
 
 /// Loads the stack for a command, printing warnings; on failure prints every

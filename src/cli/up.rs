@@ -79,6 +79,9 @@ pub struct UpArgs {
     /// How to show progress (default: tty on a terminal, else plain)
     #[arg(long, value_enum, value_name = "MODE")]
     pub progress: Option<ProgressMode>,
+    /// Build images before starting containers (default: only missing ones)
+    #[arg(long)]
+    pub build: bool,
 }
 
 pub fn run(global: &Global, args: UpArgs) -> Outcome {
@@ -113,6 +116,15 @@ async fn dry_run(loaded: &Loaded, flags: &PlanFlags, progress: &Progress) -> Out
 async fn up(loaded: &Loaded, args: &UpArgs, progress: &Progress) -> Outcome {
     let started = Instant::now();
     let stack = &loaded.stack;
+    // Build and pull what is needed first, so that observe sees the images.
+    let images = async {
+        let engine = connect(progress).await?;
+        super::build::ensure_images(&engine, loaded, &args.flags.services, args.build, progress)
+            .await
+    };
+    if let Err(outcome) = images.await {
+        return outcome;
+    }
     let (engine, _, plan) = match prepare(loaded, &args.flags, progress).await {
         Ok(x) => x,
         Err(outcome) => return outcome,

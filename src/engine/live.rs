@@ -119,12 +119,15 @@ async fn an_engine_that_is_not_there_is_unreachable_in_one_line() {
 #[tokio::test]
 async fn networks_and_volumes_are_created_listed_and_removed() {
     let p = Project::new();
-    let stack = p.load(
-        "services:\n  a: {image: berth-test/busybox:latest, command: [sleep, '60'], networks: [front, plain], volumes: [data:/d]}\n\
-         networks:\n  plain: {}\n  front:\n    internal: true\n    labels: {team: t}\n    \
-         ipam: {config: [{subnet: 172.31.240.0/24}]}\n\
-         volumes:\n  data: {labels: {team: t}}\n",
-    );
+    // Outside Docker's default address pools, and different per process, so
+    // that networks other tests create at the same time cannot take it.
+    let subnet = format!("10.231.{}.0/24", std::process::id() % 250);
+    let stack = p.load(&format!(
+        "services:\n  a: {{image: berth-test/busybox:latest, command: [sleep, '60'], networks: [front, plain], volumes: [data:/d]}}\n\
+         networks:\n  plain: {{}}\n  front:\n    internal: true\n    labels: {{team: t}}\n    \
+         ipam: {{config: [{{subnet: {subnet}}}]}}\n\
+         volumes:\n  data: {{labels: {{team: t}}}}\n",
+    ));
     let e = engine().await;
     let net_name = format!("{}_front", p.name);
     let vol_name = format!("{}_data", p.name);
@@ -165,8 +168,8 @@ async fn networks_and_volumes_are_created_listed_and_removed() {
     assert_eq!(bridge.len(), 1);
     assert_eq!(bridge[0].name.as_deref(), Some("bridge"));
     let inspected = e.inspect_network(&net_name).await.unwrap();
-    let subnet = inspected.ipam.unwrap().config.unwrap()[0].subnet.clone();
-    assert_eq!(subnet.as_deref(), Some("172.31.240.0/24"));
+    let got_subnet = inspected.ipam.unwrap().config.unwrap()[0].subnet.clone();
+    assert_eq!(got_subnet.as_deref(), Some(subnet.as_str()));
 
     let vols = e
         .list_volumes(&p.name, std::slice::from_ref(&vol_name))

@@ -12,6 +12,8 @@
 //! `create_container` attaches a container to all its networks before it
 //! returns, or removes it again.
 
+pub mod image;
+pub mod ops;
 pub mod spec;
 
 #[cfg(test)]

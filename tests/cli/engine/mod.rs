@@ -14,8 +14,11 @@
 
 mod changes;
 mod crash;
+mod demo;
 mod down;
+mod images;
 mod labs;
+mod operate;
 mod order;
 mod ownership;
 mod up;
@@ -199,7 +202,13 @@ impl Project {
     pub fn containers(&self) -> Vec<Container> {
         let filter = format!("label={LABEL}={}", self.name);
         let ids = docker_lines(&["ps", "-aq", "--filter", &filter]);
-        let mut out: Vec<Container> = ids.iter().map(|id| Container::inspect(id)).collect();
+        // A container can vanish between the list and the inspect: the engine
+        // finishes a remove that a killed berth had asked for.
+        let mut out: Vec<Container> = ids
+            .iter()
+            .filter(|id| exists("container", id))
+            .map(|id| Container::inspect(id))
+            .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         out
     }
