@@ -72,17 +72,26 @@ async fn pull(loaded: &Loaded, args: &PullArgs, progress: &Progress) -> Outcome 
 }
 
 /// Pulls one image with a line before and after (and, in plain mode, one
-/// per layer status change); the error names the image and carries the
+/// per layer status change; on a terminal in tty mode, a live bar per
+/// layer instead of the line before); the error names the image and carries the
 /// registry's reason.
 pub(super) async fn pull_one(
     engine: &Engine,
     image: &str,
     progress: &Progress,
 ) -> Result<(), String> {
-    progress.status("Pulling", image);
+    // On a terminal in tty mode, a bar per layer instead of the lines.
+    let mut bars = progress.pull_bars(image);
+    if bars.is_none() {
+        progress.status("Pulling", image);
+    }
     let plain = progress.mode() == ProgressMode::Plain;
     let mut last: std::collections::HashMap<String, String> = Default::default();
     let on_event = |ev: &PullEvent| {
+        if let Some(bars) = &mut bars {
+            bars.update(ev);
+            return;
+        }
         let Some(layer) = &ev.layer else {
             return;
         };
@@ -98,6 +107,8 @@ pub(super) async fn pull_one(
         .pull_image(image, on_event)
         .await
         .map_err(|e| format!("cannot pull {image}: {e}"))?;
+    // The bars go before the finished line takes their place.
+    drop(bars);
     progress.status("Pulled", image);
     Ok(())
 }

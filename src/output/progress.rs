@@ -18,6 +18,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressState, ProgressStyle};
 use serde_json::Value;
 
 use crate::apply::{Event, EventKind};
+use crate::engine::image::PullEvent;
 use crate::model::stack::Condition;
 use crate::plan::{Action, StepId};
 
@@ -194,6 +195,23 @@ impl Progress {
         }
     }
 
+    /// Bars for the layers of one image being pulled, on a terminal in
+    /// `tty` mode; None elsewhere (the caller then prints lines as before).
+    pub fn pull_bars(&self, image: &str) -> Option<PullBars> {
+        let live = self.live.as_ref()?;
+        let header = ProgressBar::new_spinner()
+            .with_style(live.style.clone())
+            .with_message(format!("Pulling {image}"));
+        let header = live.area.add(header);
+        header.enable_steady_tick(Duration::from_millis(80));
+        Some(PullBars {
+            live: Arc::clone(live),
+            last: header.clone(),
+            header,
+            layers: HashMap::new(),
+        })
+    }
+
     /// Prints one event of `apply`.
     pub fn event(&self, ev: &Event<'_>) {
         if let Some(live) = &self.live {
@@ -236,6 +254,8 @@ impl Progress {
 struct Live {
     area: MultiProgress,
     style: ProgressStyle,
+    /// A layer's bar in a pull.
+    layer_style: ProgressStyle,
     running: Mutex<HashMap<StepId, ProgressBar>>,
 }
 
@@ -263,9 +283,33 @@ impl Live {
                     let _ = w.write_str(&elapsed_label(state.elapsed()));
                 },
             );
+        let layer_template = if color {
+            "  {prefix:.dim} {msg:<18} [{bar:30.cyan/blue}]{size}"
+        } else {
+            "  {prefix} {msg:<18} [{bar:30}]{size}"
+        };
+        let layer_style = ProgressStyle::with_template(layer_template)
+            .ok()?
+            .progress_chars("=> ")
+            // The byte count only once there is one: a layer that already
+            // exists has a bar of length 1 and no count.
+            .with_key(
+                "size",
+                |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    if let Some(len) = state.len().filter(|&l| l > 1) {
+                        let _ = write!(
+                            w,
+                            " {}/{}",
+                            indicatif::HumanBytes(state.pos()),
+                            indicatif::HumanBytes(len)
+                        );
+                    }
+                },
+            );
         Some(Live {
             area,
             style,
+            layer_style,
             running: Mutex::new(HashMap::new()),
         })
     }
@@ -344,6 +388,79 @@ impl Live {
 impl Drop for Live {
     fn drop(&mut self) {
         self.clear();
+    }
+}
+
+/// The live bars of one image's pull: a spinner for the image and, under
+/// it, a bar per layer. Dropping it clears them all.
+pub struct PullBars {
+    live: Arc<Live>,
+    header: ProgressBar,
+    /// The lowest bar of this image, under which a new layer's bar goes, so
+    /// that the bars of images pulled side by side stay grouped.
+    last: ProgressBar,
+    layers: HashMap<String, ProgressBar>,
+}
+
+impl PullBars {
+    /// Moves the bar of the event's layer (made on its first event).
+    pub fn update(&mut self, ev: &PullEvent) {
+        // `latest: Pulling from busybox` names the tag, not a layer.
+        let Some(layer) = ev
+            .layer
+            .as_ref()
+            .filter(|_| !ev.status.starts_with("Pulling from"))
+        else {
+            return;
+        };
+        let bar = match self.layers.get(layer) {
+            Some(bar) => bar.clone(),
+            None => {
+                let bar = ProgressBar::no_length()
+                    .with_style(self.live.layer_style.clone())
+                    .with_prefix(layer.clone());
+                let bar = self.live.area.insert_after(&self.last, bar);
+                self.last = bar.clone();
+                self.layers.insert(layer.clone(), bar.clone());
+                bar
+            }
+        };
+        if let Some((pos, len)) = layer_bar(&ev.status, ev.current, ev.total, bar.length()) {
+            bar.set_length(len);
+            bar.set_position(pos);
+        }
+        bar.set_message(ev.status.clone());
+    }
+}
+
+impl Drop for PullBars {
+    fn drop(&mut self) {
+        for bar in self.layers.values().chain([&self.header]) {
+            self.live.drop_bar(bar);
+        }
+    }
+}
+
+/// Where a layer's bar stands after a status line, as (position, length):
+/// the byte count of `Downloading` and `Extracting` lines (which restarts
+/// the bar for extraction), a full bar once the layer is downloaded or done,
+/// and None for a line that moves nothing (`Waiting`, `Pulling fs layer`).
+fn layer_bar(
+    status: &str,
+    current: Option<i64>,
+    total: Option<i64>,
+    len: Option<u64>,
+) -> Option<(u64, u64)> {
+    if let Some(total) = total.and_then(|t| u64::try_from(t).ok()).filter(|&t| t > 0) {
+        let current = current.and_then(|c| u64::try_from(c).ok()).unwrap_or(0);
+        return Some((current.min(total), total));
+    }
+    match status {
+        "Download complete" | "Verifying Checksum" | "Pull complete" | "Already exists" => {
+            let len = len.filter(|&l| l > 0).unwrap_or(1);
+            Some((len, len))
+        }
+        _ => None,
     }
 }
 
@@ -596,6 +713,47 @@ mod tests {
         assert_eq!(fit("Creating container ab", 20), "Creating container …");
         assert_eq!(fit("Creating", 1), "…");
         assert_eq!(fit("Creating", 0), "");
+    }
+
+    #[test]
+    fn layer_bar_follows_byte_counts_and_fills_when_done() {
+        let bar = |s, c, t, l| layer_bar(s, c, t, l);
+        assert_eq!(bar("Waiting", None, None, None), None);
+        assert_eq!(bar("Pulling fs layer", None, None, None), None);
+        assert_eq!(
+            bar("Downloading", Some(512), Some(2048), None),
+            Some((512, 2048))
+        );
+        // Extraction restarts the bar with its own count.
+        assert_eq!(
+            bar("Extracting", Some(32), Some(4096), Some(2048)),
+            Some((32, 4096))
+        );
+        // A count past the total (or a bogus one) stays inside the bar.
+        assert_eq!(
+            bar("Downloading", Some(9000), Some(2048), None),
+            Some((2048, 2048))
+        );
+        assert_eq!(
+            bar("Downloading", Some(-1), Some(2048), None),
+            Some((0, 2048))
+        );
+        assert_eq!(bar("Downloading", Some(5), Some(0), None), None);
+        assert_eq!(
+            bar("Download complete", None, None, Some(2048)),
+            Some((2048, 2048))
+        );
+        assert_eq!(
+            bar("Pull complete", None, None, Some(4096)),
+            Some((4096, 4096))
+        );
+        assert_eq!(bar("Already exists", None, None, None), Some((1, 1)));
+    }
+
+    #[test]
+    fn no_pull_bars_without_a_terminal() {
+        let p = Progress::to_writer(ProgressMode::Tty, Box::new(Captured::default()));
+        assert!(p.pull_bars("busybox:latest").is_none());
     }
 
     #[test]
