@@ -284,10 +284,9 @@ fn volume_keys<'a>(stack: &Stack, service: &'a Service) -> Vec<&'a str> {
         .collect()
 }
 
-/// The services to bring up: the named ones and everything they depend on,
-/// in start order (dependencies first, then file order).
-pub fn selection(stack: &Stack, names: &[String]) -> Result<Vec<String>, Vec<PlanError>> {
-    let unknown: Vec<PlanError> = names
+/// An error for each of `names` that is not a service of the stack.
+pub fn unknown_services(stack: &Stack, names: &[String]) -> Vec<PlanError> {
+    names
         .iter()
         .filter(|n| !stack.services.contains_key(n.as_str()))
         .map(|n| {
@@ -305,7 +304,13 @@ pub fn selection(stack: &Stack, names: &[String]) -> Result<Vec<String>, Vec<Pla
                 None,
             )
         })
-        .collect();
+        .collect()
+}
+
+/// The services to bring up: the named ones and everything they depend on,
+/// in start order (dependencies first, then file order).
+pub fn selection(stack: &Stack, names: &[String]) -> Result<Vec<String>, Vec<PlanError>> {
+    let unknown = unknown_services(stack, names);
     if !unknown.is_empty() {
         return Err(unknown);
     }

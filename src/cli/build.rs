@@ -42,7 +42,7 @@ pub fn run(global: &Global, args: BuildArgs) -> Outcome {
 
 async fn build(loaded: &Loaded, args: &BuildArgs, progress: &Progress) -> Outcome {
     let stack = &loaded.stack;
-    let Some(names) = named_services(loaded, &args.services, progress) else {
+    let Some(names) = named_services(loaded, &args.services) else {
         return Outcome::Invalid;
     };
     let engine = match connect(progress).await {
@@ -71,26 +71,11 @@ async fn build(loaded: &Loaded, args: &BuildArgs, progress: &Progress) -> Outcom
 
 /// The services named on the command line (all when none is), checked;
 /// unknown names are printed as errors and give None.
-pub(super) fn named_services(
-    loaded: &Loaded,
-    names: &[String],
-    _progress: &Progress,
-) -> Option<Vec<String>> {
+pub(super) fn named_services(loaded: &Loaded, names: &[String]) -> Option<Vec<String>> {
     let stack = &loaded.stack;
-    let unknown: Vec<Diagnostic> = names
+    let unknown: Vec<Diagnostic> = plan::unknown_services(stack, names)
         .iter()
-        .filter(|n| !stack.services.contains_key(n.as_str()))
-        .map(|n| {
-            Diagnostic::error(format!("no such service: {n}")).help(format!(
-                "the stack's services are: {}",
-                stack
-                    .services
-                    .keys()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })
+        .map(plan::PlanError::to_diagnostic)
         .collect();
     if !unknown.is_empty() {
         print_diagnostics(&unknown, &loaded.sources);

@@ -45,10 +45,7 @@ pub fn run(global: &Global, args: DownArgs) -> Outcome {
     };
     let _lock = match lock_project(&project, &progress) {
         Ok(lock) => lock,
-        Err(message) => {
-            progress.error(&message);
-            return Outcome::Invalid;
-        }
+        Err(outcome) => return outcome,
     };
     runtime().block_on(down(loaded.as_ref(), &project, &args, &progress))
 }

@@ -76,6 +76,26 @@ impl Replica {
 }
 
 /// The project's containers, sorted by service and number.
+/// Connects, lists the project's containers and checks the named services
+/// against them; every failure is printed here.
+pub(super) async fn connect_and_find(
+    loaded: Option<&Loaded>,
+    project: &str,
+    services: &[String],
+    progress: &Progress,
+) -> Result<(Engine, Vec<Replica>), Outcome> {
+    let engine = connect(progress).await?;
+    let found = replicas(&engine, project).await.map_err(|e| {
+        engine_failed(&e, progress);
+        Outcome::Invalid
+    })?;
+    if let Err(message) = check_services(loaded, &found, services) {
+        progress.error(&message);
+        return Err(Outcome::Invalid);
+    }
+    Ok((engine, found))
+}
+
 pub(super) async fn replicas(
     engine: &Engine,
     project: &str,
@@ -161,27 +181,14 @@ fn run(global: &Global, verb: Verb, services: &[String], timeout: Option<i64>) -
     // An `up` or `down` in flight would race with these calls.
     let _lock = match lock_project(&project, &progress) {
         Ok(lock) => lock,
-        Err(message) => {
-            progress.error(&message);
-            return Outcome::Invalid;
-        }
+        Err(outcome) => return outcome,
     };
     runtime().block_on(async {
-        let engine = match connect(&progress).await {
-            Ok(e) => e,
-            Err(outcome) => return outcome,
-        };
-        let found = match replicas(&engine, &project).await {
-            Ok(f) => f,
-            Err(e) => {
-                engine_failed(&e, &progress);
-                return Outcome::Invalid;
-            }
-        };
-        if let Err(message) = check_services(loaded.as_ref(), &found, services) {
-            progress.error(&message);
-            return Outcome::Invalid;
-        }
+        let (engine, found) =
+            match connect_and_find(loaded.as_ref(), &project, services, &progress).await {
+                Ok(x) => x,
+                Err(outcome) => return outcome,
+            };
         let mut waves = waves(loaded.as_ref(), &found, services);
         if verb != Verb::Stop {
             let missing: Vec<&str> = waves

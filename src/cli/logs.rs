@@ -17,8 +17,8 @@ use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 
 use super::down::project;
-use super::lifecycle::{Replica, check_services, replicas};
-use super::up::{connect, engine_failed, runtime};
+use super::lifecycle::{Replica, connect_and_find, replicas};
+use super::up::{engine_failed, runtime};
 use super::{Global, Outcome};
 use crate::engine::Engine;
 use crate::engine::ops::LogRequest;
@@ -146,21 +146,11 @@ pub fn run(global: &Global, args: LogsArgs) -> Outcome {
         }
     };
     runtime().block_on(async {
-        let engine = match connect(&progress).await {
-            Ok(e) => e,
-            Err(outcome) => return outcome,
-        };
-        let found = match replicas(&engine, &project).await {
-            Ok(f) => f,
-            Err(e) => {
-                engine_failed(&e, &progress);
-                return Outcome::Invalid;
-            }
-        };
-        if let Err(message) = check_services(loaded.as_ref(), &found, &args.services) {
-            progress.error(&message);
-            return Outcome::Invalid;
-        }
+        let (engine, found) =
+            match connect_and_find(loaded.as_ref(), &project, &args.services, &progress).await {
+                Ok(x) => x,
+                Err(outcome) => return outcome,
+            };
         let selected = |r: &Replica| args.services.is_empty() || args.services.contains(&r.service);
         let mut labels: Vec<String> = found
             .iter()

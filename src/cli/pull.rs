@@ -36,7 +36,7 @@ pub fn run(global: &Global, args: PullArgs) -> Outcome {
 
 async fn pull(loaded: &Loaded, args: &PullArgs, progress: &Progress) -> Outcome {
     let stack = &loaded.stack;
-    let Some(names) = named_services(loaded, &args.services, progress) else {
+    let Some(names) = named_services(loaded, &args.services) else {
         return Outcome::Invalid;
     };
     let images: BTreeSet<String> = names

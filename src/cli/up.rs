@@ -96,10 +96,7 @@ pub fn run(global: &Global, args: UpArgs) -> Outcome {
     // observes what the first one made and finds nothing to do.
     let _lock = match lock_project(&loaded.stack.name, &progress) {
         Ok(lock) => lock,
-        Err(message) => {
-            progress.error(&message);
-            return Outcome::Invalid;
-        }
+        Err(outcome) => return outcome,
     };
     runtime().block_on(up(&loaded, &args, &progress))
 }
@@ -331,7 +328,15 @@ pub(super) fn engine_failed(e: &EngineError, progress: &Progress) {
 /// the process ends, however it ends, so a killed berth never leaves the
 /// project locked. The empty file stays: removing it while another berth
 /// waits on it would let a third one lock a new file beside it.
-pub(super) fn lock_project(project: &str, progress: &Progress) -> Result<File, String> {
+/// A failure is printed here, as [`connect`] does.
+pub(super) fn lock_project(project: &str, progress: &Progress) -> Result<File, Outcome> {
+    take_lock(project, progress).map_err(|message| {
+        progress.error(&message);
+        Outcome::Invalid
+    })
+}
+
+fn take_lock(project: &str, progress: &Progress) -> Result<File, String> {
     let dir = std::env::temp_dir().join("berth-locks");
     let path: PathBuf = dir.join(format!("{project}.lock"));
     let open = || -> std::io::Result<File> {
