@@ -594,9 +594,8 @@ fn build(
     env: &IndexMap<String, String>,
     diags: &mut Diagnostics,
 ) -> Stack {
-    let mut root = root;
-    let mut map = match &mut root.value {
-        Value::Map(m) => std::mem::take(m),
+    let mut map = match root.value {
+        Value::Map(m) => m,
         _ => yaml::Map::new(),
     };
     for (key, entry) in &map {

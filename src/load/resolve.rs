@@ -157,7 +157,11 @@ fn int(cx: &mut Context, v: &Spanned<Text>, key: &str) -> Option<i64> {
 }
 
 fn cpus(cx: &mut Context, v: &Spanned<Text>, key: &str) -> Option<f64> {
-    let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    // Asked once: the answer reads cgroup files, and a large stack has
+    // thousands of services.
+    static NCPU: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    let ncpu =
+        *NCPU.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()) as f64);
     match v.value.0.trim().parse::<f64>() {
         Ok(n) if n.is_finite() && n >= 0.0 => {
             // The engine rejects more CPUs than the host has; say so now.
