@@ -1,15 +1,15 @@
 //! Carrying out a plan: an event-driven walk of its steps.
 //!
-//! [`apply`] runs each [`Step`] of a [`Plan`] as one engine call (or, for
-//! `Wait`, a short poll of one container) as soon as every step it waits for
-//! is done: not level by level, so a slow health check holds back only what
-//! depends on it. At most `parallel` engine-changing steps run at once.
+//! [`apply`] runs each [`Step`] of a [`Plan`] as the one call it stands for
+//! (or, for `Wait`, a short poll of one container) as soon as every step it
+//! waits for is done: not level by level, so a slow health check holds back
+//! only what depends on it. At most `parallel` engine-changing steps run at
+//! once.
 //!
-//! It decides nothing: what to do and in which order is the plan's business.
-//! What it does add is tolerance for work that is already done, so that a
-//! re-run after a crash or Ctrl-C converges: creating a network, volume or
-//! container that already exists, and removing one that is already gone,
-//! count as success.
+//! It decides nothing: what to do, in which order and with which request is
+//! the plan's business, and what counts as done when the engine says the
+//! work is already done is the plan's table of rules ([`rules`]). The
+//! executor sends each step's request and looks the answer up there.
 //!
 //! After a failure, or when the cancel signal is raised, no new step starts;
 //! the steps in flight finish and the error says what was done. Progress is
@@ -18,18 +18,21 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use std::sync::Arc;
-
 use bollard::models::ContainerInspectResponse;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use crate::engine::image::PullEvent;
 use crate::engine::{Engine, EngineError};
 use crate::identity;
-use crate::model::stack::{Condition, Service, Stack};
-use crate::plan::{Action, Plan, Step, StepId};
+use crate::model::stack::Condition;
+use crate::plan::images::Dockerfile;
+use crate::plan::rules::{self, Refused};
+use crate::plan::{Action, BuildStep, Plan, Step, StepId};
 
 /// How to carry out a plan.
 #[derive(Debug, Clone)]
@@ -40,9 +43,8 @@ pub struct ApplyOptions {
     pub parallel: usize,
     /// How long a `Wait` step polls before it gives up.
     pub wait_timeout: Duration,
-    /// Seconds a `Stop` step gives a container before it is killed; None uses
-    /// the container's own grace period (`stop_grace_period`).
-    pub stop_timeout: Option<i64>,
+    /// The project whose label makes a container "ours" (see [`rules`]).
+    pub project: String,
     /// Raised (set to true) on Ctrl-C: no new step starts, waits give up.
     pub cancel: Option<watch::Receiver<bool>>,
 }
@@ -52,7 +54,7 @@ impl Default for ApplyOptions {
         ApplyOptions {
             parallel: 16,
             wait_timeout: Duration::from_secs(300),
-            stop_timeout: None,
+            project: String::new(),
             cancel: None,
         }
     }
@@ -64,6 +66,29 @@ pub struct Event<'a> {
     pub id: StepId,
     pub step: &'a Step,
     pub kind: EventKind<'a>,
+}
+
+/// What a step says while it runs: a build's output lines, a pull's
+/// progress.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Line(String),
+    Pull(PullEvent),
+}
+
+/// Where a running step sends its [`Output`].
+#[derive(Clone)]
+pub struct Reporter {
+    id: StepId,
+    tx: mpsc::UnboundedSender<(StepId, Output)>,
+}
+
+impl Reporter {
+    fn send(&self, out: Output) {
+        // The walk outlives every task it spawned: a closed channel only
+        // means the walk has returned, and there is no one left to tell.
+        let _ = self.tx.send((self.id, out));
+    }
 }
 
 /// What a successful apply did.
@@ -134,6 +159,12 @@ impl StepResult {
     pub fn done() -> StepResult {
         StepResult::Done { note: None }
     }
+
+    fn noted(note: &str) -> StepResult {
+        StepResult::Done {
+            note: Some(note.to_string()),
+        }
+    }
 }
 
 /// What a walk of the step graph did, before it is turned into a
@@ -147,12 +178,16 @@ pub struct WalkReport {
     pub cancelled: bool,
 }
 
+/// A test hook for crash safety: with `BERTH_TEST_KILL_AFTER=N`, berth kills
+/// itself (SIGKILL, no cleanup) as soon as N steps are done, so that tests can
+/// stop a run at every step boundary.
+fn kill_after() -> Option<usize> {
+    std::env::var("BERTH_TEST_KILL_AFTER").ok()?.parse().ok()
+}
+
 /// Carries out `plan` on `engine`, reporting each step through `events`.
-/// `stack` is needed for the steps that create something; `down` without a
-/// stack file plans none of those.
 pub async fn apply(
     engine: &Engine,
-    stack: Option<&Stack>,
     plan: &Plan,
     opts: &ApplyOptions,
     events: &(dyn Fn(Event<'_>) + Sync),
@@ -160,28 +195,36 @@ pub async fn apply(
     let after: Vec<Vec<StepId>> = plan.steps.iter().map(|s| s.after.clone()).collect();
     let limited: Vec<bool> = plan.steps.iter().map(|s| s.action.mutates()).collect();
     // Tasks outlive any borrow, so each gets shared ownership of what it
-    // reads. One copy of the stack per apply is cheap next to engine calls.
+    // reads.
     let ctx = Arc::new(Executor {
         engine: engine.clone(),
-        stack: stack.map(|s| Arc::new(s.clone())),
         opts: opts.clone(),
     });
+    let kill = kill_after();
+    let mut finished = 0usize;
     let report = walk(
         &after,
         &limited,
         opts.parallel,
         opts.cancel.clone(),
-        |id| {
+        |id, reporter| {
             let ctx = ctx.clone();
             let action = plan.steps[id].action.clone();
-            async move { ctx.run(action).await }
+            async move { ctx.run(&action, &reporter).await }
         },
         |id, kind| {
             events(Event {
                 id,
                 step: &plan.steps[id],
                 kind,
-            })
+            });
+            if matches!(kind, EventKind::Done(_)) {
+                finished += 1;
+                if kill == Some(finished) {
+                    // SAFETY: kill(2) with our own pid has no memory effects.
+                    unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+                }
+            }
         },
     )
     .await;
@@ -193,129 +236,157 @@ const POLL: Duration = Duration::from_millis(150);
 /// How much of a failed container's log an error shows.
 const LOG_LINES: usize = 15;
 
-/// Runs one action: the engine calls it stands for, with "already so"
-/// answers taken as success.
+/// Sends one step's call and reads the answer through the plan's rules.
 struct Executor {
     engine: Engine,
-    stack: Option<Arc<Stack>>,
     opts: ApplyOptions,
 }
 
 impl Executor {
-    async fn run(&self, action: Action) -> StepResult {
+    async fn run(&self, action: &Action, out: &Reporter) -> StepResult {
         let e = &self.engine;
-        let result = match action {
-            Action::CreateNetwork { key, .. } => {
-                return match self.stack() {
-                    Ok(stack) => done_or_exists(e.create_network(stack, &key).await.map(drop)),
-                    Err(r) => r,
-                };
+        let result: crate::engine::Result<Option<String>> = match action {
+            Action::CreateNetwork { request, .. } => match e.create_network_from(request).await {
+                Ok(created) if rules::duplicate_network(&created.warning) => {
+                    let _ = e.remove_network(&created.id).await;
+                    return StepResult::noted("already existed");
+                }
+                other => other.map(|_| None),
+            },
+            Action::CreateVolume { request, .. } => {
+                e.create_volume_from(request).await.map(|_| None)
             }
-            Action::CreateVolume { key, .. } => {
-                return match self.stack() {
-                    Ok(stack) => done_or_exists(e.create_volume(stack, &key).await),
-                    Err(r) => r,
-                };
-            }
+            Action::CreateDirectory { path, .. } => return create_directory(path),
             Action::CreateContainer {
-                service,
-                number,
                 name,
-            } => return self.create_container(&service, number, &name).await,
-            Action::Recreate {
-                service,
-                number,
-                name,
-                old_id,
-            } => return self.recreate(&service, number, &name, &old_id).await,
-            Action::Start { name, .. } => e.start_container(&name).await,
-            Action::Update { id, limits, .. } => e.update_container(&id, &limits).await,
+                platform,
+                request,
+                ..
+            } => e
+                .create_container_from(name, platform.as_deref(), request)
+                .await
+                .map(|_| None),
+            Action::Rename { id, to, .. } => e.rename_container(id, to).await.map(|_| None),
+            Action::Start { name, .. } => e.start_container(name).await.map(|_| None),
+            Action::Update { id, request, .. } => {
+                e.update_container_body(id, request).await.map(|_| None)
+            }
             Action::Connect {
                 name,
                 network,
-                aliases,
+                endpoint,
                 ..
-            } => e.connect_network(&name, &network, &aliases).await,
-            Action::Disconnect { name, network, .. } => e.disconnect_network(&name, &network).await,
+            } => e
+                .connect_endpoint(name, network, endpoint.as_ref().clone())
+                .await
+                .map(|_| None),
+            Action::Disconnect { name, network, .. } => {
+                e.disconnect_network(name, network).await.map(|_| None)
+            }
             Action::Wait {
                 service,
                 name,
                 condition,
                 required,
-            } => return self.wait(&service, &name, condition, required).await,
-            Action::Stop { id, .. } => e.stop_container(&id, self.opts.stop_timeout).await,
-            Action::Remove { id, .. } => e.remove_container(&id, false).await,
-            Action::RemoveNetwork { name } => e.remove_network(&name).await,
-            Action::RemoveVolume { name } => e.remove_volume(&name).await,
+            } => return self.wait(service, name, *condition, *required).await,
+            Action::Stop { id, timeout, .. } => e.stop_container(id, *timeout).await.map(|_| None),
+            Action::Restart { id, timeout, .. } => {
+                e.restart_container(id, *timeout).await.map(|_| None)
+            }
+            Action::Remove { id, .. } => e.remove_container(id, false).await.map(|_| None),
+            Action::RemoveNetwork { name } => e.remove_network(name).await.map(|_| None),
+            Action::RemoveVolume { name } => e.remove_volume(name).await.map(|_| None),
+            Action::Build { service, request } => return self.build(service, request, out).await,
+            Action::Pull { image, optional } => {
+                let pulled = e
+                    .pull_image(image, |ev| out.send(Output::Pull(ev.clone())))
+                    .await;
+                return match pulled {
+                    Ok(()) => StepResult::done(),
+                    Err(err) if *optional => {
+                        StepResult::Warning(format!("cannot pull {image}: {err}"))
+                    }
+                    Err(err) => StepResult::Failed(format!("cannot pull {image}: {err}")),
+                };
+            }
         };
         match result {
-            Ok(()) => StepResult::done(),
-            Err(err) => StepResult::Failed(err.to_string()),
-        }
-    }
-
-    fn stack(&self) -> Result<&Stack, StepResult> {
-        self.stack.as_deref().ok_or_else(|| {
-            StepResult::Failed("this step needs the stack file, and none was loaded".into())
-        })
-    }
-
-    fn service(&self, service: &str) -> Result<(&Stack, &Service), StepResult> {
-        let stack = self.stack()?;
-        match stack.services.get(service) {
-            Some(s) => Ok((stack, s)),
-            None => Err(StepResult::Failed(format!(
-                "service {service} is not in the stack file"
-            ))),
-        }
-    }
-
-    async fn create_container(&self, service: &str, number: u32, name: &str) -> StepResult {
-        let (stack, svc) = match self.service(service) {
-            Ok(x) => x,
-            Err(r) => return r,
-        };
-        match self.engine.create_container(stack, svc, number, name).await {
-            Ok(_) => StepResult::done(),
-            // A run that was interrupted after the create: the container is
-            // there under the name the plan gave it; take it if it is ours.
-            Err(EngineError::Conflict(msg)) => match self.engine.inspect_container(name).await {
-                Ok(info) if labelled(&info, &stack.name) => StepResult::Done {
-                    note: Some("already existed".into()),
+            Ok(note) => StepResult::Done { note },
+            Err(err) => match rules::refused(action, &err) {
+                Refused::Done(note) => StepResult::Done {
+                    note: note.map(str::to_string),
                 },
-                _ => StepResult::Failed(msg),
+                Refused::DoneIfOurs => self.if_ours(action, err).await,
+                Refused::Failed => StepResult::Failed(err.to_string()),
             },
-            Err(err) => StepResult::Failed(err.to_string()),
         }
     }
 
-    /// Rename the old container out of the way, create the new one under the
-    /// name, then stop and remove the old one. The new one is left created;
-    /// a `Start` step follows. Named volumes are not touched: they belong to
-    /// the project, not to the container.
-    async fn recreate(&self, service: &str, number: u32, name: &str, old_id: &str) -> StepResult {
-        let (stack, svc) = match self.service(service) {
-            Ok(x) => x,
-            Err(r) => return r,
-        };
-        let e = &self.engine;
-        let short: String = old_id.chars().take(12).collect();
-        let parked = format!("{short}_{name}");
-        if let Err(err) = e.rename_container(old_id, &parked).await {
-            return StepResult::Failed(format!("renaming the old container to {parked}: {err}"));
-        }
-        if let Err(err) = e.create_container(stack, svc, number, name).await {
-            // Put the old one back, so the stack keeps its running container
-            // under its own name until the next run.
-            let _ = e.rename_container(old_id, name).await;
+    /// The rule for a name already taken: done when the container under the
+    /// name carries the project's label.
+    async fn if_ours(&self, action: &Action, err: EngineError) -> StepResult {
+        let Action::CreateContainer { name, .. } = action else {
             return StepResult::Failed(err.to_string());
+        };
+        match self.engine.inspect_container(name).await {
+            Ok(info) if labelled(&info, &self.opts.project) => StepResult::noted("already existed"),
+            _ => StepResult::Failed(err.to_string()),
         }
-        if let Err(err) = e.stop_container(old_id, None).await {
-            return StepResult::Failed(format!("stopping the old container {parked}: {err}"));
+    }
+
+    /// Packs the context and builds; the image id is the step's note.
+    async fn build(&self, service: &str, step: &BuildStep, out: &Reporter) -> StepResult {
+        let failed =
+            |why: String| StepResult::Failed(format!("cannot build service {service}: {why}"));
+        let context = step.context.clone();
+        let shown = context.display().to_string();
+        if shown.contains("://") || shown.starts_with("git@") {
+            return failed(format!(
+                "the remote build context {shown} is not supported; clone it and use a directory"
+            ));
         }
-        match e.remove_container(old_id, false).await {
-            Ok(()) => StepResult::done(),
-            Err(err) => StepResult::Failed(format!("removing the old container {parked}: {err}")),
+        if !context.is_dir() {
+            return failed(format!("the build context {shown} is not a directory"));
+        }
+        let inline = match &step.dockerfile {
+            None => {
+                let path = context.join(&step.request.dockerfile);
+                if !path.is_file() {
+                    return failed(format!("there is no Dockerfile at {}", path.display()));
+                }
+                None
+            }
+            Some(Dockerfile::Inline(text)) => Some(text.clone()),
+            Some(Dockerfile::Outside(path)) => match std::fs::read_to_string(path) {
+                Ok(text) => Some(text),
+                Err(e) => {
+                    return failed(format!(
+                        "cannot read the Dockerfile {}: {e}",
+                        path.display()
+                    ));
+                }
+            },
+        };
+        let dockerfile = step.request.dockerfile.clone();
+        let dir = context.clone();
+        let packed = tokio::task::spawn_blocking(move || {
+            crate::engine::image::context_tar(&dir, &dockerfile, inline.as_deref())
+        })
+        .await;
+        let tar = match packed {
+            Ok(Ok(tar)) => tar,
+            Ok(Err(e)) => return failed(format!("cannot read the context {shown}: {e}")),
+            Err(e) => return failed(e.to_string()),
+        };
+        match self
+            .engine
+            .build_image(&step.request, tar, |line| {
+                out.send(Output::Line(line.to_string()))
+            })
+            .await
+        {
+            Ok(id) => StepResult::Done { note: Some(id) },
+            Err(e) => failed(e.to_string()),
         }
     }
 
@@ -382,16 +453,12 @@ impl Executor {
     }
 }
 
-fn done_or_exists(result: crate::engine::Result<()>) -> StepResult {
-    match result {
+/// A bind source, made as `docker run -v` would; one that exists by now is
+/// done (see [`rules`]).
+fn create_directory(path: &Path) -> StepResult {
+    match std::fs::create_dir_all(path) {
         Ok(()) => StepResult::done(),
-        // The plan saw it missing; a run interrupted after creating it, or
-        // one running alongside, made it since. The plan has already checked
-        // whose it is by name, so it is taken as is.
-        Err(EngineError::Conflict(_)) => StepResult::Done {
-            note: Some("already existed".into()),
-        },
-        Err(err) => StepResult::Failed(err.to_string()),
+        Err(e) => StepResult::Failed(format!("cannot create {}: {e}", path.display())),
     }
 }
 
@@ -448,12 +515,12 @@ fn readiness(condition: Condition, info: &ContainerInspectResponse) -> Readiness
     }
 }
 
-/// The scheduler, apart from any engine: starts `run(id)` for each step as
+/// The scheduler, apart from any engine: starts `run(id, reporter)` for each step as
 /// soon as every step in `after[id]` is done, with at most `parallel` steps
 /// whose `limited[id]` is true in flight at once. Ready steps start in index
 /// order, so that a plan runs the same way each time. After a failure or a
 /// raised `cancel`, nothing new starts and the steps in flight are awaited.
-/// `on` sees every start, end and skip, in the order they happen.
+/// `on` sees every start, output, end and skip, in the order they happen.
 pub async fn walk<F, Fut>(
     after: &[Vec<StepId>],
     limited: &[bool],
@@ -463,7 +530,7 @@ pub async fn walk<F, Fut>(
     mut on: impl FnMut(StepId, EventKind<'_>),
 ) -> WalkReport
 where
-    F: FnMut(StepId) -> Fut,
+    F: FnMut(StepId, Reporter) -> Fut,
     Fut: Future<Output = StepResult> + Send + 'static,
 {
     let n = after.len();
@@ -487,6 +554,7 @@ where
     let mut limited_in_flight = 0usize;
     let mut stopping = is_raised(&cancel);
     report.cancelled = stopping;
+    let (tx, mut outputs) = mpsc::unbounded_channel::<(StepId, Output)>();
 
     loop {
         if !stopping {
@@ -501,34 +569,54 @@ where
                     limited_in_flight += 1;
                 }
                 on(id, EventKind::Started);
-                let handle = tasks.spawn(run(id));
+                let reporter = Reporter { id, tx: tx.clone() };
+                let handle = tasks.spawn(run(id, reporter));
                 task_step.insert(handle.id(), id);
             }
         }
         if tasks.is_empty() {
             break;
         }
-        let joined = match cancel.as_mut().filter(|_| !stopping) {
-            Some(rx) => {
-                tokio::select! {
-                    joined = tasks.join_next_with_id() => joined,
-                    changed = rx.changed() => {
-                        // A dropped sender can no longer cancel anything.
-                        if changed.is_err() {
-                            cancel = None;
-                        } else if *rx.borrow() {
-                            stopping = true;
-                            report.cancelled = true;
-                        }
-                        continue;
-                    }
-                }
+        let raised = async {
+            match cancel.as_mut().filter(|_| !stopping) {
+                Some(rx) => rx.changed().await.map(|()| *rx.borrow()),
+                None => std::future::pending::<Result<bool, watch::error::RecvError>>().await,
             }
-            None => tasks.join_next_with_id().await,
+        };
+        let next = tokio::select! {
+            biased;
+            Some((id, out)) = outputs.recv() => Next::Output(id, out),
+            joined = tasks.join_next_with_id() => Next::Joined(joined),
+            changed = raised => Next::Cancel(changed),
+        };
+        let joined = match next {
+            Next::Output(id, out) => {
+                on(id, EventKind::Output(&out));
+                continue;
+            }
+            Next::Cancel(changed) => {
+                match changed {
+                    // A dropped sender can no longer cancel anything.
+                    Err(_) => cancel = None,
+                    Ok(true) => {
+                        stopping = true;
+                        report.cancelled = true;
+                    }
+                    Ok(false) => {}
+                }
+                continue;
+            }
+            Next::Joined(joined) => joined,
         };
         let Some(joined) = joined else { break };
         let (task, result) = match joined {
-            Ok((task, result)) => (task, result),
+            Ok((task, result)) => {
+                // What the step said before it ended is shown before its end.
+                while let Ok((id, out)) = outputs.try_recv() {
+                    on(id, EventKind::Output(&out));
+                }
+                (task, result)
+            }
             Err(e) => (
                 e.id(),
                 StepResult::Failed(format!("berth's task for this step ended early: {e}")),
@@ -590,6 +678,13 @@ where
     report
 }
 
+/// What woke the walk up.
+enum Next<T> {
+    Output(StepId, Output),
+    Joined(Option<T>),
+    Cancel(Result<bool, watch::error::RecvError>),
+}
+
 /// What happened to a step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum EventKind<'a> {
@@ -597,6 +692,8 @@ pub enum EventKind<'a> {
     /// Carries a note when how it was done is worth knowing
     /// ("already existed").
     Done(Option<&'a str>),
+    /// Something the step said while running (build output, pull progress).
+    Output(&'a Output),
     /// The step failed but the plan allows that (`required: false`); its
     /// dependents go ahead.
     Warning(&'a str),
@@ -685,7 +782,7 @@ mod tests {
                 &limited,
                 parallel,
                 None,
-                |id| {
+                |id, _| {
                     let d = secs[id];
                     let fails = fail.contains(&id);
                     async move {
@@ -705,6 +802,7 @@ mod tests {
                         EventKind::Warning(w) => format!("warn {w}"),
                         EventKind::Failed(m) => format!("fail {m}"),
                         EventKind::Skipped => "skip".into(),
+                        EventKind::Output(_) => "output".into(),
                     };
                     log.lock().unwrap().push((t, id, ev));
                 },
@@ -759,7 +857,7 @@ mod tests {
                 &limited,
                 1,
                 None,
-                |id| async move {
+                |id, _| async move {
                     tokio::time::sleep(Duration::from_secs(if id == 0 { 1000 } else { 10 })).await;
                     StepResult::done()
                 },
@@ -796,7 +894,7 @@ mod tests {
             &[false, true],
             4,
             None,
-            |id| async move {
+            |id, _| async move {
                 if id == 0 {
                     StepResult::Warning("db is not healthy".into())
                 } else {
@@ -821,7 +919,7 @@ mod tests {
                 &[true, true, true],
                 4,
                 Some(rx),
-                |_| async {
+                |_, _| async {
                     tokio::time::sleep(Duration::from_secs(100)).await;
                     StepResult::done()
                 },
@@ -836,7 +934,7 @@ mod tests {
             for after in [vec![], vec![0], vec![1]] {
                 plan.push(
                     crate::plan::Action::RemoveNetwork { name: "n".into() },
-                    "",
+                    crate::plan::Cause::Down,
                     after,
                 );
             }
@@ -871,7 +969,7 @@ mod tests {
             &[true, true],
             4,
             None,
-            |_| async { StepResult::done() },
+            |_, _| async { StepResult::done() },
             |_, _| {},
         ));
         assert_eq!(report.not_started, vec![0, 1]);

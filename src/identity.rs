@@ -102,6 +102,37 @@ pub fn replicas(service: &Service) -> u32 {
         .max(0) as u32
 }
 
+/// The aliases a service's containers carry on one of its networks: the
+/// service name, then the aliases the stack gives. Creating a container and
+/// connecting one must use the same list, or every `up` would reconnect.
+pub fn aliases(service: &Service, network_key: &str) -> Vec<String> {
+    let mut out = vec![service.name.clone()];
+    if let Some(Some(n)) = service.networks.get(network_key) {
+        for a in &n.aliases {
+            if !out.contains(a) {
+                out.push(a.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The image reference a service's containers run: `image`, else the name
+/// compose gives a built image (`<project>-<service>`).
+pub fn image_ref(stack: &Stack, service: &Service) -> String {
+    match &service.image {
+        Some(i) => i.clone(),
+        None => format!("{}-{}", stack.name, service.name),
+    }
+}
+
+/// The name an old container is parked under while its replacement is
+/// created under its own name: `<short id>_<name>`, as compose does.
+pub fn parked_name(id: &str, name: &str) -> String {
+    let short: String = id.chars().take(12).collect();
+    format!("{short}_{name}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

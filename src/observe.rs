@@ -7,7 +7,8 @@
 //! so that the plan can refuse to take over one that is not berth's. This
 //! module decides nothing: that is `plan`'s job.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
 
 use bollard::models::{
     ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
@@ -20,7 +21,7 @@ use futures_util::future::join_all;
 use crate::engine::{self, Engine, EngineError};
 use crate::identity;
 use crate::limits::{Limits, Throttle};
-use crate::model::stack::Stack;
+use crate::model::stack::{MountType, Stack};
 
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
@@ -31,6 +32,8 @@ pub struct Observed {
     pub volumes: Vec<VolumeState>,
     /// Local image id of each image reference the stack uses; None if absent.
     pub images: BTreeMap<String, Option<String>>,
+    /// Bind sources the stack lets berth create that do not exist.
+    pub missing_dirs: BTreeSet<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +72,56 @@ pub struct ContainerState {
     pub limits: Limits,
     /// Engine network name -> aliases on it.
     pub networks: BTreeMap<String, Vec<String>>,
+    /// Published and exposed ports (from the list; empty after an inspect).
+    pub ports: Vec<PortState>,
+}
+
+/// One port of a container, as the container list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PortState {
+    pub ip: Option<String>,
+    pub public: Option<u16>,
+    pub private: u16,
+    pub protocol: String,
+}
+
+impl Status {
+    /// The engine's word for it: `running`, `exited`...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Restarting => "restarting",
+            Status::Exited => "exited",
+            Status::Dead => "dead",
+            Status::Removing => "removing",
+        }
+    }
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Starting => "starting",
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+        }
+    }
+
+    /// The health in the list's status text ("Up 2 minutes (healthy)"):
+    /// API 1.41's list has no health field of its own.
+    pub fn from_status_text(status: &str) -> Option<Health> {
+        if status.contains("(healthy)") {
+            Some(Health::Healthy)
+        } else if status.contains("(unhealthy)") {
+            Some(Health::Unhealthy)
+        } else if status.contains("(health: starting)") {
+            Some(Health::Starting)
+        } else {
+            None
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -122,7 +175,7 @@ pub async fn observe(engine: &Engine, stack: &Stack) -> engine::Result<Observed>
     let mut images: Vec<String> = stack
         .services
         .values()
-        .map(|s| crate::plan::image_ref(stack, s))
+        .map(|s| crate::identity::image_ref(stack, s))
         .collect();
     images.sort();
     images.dedup();
@@ -158,10 +211,56 @@ pub async fn observe(engine: &Engine, stack: &Stack) -> engine::Result<Observed>
         networks: networks?.iter().map(network_state).collect(),
         volumes: volumes?.iter().map(volume_state).collect(),
         images: BTreeMap::new(),
+        missing_dirs: missing_dirs(stack),
     };
     for (image, id) in images.into_iter().zip(image_ids) {
         observed.images.insert(image, id?);
     }
+    sort(&mut observed);
+    Ok(observed)
+}
+
+/// The bind sources berth may create (`create_host_path`, the default) that
+/// do not exist on this host.
+fn missing_dirs(stack: &Stack) -> BTreeSet<PathBuf> {
+    stack
+        .services
+        .values()
+        .flat_map(|s| &s.volumes)
+        .filter(|v| {
+            v.kind == MountType::Bind && v.bind.as_ref().is_some_and(|b| b.create_host_path)
+        })
+        .filter_map(|v| v.source.as_deref())
+        .map(PathBuf::from)
+        .filter(|p| !p.exists())
+        .collect()
+}
+
+/// Looks up image references again, after builds and pulls changed them.
+pub async fn refresh_images(
+    engine: &Engine,
+    observed: &mut Observed,
+    images: &[String],
+) -> engine::Result<()> {
+    let ids = join_all(images.iter().map(|i| engine.image_id(i))).await;
+    for (image, id) in images.iter().zip(ids) {
+        observed.images.insert(image.clone(), id?);
+    }
+    Ok(())
+}
+
+/// The project's containers as listed (no inspect): what `start`, `stop`
+/// and `restart` need.
+pub async fn observe_containers(engine: &Engine, project: &str) -> engine::Result<Observed> {
+    let mut observed = Observed {
+        containers: engine
+            .list_containers(project)
+            .await?
+            .iter()
+            .map(container_from_summary)
+            .collect(),
+        ..Observed::default()
+    };
     sort(&mut observed);
     Ok(observed)
 }
@@ -215,7 +314,7 @@ pub async fn observe_for_down(
         containers: containers?.iter().map(container_from_summary).collect(),
         networks: networks?,
         volumes: volumes?.iter().map(volume_state).collect(),
-        images: BTreeMap::new(),
+        ..Observed::default()
     };
     sort(&mut observed);
     Ok(observed)
@@ -298,7 +397,21 @@ pub fn container_from_summary(s: &ContainerSummary) -> ContainerState {
             ContainerSummaryHealthStatusEnum::HEALTHY => Some(Health::Healthy),
             ContainerSummaryHealthStatusEnum::UNHEALTHY => Some(Health::Unhealthy),
             _ => None,
-        });
+        })
+        .or_else(|| s.status.as_deref().and_then(Health::from_status_text));
+    c.ports = s
+        .ports
+        .iter()
+        .flatten()
+        .map(|p| PortState {
+            ip: p.ip.clone().filter(|ip| !ip.is_empty()),
+            public: p.public_port,
+            private: p.private_port,
+            protocol: p.typ.map_or_else(|| "tcp".to_string(), |t| t.to_string()),
+        })
+        .collect();
+    c.ports.sort();
+    c.ports.dedup();
     c.image_id = s.image_id.clone().unwrap_or_default();
     c.networks = s
         .network_settings
@@ -328,6 +441,7 @@ fn labelled(id: String, name: &str, labels: &HashMap<String, String>) -> Contain
         image_id: String::new(),
         limits: Limits::default(),
         networks: BTreeMap::new(),
+        ports: Vec::new(),
     }
 }
 

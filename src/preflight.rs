@@ -12,9 +12,9 @@
 use std::path::Path;
 
 use crate::diag::Diagnostic;
+use crate::identity::image_ref;
 use crate::model::stack::{MountType, Port, Service, Stack};
 use crate::observe::Observed;
-use crate::plan::image_ref;
 use crate::source::Span;
 
 /// Every problem found, in file order of services.

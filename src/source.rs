@@ -54,7 +54,7 @@ impl Span {
 }
 
 /// One loaded file: its name as shown to the user, its path, and its text.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SourceFile {
     pub name: String,
     pub path: PathBuf,
@@ -62,7 +62,7 @@ pub struct SourceFile {
 }
 
 /// All files read while loading a stack; spans index into it.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Sources {
     files: Vec<SourceFile>,
 }

@@ -3,7 +3,8 @@
 
 use clap::CommandFactory;
 
-use super::{Cli, Outcome, print_out};
+use super::{Cli, Error, Outcome, print_out};
+use crate::output::ProgressMode;
 
 #[derive(Debug, clap::Args)]
 pub struct CompletionsArgs {
@@ -12,22 +13,26 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-pub fn completions(args: CompletionsArgs) -> Outcome {
+pub fn completions(args: CompletionsArgs) -> Result<Outcome, Error> {
     let mut buf = Vec::new();
     clap_complete::generate(args.shell, &mut Cli::command(), "berth", &mut buf);
-    print_out(&String::from_utf8_lossy(&buf));
-    Outcome::Success
+    print_out(&String::from_utf8_lossy(&buf))?;
+    Ok(Outcome::Success)
 }
 
 /// The man page (roff), for `berth man > berth.1`.
-pub fn man() -> Outcome {
+pub fn man() -> Result<Outcome, Error> {
     let mut buf = Vec::new();
-    if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut buf) {
-        eprintln!("error: cannot render the man page: {e}");
-        return Outcome::Invalid;
-    }
-    print_out(&String::from_utf8_lossy(&buf));
-    Outcome::Success
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut buf)
+        .map_err(|e| {
+            Error::message(
+                ProgressMode::Plain,
+                format!("cannot render the man page: {e}"),
+            )
+        })?;
+    print_out(&String::from_utf8_lossy(&buf))?;
+    Ok(Outcome::Success)
 }
 
 #[cfg(test)]

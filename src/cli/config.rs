@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{Global, Outcome, load_stack, print_out};
+use super::{Error, Global, Outcome, load_stack, print_out};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -34,19 +34,15 @@ pub struct ValidateArgs {
     pub file: Option<PathBuf>,
 }
 
-pub fn validate(global: &Global, args: ValidateArgs) -> Outcome {
-    match load_stack(global, args.file.as_ref()) {
-        Some(_) => Outcome::Success,
-        None => Outcome::Invalid,
-    }
+pub fn validate(global: &Global, args: ValidateArgs) -> Result<Outcome, Error> {
+    load_stack(global, args.file.as_ref())?;
+    Ok(Outcome::Success)
 }
 
-pub fn run(global: &Global, args: ConfigArgs) -> Outcome {
-    let Some(loaded) = load_stack(global, args.file.as_ref()) else {
-        return Outcome::Invalid;
-    };
+pub fn run(global: &Global, args: ConfigArgs) -> Result<Outcome, Error> {
+    let loaded = load_stack(global, args.file.as_ref())?;
     if args.quiet {
-        return Outcome::Success;
+        return Ok(Outcome::Success);
     }
     let stack = &loaded.stack;
     if args.services {
@@ -55,8 +51,8 @@ pub fn run(global: &Global, args: ConfigArgs) -> Outcome {
             out.push_str(name);
             out.push('\n');
         }
-        print_out(&out);
-        return Outcome::Success;
+        print_out(&out)?;
+        return Ok(Outcome::Success);
     }
     if args.volumes {
         let mut out = String::new();
@@ -64,18 +60,18 @@ pub fn run(global: &Global, args: ConfigArgs) -> Outcome {
             out.push_str(name);
             out.push('\n');
         }
-        print_out(&out);
-        return Outcome::Success;
+        print_out(&out)?;
+        return Ok(Outcome::Success);
     }
     match args.format {
         Format::Json => {
-            // A closed pipe (`berth config | head`) is not an error.
-            let _ = crate::output::write_json(stack, std::io::stdout().lock());
+            crate::output::write_json(stack, std::io::stdout().lock())
+                .map_err(|_| Error::broken_pipe())?;
         }
         Format::Yaml => {
             let value = crate::output::canonical_json(stack);
-            print_out(&crate::output::to_yaml(&value));
+            print_out(&crate::output::to_yaml(&value))?;
         }
     }
-    Outcome::Success
+    Ok(Outcome::Success)
 }

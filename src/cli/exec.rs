@@ -12,13 +12,12 @@ use bollard::exec::StartExecResults;
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::down::project;
-use super::lifecycle::{check_services, replicas};
-use super::up::{connect, engine_failed, runtime};
+use super::error::Error;
+use super::session::{Needs, NeedsStack, Session};
 use super::{Global, Outcome};
 use crate::engine::Engine;
 use crate::engine::ops::ExecRequest;
-use crate::output::{Progress, ProgressMode};
+use crate::output::ProgressMode;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Exit status: the command's own, or 1 when berth could not run it.")]
@@ -51,65 +50,66 @@ pub struct ExecArgs {
     pub command: Vec<String>,
 }
 
-pub fn run(global: &Global, args: ExecArgs) -> Outcome {
-    let progress = Progress::stderr(ProgressMode::detect());
-    let (loaded, project) = match project(global, &progress) {
-        Ok(x) => x,
-        Err(outcome) => return outcome,
-    };
+pub fn run(global: &Global, args: ExecArgs) -> Result<Outcome, Error> {
+    let session = Session::open(
+        global,
+        Needs {
+            stack: NeedsStack::OrProject,
+            lock: false,
+            ctrl_c: false,
+            progress: ProgressMode::detect(),
+        },
+    )?;
     let tty = !args.no_tty && std::io::stdin().is_terminal();
-    let rt = runtime();
-    let outcome = rt.block_on(async {
-        let engine = connect(&progress).await?;
-        let found = replicas(&engine, &project).await.map_err(|e| {
-            engine_failed(&e, &progress);
-            Outcome::Invalid
-        })?;
-        let service = std::slice::from_ref(&args.service);
-        if let Err(message) = check_services(loaded.as_ref(), &found, service) {
-            progress.error(&message);
-            return Err(Outcome::Invalid);
-        }
-        let Some(target) = found
-            .iter()
+    let mode = session.mode();
+    let s = &session;
+    let (engine, target) = session.block_on(async {
+        let engine = s.connect().await?;
+        let found = s.replicas(&engine).await?;
+        s.check_services(&found, std::slice::from_ref(&args.service))?;
+        let target = found
+            .into_iter()
             .find(|r| r.service == args.service && r.number == args.index && r.running)
-        else {
-            progress.error(&format!(
-                "service `{}` has no running container{}; start it with `berth up {}`",
-                args.service,
-                if args.index == 1 {
-                    String::new()
-                } else {
-                    format!(" with index {}", args.index)
-                },
-                args.service
-            ));
-            return Err(Outcome::Invalid);
-        };
-        let req = ExecRequest {
-            cmd: args.command.clone(),
-            tty,
-            attach_stdin: true,
-            user: args.user.clone(),
-            workdir: args.workdir.clone(),
-            env: args.env.clone(),
-        };
-        attach(&engine, &target.id, &req).await.map_err(|e| {
-            progress.error(&format!(
-                "cannot run {:?} in {}: {e}",
-                args.command.join(" "),
-                target.name
-            ));
-            Outcome::Invalid
-        })
-    });
+            .ok_or_else(|| {
+                Error::message(
+                    mode,
+                    format!(
+                        "service `{}` has no running container{}; start it with `berth up {}`",
+                        args.service,
+                        if args.index == 1 {
+                            String::new()
+                        } else {
+                            format!(" with index {}", args.index)
+                        },
+                        args.service
+                    ),
+                )
+            })?;
+        Ok((engine, target))
+    })?;
+    let req = ExecRequest {
+        cmd: args.command.clone(),
+        tty,
+        attach_stdin: true,
+        user: args.user.clone(),
+        workdir: args.workdir.clone(),
+        env: args.env.clone(),
+    };
     // Standard input is read on a blocking thread that may never return:
-    // do not wait for it.
-    rt.shutdown_background();
-    match outcome {
-        Ok(code) => Outcome::Exit(code),
-        Err(outcome) => outcome,
-    }
+    // `finish` does not wait for it.
+    let code = session
+        .finish(attach(&engine, &target.id, &req))
+        .map_err(|e| {
+            Error::message(
+                mode,
+                format!(
+                    "cannot run {:?} in {}: {e}",
+                    args.command.join(" "),
+                    target.name
+                ),
+            )
+        })?;
+    Ok(Outcome::Exit(code))
 }
 
 /// Runs the exec attached to the standard streams; returns its exit code.

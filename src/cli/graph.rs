@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::path::PathBuf;
 
-use super::{Global, Outcome, load_stack, print_out};
+use super::{Error, Global, Outcome, load_stack, print_out};
 use crate::graph::Graph;
 use crate::model::stack::{Condition, Stack};
 
@@ -22,10 +22,8 @@ pub struct GraphArgs {
     pub format: Format,
 }
 
-pub fn run(global: &Global, args: GraphArgs) -> Outcome {
-    let Some(loaded) = load_stack(global, args.file.as_ref()) else {
-        return Outcome::Invalid;
-    };
+pub fn run(global: &Global, args: GraphArgs) -> Result<Outcome, Error> {
+    let loaded = load_stack(global, args.file.as_ref())?;
     let stack = &loaded.stack;
     let graph = Graph::new(stack);
     let text = match args.format {
@@ -33,8 +31,8 @@ pub fn run(global: &Global, args: GraphArgs) -> Outcome {
         Format::Dot => dot(stack),
         Format::Mermaid => mermaid(stack),
     };
-    print_out(&text);
-    Outcome::Success
+    print_out(&text)?;
+    Ok(Outcome::Success)
 }
 
 fn condition_word(c: Condition) -> &'static str {

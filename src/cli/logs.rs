@@ -10,20 +10,20 @@
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bollard::container::LogOutput;
 use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 
-use super::down::project;
-use super::lifecycle::{Replica, connect_and_find, replicas};
-use super::up::{engine_failed, runtime};
+use super::error::Error;
+use super::session::{Needs, NeedsStack, Replica, Session};
 use super::{Global, Outcome};
 use crate::engine::Engine;
 use crate::engine::ops::LogRequest;
 use crate::identity;
-use crate::output::{Progress, ProgressMode};
+use crate::output::ProgressMode;
 
 #[derive(Debug, clap::Args)]
 pub struct LogsArgs {
@@ -131,26 +131,37 @@ impl Prefixer {
     }
 }
 
-pub fn run(global: &Global, args: LogsArgs) -> Outcome {
-    let progress = Progress::stderr(ProgressMode::detect());
-    let (loaded, project) = match project(global, &progress) {
-        Ok(x) => x,
-        Err(outcome) => return outcome,
-    };
+pub fn run(global: &Global, args: LogsArgs) -> Result<Outcome, Error> {
+    let session = Session::open(
+        global,
+        Needs {
+            stack: NeedsStack::OrProject,
+            lock: false,
+            ctrl_c: false,
+            progress: ProgressMode::detect(),
+        },
+    )?;
     let since = match args.since.as_deref().map(|s| parse_since(s, now_secs())) {
         None => None,
         Some(Ok(t)) => Some(t),
-        Some(Err(message)) => {
-            progress.error(&message);
-            return Outcome::Invalid;
+        Some(Err(message)) => return Err(Error::message(session.mode(), message)),
+    };
+    let s = &session;
+    let loaded = s.loaded.as_ref();
+    // Set by a pump that finds stdout closed (`berth logs | head`): the
+    // command then ends as an ordinary outcome.
+    let closed = Arc::new(AtomicBool::new(false));
+    let ended_by_pipe = || {
+        if closed.load(Ordering::Relaxed) {
+            Err(Error::broken_pipe())
+        } else {
+            Ok(Outcome::Success)
         }
     };
-    runtime().block_on(async {
-        let (engine, found) =
-            match connect_and_find(loaded.as_ref(), &project, &args.services, &progress).await {
-                Ok(x) => x,
-                Err(outcome) => return outcome,
-            };
+    session.block_on(async {
+        let engine = s.connect().await?;
+        let found = s.replicas(&engine).await?;
+        s.check_services(&found, &args.services)?;
         let selected = |r: &Replica| args.services.is_empty() || args.services.contains(&r.service);
         let mut labels: Vec<String> = found
             .iter()
@@ -181,19 +192,30 @@ pub fn run(global: &Global, args: LogsArgs) -> Outcome {
         };
         let mut streams: HashMap<String, JoinHandle<Option<String>>> = HashMap::new();
         for r in found.iter().filter(|r| selected(r)) {
-            let task = spawn_pump(&engine, r, &first, None, args.timestamps, &prefixer);
+            let task = spawn_pump(
+                &engine,
+                r,
+                &first,
+                None,
+                args.timestamps,
+                &prefixer,
+                &closed,
+            );
             streams.insert(r.id.clone(), task);
         }
         if !args.follow {
             for (_, task) in streams {
                 let _ = task.await;
             }
-            return Outcome::Success;
+            return ended_by_pipe();
         }
         // The last timestamp printed of each container whose stream ended.
         let mut ended: HashMap<String, Option<String>> = HashMap::new();
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
+            if closed.load(Ordering::Relaxed) {
+                return ended_by_pipe();
+            }
             let finished: Vec<String> = streams
                 .iter()
                 .filter(|(_, t)| t.is_finished())
@@ -204,13 +226,7 @@ pub fn run(global: &Global, args: LogsArgs) -> Outcome {
                     ended.insert(id, task.await.ok().flatten());
                 }
             }
-            let now = match replicas(&engine, &project).await {
-                Ok(f) => f,
-                Err(e) => {
-                    engine_failed(&e, &progress);
-                    return Outcome::Invalid;
-                }
-            };
+            let now = s.replicas(&engine).await?;
             for r in now.iter().filter(|r| selected(r)) {
                 if streams.contains_key(&r.id) {
                     continue;
@@ -227,7 +243,7 @@ pub fn run(global: &Global, args: LogsArgs) -> Outcome {
                     since: after.as_deref().and_then(timestamp_secs),
                     timestamps: true,
                 };
-                let task = spawn_pump(&engine, r, &req, after, args.timestamps, &prefixer);
+                let task = spawn_pump(&engine, r, &req, after, args.timestamps, &prefixer, &closed);
                 ended.remove(&r.id);
                 streams.insert(r.id.clone(), task);
             }
@@ -244,9 +260,11 @@ fn spawn_pump(
     after: Option<String>,
     show_timestamps: bool,
     prefixer: &Arc<Prefixer>,
+    closed: &Arc<AtomicBool>,
 ) -> JoinHandle<Option<String>> {
     let mut stream = engine.container_logs(&r.id, req);
     let prefix = prefixer.prefix(&r.service, r.number);
+    let closed = Arc::clone(closed);
     tokio::spawn(async move {
         let mut last = after;
         let mut out_buf: Vec<u8> = Vec::new();
@@ -262,9 +280,14 @@ fn spawn_pump(
                 *last = Some(key);
             }
             let shown = if show_timestamps { &text[..] } else { rest };
-            write_line(&format!("{prefix}{shown}\n"));
+            if !write_line(&format!("{prefix}{shown}\n")) {
+                closed.store(true, Ordering::Relaxed);
+            }
         };
         while let Some(chunk) = stream.next().await {
+            if closed.load(Ordering::Relaxed) {
+                break;
+            }
             let Ok(chunk) = chunk else { break };
             let (buf, bytes) = match chunk {
                 LogOutput::StdErr { message } => (&mut err_buf, message),
@@ -289,16 +312,13 @@ fn spawn_pump(
     })
 }
 
-/// One whole line to stdout; a closed pipe (`berth logs | head`) ends berth.
-fn write_line(line: &str) {
+/// One whole line to stdout; false when stdout is closed (`berth logs |
+/// head`).
+fn write_line(line: &str) -> bool {
     let mut out = std::io::stdout().lock();
-    if out
-        .write_all(line.as_bytes())
+    out.write_all(line.as_bytes())
         .and_then(|_| out.flush())
-        .is_err()
-    {
-        std::process::exit(0);
-    }
+        .is_ok()
 }
 
 /// The engine's `2024-05-01T10:11:12.123456789Z ` at the start of a line,

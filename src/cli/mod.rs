@@ -1,10 +1,14 @@
-//! The command line: global options, one file per command, and the one place
-//! where diagnostics are printed and exit codes chosen.
+//! The command line: global options and one thin file per command.
+//!
+//! Every command returns `Result<Outcome, Error>`; [`session`] sets up what
+//! the engine commands share, and `main` prints an [`Error`] once and turns
+//! the result into the exit code ([`exit_code`]).
 
 mod build;
 mod completions;
 mod config;
 mod down;
+mod error;
 mod exec;
 mod graph;
 mod lifecycle;
@@ -12,6 +16,7 @@ mod logs;
 mod plan;
 mod ps;
 mod pull;
+mod session;
 mod up;
 
 use std::io::{IsTerminal, Write};
@@ -19,8 +24,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+pub use error::Error;
+pub use session::load_stack;
+
 use crate::diag::{self, Diagnostic, RenderOptions};
-use crate::load::{self, Loaded};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -94,20 +101,27 @@ pub enum Command {
     Pull(pull::PullArgs),
 }
 
-/// How a command ended, for the exit code.
+/// How a command that did not fail ended, for the exit code.
 pub enum Outcome {
     Success,
-    /// Diagnostics were printed; exit 1.
-    Invalid,
     /// `plan` found changes to make; exit 3.
     Changes,
-    /// Stopped by Ctrl-C; exit 130.
-    Interrupted,
     /// `exec`: the command's own exit code.
     Exit(i32),
 }
 
-pub fn run(cli: Cli) -> Outcome {
+/// The exit code of a command's result: 0 done, 1 invalid stack or failed
+/// step, 3 changes pending (`plan`), 130 interrupted, or exec's own code.
+pub fn exit_code(result: &Result<Outcome, Error>) -> i32 {
+    match result {
+        Ok(Outcome::Success) => 0,
+        Ok(Outcome::Changes) => 3,
+        Ok(Outcome::Exit(code)) => *code,
+        Err(e) => e.code(),
+    }
+}
+
+pub fn run(cli: Cli) -> Result<Outcome, Error> {
     match cli.command {
         Command::Config(args) => config::run(&cli.global, args),
         Command::Validate(args) => config::validate(&cli.global, args),
@@ -126,8 +140,8 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Build(args) => build::run(&cli.global, args),
         Command::Pull(args) => pull::run(&cli.global, args),
         Command::Schema => {
-            print_out(&crate::schema::generate());
-            Outcome::Success
+            print_out(&crate::schema::generate())?;
+            Ok(Outcome::Success)
         }
     }
 }
@@ -135,41 +149,6 @@ pub fn run(cli: Cli) -> Outcome {
 /// The command line as clap should parse it (see [`logs::follow_shorthand`]).
 pub fn args() -> Vec<std::ffi::OsString> {
     logs::follow_shorthand(std::env::args_os().collect())
-}
-
-/// Loads the stack for a command, printing warnings; on failure prints every
-/// diagnostic and returns None.
-pub fn load_stack(global: &Global, positional: Option<&PathBuf>) -> Option<Loaded> {
-    let mut files = global.files.clone();
-    if let Some(p) = positional {
-        files.push(p.clone());
-    }
-    let opts = load::Options {
-        files,
-        project_name: global.project_name.clone(),
-        project_directory: global.project_directory.clone(),
-        env_files: global.env_files.clone(),
-        profiles: global.profiles.clone(),
-        cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-        environ: std::env::vars().collect(),
-    };
-    match load::load(&opts) {
-        Ok(loaded) => {
-            print_diagnostics(&loaded.diagnostics, &loaded.sources);
-            Some(loaded)
-        }
-        Err(failed) => {
-            print_diagnostics(&failed.diagnostics, &failed.sources);
-            let n = failed.diagnostics.iter().filter(|d| d.is_error()).count();
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(
-                err,
-                "{n} error{} in the stack files",
-                if n == 1 { "" } else { "s" }
-            );
-            None
-        }
-    }
 }
 
 pub fn render_options() -> RenderOptions {
@@ -190,14 +169,11 @@ pub fn print_diagnostics(diags: &[Diagnostic], sources: &crate::source::Sources)
     }
 }
 
-/// Writes to stdout; a closed pipe (`berth config | head`) is not an error.
-pub fn print_out(text: &str) {
+/// Writes to stdout; a closed pipe (`berth config | head`) ends the command
+/// as an ordinary outcome ([`Error::broken_pipe`]).
+pub fn print_out(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
-    if out
-        .write_all(text.as_bytes())
+    out.write_all(text.as_bytes())
         .and_then(|_| out.flush())
-        .is_err()
-    {
-        std::process::exit(0);
-    }
+        .map_err(|_| Error::broken_pipe())
 }

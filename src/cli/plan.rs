@@ -1,11 +1,24 @@
 //! `berth plan`: print what `up` would do, and change nothing.
 //!
-//! One line per step with its cause, or `no changes`. The exit status tells
+//! One line per step with its cause, or `no changes`; with `--format json`,
+//! the plan as data (see the README's "Plans as data"). The exit status tells
 //! scripts which, as terraform's `plan -detailed-exitcode` does.
 
-use super::up::{PlanFlags, prepare, runtime};
-use super::{Global, Outcome, load_stack, print_out};
-use crate::output::{Progress, ProgressMode};
+use super::error::Error;
+use super::session::{Needs, NeedsStack, Session};
+use super::up::{PlanFlags, observe, plan_rest};
+use super::{Global, Outcome, print_out};
+use crate::output::ProgressMode;
+use crate::plan;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    /// One line per step: `create network gb_net: not found`
+    Text,
+    /// One JSON object: every step with its id, action, resource, cause,
+    /// the steps it waits for and the request it sends
+    Json,
+}
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -16,23 +29,49 @@ use crate::output::{Progress, ProgressMode};
 pub struct PlanArgs {
     #[command(flatten)]
     pub flags: PlanFlags,
+    /// Output format
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
 }
 
-pub fn run(global: &Global, args: PlanArgs) -> Outcome {
-    let Some(loaded) = load_stack(global, None) else {
-        return Outcome::Invalid;
-    };
+pub fn run(global: &Global, args: PlanArgs) -> Result<Outcome, Error> {
     // Errors and warnings go to stderr as `up` prints them; the plan itself
     // to stdout.
-    let progress = Progress::stderr(ProgressMode::detect());
-    let plan = match runtime().block_on(prepare(&loaded, &args.flags, &progress)) {
-        Ok((_, _, plan)) => plan,
-        Err(outcome) => return outcome,
-    };
-    print_out(&plan.to_string());
-    if plan.is_empty() {
+    let session = Session::open(
+        global,
+        Needs {
+            stack: NeedsStack::Yes,
+            lock: false,
+            ctrl_c: false,
+            progress: ProgressMode::detect(),
+        },
+    )?;
+    let plan = session.block_on(async {
+        let (_, observed) = observe(&session).await?;
+        let stack = &session.loaded().stack;
+        let images = plan::plan_images(stack, &observed, &args.flags.services, args.flags.images())
+            .map_err(|e| session.plan_errors(&e))?;
+        let rest = plan_rest(&session, &observed, &args.flags)?;
+        Ok(images.then(rest, true))
+    })?;
+    match args.format {
+        Format::Text => {
+            for w in &plan.warnings {
+                session.progress.warning(w);
+            }
+            print_out(&plan.to_string())?;
+        }
+        Format::Json => {
+            let json = plan.to_json(&session.project);
+            print_out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            ))?;
+        }
+    }
+    Ok(if plan.is_empty() {
         Outcome::Success
     } else {
         Outcome::Changes
-    }
+    })
 }

@@ -4,13 +4,11 @@
 //! Reads one label-filtered container list; health comes from the list's
 //! status text ("Up 2 minutes (healthy)"), so no inspect is needed.
 
-use bollard::models::{ContainerSummary, ContainerSummaryStateEnum};
-
-use super::down::project;
-use super::up::{connect, engine_failed, runtime};
+use super::error::Error;
+use super::session::{Needs, NeedsStack, Session};
 use super::{Global, Outcome, print_out};
-use crate::identity;
-use crate::output::{Progress, ProgressMode};
+use crate::observe::{ContainerState, Status};
+use crate::output::ProgressMode;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -43,26 +41,27 @@ pub struct Row {
     pub ports: String,
 }
 
-pub fn run(global: &Global, args: PsArgs) -> Outcome {
-    let progress = Progress::stderr(ProgressMode::detect());
-    let (_, project) = match project(global, &progress) {
-        Ok(x) => x,
-        Err(outcome) => return outcome,
-    };
-    let listed = runtime().block_on(async {
-        let engine = connect(&progress).await?;
-        engine.list_containers(&project).await.map_err(|e| {
-            engine_failed(&e, &progress);
-            Outcome::Invalid
-        })
-    });
-    let listed = match listed {
-        Ok(l) => l,
-        Err(outcome) => return outcome,
-    };
-    let mut rows: Vec<Row> = listed
+pub fn run(global: &Global, args: PsArgs) -> Result<Outcome, Error> {
+    let session = Session::open(
+        global,
+        Needs {
+            stack: NeedsStack::OrProject,
+            lock: false,
+            ctrl_c: false,
+            progress: ProgressMode::detect(),
+        },
+    )?;
+    let s = &session;
+    let observed = session.block_on(async {
+        let engine = s.connect().await?;
+        crate::observe::observe_containers(&engine, &s.project)
+            .await
+            .map_err(|e| Error::engine(s.mode(), &e))
+    })?;
+    let mut rows: Vec<Row> = observed
+        .containers
         .iter()
-        .filter(|c| args.all || c.state == Some(ContainerSummaryStateEnum::RUNNING))
+        .filter(|c| args.all || c.status == Status::Running)
         .map(row)
         .collect();
     rows.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
@@ -73,66 +72,31 @@ pub fn run(global: &Global, args: PsArgs) -> Outcome {
             .map(|r| format!("{}\n", serde_json::to_string(r).unwrap_or_default()))
             .collect(),
     };
-    print_out(&text);
-    Outcome::Success
+    print_out(&text)?;
+    Ok(Outcome::Success)
 }
 
-fn row(c: &ContainerSummary) -> Row {
-    let label = |k: &str| {
-        c.labels
-            .as_ref()
-            .and_then(|l| l.get(k))
-            .cloned()
-            .unwrap_or_default()
-    };
-    let name = c
-        .names
-        .as_ref()
-        .and_then(|n| n.first())
-        .map(|n| n.trim_start_matches('/').to_string())
-        .unwrap_or_default();
-    let status = c.status.clone().unwrap_or_default();
+fn row(c: &ContainerState) -> Row {
     Row {
-        service: label(identity::SERVICE),
-        name,
-        state: c.state.map(|s| s.to_string()).unwrap_or_default(),
-        health: health(&status).to_string(),
+        service: c.service.clone().unwrap_or_default(),
+        name: c.name.clone(),
+        state: c.status.as_str().to_string(),
+        health: c.health.map(|h| h.as_str()).unwrap_or_default().to_string(),
         ports: ports(c),
     }
 }
 
-/// The health in the list's status text, as the engine words it there.
-fn health(status: &str) -> &'static str {
-    if status.contains("(healthy)") {
-        "healthy"
-    } else if status.contains("(unhealthy)") {
-        "unhealthy"
-    } else if status.contains("(health: starting)") {
-        "starting"
-    } else {
-        ""
-    }
-}
-
 /// `127.0.0.1:32768->8080/tcp, 9000/tcp`, as `docker ps` prints them.
-fn ports(c: &ContainerSummary) -> String {
-    let mut ports: Vec<String> = c
+fn ports(c: &ContainerState) -> String {
+    let ports: Vec<String> = c
         .ports
         .iter()
-        .flatten()
-        .map(|p| {
-            let proto = p.typ.map(|t| t.to_string()).unwrap_or_else(|| "tcp".into());
-            match (p.public_port, p.ip.as_deref()) {
-                (Some(public), Some(ip)) if !ip.is_empty() => {
-                    format!("{ip}:{public}->{}/{proto}", p.private_port)
-                }
-                (Some(public), _) => format!("{public}->{}/{proto}", p.private_port),
-                (None, _) => format!("{}/{proto}", p.private_port),
-            }
+        .map(|p| match (p.public, &p.ip) {
+            (Some(public), Some(ip)) => format!("{ip}:{public}->{}/{}", p.private, p.protocol),
+            (Some(public), None) => format!("{public}->{}/{}", p.private, p.protocol),
+            (None, _) => format!("{}/{}", p.private, p.protocol),
         })
         .collect();
-    ports.sort();
-    ports.dedup();
     ports.join(", ")
 }
 
@@ -182,13 +146,5 @@ mod tests {
             "SERVICE   CONTAINER   STATE     HEALTH    PORTS\n\
              db        p-db-1      running   healthy   127.0.0.1:5432->5432/tcp\n"
         );
-    }
-
-    #[test]
-    fn health_is_read_from_the_status_text() {
-        assert_eq!(health("Up 3 seconds (health: starting)"), "starting");
-        assert_eq!(health("Up 2 minutes (healthy)"), "healthy");
-        assert_eq!(health("Up 2 minutes (unhealthy)"), "unhealthy");
-        assert_eq!(health("Exited (0) 1 second ago"), "");
     }
 }

@@ -1,27 +1,20 @@
 //! `berth up`: make the engine match the stack.
 //!
-//! load -> lock the project -> connect -> observe -> preflight -> plan ->
-//! apply -> (with `--wait`) wait for every service. The plan and apply
-//! stages decide and act; this file only wires them together, prints, and
-//! picks the exit code. It also holds what `plan` and `down` share with it:
-//! the runtime, the connect error, the project lock and Ctrl-C.
+//! observe -> plan and apply the images (builds, pulls) -> look at the
+//! images again -> preflight -> plan the rest -> apply -> (with `--wait`)
+//! wait for every service. The plan and apply stages decide and act; this
+//! file wires them together and says what happened.
 
-use std::fs::File;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
-
-use super::{Global, Outcome, load_stack, print_diagnostics};
-use crate::apply::{self, ApplyError, ApplyOptions};
+use super::error::Error;
+use super::session::{Needs, NeedsStack, Session};
+use super::{Global, Outcome, print_diagnostics};
 use crate::diag::Diagnostic;
-use crate::engine::{Engine, EngineError};
-use crate::identity;
-use crate::load::Loaded;
-use crate::model::stack::{Condition, Stack};
-use crate::observe::Observed;
-use crate::output::{Progress, ProgressMode};
-use crate::plan::{self, Action, Plan, UpOptions};
+use crate::engine::Engine;
+use crate::observe::{self, Observed};
+use crate::output::ProgressMode;
+use crate::plan::{self, ImageOptions, Plan, UpOptions};
 
 /// The flags `up` and `plan` share: what to converge and how.
 #[derive(Debug, Clone, clap::Args)]
@@ -38,6 +31,9 @@ pub struct PlanFlags {
     /// Never recreate existing containers, even if their configuration changed
     #[arg(long)]
     pub no_recreate: bool,
+    /// Build images before starting containers (default: only missing ones)
+    #[arg(long)]
+    pub build: bool,
 }
 
 impl PlanFlags {
@@ -47,6 +43,12 @@ impl PlanFlags {
             no_recreate: self.no_recreate,
             remove_orphans: self.remove_orphans,
             services: self.services.clone(),
+        }
+    }
+
+    pub(super) fn images(&self) -> ImageOptions {
+        ImageOptions {
+            force_build: self.build,
         }
     }
 }
@@ -79,306 +81,103 @@ pub struct UpArgs {
     /// How to show progress (default: tty on a terminal, else plain)
     #[arg(long, value_enum, value_name = "MODE")]
     pub progress: Option<ProgressMode>,
-    /// Build images before starting containers (default: only missing ones)
-    #[arg(long)]
-    pub build: bool,
 }
 
-pub fn run(global: &Global, args: UpArgs) -> Outcome {
-    let Some(loaded) = load_stack(global, None) else {
-        return Outcome::Invalid;
-    };
-    let progress = Progress::stderr(args.progress.unwrap_or_else(ProgressMode::detect));
-    if args.dry_run {
-        return runtime().block_on(dry_run(&loaded, &args.flags, &progress));
-    }
-    // Held for the whole run: a second `up` on the project waits here, then
-    // observes what the first one made and finds nothing to do.
-    let _lock = match lock_project(&loaded.stack.name, &progress) {
-        Ok(lock) => lock,
-        Err(outcome) => return outcome,
-    };
-    runtime().block_on(up(&loaded, &args, &progress))
+pub fn run(global: &Global, args: UpArgs) -> Result<Outcome, Error> {
+    // The lock is held for the whole run: a second `up` on the project
+    // waits, then observes what the first one made and finds nothing to do.
+    let session = Session::open(
+        global,
+        Needs {
+            stack: NeedsStack::Yes,
+            lock: !args.dry_run,
+            ctrl_c: true,
+            progress: args.progress.unwrap_or_else(ProgressMode::detect),
+        },
+    )?;
+    session.block_on(up(&session, &args))
 }
 
-async fn dry_run(loaded: &Loaded, flags: &PlanFlags, progress: &Progress) -> Outcome {
-    let plan = match prepare(loaded, flags, progress).await {
-        Ok((_, _, plan)) => plan,
-        Err(outcome) => return outcome,
-    };
-    super::print_out(&plan.to_string());
-    Outcome::Success
-}
-
-async fn up(loaded: &Loaded, args: &UpArgs, progress: &Progress) -> Outcome {
+async fn up(s: &Session, args: &UpArgs) -> Result<Outcome, Error> {
     let started = Instant::now();
-    let stack = &loaded.stack;
-    // Build and pull what is needed first, so that observe sees the images.
-    let images = async {
-        let engine = connect(progress).await?;
-        super::build::ensure_images(&engine, loaded, &args.flags.services, args.build, progress)
-            .await
-    };
-    if let Err(outcome) = images.await {
-        return outcome;
+    let stack = &s.loaded().stack;
+    let (engine, mut observed) = observe(s).await?;
+    let images = plan::plan_images(stack, &observed, &args.flags.services, args.flags.images())
+        .map_err(|e| s.plan_errors(&e))?;
+    if args.dry_run {
+        let rest = plan_rest(s, &observed, &args.flags)?;
+        return s.dry_run(&images.then(rest, true));
     }
-    let (engine, _, plan) = match prepare(loaded, &args.flags, progress).await {
-        Ok(x) => x,
-        Err(outcome) => return outcome,
-    };
-    let cancel = on_ctrl_c(progress);
-    let opts = ApplyOptions {
-        parallel: args.parallel.into(),
-        wait_timeout: Duration::from_secs(args.wait_timeout),
-        stop_timeout: None,
-        cancel: Some(cancel),
-    };
-    let events = |ev: apply::Event<'_>| progress.event(&ev);
+    let opts = s.apply_options(args.parallel.into(), Duration::from_secs(args.wait_timeout));
+    if !images.is_empty() {
+        s.apply(&engine, &images, &opts).await?;
+        // A build or pull changed what the tags name: look again, at those.
+        let touched: Vec<String> = images.steps.iter().filter_map(image_of).collect();
+        observe::refresh_images(&engine, &mut observed, &touched)
+            .await
+            .map_err(|e| Error::engine(s.mode(), &e))?;
+    }
+    let plan = plan_rest(s, &observed, &args.flags)?;
     if plan.is_empty() {
-        progress.note(&format!("Nothing to change: {} is up to date", stack.name));
-    } else {
-        let result = apply::apply(&engine, Some(stack), &plan, &opts, &events).await;
-        if let Err(e) = result {
-            return apply_failed(Some(loaded), &plan, &e, progress);
+        for w in &plan.warnings {
+            s.progress.warning(w);
         }
+        s.progress
+            .note(&format!("Nothing to change: {} is up to date", stack.name));
+    } else {
+        s.apply(&engine, &plan, &opts).await?;
     }
     if args.wait {
-        let waits = wait_plan(stack, &args.flags.services);
-        if let Err(e) = apply::apply(&engine, Some(stack), &waits, &opts, &events).await {
-            return apply_failed(Some(loaded), &waits, &e, progress);
-        }
+        let waits = plan::plan_wait(stack, &args.flags.services);
+        s.apply(&engine, &waits, &opts).await?;
     }
     if !plan.is_empty() {
-        progress.status(
+        let steps = plan.steps.len();
+        s.progress.status(
             "Finished",
             &format!(
-                "{} is up ({} step{} in {:.1}s)",
+                "{} is up ({steps} step{} in {:.1}s)",
                 stack.name,
-                plan.steps.len(),
-                if plan.steps.len() == 1 { "" } else { "s" },
+                if steps == 1 { "" } else { "s" },
                 started.elapsed().as_secs_f64()
             ),
         );
     }
-    Outcome::Success
+    Ok(Outcome::Success)
 }
 
-/// Connect, observe, preflight and plan: everything `up` does before it
-/// changes anything, and all that `plan` does. Errors are printed here.
-pub(super) async fn prepare(
-    loaded: &Loaded,
-    flags: &PlanFlags,
-    progress: &Progress,
-) -> Result<(Engine, Observed, Plan), Outcome> {
-    let stack = &loaded.stack;
-    let engine = connect(progress).await?;
-    let observed = match crate::observe::observe(&engine, stack).await {
-        Ok(o) => o,
-        Err(e) => {
-            engine_failed(&e, progress);
-            return Err(Outcome::Invalid);
-        }
-    };
-    let diags = crate::preflight::check(stack, &observed);
-    print_diagnostics(&diags, &loaded.sources);
-    if diags.iter().any(Diagnostic::is_error) {
-        progress.error("nothing was changed");
-        return Err(Outcome::Invalid);
-    }
-    let plan = match plan::plan_up(stack, &observed, &flags.options()) {
-        Ok(plan) => plan,
-        Err(errors) => {
-            let diags: Vec<Diagnostic> = errors.iter().map(|e| e.to_diagnostic()).collect();
-            print_diagnostics(&diags, &loaded.sources);
-            progress.error("nothing was changed");
-            return Err(Outcome::Invalid);
-        }
-    };
-    for w in &plan.warnings {
-        progress.warning(w);
-    }
-    Ok((engine, observed, plan))
-}
-
-/// `--wait`: one wait per container of the selected services (all when none
-/// is named): healthy where the service has a health check, else started.
-/// Health checks that come only from the image are not seen here.
-fn wait_plan(stack: &Stack, only: &[String]) -> Plan {
-    let mut plan = Plan::default();
-    for svc in stack.services.values() {
-        if !only.is_empty() && !only.contains(&svc.name) {
-            continue;
-        }
-        let healthy = svc.healthcheck.as_ref().is_some_and(|h| !h.disable);
-        let condition = if healthy {
-            Condition::ServiceHealthy
-        } else {
-            Condition::ServiceStarted
-        };
-        for n in 1..=identity::replicas(svc) {
-            plan.push(
-                Action::Wait {
-                    service: svc.name.clone(),
-                    name: identity::container_name(stack, svc, n),
-                    condition,
-                    required: true,
-                },
-                "--wait",
-                Vec::new(),
-            );
-        }
-    }
-    plan
-}
-
-/// Prints an apply error once: failed steps of a service as diagnostics
-/// pointing at the service in the stack file, then what was done.
-pub(super) fn apply_failed(
-    loaded: Option<&Loaded>,
-    plan: &Plan,
-    e: &ApplyError,
-    progress: &Progress,
-) -> Outcome {
-    match e {
-        ApplyError::Interrupted { .. } => {
-            progress.error(&e.to_string());
-            Outcome::Interrupted
-        }
-        ApplyError::Failed {
-            failures,
-            done,
-            not_started,
-        } => {
-            let Some(loaded) = loaded.filter(|_| progress.mode() != ProgressMode::Json) else {
-                progress.error(&e.to_string());
-                return Outcome::Invalid;
-            };
-            let diags: Vec<Diagnostic> = failures
-                .iter()
-                .map(|f| {
-                    let d = Diagnostic::error(format!("{} failed: {}", f.what, f.message));
-                    match service_of(&plan.steps[f.step].action)
-                        .and_then(|s| loaded.stack.services.get(s))
-                    {
-                        Some(svc) => d.label(svc.span, format!("service {}", svc.name)),
-                        None => d,
-                    }
-                })
-                .collect();
-            print_diagnostics(&diags, &loaded.sources);
-            progress.error(&format!(
-                "{done} step{} done before berth stopped, {not_started} not started; \
-                 fix the cause and run the command again",
-                if *done == 1 { "" } else { "s" }
-            ));
-            Outcome::Invalid
-        }
-    }
-}
-
-fn service_of(action: &Action) -> Option<&str> {
-    match action {
-        Action::CreateContainer { service, .. }
-        | Action::Recreate { service, .. }
-        | Action::Start { service, .. }
-        | Action::Update { service, .. }
-        | Action::Connect { service, .. }
-        | Action::Disconnect { service, .. }
-        | Action::Wait { service, .. } => Some(service),
+/// The image a build or pull step makes.
+fn image_of(step: &plan::Step) -> Option<String> {
+    match &step.action {
+        plan::Action::Build { request, .. } => Some(request.request.tag.clone()),
+        plan::Action::Pull { image, .. } => Some(image.clone()),
         _ => None,
     }
 }
 
-/// The runtime a command runs on; `main` stays synchronous.
-pub(super) fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("cannot start the async runtime")
+/// Connects and takes the snapshot `up` and `plan` start from.
+pub(super) async fn observe(s: &Session) -> Result<(Engine, Observed), Error> {
+    let engine = s.connect().await?;
+    let observed = observe::observe(&engine, &s.loaded().stack)
+        .await
+        .map_err(|e| Error::engine(s.mode(), &e))?;
+    Ok((engine, observed))
 }
 
-/// Connects, or prints the one error that says where berth looked and what
-/// to do.
-pub(super) async fn connect(progress: &Progress) -> Result<Engine, Outcome> {
-    Engine::connect().await.map_err(|e| {
-        engine_failed(&e, progress);
-        Outcome::Invalid
-    })
-}
-
-pub(super) fn engine_failed(e: &EngineError, progress: &Progress) {
-    match e {
-        EngineError::Unreachable { host, .. } => {
-            let how = match std::env::var("DOCKER_HOST") {
-                Ok(h) if !h.is_empty() => format!("DOCKER_HOST is set to {h}; is that right?"),
-                _ => format!(
-                    "DOCKER_HOST is not set, so berth used {host}; set it if the engine is elsewhere"
-                ),
-            };
-            progress.error(&format!(
-                "{e}\n  help: is dockerd running (`systemctl start docker`, or `dockerd &`)? {how}"
-            ));
-        }
-        other => progress.error(&format!("the Docker engine refused a request: {other}")),
+/// Preflight and the plan of everything but the images: all `up` does
+/// before it changes anything, and what `plan` shows after the images.
+pub(super) fn plan_rest(
+    s: &Session,
+    observed: &Observed,
+    flags: &PlanFlags,
+) -> Result<Plan, Error> {
+    let loaded = s.loaded();
+    let diags = crate::preflight::check(&loaded.stack, observed);
+    let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
+        diags.into_iter().partition(Diagnostic::is_error);
+    print_diagnostics(&warnings, &loaded.sources);
+    if !errors.is_empty() {
+        return Err(Error::diagnostics(s.mode(), errors, Some(loaded)).then("nothing was changed"));
     }
-}
-
-/// Takes the project's lock file (`<tmp>/berth-locks/<project>.lock`),
-/// waiting for another berth that holds it. The OS releases the lock when
-/// the process ends, however it ends, so a killed berth never leaves the
-/// project locked. The empty file stays: removing it while another berth
-/// waits on it would let a third one lock a new file beside it.
-/// A failure is printed here, as [`connect`] does.
-pub(super) fn lock_project(project: &str, progress: &Progress) -> Result<File, Outcome> {
-    take_lock(project, progress).map_err(|message| {
-        progress.error(&message);
-        Outcome::Invalid
-    })
-}
-
-fn take_lock(project: &str, progress: &Progress) -> Result<File, String> {
-    let dir = std::env::temp_dir().join("berth-locks");
-    let path: PathBuf = dir.join(format!("{project}.lock"));
-    let open = || -> std::io::Result<File> {
-        std::fs::create_dir_all(&dir)?;
-        File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-    };
-    let file = open().map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => return Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => progress.status(
-            "Waiting",
-            &format!("for another berth working on {project} to finish"),
-        ),
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(format!("cannot lock {}: {e}", path.display()));
-        }
-    }
-    file.lock()
-        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
-    Ok(file)
-}
-
-/// Installs the Ctrl-C handler: the first Ctrl-C raises the returned signal
-/// (no new step starts, steps in flight finish); a second one quits at once.
-pub(super) fn on_ctrl_c(progress: &Progress) -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
-    let progress = progress.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
-            return;
-        }
-        let _ = tx.send(true);
-        progress.interrupted();
-        if tokio::signal::ctrl_c().await.is_ok() {
-            // exit skips the drop that clears the spinners.
-            progress.clear();
-            std::process::exit(130);
-        }
-    });
-    rx
+    plan::plan_up(&loaded.stack, observed, &flags.options()).map_err(|e| s.plan_errors(&e))
 }

@@ -41,7 +41,7 @@ pub struct BuildRequest {
 }
 
 /// One line of a pull's progress, as the engine reports it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PullEvent {
     /// The layer, when the line is about one.
     pub layer: Option<String>,

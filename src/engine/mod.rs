@@ -12,6 +12,7 @@
 //! `create_container` attaches a container to all its networks before it
 //! returns, or removes it again.
 
+pub mod calls;
 pub mod image;
 pub mod ops;
 pub mod spec;
@@ -389,7 +390,7 @@ impl Engine {
         self.connect_endpoint(container, network, endpoint).await
     }
 
-    async fn connect_endpoint(
+    pub async fn connect_endpoint(
         &self,
         container: &str,
         network: &str,

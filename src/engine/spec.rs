@@ -614,7 +614,7 @@ pub fn container(stack: &Stack, service: &Service, number: u32) -> ContainerSpec
 
     let body = ContainerCreateBody {
         // A built image without `image:` is `<project>-<service>`.
-        image: Some(crate::plan::image_ref(stack, service)),
+        image: Some(crate::identity::image_ref(stack, service)),
         cmd: service.command.clone(),
         entrypoint: service.entrypoint.clone(),
         env: (!service.environment.is_empty()).then(|| {

@@ -1,5 +1,7 @@
-//! The progress of `up` and `down`: cargo-style status lines for people,
-//! one JSON object per event for programs.
+//! The progress of a plan being applied: cargo-style status lines for
+//! people, one JSON object per event for programs. The words come from the
+//! plan ([`Words`]), so that a step reads the same in `berth plan`, in the
+//! progress and in an error.
 //!
 //! In `tty` mode on a terminal, a step in flight is a spinner line in a live
 //! area at the bottom (`⠋ Creating container gb-db-1`). When it ends, the
@@ -17,9 +19,9 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressState, ProgressStyle};
 use serde_json::Value;
 
-use crate::apply::{Event, EventKind};
+use crate::apply::{Event, EventKind, Output};
 use crate::engine::image::PullEvent;
-use crate::model::stack::Condition;
+use crate::plan::text::Words;
 use crate::plan::{Action, StepId};
 
 /// How `up` and `down` report progress (`--progress`).
@@ -59,6 +61,10 @@ pub struct Progress {
     /// `tty` mode on a terminal: the spinners. All lines then go through it,
     /// so that they land above the spinners instead of through them.
     live: Option<Arc<Live>>,
+    /// The bars of each pull step in flight (`tty` mode on a terminal).
+    pulls: Arc<Mutex<HashMap<StepId, PullBars>>>,
+    /// The last status shown of each layer of each pull step (`plain`).
+    layers: Arc<Mutex<HashMap<(StepId, String), String>>>,
 }
 
 const GREEN: &str = "\x1b[1;32m";
@@ -77,6 +83,8 @@ impl Progress {
             color,
             out: Arc::new(Mutex::new(Box::new(std::io::stderr()))),
             live: tty.then(|| Live::new(color)).flatten().map(Arc::new),
+            pulls: Arc::default(),
+            layers: Arc::default(),
         }
     }
 
@@ -86,6 +94,8 @@ impl Progress {
             color: false,
             out: Arc::new(Mutex::new(out)),
             live: None,
+            pulls: Arc::default(),
+            layers: Arc::default(),
         }
     }
 
@@ -214,12 +224,27 @@ impl Progress {
 
     /// Prints one event of `apply`.
     pub fn event(&self, ev: &Event<'_>) {
+        if let EventKind::Output(out) = ev.kind {
+            self.output(ev, out);
+            return;
+        }
         if let Some(live) = &self.live {
             if let EventKind::Started = ev.kind {
                 let words = Words::of(&ev.step.action);
-                live.start(ev.id, &format!("{} {}", words.doing, words.object));
+                let bars = match &ev.step.action {
+                    Action::Pull { image, .. } => self.pull_bars(image),
+                    _ => None,
+                };
+                match bars {
+                    Some(bars) => {
+                        self.lock_pulls().insert(ev.id, bars);
+                    }
+                    None => live.start(ev.id, &format!("{} {}", words.doing, words.doing_object)),
+                }
                 return;
             }
+            // The bars go before the finished line takes their place.
+            self.lock_pulls().remove(&ev.id);
             live.finish(ev.id);
         }
         match self.mode {
@@ -228,7 +253,7 @@ impl Progress {
             ProgressMode::Plain | ProgressMode::Tty => {
                 let words = Words::of(&ev.step.action);
                 match ev.kind {
-                    EventKind::Started => self.line(CYAN, words.doing, &words.object),
+                    EventKind::Started => self.line(CYAN, words.doing, &words.doing_object),
                     EventKind::Done(note) => {
                         let mut rest = words.done_object;
                         if let Some(note) = note {
@@ -243,10 +268,52 @@ impl Progress {
                         self.warning(&format!("{}: {message}", ev.step.action.describe()))
                     }
                     // The final error counts them; a line each would bury it.
-                    EventKind::Skipped => {}
+                    EventKind::Skipped | EventKind::Output(_) => {}
                 }
             }
         }
+    }
+
+    /// What a step says while it runs: a build's lines (`web | Step 1/6`)
+    /// and a pull's layers, in `plain` mode as lines (a layer's status only
+    /// when it changes), on a terminal as the pull's bars.
+    fn output(&self, ev: &Event<'_>, out: &Output) {
+        match out {
+            Output::Line(line) => {
+                if self.mode == ProgressMode::Plain {
+                    let who = ev.step.action.service().unwrap_or_default();
+                    self.note(&format!("{who} | {line}"));
+                }
+            }
+            Output::Pull(p) => {
+                if let Some(bars) = self.lock_pulls().get_mut(&ev.id) {
+                    bars.update(p);
+                    return;
+                }
+                let (Some(layer), ProgressMode::Plain) = (&p.layer, self.mode) else {
+                    return;
+                };
+                let mut last = self.layers.lock().unwrap_or_else(|e| e.into_inner());
+                let key = (ev.id, layer.clone());
+                // Only status changes, not every byte count of a download.
+                if last.get(&key) == Some(&p.status) {
+                    return;
+                }
+                last.insert(key, p.status.clone());
+                drop(last);
+                if p.status != "Downloading" && p.status != "Extracting" {
+                    let image = match &ev.step.action {
+                        Action::Pull { image, .. } => image.as_str(),
+                        _ => "",
+                    };
+                    self.note(&format!("{image} | {layer}: {}", p.status));
+                }
+            }
+        }
+    }
+
+    fn lock_pulls(&self) -> std::sync::MutexGuard<'_, HashMap<StepId, PullBars>> {
+        self.pulls.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -496,12 +563,13 @@ pub fn event_json(ev: &Event<'_>) -> serde_json::Value {
         EventKind::Failed(m) => ("failed", "message", Some(m)),
         EventKind::Warning(m) => ("warning", "message", Some(m)),
         EventKind::Skipped => ("skipped", "", None),
+        EventKind::Output(_) => ("output", "", None),
     };
     let mut v = serde_json::json!({
         "event": kind,
         "step": ev.id,
         "what": ev.step.action.describe(),
-        "cause": ev.step.cause,
+        "cause": ev.step.cause.to_string(),
     });
     if let Some(t) = text {
         v[text_key] = Value::String(t.to_string());
@@ -509,81 +577,10 @@ pub fn event_json(ev: &Event<'_>) -> serde_json::Value {
     v
 }
 
-/// The words of a step's progress lines: `Creating` / `Created` and what.
-struct Words {
-    doing: &'static str,
-    object: String,
-    done: &'static str,
-    done_object: String,
-}
-
-impl Words {
-    fn of(action: &Action) -> Words {
-        let same = |doing, done, object: String| Words {
-            doing,
-            done,
-            done_object: object.clone(),
-            object,
-        };
-        match action {
-            Action::CreateNetwork { name, .. } => {
-                same("Creating", "Created", format!("network {name}"))
-            }
-            Action::CreateVolume { name, .. } => {
-                same("Creating", "Created", format!("volume {name}"))
-            }
-            Action::CreateContainer { name, .. } => {
-                same("Creating", "Created", format!("container {name}"))
-            }
-            Action::Recreate { name, .. } => same("Recreating", "Recreated", name.clone()),
-            Action::Start { name, .. } => same("Starting", "Started", name.clone()),
-            Action::Update { name, changes, .. } => {
-                let changes: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
-                let object = if changes.is_empty() {
-                    format!("{name} in place")
-                } else {
-                    format!("{name} in place ({})", changes.join(", "))
-                };
-                same("Updating", "Updated", object)
-            }
-            Action::Connect { name, network, .. } => {
-                same("Connecting", "Connected", format!("{name} to {network}"))
-            }
-            Action::Disconnect { name, network, .. } => same(
-                "Disconnecting",
-                "Disconnected",
-                format!("{name} from {network}"),
-            ),
-            Action::Wait {
-                name, condition, ..
-            } => {
-                let (state, done) = match condition {
-                    Condition::ServiceStarted => ("started", "Running"),
-                    Condition::ServiceHealthy => ("healthy", "Healthy"),
-                    Condition::ServiceCompletedSuccessfully => {
-                        ("completed successfully", "Completed")
-                    }
-                };
-                Words {
-                    doing: "Waiting",
-                    object: format!("for {name} to be {state}"),
-                    done,
-                    done_object: name.clone(),
-                }
-            }
-            Action::Stop { name, .. } => same("Stopping", "Stopped", name.clone()),
-            Action::Remove { name, .. } => same("Removing", "Removed", name.clone()),
-            Action::RemoveNetwork { name } => {
-                same("Removing", "Removed", format!("network {name}"))
-            }
-            Action::RemoveVolume { name } => same("Removing", "Removed", format!("volume {name}")),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::stack::Condition;
 
     /// A writer the test can read back after `Progress` has taken it.
     #[derive(Clone, Default)]
@@ -608,7 +605,7 @@ mod tests {
     fn step(action: Action) -> crate::plan::Step {
         crate::plan::Step {
             action,
-            cause: "not found".into(),
+            cause: crate::plan::Cause::NotFound,
             after: vec![],
         }
     }
@@ -618,14 +615,14 @@ mod tests {
         let out = Captured::default();
         let p = Progress::to_writer(ProgressMode::Plain, Box::new(out.clone()));
         let create = step(Action::CreateNetwork {
-            key: "devapp-net".into(),
             name: "gb_devapp-net".into(),
+            request: Box::default(),
         });
         let update = step(Action::Update {
             service: "backend".into(),
             name: "gb-backend-1".into(),
             id: "abc".into(),
-            limits: Box::default(),
+            request: Box::default(),
             changes: vec![crate::limits::Change {
                 field: "cpus",
                 from: "0.5".into(),

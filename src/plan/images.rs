@@ -1,0 +1,274 @@
+//! Planning images: the builds and pulls of `up`, `berth build` and
+//! `berth pull`.
+//!
+//! `up` applies these steps before it plans its containers: a build or pull
+//! can change which image a tag names, and so whether a container must be
+//! recreated.
+
+use std::collections::BTreeSet;
+use std::path::{Component, Path, PathBuf};
+
+use super::{Action, BuildStep, Cause, ImageReason, Plan, PlanError, select};
+use crate::engine::image::BuildRequest;
+use crate::identity;
+use crate::model::stack::{Service, Stack};
+use crate::observe::Observed;
+
+/// What the image steps of `up` were asked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImageOptions {
+    /// `up --build`: build every image that has `build:`.
+    pub force_build: bool,
+}
+
+/// Whether one service's image is built, pulled or left alone, per
+/// `pull_policy`: `build` always builds; a service with `build:` builds when
+/// `--build` is given or its image is missing; `always` pulls; `missing`
+/// (the default) pulls a missing image; `never` leaves a missing image for
+/// preflight to report.
+fn image_need(svc: &Service, present: bool, force_build: bool) -> Option<(bool, ImageReason)> {
+    let policy = svc.pull_policy.as_deref().unwrap_or("missing");
+    let build = true;
+    let pull = false;
+    if svc.build.is_some() {
+        if policy == "build" {
+            return Some((build, ImageReason::PolicyBuild));
+        }
+        if force_build {
+            return Some((build, ImageReason::BuildFlag));
+        }
+        if !present {
+            return Some((build, ImageReason::Missing));
+        }
+        if policy == "always" && svc.image.is_some() {
+            return Some((pull, ImageReason::PolicyAlways));
+        }
+        return None;
+    }
+    match policy {
+        "always" => Some((pull, ImageReason::PolicyAlways)),
+        "never" | "build" => None,
+        // `missing`, `if_not_present`, and anything else.
+        _ if !present => Some((pull, ImageReason::Missing)),
+        _ => None,
+    }
+}
+
+/// The builds and pulls `up` needs for the selected services (and their
+/// dependencies), from the images in `observed`; each image pulled once.
+pub fn plan_images(
+    stack: &Stack,
+    observed: &Observed,
+    services: &[String],
+    opts: ImageOptions,
+) -> Result<Plan, Vec<PlanError>> {
+    let mut plan = Plan::default();
+    let mut pulled = BTreeSet::new();
+    for name in select::selection(stack, services)? {
+        let svc = &stack.services[name.as_str()];
+        let image = identity::image_ref(stack, svc);
+        let present = matches!(observed.images.get(&image), Some(Some(_)));
+        match image_need(svc, present, opts.force_build) {
+            None => {}
+            Some((true, why)) => {
+                plan.push(
+                    build_action(stack, svc, false, false),
+                    Cause::Image(why),
+                    vec![],
+                );
+            }
+            // Each image once, whichever services share it.
+            Some((false, why)) if pulled.insert(image.clone()) => {
+                plan.push(
+                    Action::Pull {
+                        image,
+                        optional: false,
+                    },
+                    Cause::Image(why),
+                    vec![],
+                );
+            }
+            Some((false, _)) => {}
+        }
+    }
+    Ok(plan)
+}
+
+/// `berth build [SERVICE...]`: a build per named service with `build:` (all
+/// of them when none is named).
+pub fn plan_build(
+    stack: &Stack,
+    named: &[String],
+    no_cache: bool,
+    pull: bool,
+) -> Result<Plan, Vec<PlanError>> {
+    let unknown = select::unknown_services(stack, named);
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
+    let mut plan = Plan::default();
+    for svc in stack.services.values() {
+        if !named.is_empty() && !named.contains(&svc.name) {
+            continue;
+        }
+        if svc.build.is_none() {
+            if !named.is_empty() {
+                plan.warnings
+                    .push(format!("{} has no `build:`; nothing to build", svc.name));
+            }
+            continue;
+        }
+        plan.push(
+            build_action(stack, svc, no_cache, pull),
+            Cause::Image(ImageReason::Asked),
+            vec![],
+        );
+    }
+    Ok(plan)
+}
+
+/// `berth pull [SERVICE...]`: a pull per distinct image of the named
+/// services (all when none is named). Services whose image is built (`build:`
+/// without `image:`, or `pull_policy: build`) are left out.
+pub fn plan_pull(
+    stack: &Stack,
+    named: &[String],
+    ignore_failures: bool,
+) -> Result<Plan, Vec<PlanError>> {
+    let unknown = select::unknown_services(stack, named);
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
+    let images: BTreeSet<String> = stack
+        .services
+        .values()
+        .filter(|svc| named.is_empty() || named.contains(&svc.name))
+        .filter(|svc| svc.image.is_some() || svc.build.is_none())
+        .filter(|svc| svc.pull_policy.as_deref() != Some("build"))
+        .map(|svc| identity::image_ref(stack, svc))
+        .collect();
+    let mut plan = Plan::default();
+    for image in images {
+        plan.push(
+            Action::Pull {
+                image,
+                optional: ignore_failures,
+            },
+            Cause::Image(ImageReason::Asked),
+            vec![],
+        );
+    }
+    Ok(plan)
+}
+
+/// The build of one service's image: what `docker build` would send.
+fn build_action(stack: &Stack, svc: &Service, no_cache: bool, pull: bool) -> Action {
+    let build = svc.build.clone().unwrap_or_default();
+    let context = PathBuf::from(&build.context);
+    let (dockerfile, source) = dockerfile_in(&context, &build, &svc.name);
+    Action::Build {
+        service: svc.name.clone(),
+        request: Box::new(BuildStep {
+            context,
+            dockerfile: source,
+            request: BuildRequest {
+                tag: identity::image_ref(stack, svc),
+                dockerfile,
+                args: build
+                    .args
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                labels: build
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                target: build.target.clone(),
+                no_cache: no_cache || build.no_cache,
+                pull: pull || build.pull,
+                network: build.network.clone(),
+                extra_hosts: build.extra_hosts.clone(),
+                cache_from: build.cache_from.clone(),
+            },
+        }),
+    }
+}
+
+/// Where the Dockerfile comes from: its path inside the context tar, and
+/// where to read it when it is not a file inside the context.
+fn dockerfile_in(
+    context: &Path,
+    build: &crate::model::stack::Build,
+    service: &str,
+) -> (String, Option<Dockerfile>) {
+    let generated = format!(".berth-dockerfile-{service}");
+    if let Some(text) = &build.dockerfile_inline {
+        return (generated, Some(Dockerfile::Inline(text.clone())));
+    }
+    let name = if build.dockerfile.is_empty() {
+        "Dockerfile"
+    } else {
+        build.dockerfile.as_str()
+    };
+    let path = context.join(name);
+    if let Ok(rel) = path.strip_prefix(context)
+        && !rel.components().any(|c| c == Component::ParentDir)
+    {
+        return (rel.to_string_lossy().replace('\\', "/"), None);
+    }
+    // Outside the context: sent under a generated name, as the CLI does.
+    (generated, Some(Dockerfile::Outside(path)))
+}
+
+/// A Dockerfile that is not a file inside the build context.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dockerfile {
+    /// `dockerfile_inline`.
+    Inline(String),
+    /// A path outside the context, read when the build runs.
+    Outside(PathBuf),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::stack::Build;
+
+    fn svc(build: bool, image: Option<&str>, policy: Option<&str>) -> Service {
+        Service {
+            name: "web".into(),
+            image: image.map(str::to_string),
+            pull_policy: policy.map(str::to_string),
+            build: build.then(Build::default),
+            ..Service::default()
+        }
+    }
+
+    #[test]
+    fn pull_policy_decides_what_up_does_with_an_image() {
+        use ImageReason::*;
+        let pull = |r| Some((false, r));
+        let build = |r| Some((true, r));
+        assert_eq!(
+            image_need(&svc(false, Some("i"), None), false, false),
+            pull(Missing)
+        );
+        assert_eq!(image_need(&svc(false, Some("i"), None), true, false), None);
+        let always = svc(false, Some("i"), Some("always"));
+        assert_eq!(image_need(&always, true, false), pull(PolicyAlways));
+        let never = svc(false, Some("i"), Some("never"));
+        assert_eq!(image_need(&never, false, false), None);
+        assert_eq!(
+            image_need(&svc(true, None, None), false, false),
+            build(Missing)
+        );
+        assert_eq!(image_need(&svc(true, None, None), true, false), None);
+        assert_eq!(
+            image_need(&svc(true, None, None), true, true),
+            build(BuildFlag)
+        );
+        let policy_build = svc(true, None, Some("build"));
+        assert_eq!(image_need(&policy_build, true, false), build(PolicyBuild));
+    }
+}

@@ -1,0 +1,367 @@
+//! The plan: the smallest list of engine calls that makes the engine match
+//! what a command asks for, each with the reason it is needed.
+//!
+//! Every command that changes the engine (`up`, `down`, `start`, `stop`,
+//! `restart`, `build`, `pull`) is a [`Plan`] made by a pure function of the
+//! stack, the observed state and the command's options, and carried out by
+//! `apply`, which decides nothing. Each [`Step`] is one call on one resource
+//! and carries everything it will send (the create body is computed here, by
+//! `engine::spec`'s pure mappings), a typed [`Cause`], and the steps it waits
+//! for, so that `apply` can run independent steps in parallel. What a step
+//! does when it finds its work already done is one table, in [`rules`].
+//!
+//! The text form ([`text`]) is stable: it is what `berth plan` prints and what
+//! tests compare; `berth plan --format json` gives the same plan as data. A
+//! converged stack plans nothing.
+//!
+//! One thing is decided again at apply time, on purpose: a build or a pull
+//! changes which image a tag names, and whether a container must be
+//! recreated depends on it. `up` therefore applies its image steps first,
+//! looks at the images again, and plans the containers with what it sees
+//! ([`images`]); `berth plan` shows the container steps as they would be with
+//! the images present now.
+//!
+//! Where it stops: it reads the [`Observed`](crate::observe::Observed)
+//! snapshot and never calls the engine.
+
+mod down;
+pub mod images;
+mod lifecycle;
+mod resources;
+pub mod rules;
+mod select;
+pub mod text;
+mod up;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use bollard::models::{
+    ContainerCreateBody, ContainerUpdateBody, EndpointSettings, NetworkCreateRequest,
+    VolumeCreateRequest,
+};
+
+use crate::diag::Diagnostic;
+use crate::engine::image::BuildRequest;
+use crate::limits::Change;
+use crate::model::stack::Condition;
+use crate::source::Span;
+
+pub use down::{DownOptions, plan_down};
+pub use images::{ImageOptions, plan_build, plan_images, plan_pull};
+pub use lifecycle::{Lifecycle, plan_lifecycle};
+pub use select::{selection, unknown_among, unknown_services};
+pub use up::{UpOptions, plan_up, plan_wait};
+
+/// Index of a step in [`Plan::steps`].
+pub type StepId = usize;
+
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    /// Things the user should know that change nothing (orphans left alone).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub action: Action,
+    pub cause: Cause,
+    /// Steps that must be done before this one starts.
+    pub after: Vec<StepId>,
+}
+
+/// One call on one resource, with what it sends.
+#[derive(Debug, Clone)]
+pub enum Action {
+    CreateNetwork {
+        name: String,
+        request: Box<NetworkCreateRequest>,
+    },
+    CreateVolume {
+        name: String,
+        request: Box<VolumeCreateRequest>,
+    },
+    /// A missing bind source, created as a directory as `docker run -v`
+    /// does. The one step that is not an engine call: the engine would make
+    /// it owned by root, or fail on a remote engine.
+    CreateDirectory {
+        service: String,
+        path: PathBuf,
+    },
+    /// Create (not start) replica `number` of `service`, attached to its
+    /// first network; the others are `Connect` steps after it.
+    CreateContainer {
+        service: String,
+        number: u32,
+        name: String,
+        platform: Option<String>,
+        request: Box<ContainerCreateBody>,
+    },
+    /// Rename a container: how a recreate parks the old one so that the new
+    /// one can take its name.
+    Rename {
+        service: String,
+        id: String,
+        from: String,
+        to: String,
+    },
+    Start {
+        service: String,
+        name: String,
+    },
+    /// `docker update`: same container, not restarted.
+    Update {
+        service: String,
+        name: String,
+        id: String,
+        /// What changed, for people; `request` may also carry fields the
+        /// engine derives (swap follows memory).
+        changes: Vec<Change>,
+        request: Box<ContainerUpdateBody>,
+    },
+    Connect {
+        service: String,
+        name: String,
+        network: String,
+        endpoint: Box<EndpointSettings>,
+    },
+    Disconnect {
+        service: String,
+        name: String,
+        network: String,
+    },
+    /// Wait until a container satisfies a condition: no engine change, a
+    /// short poll of one container.
+    Wait {
+        service: String,
+        name: String,
+        condition: Condition,
+        /// `required: false`: a failure is a warning, not an error.
+        required: bool,
+    },
+    Stop {
+        service: Option<String>,
+        name: String,
+        id: String,
+        /// Seconds before the engine kills it; None: its own grace period.
+        timeout: Option<i64>,
+    },
+    Restart {
+        service: Option<String>,
+        name: String,
+        id: String,
+        timeout: Option<i64>,
+    },
+    Remove {
+        service: Option<String>,
+        name: String,
+        id: String,
+    },
+    RemoveNetwork {
+        name: String,
+    },
+    RemoveVolume {
+        name: String,
+    },
+    /// Build a service's image from its context directory.
+    Build {
+        service: String,
+        request: Box<BuildStep>,
+    },
+    /// Pull an image; `optional` (`--ignore-pull-failures`): a failure is a
+    /// warning.
+    Pull {
+        image: String,
+        optional: bool,
+    },
+}
+
+/// What a build sends: the context directory is packed at apply time, the
+/// rest is fixed here.
+#[derive(Debug, Clone)]
+pub struct BuildStep {
+    pub context: PathBuf,
+    /// The Dockerfile, when it is not a file inside the context.
+    pub dockerfile: Option<images::Dockerfile>,
+    pub request: BuildRequest,
+}
+
+/// Why a step is in the plan. One `Display` gives every cause's words.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cause {
+    /// The resource does not exist.
+    NotFound,
+    /// The container must be replaced; every step of the replacement carries
+    /// this, with the reason.
+    Recreate(Replace),
+    /// Limits or the restart policy changed: updated in place.
+    Limits(Vec<Change>),
+    NetworkAdded,
+    NetworkRemoved,
+    AliasesChanged,
+    /// A container is started because it was just created...
+    Created,
+    /// ...or replaced...
+    Recreated,
+    /// ...or found stopped (or created and never started).
+    Stopped,
+    /// A dependency must meet its condition before `service` starts.
+    DependsOn(String),
+    /// A bind source of the service does not exist.
+    BindSourceMissing,
+    ScaledDown,
+    /// Left over from an interrupted recreate, beside the one kept.
+    LeftOver,
+    /// A container of a service no longer in the stack file.
+    Orphan(String),
+    /// `berth down`.
+    Down,
+    /// `berth down --volumes`.
+    Volumes,
+    /// `up --wait`.
+    WaitFlag,
+    /// `berth start`, `stop` or `restart` asked for it.
+    Asked(&'static str),
+    /// Why an image is built or pulled.
+    Image(ImageReason),
+}
+
+/// Why a container is replaced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Replace {
+    /// The recreate-relevant configuration changed; the keys when known.
+    Config {
+        keys: Vec<String>,
+        image_changed: bool,
+    },
+    /// The tag now names another image.
+    Image,
+    ForceRecreate,
+    /// Left under another name by an interrupted recreate.
+    Parked(String),
+    Dead,
+    BeingRemoved,
+    /// A limit was removed, which `docker update` cannot do.
+    LimitRemoved(Vec<Change>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageReason {
+    Missing,
+    /// `berth build` or `berth pull`.
+    Asked,
+    /// `up --build`.
+    BuildFlag,
+    /// `pull_policy: always`, or `berth pull`.
+    PolicyAlways,
+    /// `pull_policy: build`.
+    PolicyBuild,
+}
+
+impl Action {
+    /// True for steps that change something on the engine.
+    pub fn mutates(&self) -> bool {
+        !matches!(self, Action::Wait { .. })
+    }
+
+    /// The service a step acts for, when it acts for one.
+    pub fn service(&self) -> Option<&str> {
+        match self {
+            Action::CreateDirectory { service, .. }
+            | Action::CreateContainer { service, .. }
+            | Action::Rename { service, .. }
+            | Action::Start { service, .. }
+            | Action::Update { service, .. }
+            | Action::Connect { service, .. }
+            | Action::Disconnect { service, .. }
+            | Action::Wait { service, .. }
+            | Action::Build { service, .. } => Some(service),
+            Action::Stop { service, .. }
+            | Action::Restart { service, .. }
+            | Action::Remove { service, .. } => service.as_deref(),
+            Action::CreateNetwork { .. }
+            | Action::CreateVolume { .. }
+            | Action::RemoveNetwork { .. }
+            | Action::RemoveVolume { .. }
+            | Action::Pull { .. } => None,
+        }
+    }
+}
+
+impl Plan {
+    /// True when applying the plan would change nothing on the engine.
+    pub fn is_empty(&self) -> bool {
+        !self.steps.iter().any(|s| s.action.mutates())
+    }
+
+    pub fn push(&mut self, action: Action, cause: Cause, after: Vec<StepId>) -> StepId {
+        self.steps.push(Step {
+            action,
+            cause,
+            after,
+        });
+        self.steps.len() - 1
+    }
+
+    /// `other`'s steps after this plan's, each waiting for what it waited for
+    /// and, when `barrier`, for every step of this plan.
+    pub fn then(mut self, other: Plan, barrier: bool) -> Plan {
+        let base = self.steps.len();
+        let all: Vec<StepId> = (0..base).collect();
+        for mut step in other.steps {
+            for a in &mut step.after {
+                *a += base;
+            }
+            if barrier {
+                step.after.extend(&all);
+            }
+            self.steps.push(step);
+        }
+        self.warnings.extend(other.warnings);
+        self
+    }
+}
+
+/// Something in the way of a plan: the engine has a resource berth may not
+/// take over, or lacks one the stack says is there. Nothing has changed yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanError {
+    /// What is wrong, naming the resource.
+    pub message: String,
+    /// What to do about it.
+    pub help: String,
+    /// Where the resource is declared, when the stack declares it.
+    pub span: Option<Span>,
+}
+
+impl PlanError {
+    fn new(message: String, help: impl Into<String>, span: Option<Span>) -> PlanError {
+        PlanError {
+            message,
+            help: help.into(),
+            span,
+        }
+    }
+
+    /// As a diagnostic, so that the CLI renders it like a load error, with the
+    /// stack file's text when the span is known.
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        let mut d = Diagnostic::error(self.message.clone()).help(self.help.clone());
+        if let Some(span) = self.span {
+            d = d.label(span, "declared here");
+        }
+        d
+    }
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}\n  help: {}", self.message, self.help)
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+#[cfg(test)]
+mod tests;

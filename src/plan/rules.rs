@@ -1,0 +1,77 @@
+//! What a step does when it finds its work already done: the one table of
+//! rules that lets a re-run after a crash, a Ctrl-C or a concurrent change
+//! converge instead of failing.
+//!
+//! | step                | the engine answers                              | outcome                                  |
+//! |---------------------|-------------------------------------------------|------------------------------------------|
+//! | create network      | a network of that name exists (409)             | done, "already existed"                  |
+//! | create network      | created, with a warning that the name exists    | the duplicate is removed again; done     |
+//! | create volume       | it exists (409)                                 | done, "already existed"                  |
+//! | create directory    | it exists                                       | done                                     |
+//! | create container    | the name is taken (409) by a container of ours  | done, "already existed"                  |
+//! | create container    | the name is taken by anyone else's container    | failed                                   |
+//! | rename container    | the container is gone (404)                     | done, "already gone"                     |
+//! | start container     | already running (304)                           | done                                     |
+//! | stop container      | already stopped (304), or gone (404)            | done, "already gone" for 404             |
+//! | restart container   | gone (404)                                      | failed: there is nothing to restart      |
+//! | remove anything     | gone (404)                                      | done, "already gone"                     |
+//! | connect network     | the endpoint already exists                     | done, "already connected"                |
+//! | disconnect network  | not connected, or the container is gone         | done                                     |
+//! | anything            | anything else                                   | failed, with the engine's message        |
+//!
+//! "Ours" is the project label: the plan checked the names it creates
+//! against the snapshot, so a conflict found at apply time came from a run
+//! interrupted after the call, or from another process since.
+
+use super::Action;
+use crate::engine::EngineError;
+
+/// How a step ends when the engine refused the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The work is done; the note says how.
+    Done(Option<&'static str>),
+    /// Done if the container now under the step's name carries the
+    /// project's label; failed otherwise.
+    DoneIfOurs,
+    Failed,
+}
+
+/// The rule for `action` refused with `err`.
+pub fn refused(action: &Action, err: &EngineError) -> Refused {
+    use EngineError::{Api, Conflict, NotFound};
+    let already = |note| Refused::Done(Some(note));
+    match (action, err) {
+        (Action::CreateNetwork { .. } | Action::CreateVolume { .. }, Conflict(_)) => {
+            already("already existed")
+        }
+        (Action::CreateContainer { .. }, Conflict(_)) => Refused::DoneIfOurs,
+        (Action::Rename { .. }, NotFound(_)) => already("already gone"),
+        (
+            Action::Stop { .. }
+            | Action::Remove { .. }
+            | Action::RemoveNetwork { .. }
+            | Action::RemoveVolume { .. },
+            NotFound(_),
+        ) => already("already gone"),
+        // 20.10 answers 403 "endpoint with name X already exists in network Y".
+        (Action::Connect { .. }, Api { message, .. }) if message.contains("already exists") => {
+            already("already connected")
+        }
+        // 20.10: 403 "container X is not connected to network Y".
+        (Action::Disconnect { .. }, Api { message, .. })
+            if message.contains("is not connected") =>
+        {
+            Refused::Done(None)
+        }
+        (Action::Disconnect { .. }, NotFound(_)) => Refused::Done(None),
+        _ => Refused::Failed,
+    }
+}
+
+/// Whether a network create that succeeded made a second network of a name
+/// that already existed (API 1.41 does unless asked not to, and only warns),
+/// which must be removed again so that the name stays unambiguous.
+pub fn duplicate_network(warning: &str) -> bool {
+    warning.contains("already exists")
+}
