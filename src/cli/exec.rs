@@ -17,7 +17,7 @@ use super::lifecycle::{check_services, replicas};
 use super::up::{connect, engine_failed, runtime};
 use super::{Global, Outcome};
 use crate::engine::Engine;
-use crate::engine::ops::ExecRequest;
+use crate::engine::exec::ExecRequest;
 use crate::output::{Progress, ProgressMode};
 
 #[derive(Debug, clap::Args)]

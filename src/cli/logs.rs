@@ -21,7 +21,7 @@ use super::lifecycle::{Replica, connect_and_find, replicas};
 use super::up::{engine_failed, runtime};
 use super::{Global, Outcome};
 use crate::engine::Engine;
-use crate::engine::ops::LogRequest;
+use crate::engine::logs::LogRequest;
 use crate::identity;
 use crate::output::{Progress, ProgressMode};
 

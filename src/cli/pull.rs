@@ -8,7 +8,7 @@ use super::build::named_services;
 use super::up::{connect, runtime};
 use super::{Global, Outcome, load_stack};
 use crate::engine::Engine;
-use crate::engine::image::PullEvent;
+use crate::engine::images::PullEvent;
 use crate::load::Loaded;
 use crate::output::{Progress, ProgressMode};
 use crate::plan::image_ref;

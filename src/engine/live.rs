@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::*;
 use crate::limits::Limits;
+use crate::model::stack::Stack;
 
 const IMAGE: &str = "berth-test/busybox:latest";
 

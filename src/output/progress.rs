@@ -18,7 +18,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressState, ProgressStyle};
 use serde_json::Value;
 
 use crate::apply::{Event, EventKind};
-use crate::engine::image::PullEvent;
+use crate::engine::images::PullEvent;
 use crate::model::stack::Condition;
 use crate::plan::{Action, StepId};
 
