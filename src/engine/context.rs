@@ -2,13 +2,118 @@
 //!
 //! [`context_tar`] packs every file under the context that `.dockerignore`
 //! does not exclude (the Dockerfile and `.dockerignore` itself are always
-//! sent), as an uncompressed tar with uid/gid 0. [`DockerIgnore`] implements
-//! the file's patterns as the Docker CLI reads them: `*`, `?`, `**`, `[...]`,
-//! `!` exceptions (the last matching line wins) and directory names (a
-//! pattern that matches a directory matches everything in it).
+//! sent) as an uncompressed tar (the `tar` crate's GNU headers) with uid/gid
+//! 0 and the files' own modes and mtimes, as the Docker CLI does.
+//!
+//! [`DockerIgnore`] reads `.dockerignore` as the Docker CLI does (moby's
+//! patternmatcher): Go's `filepath.Match` per path segment plus `**`, `!`
+//! exceptions where the last matching line wins, patterns cleaned and their
+//! leading `/` dropped, and a pattern that matches a directory matching
+//! everything in it. It is written here because no maintained crate
+//! implements these rules: `ignore`/`globset` follow gitignore's, where a
+//! pattern without a slash matches at any depth (in Docker only at the root).
 
 use std::io;
 use std::path::Path;
+
+use tar::{Builder, EntryType, Header};
+
+/// Packs the build context `dir` as a tar, leaving out what `.dockerignore`
+/// excludes (never the Dockerfile at `dockerfile` or `.dockerignore`).
+/// With `inline`, that text is added as the Dockerfile at `dockerfile`.
+pub fn context_tar(dir: &Path, dockerfile: &str, inline: Option<&str>) -> io::Result<Vec<u8>> {
+    let mut ignore = DockerIgnore::read(dir)?;
+    ignore.keep(dockerfile);
+    ignore.keep(".dockerignore");
+    let mut tar = Builder::new(Vec::new());
+    walk(dir, "", &ignore, &mut tar)?;
+    if let Some(text) = inline {
+        let mut h = header(EntryType::Regular, 0o644, 0);
+        h.set_size(text.len() as u64);
+        tar.append_data(&mut h, dockerfile, text.as_bytes())?;
+    }
+    tar.into_inner()
+}
+
+/// Adds the entries under `dir` (at `rel` in the tar), in name order, a
+/// directory before what it holds.
+fn walk(
+    dir: &Path,
+    rel: &str,
+    ignore: &DockerIgnore,
+    tar: &mut Builder<Vec<u8>>,
+) -> io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<io::Result<_>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let path = if rel.is_empty() {
+            name.to_string()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let meta = std::fs::symlink_metadata(entry.path())?;
+        let excluded = ignore.excluded(&path);
+        let mode = mode_of(&meta);
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs());
+        if meta.is_dir() {
+            // An excluded directory may still hold an exception.
+            if excluded && !ignore.has_exceptions() {
+                continue;
+            }
+            if !excluded {
+                let mut h = header(EntryType::Directory, mode, mtime);
+                tar.append_data(&mut h, format!("{path}/"), io::empty())?;
+            }
+            walk(&entry.path(), &path, ignore, tar)?;
+        } else if excluded {
+            continue;
+        } else if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(entry.path())?;
+            let mut h = header(EntryType::Symlink, 0o777, mtime);
+            tar.append_link(&mut h, &path, target)?;
+        } else if meta.is_file() {
+            let data = std::fs::read(entry.path())?;
+            let mut h = header(EntryType::Regular, mode, mtime);
+            h.set_size(data.len() as u64);
+            tar.append_data(&mut h, &path, data.as_slice())?;
+        }
+        // Sockets, fifos and devices are not sent, as with `docker build`.
+    }
+    Ok(())
+}
+
+/// A header owned by root, as the Docker CLI writes them; path, size and
+/// checksum are set when the entry is appended.
+fn header(kind: EntryType, mode: u32, mtime: u64) -> Header {
+    let mut h = Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(mode);
+    h.set_mtime(mtime);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_size(0);
+    // Plain ASCII names always fit the 32-byte fields.
+    let _ = h.set_username("root");
+    let _ = h.set_groupname("root");
+    h
+}
+
+#[cfg(unix)]
+fn mode_of(meta: &std::fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+
+#[cfg(not(unix))]
+fn mode_of(meta: &std::fs::Metadata) -> u32 {
+    if meta.is_dir() { 0o755 } else { 0o644 }
+}
 
 /// The patterns of a `.dockerignore` file.
 #[derive(Debug, Clone, Default)]
@@ -116,8 +221,9 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
             let Some((&c, s_rest)) = s.split_first() else {
                 return false;
             };
+            // Go's `filepath.Match` negates with `^` only; `!` is a member.
             let (negate, mut body) = match rest.first() {
-                Some(b'^') | Some(b'!') => (true, &rest[1..]),
+                Some(b'^') => (true, &rest[1..]),
                 _ => (false, rest),
             };
             let mut matched = false;
@@ -152,176 +258,6 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
         }
         Some((c, rest)) => s.first() == Some(c) && glob(rest, &s[1..]),
     }
-}
-
-/// Packs the build context `dir` as a tar, leaving out what `.dockerignore`
-/// excludes (never the Dockerfile at `dockerfile` or `.dockerignore`).
-/// With `inline`, that text is added as the Dockerfile at `dockerfile`.
-pub fn context_tar(dir: &Path, dockerfile: &str, inline: Option<&str>) -> io::Result<Vec<u8>> {
-    let mut ignore = DockerIgnore::read(dir)?;
-    ignore.keep(dockerfile);
-    ignore.keep(".dockerignore");
-    let mut tar = Tar::default();
-    walk(dir, "", &ignore, &mut tar)?;
-    if let Some(text) = inline {
-        tar.file(dockerfile, 0o644, 0, text.as_bytes())?;
-    }
-    Ok(tar.finish())
-}
-
-fn walk(dir: &Path, rel: &str, ignore: &DockerIgnore, tar: &mut Tar) -> io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<io::Result<_>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let path = if rel.is_empty() {
-            name.to_string()
-        } else {
-            format!("{rel}/{name}")
-        };
-        let meta = std::fs::symlink_metadata(entry.path())?;
-        let excluded = ignore.excluded(&path);
-        let mode = mode_of(&meta);
-        let mtime = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_secs());
-        if meta.is_dir() {
-            if excluded && !ignore.has_exceptions() {
-                continue;
-            }
-            if !excluded {
-                tar.dir(&path, mode, mtime)?;
-            }
-            walk(&entry.path(), &path, ignore, tar)?;
-        } else if excluded {
-            continue;
-        } else if meta.file_type().is_symlink() {
-            let target = std::fs::read_link(entry.path())?;
-            tar.symlink(&path, &target.to_string_lossy(), mtime)?;
-        } else if meta.is_file() {
-            let data = std::fs::read(entry.path())?;
-            tar.file(&path, mode, mtime, &data)?;
-        }
-        // Sockets, fifos and devices are not sent, as with `docker build`.
-    }
-    Ok(())
-}
-
-#[cfg(unix)]
-fn mode_of(meta: &std::fs::Metadata) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    meta.permissions().mode() & 0o7777
-}
-
-#[cfg(not(unix))]
-fn mode_of(meta: &std::fs::Metadata) -> u32 {
-    if meta.is_dir() { 0o755 } else { 0o644 }
-}
-
-/// A minimal ustar writer (GNU long names for paths over 100 bytes).
-#[derive(Default)]
-struct Tar {
-    buf: Vec<u8>,
-}
-
-impl Tar {
-    fn file(&mut self, path: &str, mode: u32, mtime: u64, data: &[u8]) -> io::Result<()> {
-        self.header(path, mode, mtime, data.len() as u64, b'0', "")?;
-        self.data(data);
-        Ok(())
-    }
-
-    fn dir(&mut self, path: &str, mode: u32, mtime: u64) -> io::Result<()> {
-        self.header(&format!("{path}/"), mode, mtime, 0, b'5', "")
-    }
-
-    fn symlink(&mut self, path: &str, target: &str, mtime: u64) -> io::Result<()> {
-        self.header(path, 0o777, mtime, 0, b'2', target)
-    }
-
-    fn data(&mut self, data: &[u8]) {
-        self.buf.extend_from_slice(data);
-        let pad = (512 - data.len() % 512) % 512;
-        self.buf.extend(std::iter::repeat_n(0u8, pad));
-    }
-
-    fn header(
-        &mut self,
-        path: &str,
-        mode: u32,
-        mtime: u64,
-        size: u64,
-        kind: u8,
-        link: &str,
-    ) -> io::Result<()> {
-        if link.len() > 100 {
-            self.long(b'K', link)?;
-        }
-        if path.len() > 100 {
-            self.long(b'L', path)?;
-        }
-        let mut h = [0u8; 512];
-        put(&mut h[0..100], &path.as_bytes()[..path.len().min(100)]);
-        octal(&mut h[100..108], mode as u64);
-        octal(&mut h[108..116], 0);
-        octal(&mut h[116..124], 0);
-        octal(&mut h[124..136], size);
-        octal(&mut h[136..148], mtime);
-        h[156] = kind;
-        put(&mut h[157..257], &link.as_bytes()[..link.len().min(100)]);
-        put(&mut h[257..265], b"ustar  \0");
-        put(&mut h[265..269], b"root");
-        put(&mut h[297..301], b"root");
-        checksum(&mut h);
-        self.buf.extend_from_slice(&h);
-        Ok(())
-    }
-
-    fn long(&mut self, kind: u8, name: &str) -> io::Result<()> {
-        let mut data = name.as_bytes().to_vec();
-        data.push(0);
-        let mut h = [0u8; 512];
-        put(&mut h[0..100], b"././@LongLink");
-        octal(&mut h[100..108], 0o644);
-        octal(&mut h[108..116], 0);
-        octal(&mut h[116..124], 0);
-        octal(&mut h[124..136], data.len() as u64);
-        octal(&mut h[136..148], 0);
-        h[156] = kind;
-        put(&mut h[257..265], b"ustar  \0");
-        checksum(&mut h);
-        self.buf.extend_from_slice(&h);
-        self.data(&data);
-        Ok(())
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        self.buf.extend(std::iter::repeat_n(0u8, 1024));
-        self.buf
-    }
-}
-
-fn put(field: &mut [u8], bytes: &[u8]) {
-    field[..bytes.len()].copy_from_slice(bytes);
-}
-
-/// Octal digits, zero-padded, NUL-terminated, filling the field.
-fn octal(field: &mut [u8], v: u64) {
-    let digits = field.len() - 1;
-    let s = format!("{v:0digits$o}");
-    let s = &s.as_bytes()[s.len().saturating_sub(digits)..];
-    put(field, s);
-    field[digits] = 0;
-}
-
-fn checksum(h: &mut [u8; 512]) {
-    h[148..156].fill(b' ');
-    let sum: u64 = h.iter().map(|&b| u64::from(b)).sum();
-    let s = format!("{sum:06o}\0 ");
-    h[148..156].copy_from_slice(s.as_bytes());
 }
 
 #[cfg(test)]
@@ -367,42 +303,100 @@ mod tests {
         assert!(!classes.excluded("d1.txt"));
         assert!(classes.excluded("ay"));
         assert!(!classes.excluded("xy"));
+        let bang = ig("[!x]y\n");
+        assert!(bang.excluded("xy"));
+        assert!(bang.excluded("!y"));
+        assert!(!bang.excluded("ay"));
     }
 
+    /// Every entry's path, kind, mode and owner, in tar order.
+    fn entries(tar: &[u8]) -> Vec<(String, EntryType, u32, u64, String)> {
+        let mut archive = tar::Archive::new(tar);
+        archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let h = e.header();
+                (
+                    String::from_utf8_lossy(&e.path_bytes()).into_owned(),
+                    h.entry_type(),
+                    h.mode().unwrap(),
+                    h.uid().unwrap(),
+                    h.username().unwrap().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[cfg(unix)]
     #[test]
     fn context_tar_honours_dockerignore() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
         std::fs::write(p.join("Dockerfile"), "FROM scratch\n").unwrap();
         std::fs::write(p.join(".dockerignore"), "*\n!app\n").unwrap();
         std::fs::create_dir(p.join("app")).unwrap();
         std::fs::write(p.join("app/run.sh"), "echo hi\n").unwrap();
+        std::fs::set_permissions(p.join("app/run.sh"), std::fs::Permissions::from_mode(0o750))
+            .unwrap();
         std::fs::write(p.join("junk.txt"), "x").unwrap();
         let long = "d".repeat(120);
         std::fs::create_dir(p.join("app").join(&long)).unwrap();
         std::fs::write(p.join("app").join(&long).join("f"), "y").unwrap();
+        std::os::unix::fs::symlink("run.sh", p.join("app/link")).unwrap();
         let tar = context_tar(p, "Dockerfile", None).unwrap();
         assert_eq!(tar.len() % 512, 0);
-        let text = String::from_utf8_lossy(&tar);
-        assert!(text.contains("Dockerfile"));
-        assert!(text.contains("app/run.sh"));
-        assert!(text.contains(&format!("app/{long}/f")));
-        assert!(!text.contains("junk.txt"));
-        // The header checksum of the first entry is right.
-        let h = &tar[..512];
-        let stored =
-            u64::from_str_radix(std::str::from_utf8(&h[148..154]).unwrap().trim(), 8).unwrap();
-        let sum: u64 = h
-            .iter()
-            .enumerate()
-            .map(|(i, &b)| {
-                if (148..156).contains(&i) {
-                    32
-                } else {
-                    u64::from(b)
-                }
-            })
-            .sum();
-        assert_eq!(stored, sum);
+        let got = entries(&tar);
+        let paths: Vec<&str> = got.iter().map(|e| e.0.as_str()).collect();
+        // `*` excludes the root's own entries, `.dockerignore` and the
+        // Dockerfile are kept anyway, and `app` (a directory) is re-included.
+        assert_eq!(
+            paths,
+            vec![
+                ".dockerignore",
+                "Dockerfile",
+                "app/",
+                &format!("app/{long}/"),
+                &format!("app/{long}/f"),
+                "app/link",
+                "app/run.sh",
+            ]
+        );
+        let run = got.iter().find(|e| e.0 == "app/run.sh").unwrap();
+        assert_eq!((run.1, run.2), (EntryType::Regular, 0o750));
+        let link = got.iter().find(|e| e.0 == "app/link").unwrap();
+        assert_eq!((link.1, link.2), (EntryType::Symlink, 0o777));
+        assert!(got.iter().any(|e| e.1 == EntryType::Directory));
+        assert!(got.iter().all(|e| e.3 == 0 && e.4 == "root"));
+    }
+
+    #[test]
+    fn an_inline_dockerfile_is_added_under_its_generated_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.sh"), "echo\n").unwrap();
+        let tar = context_tar(dir.path(), "Dockerfile.inline", Some("FROM scratch\n")).unwrap();
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let mut found = Vec::new();
+        for e in archive.entries().unwrap() {
+            let mut e = e.unwrap();
+            let path = e.path().unwrap().to_string_lossy().into_owned();
+            let mode = e.header().mode().unwrap();
+            let mut text = String::new();
+            io::Read::read_to_string(&mut e, &mut text).unwrap();
+            found.push((path, mode, text));
+        }
+        assert_eq!(
+            found,
+            vec![
+                ("main.sh".to_string(), found[0].1, "echo\n".to_string()),
+                (
+                    "Dockerfile.inline".to_string(),
+                    0o644,
+                    "FROM scratch\n".to_string()
+                ),
+            ]
+        );
     }
 }
