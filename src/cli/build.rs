@@ -13,7 +13,7 @@ use crate::engine::Engine;
 use crate::engine::context::context_tar;
 use crate::engine::images::BuildRequest;
 use crate::load::Loaded;
-use crate::model::stack::{Service, Stack};
+use crate::model::stack::{PullPolicy, Service, Stack};
 use crate::output::{Progress, ProgressMode};
 use crate::plan::{self, image_ref};
 
@@ -222,22 +222,24 @@ pub(super) fn image_action(
     present: bool,
     force_build: bool,
 ) -> ImageAction {
-    let policy = svc.pull_policy.as_deref().unwrap_or("missing");
+    let policy = svc.pull_policy.clone().unwrap_or(PullPolicy::Missing);
     if svc.build.is_some() {
-        if force_build || policy == "build" || !present {
+        if force_build || policy == PullPolicy::Build || !present {
             return ImageAction::Build;
         }
-        if policy == "always" && svc.image.is_some() {
+        if policy == PullPolicy::Always && svc.image.is_some() {
             return ImageAction::Pull(image.to_string());
         }
         return ImageAction::Nothing;
     }
     match policy {
-        "always" => ImageAction::Pull(image.to_string()),
-        "never" | "build" => ImageAction::Nothing,
-        // `missing`, `if_not_present`, and anything else.
-        _ if !present => ImageAction::Pull(image.to_string()),
-        _ => ImageAction::Nothing,
+        PullPolicy::Always => ImageAction::Pull(image.to_string()),
+        PullPolicy::Never | PullPolicy::Build => ImageAction::Nothing,
+        // berth does not know an image's age: `refresh` acts as `missing`.
+        PullPolicy::Missing | PullPolicy::Refresh(_) if !present => {
+            ImageAction::Pull(image.to_string())
+        }
+        PullPolicy::Missing | PullPolicy::Refresh(_) => ImageAction::Nothing,
     }
 }
 
@@ -298,7 +300,7 @@ mod tests {
         Service {
             name: "web".into(),
             image: image.map(str::to_string),
-            pull_policy: policy.map(str::to_string),
+            pull_policy: policy.and_then(PullPolicy::parse),
             build: build.then(Build::default),
             ..Service::default()
         }

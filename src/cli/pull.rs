@@ -43,7 +43,7 @@ async fn pull(loaded: &Loaded, args: &PullArgs, progress: &Progress) -> Outcome 
         .iter()
         .map(|n| &stack.services[n.as_str()])
         .filter(|svc| svc.image.is_some() || svc.build.is_none())
-        .filter(|svc| svc.pull_policy.as_deref() != Some("build"))
+        .filter(|svc| svc.pull_policy != Some(crate::model::stack::PullPolicy::Build))
         .map(|svc| image_ref(stack, svc))
         .collect();
     let engine = match connect(progress).await {

@@ -304,7 +304,7 @@ async fn a_container_lives_its_whole_life_through_the_engine() {
     limits.nano_cpus = 200_000_000;
     limits.memory = 96 * 1024 * 1024;
     limits.pids_limit = 50;
-    limits.restart = "on-failure:3".into();
+    limits.restart = crate::model::stack::Restart::OnFailure(Some(3));
     e.update_container(&id, &limits).await.unwrap();
     let after = e.inspect_container(&id).await.unwrap();
     let host = after.host_config.unwrap();

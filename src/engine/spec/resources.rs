@@ -11,27 +11,20 @@ use bollard::models::{
 };
 
 use crate::limits::{Limits, Throttle};
-use crate::model::stack::{Service, Ulimit};
+use crate::model::stack::{Cgroup, Restart, Service, Ulimit};
 
-/// `no`, `always`, `unless-stopped`, `on-failure[:N]` as the engine's policy.
-pub fn restart_policy(text: &str) -> RestartPolicy {
-    let (name, count) = match text.split_once(':') {
-        Some((n, c)) => (n, c.trim().parse().ok()),
-        None => (text, None),
-    };
-    let name = match name.trim() {
-        "always" => RestartPolicyNameEnum::ALWAYS,
-        "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
-        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
-        _ => RestartPolicyNameEnum::NO,
+/// A `restart` policy as the engine's; the retry count only with
+/// `on-failure`.
+pub fn restart_policy(restart: Restart) -> RestartPolicy {
+    let (name, count) = match restart {
+        Restart::No => (RestartPolicyNameEnum::NO, None),
+        Restart::Always => (RestartPolicyNameEnum::ALWAYS, None),
+        Restart::UnlessStopped => (RestartPolicyNameEnum::UNLESS_STOPPED, None),
+        Restart::OnFailure(n) => (RestartPolicyNameEnum::ON_FAILURE, n),
     };
     RestartPolicy {
-        maximum_retry_count: if name == RestartPolicyNameEnum::ON_FAILURE {
-            count
-        } else {
-            None
-        },
         name: Some(name),
+        maximum_retry_count: count.map(i64::from),
     }
 }
 
@@ -70,17 +63,16 @@ pub fn resources(service: &Service) -> HostConfig {
         blkio_device_read_iops: throttles(&l.device_read_iops),
         blkio_device_write_iops: throttles(&l.device_write_iops),
         pids_limit: nonzero(l.pids_limit),
-        restart_policy: Some(restart_policy(&l.restart)),
+        restart_policy: Some(restart_policy(l.restart)),
 
         blkio_weight_device: weight_devices(service),
         memory_swappiness: service.mem_swappiness,
         cpu_realtime_period: service.cpu_rt_period.map(|d| d.0 / 1000),
         cpu_realtime_runtime: service.cpu_rt_runtime.map(|d| d.0 / 1000),
         cgroup_parent: service.cgroup_parent.clone(),
-        cgroupns_mode: service.cgroup.as_deref().and_then(|c| match c {
-            "host" => Some(HostConfigCgroupnsModeEnum::HOST),
-            "private" => Some(HostConfigCgroupnsModeEnum::PRIVATE),
-            _ => None,
+        cgroupns_mode: service.cgroup.map(|c| match c {
+            Cgroup::Host => HostConfigCgroupnsModeEnum::HOST,
+            Cgroup::Private => HostConfigCgroupnsModeEnum::PRIVATE,
         }),
         shm_size: service.shm_size.map(|b| b.0),
         ulimits: ulimits(service),
@@ -148,7 +140,7 @@ pub fn update(l: &Limits) -> ContainerUpdateBody {
         blkio_device_write_iops: throttles(&l.device_write_iops),
         // 0 resets to unlimited here, unlike the fields above.
         pids_limit: Some(l.pids_limit),
-        restart_policy: Some(restart_policy(&l.restart)),
+        restart_policy: Some(restart_policy(l.restart)),
         ..Default::default()
     }
 }

@@ -81,18 +81,21 @@ fn volume_request_carries_driver_options_and_berth_labels() {
 
 #[test]
 fn restart_policies_read_like_docker_run() {
-    let p = restart_policy("on-failure:3");
+    let p = restart_policy(Restart::OnFailure(Some(3)));
     assert_eq!(p.name, Some(RestartPolicyNameEnum::ON_FAILURE));
     assert_eq!(p.maximum_retry_count, Some(3));
     assert_eq!(
-        restart_policy("unless-stopped").name,
+        restart_policy(Restart::UnlessStopped).name,
         Some(RestartPolicyNameEnum::UNLESS_STOPPED)
     );
     assert_eq!(
-        restart_policy("always").name,
+        restart_policy(Restart::Always).name,
         Some(RestartPolicyNameEnum::ALWAYS)
     );
-    assert_eq!(restart_policy("no").name, Some(RestartPolicyNameEnum::NO));
+    assert_eq!(
+        restart_policy(Restart::No).name,
+        Some(RestartPolicyNameEnum::NO)
+    );
 }
 
 #[test]
@@ -234,7 +237,10 @@ fn limits_come_from_limits_of_the_service() {
         h.blkio_device_write_iops.as_ref().unwrap()[0].rate,
         Some(100)
     );
-    assert_eq!(h.restart_policy, Some(restart_policy("on-failure:2")));
+    assert_eq!(
+        h.restart_policy,
+        Some(restart_policy(Restart::OnFailure(Some(2))))
+    );
 
     // The update body sends the same values.
     let u = update(&Limits::of(web));
