@@ -26,7 +26,7 @@ use bollard::models::ContainerInspectResponse;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::engine::image::PullEvent;
+use crate::engine::images::PullEvent;
 use crate::engine::{Engine, EngineError};
 use crate::identity;
 use crate::model::stack::Condition;
@@ -246,16 +246,14 @@ impl Executor {
     async fn run(&self, action: &Action, out: &Reporter) -> StepResult {
         let e = &self.engine;
         let result: crate::engine::Result<Option<String>> = match action {
-            Action::CreateNetwork { request, .. } => match e.create_network_from(request).await {
+            Action::CreateNetwork { request, .. } => match e.create_network(request).await {
                 Ok(created) if rules::duplicate_network(&created.warning) => {
                     let _ = e.remove_network(&created.id).await;
                     return StepResult::noted("already existed");
                 }
                 other => other.map(|_| None),
             },
-            Action::CreateVolume { request, .. } => {
-                e.create_volume_from(request).await.map(|_| None)
-            }
+            Action::CreateVolume { request, .. } => e.create_volume(request).await.map(|_| None),
             Action::CreateDirectory { path, .. } => return create_directory(path),
             Action::CreateContainer {
                 name,
@@ -263,13 +261,13 @@ impl Executor {
                 request,
                 ..
             } => e
-                .create_container_from(name, platform.as_deref(), request)
+                .create_container(name, platform.as_deref(), request)
                 .await
                 .map(|_| None),
             Action::Rename { id, to, .. } => e.rename_container(id, to).await.map(|_| None),
             Action::Start { name, .. } => e.start_container(name).await.map(|_| None),
             Action::Update { id, request, .. } => {
-                e.update_container_body(id, request).await.map(|_| None)
+                e.update_container(id, request).await.map(|_| None)
             }
             Action::Connect {
                 name,
@@ -277,7 +275,7 @@ impl Executor {
                 endpoint,
                 ..
             } => e
-                .connect_endpoint(name, network, endpoint.as_ref().clone())
+                .connect_network(name, network, endpoint.as_ref().clone())
                 .await
                 .map(|_| None),
             Action::Disconnect { name, network, .. } => {
@@ -370,7 +368,7 @@ impl Executor {
         let dockerfile = step.request.dockerfile.clone();
         let dir = context.clone();
         let packed = tokio::task::spawn_blocking(move || {
-            crate::engine::image::context_tar(&dir, &dockerfile, inline.as_deref())
+            crate::engine::context::context_tar(&dir, &dockerfile, inline.as_deref())
         })
         .await;
         let tar = match packed {

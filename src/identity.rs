@@ -146,7 +146,7 @@ mod tests {
         };
         let mut b = a.clone();
         b.cpus = Some(0.5);
-        b.restart = Some("always".into());
+        b.restart = Some(crate::model::stack::Restart::Always);
         b.networks.insert("front".into(), None);
         assert_eq!(config_hash(&a), config_hash(&b));
         let mut c = a.clone();

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::model::stack::Service;
+use crate::model::stack::{Restart, Service};
 
 /// A throttle on one device: path and rate (bytes or operations per second).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -35,8 +35,7 @@ pub struct Limits {
     pub device_read_iops: Vec<Throttle>,
     pub device_write_iops: Vec<Throttle>,
     pub pids_limit: i64,
-    /// `no`, `always`, `unless-stopped`, `on-failure[:N]`.
-    pub restart: String,
+    pub restart: Restart,
 }
 
 impl Limits {
@@ -82,7 +81,7 @@ impl Limits {
                 .pids_limit
                 .or(deploy_limits.and_then(|l| l.pids))
                 .unwrap_or(0),
-            restart: service.restart.clone().unwrap_or_else(|| "no".into()),
+            restart: service.restart.unwrap_or_default(),
         }
     }
 
@@ -151,7 +150,7 @@ impl Limits {
             throttles(&self.device_write_iops),
             throttles(&to.device_write_iops),
         );
-        text("restart", self.restart.clone(), to.restart.clone());
+        text("restart", self.restart.to_string(), to.restart.to_string());
         out
     }
 }

@@ -21,7 +21,7 @@ use futures_util::future::join_all;
 use crate::engine::{self, Engine, EngineError};
 use crate::identity;
 use crate::limits::{Limits, Throttle};
-use crate::model::stack::{MountType, Stack};
+use crate::model::stack::{MountType, Restart, Stack};
 
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
@@ -492,20 +492,22 @@ pub fn limits_of(h: &HostConfig) -> Limits {
         device_read_iops: throttles(&h.blkio_device_read_iops),
         device_write_iops: throttles(&h.blkio_device_write_iops),
         pids_limit: h.pids_limit.unwrap_or(0),
-        restart: h.restart_policy.as_ref().map_or("no".into(), restart_text),
+        restart: h.restart_policy.as_ref().map_or(Restart::No, restart_of),
     }
 }
 
-/// A restart policy as the stack file writes it: `on-failure:3`.
-pub fn restart_text(p: &RestartPolicy) -> String {
+/// The engine's restart policy as the stack file writes it: a retry count
+/// of 0 is no limit, `on-failure`.
+pub fn restart_of(p: &RestartPolicy) -> Restart {
     match p.name {
-        Some(RestartPolicyNameEnum::ALWAYS) => "always".into(),
-        Some(RestartPolicyNameEnum::UNLESS_STOPPED) => "unless-stopped".into(),
-        Some(RestartPolicyNameEnum::ON_FAILURE) => match p.maximum_retry_count {
-            Some(n) if n > 0 => format!("on-failure:{n}"),
-            _ => "on-failure".into(),
-        },
-        Some(RestartPolicyNameEnum::NO | RestartPolicyNameEnum::EMPTY) | None => "no".into(),
+        Some(RestartPolicyNameEnum::ALWAYS) => Restart::Always,
+        Some(RestartPolicyNameEnum::UNLESS_STOPPED) => Restart::UnlessStopped,
+        Some(RestartPolicyNameEnum::ON_FAILURE) => Restart::OnFailure(
+            p.maximum_retry_count
+                .filter(|n| *n > 0)
+                .and_then(|n| u32::try_from(n).ok()),
+        ),
+        Some(RestartPolicyNameEnum::NO | RestartPolicyNameEnum::EMPTY) | None => Restart::No,
     }
 }
 
@@ -653,7 +655,7 @@ mod tests {
                         rate: 2
                     },
                 ],
-                restart: "on-failure:3".into(),
+                restart: Restart::OnFailure(Some(3)),
                 ..Limits::default()
             }
         );
@@ -672,7 +674,7 @@ mod tests {
         assert_eq!(c.project, None);
         assert_eq!(c.number, None);
         assert_eq!(c.status, Status::Created);
-        assert_eq!(c.limits.restart, "no");
+        assert_eq!(c.limits.restart, Restart::No);
     }
 
     #[test]
@@ -682,19 +684,22 @@ mod tests {
             maximum_retry_count: n,
         };
         assert_eq!(
-            restart_text(&p(RestartPolicyNameEnum::ALWAYS, None)),
-            "always"
+            restart_of(&p(RestartPolicyNameEnum::ALWAYS, None)),
+            Restart::Always
         );
         assert_eq!(
-            restart_text(&p(RestartPolicyNameEnum::UNLESS_STOPPED, Some(0))),
-            "unless-stopped"
+            restart_of(&p(RestartPolicyNameEnum::UNLESS_STOPPED, Some(0))),
+            Restart::UnlessStopped
         );
         assert_eq!(
-            restart_text(&p(RestartPolicyNameEnum::ON_FAILURE, Some(0))),
-            "on-failure"
+            restart_of(&p(RestartPolicyNameEnum::ON_FAILURE, Some(0))),
+            Restart::OnFailure(None)
         );
-        assert_eq!(restart_text(&p(RestartPolicyNameEnum::EMPTY, None)), "no");
-        assert_eq!(restart_text(&RestartPolicy::default()), "no");
+        assert_eq!(
+            restart_of(&p(RestartPolicyNameEnum::EMPTY, None)),
+            Restart::No
+        );
+        assert_eq!(restart_of(&RestartPolicy::default()), Restart::No);
     }
 
     #[test]

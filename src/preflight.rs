@@ -13,7 +13,7 @@ use std::path::Path;
 
 use crate::diag::Diagnostic;
 use crate::identity::image_ref;
-use crate::model::stack::{MountType, Port, Service, Stack};
+use crate::model::stack::{MountType, Port, PullPolicy, Service, Stack};
 use crate::observe::Observed;
 use crate::source::Span;
 
@@ -33,7 +33,7 @@ fn missing_image(stack: &Stack, svc: &Service, observed: &Observed, out: &mut Ve
     // A service that builds its image builds it when it is missing; one
     // with a pull policy other than `never` pulls it (`up` does both before
     // it plans). Only `never` leaves a missing image missing.
-    if svc.build.is_some() || svc.pull_policy.as_deref() != Some("never") {
+    if svc.build.is_some() || svc.pull_policy != Some(PullPolicy::Never) {
         return;
     }
     let image = image_ref(stack, svc);

@@ -16,7 +16,7 @@ use super::error::Error;
 use super::session::{Needs, NeedsStack, Session};
 use super::{Global, Outcome};
 use crate::engine::Engine;
-use crate::engine::ops::ExecRequest;
+use crate::engine::exec::ExecRequest;
 use crate::output::ProgressMode;
 
 #[derive(Debug, clap::Args)]

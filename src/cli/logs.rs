@@ -21,7 +21,7 @@ use super::error::Error;
 use super::session::{Needs, NeedsStack, Replica, Session};
 use super::{Global, Outcome};
 use crate::engine::Engine;
-use crate::engine::ops::LogRequest;
+use crate::engine::logs::LogRequest;
 use crate::identity;
 use crate::output::ProgressMode;
 

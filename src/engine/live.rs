@@ -4,12 +4,22 @@
 //! Each test works in its own project, `berth-engtest-<pid>-<n>`, and a
 //! [`Project`] guard removes everything carrying that project's label when
 //! the test ends, passed or failed.
+//!
+//! The adapter returns the engine's answers as they are; where a test
+//! repeats a call, the repeat goes through the executor ([`step`]), so that
+//! these tests also hold the plan's table of already-done rules to what
+//! this engine really answers.
 
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use bollard::models::EndpointSettings;
+
 use super::*;
+use crate::apply::{ApplyError, ApplyOptions, Summary};
 use crate::limits::Limits;
+use crate::model::stack::{Service, Stack};
+use crate::plan::{Action, Cause, Plan};
 
 const IMAGE: &str = "berth-test/busybox:latest";
 
@@ -91,6 +101,41 @@ async fn engine() -> Engine {
         .expect("these tests need a Docker engine (see .ci/run)")
 }
 
+/// Runs one step through the executor, as `apply` runs a plan's steps.
+async fn step(
+    e: &Engine,
+    project: &str,
+    action: Action,
+) -> std::result::Result<Summary, ApplyError> {
+    let mut plan = Plan::default();
+    plan.push(action, Cause::Down, vec![]);
+    let opts = ApplyOptions {
+        project: project.to_string(),
+        ..ApplyOptions::default()
+    };
+    crate::apply::apply(e, &plan, &opts, &|_| {}).await
+}
+
+/// Creates replica 1 of `svc` as `name` and connects it to its other
+/// networks, as the plan's create and connect steps do.
+async fn create(e: &Engine, stack: &Stack, svc: &Service, name: &str) -> Result<String> {
+    let spec = spec::container(stack, svc, 1);
+    let id = e
+        .create_container(name, spec.platform.as_deref(), &spec.body)
+        .await?;
+    for (network, endpoint) in spec.connect {
+        e.connect_network(&id, &network, endpoint).await?;
+    }
+    Ok(id)
+}
+
+fn endpoint(names: &[&str]) -> EndpointSettings {
+    EndpointSettings {
+        aliases: Some(names.iter().map(|a| a.to_string()).collect()),
+        ..Default::default()
+    }
+}
+
 fn inspect_text(id: &str, format: &str) -> String {
     let out = Command::new("docker")
         .args(["inspect", "--format", format, id])
@@ -132,22 +177,33 @@ async fn networks_and_volumes_are_created_listed_and_removed() {
     let net_name = format!("{}_front", p.name);
     let vol_name = format!("{}_data", p.name);
 
-    let id = e.create_network(&stack, "front").await.unwrap();
-    let plain = e.create_network(&stack, "plain").await.unwrap();
-    // No second network of the same name, whatever its configuration.
-    let again = e.create_network(&stack, "plain").await;
-    assert!(
-        matches!(again, Err(EngineError::Conflict(_))),
-        "second create: {again:?}"
-    );
+    let network = |key: &str| spec::network(&stack, key).unwrap();
+    let id = e.create_network(&network("front")).await.unwrap().id;
+    let plain = e.create_network(&network("plain")).await.unwrap().id;
     let plain_name = format!("{}_plain", p.name);
+    // API 1.41 makes a second network of a taken name and only warns...
+    let twin = e.create_network(&network("plain")).await.unwrap();
+    assert!(
+        crate::plan::rules::duplicate_network(&twin.warning),
+        "{twin:?}"
+    );
+    e.remove_network(&twin.id).await.unwrap();
+    // ...which the plan's rule takes away again: the step is done.
+    let again = Action::CreateNetwork {
+        name: plain_name.clone(),
+        request: Box::new(network("plain")),
+    };
+    step(&e, &p.name, again).await.unwrap();
     let same = e
         .list_networks("berth-engtest-nobody", std::slice::from_ref(&plain_name))
         .await
         .unwrap();
     assert_eq!(same.len(), 1);
     assert_eq!(same[0].id.as_deref(), Some(plain.as_str()));
-    e.create_volume(&stack, "data").await.unwrap();
+    let volume = spec::volume(&stack, "data").unwrap();
+    e.create_volume(&volume).await.unwrap();
+    // A volume that exists: the engine answers with the volume, no error.
+    e.create_volume(&volume).await.unwrap();
 
     let nets = e.list_networks(&p.name, &[]).await.unwrap();
     assert_eq!(nets.len(), 2);
@@ -181,8 +237,7 @@ async fn networks_and_volumes_are_created_listed_and_removed() {
 
     // In use by a running container: both refuse with Conflict.
     let name = format!("{}-a-1", p.name);
-    let c = e
-        .create_container(&stack, &stack.services["a"], 1, &name)
+    let c = create(&e, &stack, &stack.services["a"], &name)
         .await
         .unwrap();
     e.start_container(&c).await.unwrap();
@@ -193,10 +248,18 @@ async fn networks_and_volumes_are_created_listed_and_removed() {
     e.remove_container(&c, true).await.unwrap();
 
     e.remove_network(&net_name).await.unwrap();
-    e.remove_network(&net_name).await.unwrap();
+    let gone = e.remove_network(&net_name).await;
+    assert!(matches!(gone, Err(EngineError::NotFound(_))), "{gone:?}");
+    let again = Action::RemoveNetwork {
+        name: net_name.clone(),
+    };
+    step(&e, &p.name, again).await.unwrap();
     e.remove_network(&plain_name).await.unwrap();
     e.remove_volume(&vol_name).await.unwrap();
-    e.remove_volume(&vol_name).await.unwrap();
+    let again = Action::RemoveVolume {
+        name: vol_name.clone(),
+    };
+    step(&e, &p.name, again).await.unwrap();
     assert!(e.list_networks(&p.name, &[]).await.unwrap().is_empty());
     assert!(e.list_volumes(&p.name, &[]).await.unwrap().is_empty());
     assert!(matches!(
@@ -229,16 +292,22 @@ async fn a_container_lives_its_whole_life_through_the_engine() {
     );
     let e = engine().await;
     for key in ["front", "back", "extra"] {
-        e.create_network(&stack, key).await.unwrap();
+        let request = spec::network(&stack, key).unwrap();
+        e.create_network(&request).await.unwrap();
     }
-    e.create_volume(&stack, "data").await.unwrap();
+    e.create_volume(&spec::volume(&stack, "data").unwrap())
+        .await
+        .unwrap();
     let web = &stack.services["web"];
     let name = format!("{}-web-1", p.name);
-    let id = e.create_container(&stack, web, 1, &name).await.unwrap();
-    assert!(
-        p.dir.path().join("made/here").is_dir(),
-        "bind source created"
-    );
+    let made = p.dir.path().join("made/here");
+    let dir = Action::CreateDirectory {
+        service: "web".into(),
+        path: made.clone(),
+    };
+    step(&e, &p.name, dir).await.unwrap();
+    assert!(made.is_dir(), "bind source created");
+    let id = create(&e, &stack, web, &name).await.unwrap();
 
     // Attached to both networks before it starts, service name as alias.
     let front = format!("{}_front", p.name);
@@ -303,8 +372,10 @@ async fn a_container_lives_its_whole_life_through_the_engine() {
     limits.nano_cpus = 200_000_000;
     limits.memory = 96 * 1024 * 1024;
     limits.pids_limit = 50;
-    limits.restart = "on-failure:3".into();
-    e.update_container(&id, &limits).await.unwrap();
+    limits.restart = crate::model::stack::Restart::OnFailure(Some(3));
+    e.update_container(&id, &spec::update(&limits))
+        .await
+        .unwrap();
     let after = e.inspect_container(&id).await.unwrap();
     let host = after.host_config.unwrap();
     assert_eq!(after.id.as_deref(), Some(id.as_str()));
@@ -320,15 +391,24 @@ async fn a_container_lives_its_whole_life_through_the_engine() {
         "on-failure:3"
     );
 
-    // Networks change in place; repeating either call is fine.
-    e.connect_network(&id, &extra, &["web".into(), "x".into()])
+    // Networks change in place; a repeated step is done.
+    e.connect_network(&id, &extra, endpoint(&["web", "x"]))
         .await
         .unwrap();
-    e.connect_network(&id, &extra, &["web".into()])
-        .await
-        .unwrap();
+    let again = Action::Connect {
+        service: "web".into(),
+        name: id.clone(),
+        network: extra.clone(),
+        endpoint: Box::new(endpoint(&["web"])),
+    };
+    step(&e, &p.name, again).await.unwrap();
     e.disconnect_network(&id, &back).await.unwrap();
-    e.disconnect_network(&id, &back).await.unwrap();
+    let again = Action::Disconnect {
+        service: "web".into(),
+        name: id.clone(),
+        network: back.clone(),
+    };
+    step(&e, &p.name, again).await.unwrap();
     let nets = inspect_text(
         &id,
         "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
@@ -338,10 +418,18 @@ async fn a_container_lives_its_whole_life_through_the_engine() {
     assert!(extra_net.containers.unwrap().contains_key(&id));
 
     e.stop_container(&id, Some(1)).await.unwrap();
+    // Stopping a stopped container is a 304, which is no error.
     e.stop_container(&id, Some(1)).await.unwrap();
-    e.stop_container("berth-engtest-no-such-container", None)
-        .await
-        .unwrap();
+    let missing = "berth-engtest-no-such-container";
+    let gone = e.stop_container(missing, None).await;
+    assert!(matches!(gone, Err(EngineError::NotFound(_))), "{gone:?}");
+    let again = Action::Stop {
+        service: None,
+        name: missing.into(),
+        id: missing.into(),
+        timeout: None,
+    };
+    step(&e, &p.name, again).await.unwrap();
     assert_eq!(inspect_text(&id, "{{.State.Running}}"), "false");
 
     let renamed = format!("{}-web-renamed", p.name);
@@ -349,7 +437,12 @@ async fn a_container_lives_its_whole_life_through_the_engine() {
     assert_eq!(inspect_text(&id, "{{.Name}}"), format!("/{renamed}"));
 
     e.remove_container(&id, false).await.unwrap();
-    e.remove_container(&id, false).await.unwrap();
+    let again = Action::Remove {
+        service: None,
+        name: renamed.clone(),
+        id: id.clone(),
+    };
+    step(&e, &p.name, again).await.unwrap();
     assert!(matches!(
         e.inspect_container(&id).await,
         Err(EngineError::NotFound(_))
@@ -366,8 +459,29 @@ async fn a_container_name_in_use_is_a_conflict() {
     let e = engine().await;
     let name = format!("{}-a-1", p.name);
     let a = &stack.services["a"];
-    e.create_container(&stack, a, 1, &name).await.unwrap();
-    let again = e.create_container(&stack, a, 1, &name).await;
+    create(&e, &stack, a, &name).await.unwrap();
+    let again = create(&e, &stack, a, &name).await;
     assert!(matches!(again, Err(EngineError::Conflict(_))), "{again:?}");
+    // The plan's rule: a container of this project under the name means
+    // the create was done by an interrupted run; anyone else's is a failure.
+    let spec = spec::container(&stack, a, 1);
+    let create_step = |project: &str| {
+        let action = Action::CreateContainer {
+            service: "a".into(),
+            number: 1,
+            name: name.clone(),
+            platform: None,
+            request: Box::new(spec.body.clone()),
+        };
+        (project.to_string(), action)
+    };
+    let (project, action) = create_step(&p.name);
+    step(&e, &project, action).await.unwrap();
+    let (project, action) = create_step("berth-engtest-someone-else");
+    let refused = step(&e, &project, action).await;
+    assert!(
+        matches!(refused, Err(ApplyError::Failed { .. })),
+        "{refused:?}"
+    );
     assert_eq!(e.list_containers(&p.name).await.unwrap().len(), 1);
 }

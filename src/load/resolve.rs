@@ -498,7 +498,6 @@ pub fn service(
         pid: s.pid.clone(),
         uts: s.uts.clone(),
         userns_mode: s.userns_mode.clone(),
-        cgroup: s.cgroup.clone(),
         cgroup_parent: s.cgroup_parent.clone(),
         isolation: s.isolation.clone(),
         mac_address: s.mac_address.clone(),
@@ -543,28 +542,25 @@ pub fn service(
         .collect();
     out.network_mode = s.network_mode.as_ref().map(|n| n.value.clone());
     out.container_name = s.container_name.as_ref().map(|c| c.value.clone());
-    // compose prints the old spelling `if_not_present` as `missing`.
-    out.pull_policy = s.pull_policy.as_ref().map(|p| match p.value.as_str() {
-        "if_not_present" => "missing".to_string(),
-        other => other.to_string(),
-    });
     if let Some(p) = &s.pull_policy {
-        const POLICIES: &[&str] = &[
-            "always",
-            "never",
-            "missing",
-            "build",
-            "if_not_present",
-            "daily",
-            "weekly",
-            "refresh",
-        ];
-        if !POLICIES.contains(&p.value.as_str()) && !p.value.starts_with("every_") {
+        out.pull_policy = PullPolicy::parse(&p.value);
+        if out.pull_policy.is_none() {
             cx.error(
                 p.span,
                 format!("invalid pull_policy `{}`", p.value),
                 "unknown policy",
                 "use one of `missing`, `always`, `never`, `build`",
+            );
+        }
+    }
+    if let Some(c) = &s.cgroup {
+        out.cgroup = Cgroup::parse(&c.value);
+        if out.cgroup.is_none() {
+            cx.error(
+                c.span,
+                format!("invalid cgroup `{}`", c.value),
+                "not a cgroup namespace mode",
+                "use `host` or `private`",
             );
         }
     }
@@ -817,23 +813,17 @@ fn extra_hosts(cx: &mut Context, v: &Option<Spanned<raw::ExtraHosts>>) -> Vec<St
     out
 }
 
-fn restart_policy(cx: &mut Context, r: &Spanned<String>) -> Option<String> {
-    let v = r.value.as_str();
-    let ok = match v.split_once(':') {
-        None => matches!(v, "no" | "always" | "on-failure" | "unless-stopped"),
-        Some(("on-failure", n)) => n.parse::<u32>().is_ok(),
-        _ => false,
-    };
-    if !ok {
+fn restart_policy(cx: &mut Context, r: &Spanned<String>) -> Option<Restart> {
+    let policy = Restart::parse(&r.value);
+    if policy.is_none() {
         cx.error(
             r.span,
-            format!("invalid restart policy `{v}`"),
+            format!("invalid restart policy `{}`", r.value),
             "not a restart policy",
             "use `no`, `always`, `on-failure`, `on-failure:<retries>` or `unless-stopped`",
         );
-        return None;
     }
-    Some(v.to_string())
+    policy
 }
 
 fn ulimits(
@@ -1520,5 +1510,26 @@ mod tests {
     fn extra_hosts_need_an_address_and_a_plain_name() {
         assert_eq!(hosts(list(&["nohost"])).1, 1);
         assert_eq!(hosts(list(&[":1.1.1.1"])).1, 1);
+    }
+
+    #[test]
+    fn an_unknown_cgroup_mode_is_an_error_at_its_value() {
+        let d = crate::testutil::dir(&[(
+            "compose.yaml",
+            "services:\n  web: {image: a, cgroup: shared}\n  ok: {image: a, cgroup: host}\n",
+        )]);
+        let opts = crate::load::Options {
+            cwd: d.0.clone(),
+            ..Default::default()
+        };
+        let Err(failed) = crate::load::load(&opts) else {
+            panic!("`cgroup: shared` should not load");
+        };
+        let messages: Vec<&str> = failed
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(messages, vec!["invalid cgroup `shared`"]);
     }
 }

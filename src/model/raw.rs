@@ -714,7 +714,7 @@ pub struct Service {
     pub pid: Option<String>,
     pub uts: Option<String>,
     pub userns_mode: Option<String>,
-    pub cgroup: Option<String>,
+    pub cgroup: Option<Spanned<String>>,
     pub cgroup_parent: Option<String>,
     pub isolation: Option<String>,
     pub mac_address: Option<String>,

@@ -7,6 +7,8 @@
 //! for field, so the two can be compared; fields marked `skip` are berth's own
 //! bookkeeping (where a value was written), never printed.
 
+use std::fmt;
+
 use indexmap::IndexMap;
 use serde::Serialize;
 use serde::ser::Serializer;
@@ -112,7 +114,7 @@ pub struct Service {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cap_drop: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cgroup: Option<String>,
+    pub cgroup: Option<Cgroup>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cgroup_parent: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -217,11 +219,11 @@ pub struct Service {
     #[serde(skip_serializing_if = "is_false")]
     pub privileged: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pull_policy: Option<String>,
+    pub pull_policy: Option<PullPolicy>,
     #[serde(skip_serializing_if = "is_false")]
     pub read_only: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub restart: Option<String>,
+    pub restart: Option<Restart>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -263,6 +265,141 @@ pub struct Service {
     /// Where each dependency edge was written, for cycle reports.
     #[serde(skip)]
     pub edges: Vec<Edge>,
+}
+
+/// `pull_policy`: whether `up` pulls or builds a service's image. Printed
+/// as compose prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PullPolicy {
+    /// Pull on every `up`.
+    Always,
+    /// Never pull: a missing image is an error.
+    Never,
+    /// Pull an image only when it is missing (the default); also written
+    /// `if_not_present`, which compose prints as `missing`.
+    Missing,
+    /// Build on every `up`.
+    Build,
+    /// Pull again once the local image is older than a period: `daily`,
+    /// `weekly`, `every_<duration>`, or plain `refresh` (no period). berth
+    /// does not track an image's age, so for now these pull only a missing
+    /// image, as `missing` does.
+    Refresh(Option<RefreshPeriod>),
+}
+
+/// How often a [`PullPolicy::Refresh`] pulls again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshPeriod {
+    Daily,
+    Weekly,
+    /// `every_<duration>`, the duration as written (`12h`, `1w`).
+    Every(String),
+}
+
+impl PullPolicy {
+    /// A `pull_policy` as written; None if compose would not accept it.
+    pub fn parse(text: &str) -> Option<PullPolicy> {
+        Some(match text {
+            "always" => PullPolicy::Always,
+            "never" => PullPolicy::Never,
+            "missing" | "if_not_present" => PullPolicy::Missing,
+            "build" => PullPolicy::Build,
+            "refresh" => PullPolicy::Refresh(None),
+            "daily" => PullPolicy::Refresh(Some(RefreshPeriod::Daily)),
+            "weekly" => PullPolicy::Refresh(Some(RefreshPeriod::Weekly)),
+            _ => {
+                let every = text.strip_prefix("every_")?;
+                PullPolicy::Refresh(Some(RefreshPeriod::Every(every.to_string())))
+            }
+        })
+    }
+}
+
+impl fmt::Display for PullPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PullPolicy::Always => f.write_str("always"),
+            PullPolicy::Never => f.write_str("never"),
+            PullPolicy::Missing => f.write_str("missing"),
+            PullPolicy::Build => f.write_str("build"),
+            PullPolicy::Refresh(None) => f.write_str("refresh"),
+            PullPolicy::Refresh(Some(RefreshPeriod::Daily)) => f.write_str("daily"),
+            PullPolicy::Refresh(Some(RefreshPeriod::Weekly)) => f.write_str("weekly"),
+            PullPolicy::Refresh(Some(RefreshPeriod::Every(d))) => write!(f, "every_{d}"),
+        }
+    }
+}
+
+impl Serialize for PullPolicy {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// `restart`: what the engine does when a container's main process exits.
+/// Printed as written: `no`, `always`, `unless-stopped`, `on-failure[:N]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Restart {
+    #[default]
+    No,
+    Always,
+    UnlessStopped,
+    /// After a non-zero exit, at most N times when N is given.
+    OnFailure(Option<u32>),
+}
+
+impl Restart {
+    /// A `restart` value as written; None if it is not a policy.
+    pub fn parse(text: &str) -> Option<Restart> {
+        match text.split_once(':') {
+            None => match text {
+                "no" => Some(Restart::No),
+                "always" => Some(Restart::Always),
+                "unless-stopped" => Some(Restart::UnlessStopped),
+                "on-failure" => Some(Restart::OnFailure(None)),
+                _ => None,
+            },
+            Some(("on-failure", n)) => n.parse().ok().map(|n| Restart::OnFailure(Some(n))),
+            Some(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Restart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Restart::No => f.write_str("no"),
+            Restart::Always => f.write_str("always"),
+            Restart::UnlessStopped => f.write_str("unless-stopped"),
+            Restart::OnFailure(None) => f.write_str("on-failure"),
+            Restart::OnFailure(Some(n)) => write!(f, "on-failure:{n}"),
+        }
+    }
+}
+
+impl Serialize for Restart {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// `cgroup`: whether the container gets its own cgroup namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cgroup {
+    Host,
+    Private,
+}
+
+impl Cgroup {
+    /// `host` or `private`; None for anything else.
+    pub fn parse(text: &str) -> Option<Cgroup> {
+        match text {
+            "host" => Some(Cgroup::Host),
+            "private" => Some(Cgroup::Private),
+            _ => None,
+        }
+    }
 }
 
 /// Why one service waits for another, and where the user said so.
@@ -740,4 +877,66 @@ pub struct FileObject {
     pub driver_opts: Map<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_driver: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_policies_print_as_compose_prints_them() {
+        for (written, printed) in [
+            ("always", "always"),
+            ("never", "never"),
+            ("missing", "missing"),
+            ("if_not_present", "missing"),
+            ("build", "build"),
+            ("refresh", "refresh"),
+            ("daily", "daily"),
+            ("weekly", "weekly"),
+            ("every_12h", "every_12h"),
+        ] {
+            let policy = PullPolicy::parse(written).unwrap();
+            assert_eq!(policy.to_string(), printed);
+            assert_eq!(serde_json::to_value(&policy).unwrap(), printed);
+        }
+        assert_eq!(
+            PullPolicy::parse("weekly"),
+            Some(PullPolicy::Refresh(Some(RefreshPeriod::Weekly)))
+        );
+        assert_eq!(PullPolicy::parse("sometimes"), None);
+        assert_eq!(PullPolicy::parse("Always"), None);
+    }
+
+    #[test]
+    fn restart_policies_print_as_written() {
+        for text in [
+            "no",
+            "always",
+            "unless-stopped",
+            "on-failure",
+            "on-failure:5",
+        ] {
+            let restart = Restart::parse(text).unwrap();
+            assert_eq!(restart.to_string(), text);
+            assert_eq!(serde_json::to_value(restart).unwrap(), text);
+        }
+        assert_eq!(
+            Restart::parse("on-failure:3"),
+            Some(Restart::OnFailure(Some(3)))
+        );
+        for bad in ["sometimes", "always:3", "on-failure:x", "on-failure:-1", ""] {
+            assert_eq!(Restart::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn cgroup_modes_are_host_and_private() {
+        assert_eq!(Cgroup::parse("host"), Some(Cgroup::Host));
+        assert_eq!(
+            serde_json::to_value(Cgroup::parse("private").unwrap()).unwrap(),
+            "private"
+        );
+        assert_eq!(Cgroup::parse("shared"), None);
+    }
 }

@@ -20,7 +20,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressState, ProgressStyle};
 use serde_json::Value;
 
 use crate::apply::{Event, EventKind, Output};
-use crate::engine::image::PullEvent;
+use crate::engine::images::PullEvent;
 use crate::plan::text::Words;
 use crate::plan::{Action, StepId};
 

@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
 use super::{Action, BuildStep, Cause, ImageReason, Plan, PlanError, select};
-use crate::engine::image::BuildRequest;
+use crate::engine::images::BuildRequest;
 use crate::identity;
-use crate::model::stack::{Service, Stack};
+use crate::model::stack::{PullPolicy, Service, Stack};
 use crate::observe::Observed;
 
 /// What the image steps of `up` were asked.
@@ -26,32 +26,36 @@ pub struct ImageOptions {
 /// `--build` is given or its image is missing; `always` pulls; `missing`
 /// (the default) pulls a missing image; `never` leaves a missing image for
 /// preflight to report.
-fn image_need(svc: &Service, present: bool, force_build: bool) -> Option<(bool, ImageReason)> {
-    let policy = svc.pull_policy.as_deref().unwrap_or("missing");
-    let build = true;
-    let pull = false;
+fn image_need(svc: &Service, present: bool, force_build: bool) -> Option<(Work, ImageReason)> {
+    let policy = svc.pull_policy.clone().unwrap_or(PullPolicy::Missing);
     if svc.build.is_some() {
-        if policy == "build" {
-            return Some((build, ImageReason::PolicyBuild));
-        }
-        if force_build {
-            return Some((build, ImageReason::BuildFlag));
-        }
-        if !present {
-            return Some((build, ImageReason::Missing));
-        }
-        if policy == "always" && svc.image.is_some() {
-            return Some((pull, ImageReason::PolicyAlways));
-        }
-        return None;
+        return match policy {
+            PullPolicy::Build => Some((Work::Build, ImageReason::PolicyBuild)),
+            _ if force_build => Some((Work::Build, ImageReason::BuildFlag)),
+            _ if !present => Some((Work::Build, ImageReason::Missing)),
+            PullPolicy::Always if svc.image.is_some() => {
+                Some((Work::Pull, ImageReason::PolicyAlways))
+            }
+            _ => None,
+        };
     }
     match policy {
-        "always" => Some((pull, ImageReason::PolicyAlways)),
-        "never" | "build" => None,
-        // `missing`, `if_not_present`, and anything else.
-        _ if !present => Some((pull, ImageReason::Missing)),
-        _ => None,
+        PullPolicy::Always => Some((Work::Pull, ImageReason::PolicyAlways)),
+        PullPolicy::Never | PullPolicy::Build => None,
+        // `missing`, and the refresh policies (berth does not track an
+        // image's age yet).
+        PullPolicy::Missing | PullPolicy::Refresh(_) if !present => {
+            Some((Work::Pull, ImageReason::Missing))
+        }
+        PullPolicy::Missing | PullPolicy::Refresh(_) => None,
     }
+}
+
+/// What an image needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Work {
+    Build,
+    Pull,
 }
 
 /// The builds and pulls `up` needs for the selected services (and their
@@ -70,7 +74,7 @@ pub fn plan_images(
         let present = matches!(observed.images.get(&image), Some(Some(_)));
         match image_need(svc, present, opts.force_build) {
             None => {}
-            Some((true, why)) => {
+            Some((Work::Build, why)) => {
                 plan.push(
                     build_action(stack, svc, false, false),
                     Cause::Image(why),
@@ -78,7 +82,7 @@ pub fn plan_images(
                 );
             }
             // Each image once, whichever services share it.
-            Some((false, why)) if pulled.insert(image.clone()) => {
+            Some((Work::Pull, why)) if pulled.insert(image.clone()) => {
                 plan.push(
                     Action::Pull {
                         image,
@@ -88,7 +92,7 @@ pub fn plan_images(
                     vec![],
                 );
             }
-            Some((false, _)) => {}
+            Some((Work::Pull, _)) => {}
         }
     }
     Ok(plan)
@@ -144,7 +148,7 @@ pub fn plan_pull(
         .values()
         .filter(|svc| named.is_empty() || named.contains(&svc.name))
         .filter(|svc| svc.image.is_some() || svc.build.is_none())
-        .filter(|svc| svc.pull_policy.as_deref() != Some("build"))
+        .filter(|svc| svc.pull_policy != Some(PullPolicy::Build))
         .map(|svc| identity::image_ref(stack, svc))
         .collect();
     let mut plan = Plan::default();
@@ -239,7 +243,7 @@ mod tests {
         Service {
             name: "web".into(),
             image: image.map(str::to_string),
-            pull_policy: policy.map(str::to_string),
+            pull_policy: policy.and_then(PullPolicy::parse),
             build: build.then(Build::default),
             ..Service::default()
         }
@@ -248,8 +252,8 @@ mod tests {
     #[test]
     fn pull_policy_decides_what_up_does_with_an_image() {
         use ImageReason::*;
-        let pull = |r| Some((false, r));
-        let build = |r| Some((true, r));
+        let pull = |r| Some((Work::Pull, r));
+        let build = |r| Some((Work::Build, r));
         assert_eq!(
             image_need(&svc(false, Some("i"), None), false, false),
             pull(Missing)

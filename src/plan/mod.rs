@@ -42,7 +42,7 @@ use bollard::models::{
 };
 
 use crate::diag::Diagnostic;
-use crate::engine::image::BuildRequest;
+use crate::engine::images::BuildRequest;
 use crate::limits::Change;
 use crate::model::stack::Condition;
 use crate::source::Span;

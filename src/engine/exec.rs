@@ -1,26 +1,10 @@
-//! Engine calls for operating a running stack day to day: container logs,
-//! exec, and restart. Like the rest of [`super`], these decide nothing; the
-//! commands in `cli` choose what to call them on.
+//! Running a command in a running container (`berth exec`): create the exec
+//! instance, attach to it, resize its TTY, read its exit code.
 
-use bollard::container::LogOutput;
 use bollard::exec::{ResizeExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::ExecConfig;
-use bollard::query_parameters::{LogsOptionsBuilder, RestartContainerOptionsBuilder};
-use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
 
 use super::{Engine, EngineError, Result};
-
-/// What `logs` asks the engine for, per container.
-#[derive(Debug, Clone, Default)]
-pub struct LogRequest {
-    pub follow: bool,
-    /// Lines from the end (`all` when None).
-    pub tail: Option<usize>,
-    /// Only lines after this Unix time, in seconds.
-    pub since: Option<i64>,
-    pub timestamps: bool,
-}
 
 /// A command to run in a running container.
 #[derive(Debug, Clone, Default)]
@@ -35,45 +19,6 @@ pub struct ExecRequest {
 }
 
 impl Engine {
-    /// The container's output as a stream of chunks (stdout and stderr
-    /// apart; a TTY container's output arrives as `Console`).
-    pub fn container_logs(
-        &self,
-        id: &str,
-        req: &LogRequest,
-    ) -> BoxStream<'static, Result<LogOutput>> {
-        let tail = req
-            .tail
-            .map_or_else(|| "all".to_string(), |n| n.to_string());
-        let mut opts = LogsOptionsBuilder::new()
-            .stdout(true)
-            .stderr(true)
-            .follow(req.follow)
-            .timestamps(req.timestamps)
-            .tail(&tail);
-        if let Some(since) = req.since {
-            opts = opts.since(since.clamp(0, i32::MAX.into()) as i32);
-        }
-        let engine = self.clone();
-        self.docker
-            .logs(id, Some(opts.build()))
-            .map(move |chunk| chunk.map_err(|e| engine.error(e)))
-            .boxed()
-    }
-
-    /// Stops (within `timeout_s`, else the container's own grace period)
-    /// and starts again; a stopped container is simply started.
-    pub async fn restart_container(&self, id: &str, timeout_s: Option<i64>) -> Result<()> {
-        let mut opts = RestartContainerOptionsBuilder::new();
-        if let Some(t) = timeout_s {
-            opts = opts.t(t.clamp(i32::MIN.into(), i32::MAX.into()) as i32);
-        }
-        self.docker
-            .restart_container(id, Some(opts.build()))
-            .await
-            .map_err(|e| self.error(e))
-    }
-
     /// Creates an exec instance in container `id`; returns its id.
     pub async fn create_exec(&self, id: &str, req: &ExecRequest) -> Result<String> {
         let config = ExecConfig {

@@ -1,0 +1,152 @@
+//! Model to engine: the request bodies that create networks, volumes and
+//! containers for a stack, with berth's labels on each, and the body of a
+//! `docker update`.
+//!
+//! Pure functions, no I/O: what a body holds can be tested without an engine.
+//! Only fields that Docker API 1.41 (Docker 20.10) knows are set; a model field
+//! that needs a newer engine is left out and listed by [`unsupported`], so
+//! that a caller can warn before creating anything. Name resolution (network
+//! keys to engine names, `service:x` to a container name) happens here too;
+//! creating directories for bind sources and calling the engine are
+//! `Engine`'s job.
+//!
+//! [`container()`] only assembles the body; each part of it is a builder of
+//! its own (the environment, the healthcheck, mounts, ports, endpoints,
+//! limits...), so that a Swarm service spec, which carries most of the same
+//! parts in other places, can be built from the same pieces. By file:
+//!
+//! - `container.rs`: the create body, its labels and process fields;
+//! - `network.rs`: network create requests, endpoints, ports, DNS and hosts;
+//! - `storage.rs`: volume create requests, mounts, tmpfs, bind sources;
+//! - `resources.rs`: CPU, memory, block I/O, pids, ulimits, the restart
+//!   policy, and the `docker update` body.
+
+mod container;
+mod network;
+mod resources;
+mod storage;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+
+pub use container::{ContainerSpec, container, container_labels, environment, healthcheck};
+pub use network::{endpoints, extra_hosts, links, network, ports};
+pub use resources::{resources, restart_policy, ulimits, update};
+pub use storage::{host_dirs, mounts, tmpfs, volume, volumes_from};
+
+use crate::identity;
+use crate::model::stack::{Map, MountType, Service, Stack};
+
+/// The labels berth puts on a network or volume it creates: the user's, then
+/// its own, which win.
+fn resource_labels(
+    user: &Map<String>,
+    project: &str,
+    kind: &str,
+    key: &str,
+) -> HashMap<String, String> {
+    let mut labels: HashMap<String, String> =
+        user.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    labels.insert(identity::PROJECT.into(), project.into());
+    labels.insert(kind.into(), key.into());
+    labels.insert(identity::VERSION.into(), identity::BERTH_VERSION.into());
+    labels
+}
+
+/// An empty map is unset (None), so that the engine's default applies.
+fn map(m: &Map<String>) -> Option<HashMap<String, String>> {
+    (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+/// An empty list is unset (None).
+fn list(v: &[String]) -> Option<Vec<String>> {
+    (!v.is_empty()).then(|| v.to_vec())
+}
+
+/// Replica 1 of a service of this stack: what `service:x` names.
+fn first_container(stack: &Stack, service: &str) -> String {
+    match stack.services.get(service) {
+        Some(s) => identity::container_name(stack, s, 1),
+        None => format!("{}-{service}-1", stack.name),
+    }
+}
+
+/// `service:x` -> `container:<x's first container>`; other modes unchanged.
+fn namespace_mode(stack: &Stack, mode: &str) -> String {
+    match mode.strip_prefix("service:") {
+        Some(s) => format!("container:{}", first_container(stack, s)),
+        None => mode.to_string(),
+    }
+}
+
+/// Fields a service sets that berth cannot pass to a Docker 20.10 engine
+/// (API 1.41) or that mean nothing outside swarm or Windows, by their stack
+/// file key. They are left out of the container, not refused.
+pub fn unsupported(service: &Service) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut check = |set: bool, key: &'static str| {
+        if set {
+            out.push(key);
+        }
+    };
+    check(service.mac_address.is_some(), "mac_address");
+    check(service.annotations.is_some(), "annotations");
+    check(service.isolation.is_some(), "isolation");
+    check(service.cpu_count.is_some(), "cpu_count");
+    check(service.cpu_percent.is_some(), "cpu_percent");
+    check(
+        service
+            .healthcheck
+            .as_ref()
+            .is_some_and(|h| h.start_interval.is_some()),
+        "healthcheck.start_interval",
+    );
+    let vols = &service.volumes;
+    check(
+        vols.iter()
+            .any(|v| v.volume.as_ref().is_some_and(|o| o.subpath.is_some())),
+        "volumes[].volume.subpath",
+    );
+    check(
+        vols.iter()
+            .any(|v| v.bind.as_ref().is_some_and(|b| b.selinux.is_some())),
+        "volumes[].bind.selinux",
+    );
+    check(
+        vols.iter().any(|v| {
+            v.bind
+                .as_ref()
+                .and_then(|b| b.recursive.as_deref())
+                .is_some_and(|r| r == "writable" || r == "readonly")
+        }),
+        "volumes[].bind.recursive",
+    );
+    check(
+        vols.iter().any(|v| {
+            matches!(
+                v.kind,
+                MountType::Npipe | MountType::Cluster | MountType::Image
+            )
+        }),
+        "volumes[].type",
+    );
+    check(
+        service
+            .networks
+            .values()
+            .flatten()
+            .any(|n| n.mac_address.is_some() || n.gw_priority.is_some()),
+        "networks.*.mac_address/gw_priority",
+    );
+    check(
+        service
+            .secrets
+            .iter()
+            .chain(&service.configs)
+            .any(|r| r.uid.is_some() || r.gid.is_some() || r.mode.is_some()),
+        "secrets/configs uid, gid, mode",
+    );
+    out
+}
