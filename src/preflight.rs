@@ -273,21 +273,8 @@ fn ports(stack: &Stack, out: &mut Vec<Diagnostic>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::{Loaded, Options, load};
-
-    fn loaded(dir: &Path, yaml: &str) -> Loaded {
-        let file = dir.join("compose.yaml");
-        std::fs::write(&file, yaml).unwrap();
-        let opts = Options {
-            files: vec![file],
-            cwd: dir.to_path_buf(),
-            ..Options::default()
-        };
-        match load(&opts) {
-            Ok(l) => l,
-            Err(f) => panic!("{:?}", f.diagnostics),
-        }
-    }
+    use crate::load::Loaded;
+    use crate::testutil::{dir, loaded};
 
     /// Each diagnostic as its message and the source text under each label.
     fn render(l: &Loaded, diags: &[Diagnostic]) -> Vec<String> {
@@ -318,9 +305,7 @@ mod tests {
 
     #[test]
     fn a_missing_image_is_an_error_only_when_it_may_not_be_pulled_or_built() {
-        let dir = tempfile::tempdir().unwrap();
         let l = loaded(
-            dir.path(),
             "services:\n  web:\n    image: gb/web\n    pull_policy: never\n  api:\n    image: gb/api\n  pulled:\n    image: gb/pulled\n  made:\n    build: .\n    pull_policy: never\n",
         );
         let d = check(&l.stack, &images(&l, &["gb/api"]));
@@ -339,9 +324,7 @@ mod tests {
 
     #[test]
     fn a_port_published_twice_points_at_both() {
-        let dir = tempfile::tempdir().unwrap();
         let l = loaded(
-            dir.path(),
             r#"services:
   web:
     image: a
@@ -367,9 +350,7 @@ mod tests {
 
     #[test]
     fn a_blkio_device_that_does_not_exist_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
         let l = loaded(
-            dir.path(),
             r#"services:
   io:
     image: a
@@ -393,11 +374,11 @@ mod tests {
 
     #[test]
     fn a_bind_source_that_is_missing_and_may_not_be_created_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("file"), "").unwrap();
-        let l = loaded(
-            dir.path(),
-            r#"services:
+        let stack_dir = dir(&[
+            ("file", ""),
+            (
+                "compose.yaml",
+                r#"services:
   web:
     image: a
     volumes:
@@ -410,9 +391,11 @@ mod tests {
         source: ./file
         target: /exists
 "#,
-        );
+            ),
+        ]);
+        let l = stack_dir.loaded();
         let d = check(&l.stack, &Observed::default());
-        let root = dir.path().display();
+        let root = stack_dir.0.display();
         assert_eq!(
             render(&l, &d),
             [

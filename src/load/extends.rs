@@ -249,39 +249,23 @@ mod tests {
     use super::*;
     use crate::diag::Diagnostics;
     use crate::source::Sources;
+    use crate::testutil::dir;
 
     fn run(files: &[(&str, &str)]) -> (Node, Vec<Diagnostic>) {
-        let dir = tempdir();
-        for (name, text) in files {
-            let p = dir.join(name);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        }
+        let d = dir(files);
+        let dir = &d.0;
         let mut sources = Sources::default();
         let mut diags = Diagnostics::default();
         let mut reader = Reader {
-            cwd: &dir,
+            cwd: dir,
             sources: &mut sources,
             diags: &mut diags,
             parsed: Default::default(),
         };
         let main = dir.join(files[0].0);
         let mut tree = reader.read(&main, &IndexMap::new()).unwrap().remove(0);
-        apply(&mut reader, &mut tree, &main, &dir, &IndexMap::new());
-        let _ = std::fs::remove_dir_all(&dir);
+        apply(&mut reader, &mut tree, &main, dir, &IndexMap::new());
         (tree, diags.items)
-    }
-
-    fn tempdir() -> PathBuf {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let d = std::env::temp_dir().join(format!(
-            "berth-extends-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&d).unwrap();
-        d
     }
 
     #[test]

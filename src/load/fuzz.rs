@@ -1,5 +1,6 @@
-//! The loader never panics: property tests over generated and mutated stack
-//! files. Every input must end in a stack or in diagnostics.
+//! The loader's contract, checked by property tests over generated and
+//! mutated stack files: it never panics, and every input ends in a stack or
+//! in diagnostics with at least one error.
 //!
 //! Inputs are built from compose's own vocabulary (keys, short syntaxes,
 //! interpolation, anchors, tags) so that they get deep into the loader, then
@@ -8,7 +9,8 @@
 
 use proptest::prelude::*;
 
-use crate::load::{Options, load};
+use crate::diag::Diagnostic;
+use crate::testutil::dir;
 
 const KEYS: &[&str] = &[
     "image",
@@ -176,36 +178,54 @@ fn mutated() -> impl Strategy<Value = String> {
         })
 }
 
-fn load_text(dir: &std::path::Path, text: &str) {
-    let file = dir.join("compose.yaml");
-    std::fs::write(&file, text).unwrap();
-    let opts = Options {
-        files: vec![file],
-        cwd: dir.to_path_buf(),
-        ..Options::default()
-    };
-    // Either outcome is fine; panicking is not.
-    let _ = load(&opts);
+/// The loader's contract, for one input: it returns a stack (whose
+/// diagnostics are only warnings), or fails with at least one error. A
+/// failure made of warnings alone would leave the user with nothing to fix.
+fn assert_loads_or_reports_an_error(text: &str) -> Result<(), TestCaseError> {
+    let d = dir(&[("compose.yaml", text)]);
+    match d.load() {
+        Ok(loaded) => {
+            let errors: Vec<&str> = loaded
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| d.message.as_str())
+                .collect();
+            prop_assert!(
+                errors.is_empty(),
+                "the stack loaded, yet with errors {errors:?}"
+            );
+        }
+        Err(failed) => {
+            let messages: Vec<&str> = failed
+                .diagnostics
+                .iter()
+                .map(|d| d.message.as_str())
+                .collect();
+            prop_assert!(
+                failed.diagnostics.iter().any(Diagnostic::is_error),
+                "loading failed without an error; diagnostics: {messages:?}"
+            );
+        }
+    }
+    Ok(())
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     #[test]
-    fn loading_generated_stacks_never_panics(text in stack()) {
-        let dir = tempfile::tempdir().unwrap();
-        load_text(dir.path(), &text);
+    fn a_generated_stack_loads_or_fails_with_an_error(text in stack()) {
+        assert_loads_or_reports_an_error(&text)?;
     }
 
     #[test]
-    fn loading_mutated_stacks_never_panics(text in mutated()) {
-        let dir = tempfile::tempdir().unwrap();
-        load_text(dir.path(), &text);
+    fn a_mutated_stack_loads_or_fails_with_an_error(text in mutated()) {
+        assert_loads_or_reports_an_error(&text)?;
     }
 
     #[test]
-    fn loading_arbitrary_text_never_panics(text in "\\PC{0,200}") {
-        let dir = tempfile::tempdir().unwrap();
-        load_text(dir.path(), &text);
+    fn arbitrary_text_loads_or_fails_with_an_error(text in "\\PC{0,200}") {
+        assert_loads_or_reports_an_error(&text)?;
     }
 }

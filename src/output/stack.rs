@@ -77,16 +77,10 @@ mod tests {
 
     #[test]
     fn streamed_json_equals_the_json_tree() {
-        let mut stack = Stack {
-            name: "p".into(),
-            ..Stack::default()
-        };
-        stack.services.insert(
-            "web".into(),
-            crate::model::stack::Service {
-                image: Some("a$b".into()),
-                ..Default::default()
-            },
+        let stack = crate::testutil::stack(
+            "services:\n  web:\n    image: a$$b\n    environment: {GREETING: hi}\n    \
+             ports: ['8080:80']\n    volumes: [data:/data]\n    depends_on: [db]\n  \
+             db:\n    image: db\nvolumes:\n  data: {}\n",
         );
         let mut out = Vec::new();
         write_json(&stack, &mut out).unwrap();

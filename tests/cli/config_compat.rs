@@ -56,25 +56,24 @@ fn config_json_matches_compose_for_every_fixture() {
     let cases = cases(&root, None);
     assert!(!cases.is_empty(), "no config fixtures found");
     for case in &cases {
-        let mut args: Vec<String> = read_lines(&case.join("args"));
-        args.extend(["config".into(), "--format".into(), "json".into()]);
-        let env: Vec<(String, String)> = read_lines(&case.join("env"))
-            .into_iter()
-            .filter_map(|l| {
-                l.split_once('=')
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-            })
-            .collect();
-        let env_refs: Vec<(&str, &str)> =
-            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = berth_env(case, &arg_refs, &env_refs);
+        let mut berth = Berth::new()
+            .current_dir(case)
+            .args(read_lines(&case.join("args")))
+            .args(["config", "--format", "json"]);
+        for line in read_lines(&case.join("env")) {
+            if let Some((k, v)) = line.split_once('=') {
+                berth = berth.env(k, v);
+            }
+        }
+        let run = berth.run();
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
-        if !out.status.success() {
-            failures.push(format!("{name}: berth failed:\n{}", stderr(&out)));
+        if !run.succeeded() {
+            failures.push(format!("{name}: berth failed:\n{}", run.stderr()));
             continue;
         }
-        let text = stdout(&out).replace(&case.display().to_string(), "/FIXTURE");
+        let text = run
+            .stdout()
+            .replace(&case.display().to_string(), "/FIXTURE");
         let actual: Value = match serde_json::from_str(&text) {
             Ok(v) => v,
             Err(e) => {

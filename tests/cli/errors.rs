@@ -22,20 +22,22 @@ fn every_invalid_fixture_renders_its_exact_diagnostic() {
             Ok(text) => text.split_whitespace().map(str::to_string).collect(),
             Err(_) => vec![file.clone()],
         };
-        let mut argv = vec!["validate"];
-        argv.extend(args.iter().map(String::as_str));
-        let out = berth(&dir, &argv);
+        let run = Berth::new()
+            .current_dir(&dir)
+            .arg("validate")
+            .args(&args)
+            .run();
         let expected_path = case.with_extension("stderr");
-        let actual = stderr(&out);
-        if out.status.code() != Some(1) {
+        let actual = run.stderr();
+        if run.code() != Some(1) {
             failures.push(format!(
                 "{file}: exit code {:?}, expected 1\n{actual}",
-                out.status.code()
+                run.code()
             ));
             continue;
         }
         if bless() {
-            std::fs::write(&expected_path, &actual).unwrap();
+            std::fs::write(&expected_path, actual).unwrap();
             continue;
         }
         let expected = std::fs::read_to_string(&expected_path)

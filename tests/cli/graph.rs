@@ -2,29 +2,30 @@
 
 use crate::support::*;
 
-fn stack_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("compose.yaml"),
-        "name: shop\n\
-         services:\n\
-         \x20 web:\n    image: web\n    depends_on:\n      api: {condition: service_healthy}\n      cache: {condition: service_started, required: false}\n\
-         \x20 api:\n    image: api\n    depends_on:\n      migrate: {condition: service_completed_successfully}\n      db: {condition: service_healthy}\n\
-         \x20 migrate:\n    image: api\n    depends_on: [db]\n\
-         \x20 db:\n    image: mysql\n\
-         \x20 cache:\n    image: redis\n",
-    )
-    .unwrap();
-    dir
+/// `berth graph ARGS` on a shop whose services wait for each other in
+/// every way compose knows.
+fn graph(args: &[&str]) -> Run {
+    Berth::new()
+        .file(
+            "compose.yaml",
+            "name: shop\n\
+             services:\n\
+             \x20 web:\n    image: web\n    depends_on:\n      api: {condition: service_healthy}\n      cache: {condition: service_started, required: false}\n\
+             \x20 api:\n    image: api\n    depends_on:\n      migrate: {condition: service_completed_successfully}\n      db: {condition: service_healthy}\n\
+             \x20 migrate:\n    image: api\n    depends_on: [db]\n\
+             \x20 db:\n    image: mysql\n\
+             \x20 cache:\n    image: redis\n",
+        )
+        .arg("graph")
+        .args(args)
+        .run()
 }
 
 #[test]
 fn text_graph_numbers_start_waves_and_names_conditions() {
-    let dir = stack_dir();
-    let out = berth(dir.path(), &["graph"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let run = graph(&[]).ok();
     assert_eq!(
-        stdout(&out),
+        run.stdout(),
         "shop: start order (5 services)\n\
          \x20  1. db\n\
          \x20  1. cache\n\
@@ -37,11 +38,9 @@ fn text_graph_numbers_start_waves_and_names_conditions() {
 
 #[test]
 fn dot_graph_has_one_labelled_edge_per_dependency() {
-    let dir = stack_dir();
-    let out = berth(dir.path(), &["graph", "--format", "dot"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let run = graph(&["--format", "dot"]).ok();
     assert_eq!(
-        stdout(&out),
+        run.stdout(),
         "digraph \"shop\" {\n  rankdir=BT;\n\
          \x20 \"web\";\n\
          \x20 \"web\" -> \"api\" [label=\"healthy\"];\n\
@@ -59,10 +58,8 @@ fn dot_graph_has_one_labelled_edge_per_dependency() {
 
 #[test]
 fn mermaid_graph_marks_optional_dependencies_dotted() {
-    let dir = stack_dir();
-    let out = berth(dir.path(), &["graph", "--format", "mermaid"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out);
+    let run = graph(&["--format", "mermaid"]).ok();
+    let text = run.stdout();
     assert!(text.starts_with("graph BT\n"), "{text}");
     assert!(text.contains("  web -.->|started| cache\n"), "{text}");
     assert!(
@@ -73,18 +70,18 @@ fn mermaid_graph_marks_optional_dependencies_dotted() {
 
 #[test]
 fn graph_of_a_cyclic_stack_fails_with_the_cycle() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("compose.yaml"),
-        "services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [a]}\n",
-    )
-    .unwrap();
-    let out = berth(dir.path(), &["graph"]);
-    assert_eq!(out.status.code(), Some(1));
+    let run = Berth::new()
+        .file(
+            "compose.yaml",
+            "services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [a]}\n",
+        )
+        .arg("graph")
+        .run()
+        .code_is(1);
     assert!(
-        stderr(&out).contains("dependency cycle: a -> b -> a"),
+        run.stderr().contains("dependency cycle: a -> b -> a"),
         "{}",
-        stderr(&out)
+        run.stderr()
     );
-    assert_eq!(stdout(&out), "");
+    assert_eq!(run.stdout(), "");
 }

@@ -21,13 +21,12 @@ fn every_checked_in_stack_validates() {
         "expected the wordpress, guestbook and lab stacks, found {files:?}"
     );
     for f in files {
-        let out = berth(&repo(), &["validate", f.to_str().unwrap()]);
-        assert!(
-            out.status.success(),
-            "{} does not validate:\n{}",
-            f.display(),
-            stderr(&out)
-        );
-        assert_eq!(stderr(&out), "", "{} gives warnings", f.display());
+        let run = Berth::new()
+            .current_dir(repo())
+            .arg("validate")
+            .arg(&f)
+            .run()
+            .ok();
+        assert_eq!(run.stderr(), "", "{} gives warnings", f.display());
     }
 }

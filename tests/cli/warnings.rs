@@ -4,17 +4,18 @@
 use crate::support::*;
 
 /// Validates `yaml` as `compose.yaml` in a fresh directory.
-fn validate(yaml: &str) -> std::process::Output {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("compose.yaml"), yaml).expect("write compose.yaml");
-    berth(dir.path(), &["validate"])
+fn validate(yaml: &str) -> Run {
+    Berth::new()
+        .file("compose.yaml", yaml)
+        .arg("validate")
+        .run()
 }
 
 #[test]
 fn an_unset_variable_warns_and_the_stack_stays_valid() {
-    let out = validate("services:\n  web:\n    image: \"nginx:${TAG}\"\n");
+    let run = validate("services:\n  web:\n    image: \"nginx:${TAG}\"\n");
     assert_eq!(
-        stderr(&out),
+        run.stderr(),
         "  ⚠ the variable `TAG` is not set; using an empty string
    ╭─[compose.yaml:3:19]
  2 │   web:
@@ -25,14 +26,14 @@ fn an_unset_variable_warns_and_the_stack_stays_valid() {
   help: set `TAG` in the environment or in .env, or give a default: `${TAG:-value}`
 "
     );
-    assert_eq!(out.status.code(), Some(0));
+    run.code_is(0);
 }
 
 #[test]
 fn an_obsolete_version_key_warns_and_the_stack_stays_valid() {
-    let out = validate("version: \"3.8\"\nservices:\n  web:\n    image: nginx\n");
+    let run = validate("version: \"3.8\"\nservices:\n  web:\n    image: nginx\n");
     assert_eq!(
-        stderr(&out),
+        run.stderr(),
         "  ⚠ the `version` key is obsolete and ignored
    ╭─[compose.yaml:1:1]
  1 │ version: \"3.8\"
@@ -43,15 +44,15 @@ fn an_obsolete_version_key_warns_and_the_stack_stays_valid() {
   help: remove it; the Compose Specification needs no version
 "
     );
-    assert_eq!(out.status.code(), Some(0));
+    run.code_is(0);
 }
 
 #[test]
 fn warnings_and_errors_come_out_in_file_order() {
-    let out = validate(
+    let run = validate(
         "version: \"3\"\nservices:\n  web:\n    image: \"nginx:${TAG}\"\n    restart: sometimes\n",
     );
-    let err = stderr(&out);
+    let err = run.stderr();
     let version = err
         .find("`version` key is obsolete")
         .expect("version warning");
@@ -59,5 +60,5 @@ fn warnings_and_errors_come_out_in_file_order() {
     let restart = err.find("invalid restart policy").expect("restart error");
     assert!(version < tag && tag < restart, "{err}");
     assert!(err.ends_with("1 error in the stack files\n"), "{err}");
-    assert_eq!(out.status.code(), Some(1));
+    run.code_is(1);
 }

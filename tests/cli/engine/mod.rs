@@ -12,29 +12,65 @@
 //! so nothing here looks at resources of other projects, and every berth run
 //! has a time limit.
 
-mod changes;
-mod crash;
-mod demo;
-mod down;
-mod images;
-mod labs;
-mod operate;
-mod order;
-mod ownership;
-mod up;
+/// The tests proper, all of which need the engine. Their names start with
+/// `engine::live::`, like the engine adapter's own tests in
+/// `src/engine/live.rs`, so that `cargo test -- --skip engine::live` runs
+/// every test that needs no engine, and `cargo test engine::live` only
+/// those that do.
+mod live {
+    mod changes;
+    mod crash;
+    mod demo;
+    mod down;
+    mod images;
+    mod labs;
+    mod operate;
+    mod order;
+    mod ownership;
+    mod up;
+}
 
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::support::{Berth, Run, Spawned};
+
 pub const IMAGE: &str = "berth-test/busybox:latest";
 pub const LABEL: &str = "io.berth.project";
 
-/// How long one berth command may take before the test fails.
-pub const BERTH_TIMEOUT: Duration = Duration::from_secs(120);
+/// A service `name` (YAML under `services:`) that runs the test image and
+/// does nothing; `more` adds keys to it, as YAML lines indented by four.
+pub fn idle(name: &str, more: &str) -> String {
+    format!("  {name}:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"sleep 3600\"]\n{more}")
+}
+
+/// Two services, `web` after `db`. db logs four lines when it starts (the
+/// first a different one each time) and keeps `/data` on the named volume
+/// `data`; web logs one. A new `rev` changes db's environment, so that `up`
+/// recreates db.
+pub fn db_and_web(rev: &str) -> String {
+    r#"
+services:
+  db:
+    image: {IMAGE}
+    command: ["sh", "-c", "echo db boot $$RANDOM$$RANDOM; echo db one; echo db two; echo db three; exec sleep 3600"]
+    environment:
+      REV: "{REV}"
+    volumes:
+      - data:/data
+  web:
+    image: {IMAGE}
+    command: ["sh", "-c", "echo web hello; exec sleep 3600"]
+    depends_on: [db]
+volumes:
+  data: {}
+"#
+    .replace("{REV}", rev)
+}
 
 /// Fails the test (with what to do) unless an engine answers and the test
 /// image exists. Checked once per test binary.
@@ -107,6 +143,23 @@ impl Project {
         p
     }
 
+    /// A project whose `compose.yaml` is `yaml`, written as
+    /// [`Project::write`] writes it.
+    pub fn with_stack(test: &str, yaml: &str) -> Project {
+        let p = Project::new(test);
+        p.write("compose.yaml", yaml);
+        p
+    }
+
+    /// A project whose `compose.yaml` is `yaml`, brought up (`berth up`
+    /// must succeed).
+    #[track_caller]
+    pub fn up(test: &str, yaml: &str) -> Project {
+        let p = Project::with_stack(test, yaml);
+        p.berth(&["up"]).ok();
+        p
+    }
+
     pub fn path(&self, file: &str) -> PathBuf {
         self.dir.path().join(file)
     }
@@ -118,62 +171,34 @@ impl Project {
         std::fs::write(self.path(file), text).expect("write stack file");
     }
 
-    /// `berth -f compose.yaml -p <name> ARGS`, bounded by [`BERTH_TIMEOUT`].
+    /// `berth -f compose.yaml -p <name> ARGS`, run to the end.
     pub fn berth(&self, args: &[&str]) -> Run {
         self.berth_files(&["compose.yaml"], args)
     }
 
     pub fn berth_files(&self, files: &[&str], args: &[&str]) -> Run {
-        let child = self.spawn_files(files, args);
-        Run::wait(child, BERTH_TIMEOUT, &self.berth_argv(files, args))
+        self.command(files, args).run()
     }
 
+    /// Starts `berth -f compose.yaml -p <name> ARGS` without waiting.
     pub fn spawn(&self, args: &[&str]) -> Spawned {
-        self.spawn_files(&["compose.yaml"], args)
+        self.command(&["compose.yaml"], args).spawn()
     }
 
-    fn berth_argv(&self, files: &[&str], args: &[&str]) -> Vec<String> {
-        let mut argv = Vec::new();
+    /// `berth -f FILE... -p <name> ARGS` in the project's directory, talking
+    /// to the engine the tests use.
+    pub fn command(&self, files: &[&str], args: &[&str]) -> Berth {
+        let mut berth = Berth::new().current_dir(self.dir.path());
         for f in files {
-            argv.push("-f".to_string());
-            argv.push(f.to_string());
+            berth = berth.args(["-f", f]);
         }
-        argv.push("-p".to_string());
-        argv.push(self.name.clone());
-        argv.extend(args.iter().map(|a| a.to_string()));
-        argv
-    }
-
-    /// Starts berth without waiting; output goes to files in the project dir.
-    pub fn spawn_files(&self, files: &[&str], args: &[&str]) -> Spawned {
-        static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let out_path = self.path(&format!(".berth-{n}.out"));
-        let err_path = self.path(&format!(".berth-{n}.err"));
-        let out = std::fs::File::create(&out_path).expect("stdout file");
-        let err = std::fs::File::create(&err_path).expect("stderr file");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
-        cmd.current_dir(self.dir.path())
-            .args(self.berth_argv(files, args))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", "/home/tester")
-            .env("NO_COLOR", "1")
-            .env("COLUMNS", "100")
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err);
+        berth = berth.args(["-p", &self.name]).args(args);
         for key in ["DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"] {
             if let Some(v) = std::env::var_os(key) {
-                cmd.env(key, v);
+                berth = berth.env(key, v);
             }
         }
-        let child = cmd.spawn().expect("berth starts");
-        Spawned {
-            child,
-            out_path,
-            err_path,
-        }
+        berth
     }
 
     /// Removes everything labelled with this project (and the test's extras).
@@ -277,126 +302,6 @@ impl Project {
 impl Drop for Project {
     fn drop(&mut self) {
         self.cleanup();
-    }
-}
-
-/// A berth process started with [`Project::spawn`].
-pub struct Spawned {
-    pub child: Child,
-    out_path: PathBuf,
-    err_path: PathBuf,
-}
-
-impl Spawned {
-    pub fn kill9(&mut self) {
-        // SIGKILL: no chance to clean up, as after a crash or `kill -9`.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A finished berth run.
-pub struct Run {
-    pub status: ExitStatus,
-    pub stdout: String,
-    pub stderr: String,
-    pub argv: Vec<String>,
-}
-
-impl Run {
-    pub fn wait(mut s: Spawned, timeout: Duration, argv: &[String]) -> Run {
-        let deadline = Instant::now() + timeout;
-        let status = loop {
-            if let Some(st) = s.child.try_wait().expect("wait for berth") {
-                break st;
-            }
-            if Instant::now() > deadline {
-                s.kill9();
-                let out = std::fs::read_to_string(&s.out_path).unwrap_or_default();
-                let err = std::fs::read_to_string(&s.err_path).unwrap_or_default();
-                panic!(
-                    "berth {} did not finish within {timeout:?}\n--- stdout\n{out}\n--- stderr\n{err}",
-                    argv.join(" ")
-                );
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        };
-        Run {
-            status,
-            stdout: std::fs::read_to_string(&s.out_path).unwrap_or_default(),
-            stderr: std::fs::read_to_string(&s.err_path).unwrap_or_default(),
-            argv: argv.to_vec(),
-        }
-    }
-
-    pub fn output(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "berth {} exited {:?}\n--- stdout\n{}\n--- stderr\n{}",
-            self.argv.join(" "),
-            self.status.code(),
-            self.stdout,
-            self.stderr
-        )
-    }
-
-    /// Asserts exit 0 and returns self, for chaining.
-    #[track_caller]
-    pub fn ok(self) -> Run {
-        assert!(self.status.success(), "{}", self.describe());
-        self
-    }
-
-    #[track_caller]
-    pub fn code_is(self, code: i32) -> Run {
-        assert_eq!(self.status.code(), Some(code), "{}", self.describe());
-        self
-    }
-
-    #[track_caller]
-    pub fn failed(self) -> Run {
-        assert!(
-            !self.status.success() && self.status.code().is_some(),
-            "expected berth to fail with an exit code\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    /// Asserts the combined output contains `needle` (case-insensitive).
-    #[track_caller]
-    pub fn says(&self, needle: &str) -> &Run {
-        assert!(
-            self.output()
-                .to_lowercase()
-                .contains(&needle.to_lowercase()),
-            "expected the output to mention {needle:?}\n{}",
-            self.describe()
-        );
-        self
-    }
-
-    /// Says, in some words, that nothing changed / there is nothing to do.
-    #[track_caller]
-    pub fn says_nothing_changed(&self) -> &Run {
-        let out = self.output().to_lowercase();
-        assert!(
-            [
-                "no changes",
-                "nothing changed",
-                "nothing to do",
-                "up to date",
-                "up-to-date"
-            ]
-            .iter()
-            .any(|p| out.contains(p)),
-            "expected the output to say that nothing changed\n{}",
-            self.describe()
-        );
-        self
     }
 }
 

@@ -1,6 +1,6 @@
 //! `berth up` on an empty engine, and again on a converged stack.
 
-use super::*;
+use crate::engine::*;
 
 /// Two tiers on two networks, a named volume, an alias, a published port and
 /// a healthcheck.
@@ -36,9 +36,7 @@ volumes:
 
 #[test]
 fn up_creates_networks_volumes_and_running_containers() {
-    let p = Project::new("create");
-    p.write("compose.yaml", TWO_TIER);
-    p.berth(&["up"]).ok();
+    let p = Project::up("create", TWO_TIER);
 
     let names: Vec<String> = p.containers().iter().map(|c| c.name.clone()).collect();
     let n = &p.name;
@@ -98,40 +96,27 @@ fn up_creates_networks_volumes_and_running_containers() {
 
 #[test]
 fn second_up_changes_nothing() {
-    let p = Project::new("noop");
-    p.write("compose.yaml", TWO_TIER);
-    p.berth(&["up"]).ok();
-    let before: Vec<(String, String, String)> = p
-        .containers()
-        .iter()
-        .map(|c| (c.name.clone(), c.id.clone(), c.started_at().to_string()))
-        .collect();
-    let nets = docker_lines(&[
-        "network",
-        "ls",
-        "-q",
-        "--filter",
-        &format!("label={LABEL}={}", p.name),
-    ]);
+    let p = Project::up("noop", TWO_TIER);
+    // Each container's name, id and start, and the networks' ids.
+    let snapshot = |p: &Project| {
+        let containers: Vec<(String, String, String)> = p
+            .containers()
+            .iter()
+            .map(|c| (c.name.clone(), c.id.clone(), c.started_at().to_string()))
+            .collect();
+        let filter = format!("label={LABEL}={}", p.name);
+        let networks = docker_lines(&["network", "ls", "-q", "--filter", &filter]);
+        (containers, networks)
+    };
+    let (before, nets) = snapshot(&p);
 
     let t0 = now_secs();
     p.berth(&["up"]).ok().says_nothing_changed();
     let t1 = now_secs() + 0.5;
     std::thread::sleep(std::time::Duration::from_millis(600));
 
-    let after: Vec<(String, String, String)> = p
-        .containers()
-        .iter()
-        .map(|c| (c.name.clone(), c.id.clone(), c.started_at().to_string()))
-        .collect();
+    let (after, nets_after) = snapshot(&p);
     assert_eq!(before, after, "same containers, not restarted");
-    let nets_after = docker_lines(&[
-        "network",
-        "ls",
-        "-q",
-        "--filter",
-        &format!("label={LABEL}={}", p.name),
-    ]);
     assert_eq!(nets, nets_after);
     let events: Vec<String> = p
         .events_between(t0, t1)
@@ -148,8 +133,7 @@ fn second_up_changes_nothing() {
 
 #[test]
 fn plan_lists_the_steps_and_exits_3_until_up() {
-    let p = Project::new("plan");
-    p.write("compose.yaml", TWO_TIER);
+    let p = Project::with_stack("plan", TWO_TIER);
     let plan = p.berth(&["plan"]).code_is(3);
     let n = &p.name;
     plan.says(&format!("{n}_front"))
@@ -162,11 +146,9 @@ fn plan_lists_the_steps_and_exits_3_until_up() {
 
 #[test]
 fn ps_json_lists_each_service_container() {
-    let p = Project::new("ps");
-    p.write("compose.yaml", TWO_TIER);
-    p.berth(&["up"]).ok();
+    let p = Project::up("ps", TWO_TIER);
     let ps = p.berth(&["ps", "--format", "json"]).ok();
-    let text = ps.stdout.trim();
+    let text = ps.stdout().trim();
     // One JSON document (an array) or one object per line, as compose does.
     let rows: Vec<Value> = match serde_json::from_str::<Value>(text) {
         Ok(Value::Array(a)) => a,

@@ -1,6 +1,6 @@
 //! The checked-in labs, brought up for real with the test image.
 
-use super::*;
+use crate::engine::*;
 
 /// The host's disk: blkio limits must name a device that exists.
 fn block_device() -> &'static str {

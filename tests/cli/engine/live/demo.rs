@@ -5,7 +5,7 @@
 //! `${GUESTBOOK_PORT}` / `${APPDB_PORT}` through `--env-file`. The requests go
 //! to 127.0.0.1 over a plain `TcpStream`.
 
-use super::*;
+use crate::engine::*;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 
@@ -33,6 +33,16 @@ impl Demo {
             port,
             p,
         }
+    }
+
+    /// `stacks/demo/guestbook`, its port in `GUESTBOOK_PORT`.
+    fn guestbook(test: &str) -> Demo {
+        Demo::new(test, "stacks/demo/guestbook/compose.yaml", "GUESTBOOK_PORT")
+    }
+
+    /// `stacks/demo/app-db`, its port in `APPDB_PORT`.
+    fn app_db(test: &str) -> Demo {
+        Demo::new(test, "stacks/demo/app-db/compose.yaml", "APPDB_PORT")
     }
 
     fn berth(&self, args: &[&str]) -> Run {
@@ -165,11 +175,7 @@ fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> Result<(u16,
 
 #[test]
 fn guestbook_keeps_entries_on_its_volume_until_down_volumes() {
-    let mut d = Demo::new(
-        "demo-gb",
-        "stacks/demo/guestbook/compose.yaml",
-        "GUESTBOOK_PORT",
-    );
+    let mut d = Demo::guestbook("demo-gb");
     d.up();
     assert_eq!(
         d.entries(),
@@ -215,11 +221,7 @@ fn guestbook_keeps_entries_on_its_volume_until_down_volumes() {
 
 #[test]
 fn guestbook_only_the_backend_reaches_the_db() {
-    let mut d = Demo::new(
-        "demo-gbnet",
-        "stacks/demo/guestbook/compose.yaml",
-        "GUESTBOOK_PORT",
-    );
+    let mut d = Demo::guestbook("demo-gbnet");
     d.up();
     let (front, back) = (format!("{}_front", d.p.name), format!("{}_back", d.p.name));
     let frontend = d.p.container("frontend");
@@ -262,11 +264,7 @@ fn guestbook_only_the_backend_reaches_the_db() {
 
 #[test]
 fn app_db_counts_visits_on_its_volume() {
-    let mut d = Demo::new(
-        "demo-appdb",
-        "stacks/demo/app-db/compose.yaml",
-        "APPDB_PORT",
-    );
+    let mut d = Demo::app_db("demo-appdb");
     let visit = |d: &Demo| -> String {
         let body = d.get("/cgi-bin/visit");
         body.lines()

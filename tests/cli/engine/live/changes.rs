@@ -1,7 +1,7 @@
 //! What `up` does about each difference: recreate, update in place, connect
 //! in place, orphans.
 
-use super::*;
+use crate::engine::*;
 
 fn stack(image: &str, env: &str) -> String {
     format!(
@@ -12,18 +12,21 @@ services:
     command: ["sh", "-c", "sleep 3600"]
     environment:
       MODE: {env}
-  side:
-    image: {{IMAGE}}
-    command: ["sh", "-c", "sleep 3600"]
-"#
+{}"#,
+        idle("side", "")
     )
+}
+
+/// Asserts that `after` is `before`, neither recreated nor restarted.
+#[track_caller]
+fn assert_changed_in_place(before: &Container, after: &Container) {
+    assert_eq!(before.id, after.id, "same container");
+    assert_eq!(before.started_at(), after.started_at(), "not restarted");
 }
 
 #[test]
 fn env_change_recreates_only_that_service() {
-    let p = Project::new("envchange");
-    p.write("compose.yaml", &stack(IMAGE, "one"));
-    p.berth(&["up"]).ok();
+    let p = Project::up("envchange", &stack(IMAGE, "one"));
     let app = p.container("app");
     let side = p.container("side");
 
@@ -73,23 +76,13 @@ fn image_change_recreates() {
 }
 
 fn limits(cpus: &str, mem: &str) -> String {
-    format!(
-        r#"
-services:
-  app:
-    image: {{IMAGE}}
-    command: ["sh", "-c", "sleep 3600"]
-    cpus: {cpus}
-    mem_limit: {mem}
-"#
-    )
+    let app = idle("app", &format!("    cpus: {cpus}\n    mem_limit: {mem}\n"));
+    format!("services:\n{app}")
 }
 
 #[test]
 fn cpus_and_memory_change_update_in_place() {
-    let p = Project::new("limits");
-    p.write("compose.yaml", &limits("0.5", "64m"));
-    p.berth(&["up"]).ok();
+    let p = Project::up("limits", &limits("0.5", "64m"));
     let before = p.container("app");
     assert_eq!(before.host_i64("NanoCpus"), 500_000_000);
     assert_eq!(before.host_i64("Memory"), 64 << 20);
@@ -98,8 +91,7 @@ fn cpus_and_memory_change_update_in_place() {
     p.berth(&["plan"]).code_is(3).says("in place").says("cpus");
     p.berth(&["up"]).ok();
     let after = p.container("app");
-    assert_eq!(before.id, after.id, "same container");
-    assert_eq!(before.started_at(), after.started_at(), "not restarted");
+    assert_changed_in_place(&before, &after);
     assert!(after.running());
     assert_eq!(after.host_i64("NanoCpus"), 250_000_000);
     assert_eq!(after.host_i64("Memory"), 96 << 20);
@@ -108,28 +100,15 @@ fn cpus_and_memory_change_update_in_place() {
 
 fn nets(list: &str) -> String {
     format!(
-        r#"
-services:
-  app:
-    image: {{IMAGE}}
-    command: ["sh", "-c", "sleep 3600"]
-    networks: [{list}]
-  peer:
-    image: {{IMAGE}}
-    command: ["sh", "-c", "sleep 3600"]
-    networks: [b]
-networks:
-  a: {{}}
-  b: {{}}
-"#
+        "services:\n{}{}networks:\n  a: {{}}\n  b: {{}}\n",
+        idle("app", &format!("    networks: [{list}]\n")),
+        idle("peer", "    networks: [b]\n")
     )
 }
 
 #[test]
 fn network_added_to_a_service_is_connected_in_place() {
-    let p = Project::new("netadd");
-    p.write("compose.yaml", &nets("a"));
-    p.berth(&["up"]).ok();
+    let p = Project::up("netadd", &nets("a"));
     let before = p.container("app");
     assert_eq!(before.networks(), [format!("{}_a", p.name)]);
 
@@ -137,8 +116,7 @@ fn network_added_to_a_service_is_connected_in_place() {
     p.berth(&["plan"]).code_is(3).says(&format!("{}_b", p.name));
     p.berth(&["up"]).ok();
     let after = p.container("app");
-    assert_eq!(before.id, after.id, "same container");
-    assert_eq!(before.started_at(), after.started_at(), "not restarted");
+    assert_changed_in_place(&before, &after);
     assert_eq!(
         after.networks(),
         [format!("{}_a", p.name), format!("{}_b", p.name)]
@@ -151,23 +129,12 @@ fn network_added_to_a_service_is_connected_in_place() {
 
 #[test]
 fn orphans_are_warned_about_then_removed_with_remove_orphans() {
-    let p = Project::new("orphans");
-    let two = r#"
-services:
-  keep:
-    image: {IMAGE}
-    command: ["sh", "-c", "sleep 3600"]
-  gone:
-    image: {IMAGE}
-    command: ["sh", "-c", "sleep 3600"]
-"#;
-    p.write("compose.yaml", two);
-    p.berth(&["up"]).ok();
+    let both = format!("services:\n{}{}", idle("keep", ""), idle("gone", ""));
+    let p = Project::up("orphans", &both);
     let keep = p.container("keep");
     let gone = p.container("gone");
 
-    let one = &two[..two.find("  gone:").unwrap()];
-    p.write("compose.yaml", one);
+    p.write("compose.yaml", &format!("services:\n{}", idle("keep", "")));
     let up = p.berth(&["up"]).ok();
     up.says("orphan").says("gone");
     assert_eq!(p.container("gone").id, gone.id, "orphan left alone");

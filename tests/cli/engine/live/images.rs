@@ -5,7 +5,7 @@
 use std::net::{TcpListener, TcpStream};
 use std::process::Child;
 
-use super::*;
+use crate::engine::*;
 
 const DOCKERFILE: &str = "\
 FROM {IMAGE}
@@ -46,13 +46,19 @@ fn write_context(p: &Project) {
     p.write("app/sub/b.txt", "b\n");
 }
 
-#[test]
-fn build_tags_the_image_and_sends_the_context_dockerignore_args_and_labels() {
-    let mut p = Project::new("img-build");
+/// A project that builds `web` from the context in `app/`; returns it and
+/// the tag berth gives the image (removed with the project).
+fn building(test: &str) -> (Project, String) {
+    let mut p = Project::with_stack(test, BUILT);
     let tag = format!("{}-web", p.name);
     p.extra_images.push(tag.clone());
     write_context(&p);
-    p.write("compose.yaml", BUILT);
+    (p, tag)
+}
+
+#[test]
+fn build_tags_the_image_and_sends_the_context_dockerignore_args_and_labels() {
+    let (p, tag) = building("img-build");
     let run = p.berth(&["build", "--progress", "plain"]).ok();
     run.says("Building web")
         .says("web | Step 1/6 : FROM")
@@ -89,11 +95,7 @@ fn build_tags_the_image_and_sends_the_context_dockerignore_args_and_labels() {
 
 #[test]
 fn up_builds_a_missing_image_and_recreates_only_when_the_image_changed() {
-    let mut p = Project::new("img-up");
-    let tag = format!("{}-web", p.name);
-    p.extra_images.push(tag.clone());
-    write_context(&p);
-    p.write("compose.yaml", BUILT);
+    let (p, tag) = building("img-up");
     p.berth(&["up", "--progress", "plain"])
         .ok()
         .says("Built web");

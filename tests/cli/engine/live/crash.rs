@@ -1,6 +1,6 @@
 //! Crashes and races: `up` killed half-way, two `up`s at once.
 
-use super::*;
+use crate::engine::*;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -64,14 +64,13 @@ fn assert_converged(p: &Project) {
 
 #[test]
 fn up_killed_with_sigkill_then_up_again_converges_without_duplicates() {
-    let p = Project::new("sigkill");
-    p.write("compose.yaml", &slow_stack());
+    let p = Project::with_stack("sigkill", &slow_stack());
     let mut up = p.spawn(&["up"]);
     // Kill once something exists but before the gated services could start.
     let started = wait_until(Duration::from_secs(30), || !p.containers().is_empty());
     assert!(started, "berth up created nothing within 30 s");
     std::thread::sleep(Duration::from_millis(300));
-    let finished_early = up.child.try_wait().ok().flatten().is_some();
+    let finished_early = up.has_exited();
     up.kill9();
     assert!(!finished_early, "up finished before it could be killed");
 
@@ -82,13 +81,11 @@ fn up_killed_with_sigkill_then_up_again_converges_without_duplicates() {
 
 #[test]
 fn two_concurrent_ups_create_one_set_of_containers() {
-    let p = Project::new("race");
-    p.write("compose.yaml", &slow_stack());
+    let p = Project::with_stack("race", &slow_stack());
     let a = p.spawn(&["up"]);
     let b = p.spawn(&["up"]);
-    let argv = vec!["up".to_string()];
-    let ra = Run::wait(a, BERTH_TIMEOUT, &argv);
-    let rb = Run::wait(b, BERTH_TIMEOUT, &argv);
+    let ra = a.wait();
+    let rb = b.wait();
     assert_converged(&p);
     ra.ok();
     rb.ok();

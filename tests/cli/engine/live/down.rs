@@ -1,33 +1,10 @@
 //! `berth down`, and what named volumes keep across down/up and recreation.
 
-use super::*;
-
-const WITH_VOLUME: &str = r#"
-services:
-  db:
-    image: {IMAGE}
-    command: ["sh", "-c", "sleep 3600"]
-    environment:
-      REV: "{REV}"
-    volumes:
-      - data:/data
-  web:
-    image: {IMAGE}
-    command: ["sh", "-c", "sleep 3600"]
-    depends_on: [db]
-volumes:
-  data: {}
-"#;
-
-fn rev(r: &str) -> String {
-    WITH_VOLUME.replace("{REV}", r)
-}
+use crate::engine::*;
 
 #[test]
 fn down_keeps_volumes_and_down_volumes_removes_them() {
-    let p = Project::new("down");
-    p.write("compose.yaml", &rev("1"));
-    p.berth(&["up"]).ok();
+    let p = Project::up("down", &db_and_web("1"));
     assert_eq!(p.containers().len(), 2);
     let vol = format!("{}_data", p.name);
 
@@ -50,9 +27,7 @@ fn down_keeps_volumes_and_down_volumes_removes_them() {
 
 #[test]
 fn volume_data_survives_down_up_and_recreate() {
-    let p = Project::new("data");
-    p.write("compose.yaml", &rev("1"));
-    p.berth(&["up"]).ok();
+    let p = Project::up("data", &db_and_web("1"));
     p.container("db").exec("echo precious > /data/file");
 
     p.berth(&["down"]).ok();
@@ -60,7 +35,7 @@ fn volume_data_survives_down_up_and_recreate() {
     assert_eq!(p.container("db").exec("cat /data/file"), "precious\n");
 
     let before = p.container("db");
-    p.write("compose.yaml", &rev("2"));
+    p.write("compose.yaml", &db_and_web("2"));
     p.berth(&["up"]).ok();
     let after = p.container("db");
     assert_ne!(before.id, after.id, "recreated");

@@ -1,6 +1,6 @@
 //! berth changes only what carries its project label.
 
-use super::*;
+use crate::engine::*;
 
 #[test]
 fn same_named_unlabelled_network_is_refused_and_nothing_changes() {
@@ -8,17 +8,10 @@ fn same_named_unlabelled_network_is_refused_and_nothing_changes() {
     let net = format!("{}_default", p.name);
     docker(&["network", "create", &net]);
     p.extra_networks.push(net.clone());
+    let app = idle("app", "    volumes: [data:/data]\n");
     p.write(
         "compose.yaml",
-        r#"
-services:
-  app:
-    image: {IMAGE}
-    command: ["sh", "-c", "sleep 3600"]
-    volumes: [data:/data]
-volumes:
-  data: {}
-"#,
+        &format!("services:\n{app}volumes:\n  data: {{}}\n"),
     );
     let up = p.berth(&["up"]).failed();
     up.says(&net).says("external");
@@ -36,20 +29,12 @@ volumes:
 
 #[test]
 fn external_network_that_does_not_exist_is_an_error() {
-    let p = Project::new("noexternal");
-    p.write(
-        "compose.yaml",
-        r#"
-services:
-  app:
-    image: {IMAGE}
-    command: ["sh", "-c", "sleep 3600"]
-    networks: [outside]
-networks:
-  outside:
-    external: true
-    name: {P}-missing-net
-"#,
+    let app = idle("app", "    networks: [outside]\n");
+    let p = Project::with_stack(
+        "noexternal",
+        &format!(
+            "services:\n{app}networks:\n  outside:\n    external: true\n    name: {{P}}-missing-net\n"
+        ),
     );
     p.berth(&["up"])
         .failed()
