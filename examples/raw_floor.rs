@@ -1,16 +1,28 @@
-//! The raw engine floor for `bench/up.sh`: the same networks, volumes and
-//! containers a stack describes, created and started straight through the
-//! API with everything that can run at once running at once. No stack file,
-//! no planning, no waiting for conditions: what no orchestrator can beat.
+//! The raw engine floor for `bench/up.sh`: the engine work a correct `up` or
+//! `down` of a stack cannot avoid, done straight through the API, as berth
+//! does it but with nothing else: no stack file to load, nothing to observe
+//! or plan, no progress output. What no orchestrator can beat.
 //!
 //!     raw_floor up SPEC.json     # create volumes + networks, then create+start every container
-//!     raw_floor down PROJECT     # stop+remove its containers in parallel, then its networks
+//!     raw_floor down SPEC.json   # stop+remove every container, then the networks
 //!     raw_floor clean PROJECT    # force-remove containers, networks and volumes
+//!
+//! `up` creates the volumes and the user-defined bridge networks (all at
+//! once), then creates every container attached to its network, with its
+//! aliases, in the create request itself (`NetworkingConfig`, as berth and
+//! compose do: no separate connect call), and starts it as soon as it is
+//! created and what it `depends_on` has started. `down` stops each container
+//! (SIGTERM; 10 s grace, as compose) once what depends on it has stopped,
+//! removes it, then removes the networks; volumes stay, as with `down`. In
+//! both, at most `RAW_PARALLEL` containers are in flight (default 8; 0 means
+//! all at once). Without `depends_on` every container goes as soon as a slot
+//! is free; with it, the start (stop) order is the one any tool must keep.
 //!
 //! SPEC.json (written by bench/up.sh):
 //!     {"project": "p", "networks": ["p_net"], "volumes": ["p_data"],
 //!      "containers": [{"name": "p-web-1", "image": "...", "cmd": ["sh", "-c", "..."],
-//!                      "network": "p_net", "aliases": ["web"], "binds": ["p_data:/data"]}]}
+//!                      "network": "p_net", "aliases": ["web"], "binds": ["p_data:/data"],
+//!                      "depends_on": ["p-db-1"]}]}
 //!
 //! Everything it creates carries the label `io.berth.bench.raw=<project>`.
 
@@ -28,6 +40,7 @@ use bollard::query_parameters::{
 use futures_util::future::try_join_all;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
+use tokio::sync::watch;
 
 const LABEL: &str = "io.berth.bench.raw";
 
@@ -53,13 +66,101 @@ struct ContainerSpec {
     aliases: Vec<String>,
     #[serde(default)]
     binds: Vec<String>,
+    /// Names of containers that must have started before this one starts.
+    #[serde(default)]
+    depends_on: Vec<String>,
 }
 
 fn labels(project: &str) -> HashMap<String, String> {
     HashMap::from([(LABEL.to_string(), project.to_string())])
 }
 
-async fn up(docker: &Docker, spec: Spec) -> Result<(), Error> {
+/// For each container (by index), the indexes of those it depends on, and
+/// an order in which every container comes after those.
+fn dependencies(spec: &Spec) -> Result<(Vec<Vec<usize>>, Vec<usize>), Error> {
+    let index: HashMap<&str, usize> = spec
+        .containers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name.as_str(), i))
+        .collect();
+    let deps = spec
+        .containers
+        .iter()
+        .map(|c| {
+            c.depends_on
+                .iter()
+                .map(|d| {
+                    index
+                        .get(d.as_str())
+                        .copied()
+                        .ok_or_else(|| format!("{}: unknown dependency {d}", c.name).into())
+                })
+                .collect::<Result<Vec<_>, Error>>()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // Depth-first; 1 = on the current path, 2 = placed.
+    fn visit(i: usize, deps: &[Vec<usize>], mark: &mut [u8], order: &mut Vec<usize>) -> bool {
+        match mark[i] {
+            2 => return true,
+            1 => return false,
+            _ => {}
+        }
+        mark[i] = 1;
+        if !deps[i].iter().all(|&d| visit(d, deps, mark, order)) {
+            return false;
+        }
+        mark[i] = 2;
+        order.push(i);
+        true
+    }
+    let mut mark = vec![0u8; deps.len()];
+    let mut order = Vec::with_capacity(deps.len());
+    for i in 0..deps.len() {
+        if !visit(i, &deps, &mut mark, &mut order) {
+            return Err("depends_on has a cycle".into());
+        }
+    }
+    Ok((deps, order))
+}
+
+/// One flag per container, raised once it has started (up) or stopped (down).
+struct Gates(Vec<watch::Sender<bool>>);
+
+impl Gates {
+    fn new(n: usize) -> Self {
+        Gates((0..n).map(|_| watch::channel(false).0).collect())
+    }
+
+    async fn wait(&self, ids: &[usize]) {
+        for &i in ids {
+            // The senders live as long as self: wait_for cannot fail.
+            let _ = self.0[i].subscribe().wait_for(|done| *done).await;
+        }
+    }
+
+    fn open(&self, i: usize) {
+        self.0[i].send_replace(true);
+    }
+}
+
+/// Runs `job` for every index of `order` with at most `parallelism()` in
+/// flight, taking them in that order. A job waiting on the gates of jobs
+/// earlier in `order` cannot deadlock: those already hold a slot or are done.
+async fn run_all<F, Fut>(order: &[usize], job: F) -> Result<(), Error>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<(), Error>>,
+{
+    stream::iter(order.iter().map(|&i| job(i)))
+        .buffer_unordered(parallelism())
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
+}
+
+async fn up(docker: &Docker, spec: &Spec) -> Result<(), Error> {
+    let (deps, order) = dependencies(spec)?;
     let p = &spec.project;
     let nets = spec.networks.iter().map(|n| async move {
         docker
@@ -84,7 +185,10 @@ async fn up(docker: &Docker, spec: Spec) -> Result<(), Error> {
     });
     // Containers need their network and volumes; those two kinds need nothing.
     tokio::try_join!(try_join_all(nets), try_join_all(vols))?;
-    let containers = spec.containers.iter().map(|c| async move {
+    let started = Gates::new(spec.containers.len());
+    let (started, deps) = (&started, &deps);
+    run_all(&order, |i| async move {
+        let c = &spec.containers[i];
         let body = ContainerCreateBody {
             image: Some(c.image.clone()),
             cmd: Some(c.cmd.clone()),
@@ -114,32 +218,72 @@ async fn up(docker: &Docker, spec: Spec) -> Result<(), Error> {
                 body,
             )
             .await?;
+        started.wait(&deps[i]).await;
         docker
             .start_container(&created.id, None::<StartContainerOptions>)
-            .await
-    });
-    // The engine serialises much of container creation internally; past a few
-    // calls in flight, more parallelism only adds contention (RAW_PARALLEL).
-    stream::iter(containers)
-        .buffer_unordered(parallelism())
-        .try_collect::<Vec<()>>()
-        .await?;
+            .await?;
+        started.open(i);
+        Ok(())
+    })
+    .await
+}
+
+/// Stop (SIGTERM, 10 s grace, as compose) and remove every container of the
+/// spec, dependents first, then its networks; volumes stay, as with `down`.
+async fn down(docker: &Docker, spec: &Spec) -> Result<(), Error> {
+    let (deps, mut order) = dependencies(spec)?;
+    let mut dependents = vec![Vec::new(); deps.len()];
+    for (i, ds) in deps.iter().enumerate() {
+        for &d in ds {
+            dependents[d].push(i);
+        }
+    }
+    order.reverse();
+    let stopped = Gates::new(spec.containers.len());
+    let (stopped, dependents) = (&stopped, &dependents);
+    run_all(&order, |i| async move {
+        let name = &spec.containers[i].name;
+        stopped.wait(&dependents[i]).await;
+        docker
+            .stop_container(
+                name,
+                Some(StopContainerOptions {
+                    t: Some(10),
+                    ..Default::default()
+                }),
+            )
+            .await?;
+        stopped.open(i);
+        docker
+            .remove_container(name, None::<RemoveContainerOptions>)
+            .await?;
+        Ok(())
+    })
+    .await?;
+    try_join_all(
+        spec.networks
+            .iter()
+            .map(|n| async move { docker.remove_network(n).await }),
+    )
+    .await?;
     Ok(())
 }
 
+/// Containers in flight at once: `RAW_PARALLEL`, default 8, 0 for all.
 fn parallelism() -> usize {
-    std::env::var("RAW_PARALLEL")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or(usize::MAX)
+    match std::env::var("RAW_PARALLEL").ok().map(|v| v.parse()) {
+        Some(Ok(0)) => usize::MAX,
+        Some(Ok(n)) => n,
+        _ => 8,
+    }
 }
 
 fn label_filter(project: &str) -> HashMap<String, Vec<String>> {
     HashMap::from([("label".to_string(), vec![format!("{LABEL}={project}")])])
 }
 
-async fn container_ids(docker: &Docker, project: &str) -> Result<Vec<String>, Error> {
+/// Force-remove everything labelled with the project, whatever state it is in.
+async fn clean(docker: &Docker, project: &str) -> Result<(), Error> {
     let list = docker
         .list_containers(Some(ListContainersOptions {
             all: true,
@@ -147,10 +291,18 @@ async fn container_ids(docker: &Docker, project: &str) -> Result<Vec<String>, Er
             ..Default::default()
         }))
         .await?;
-    Ok(list.into_iter().filter_map(|c| c.id).collect())
-}
-
-async fn remove_networks(docker: &Docker, project: &str) -> Result<(), Error> {
+    try_join_all(list.into_iter().filter_map(|c| c.id).map(|id| async move {
+        docker
+            .remove_container(
+                &id,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    ..Default::default()
+                }),
+            )
+            .await
+    }))
+    .await?;
     let nets = docker
         .list_networks(Some(ListNetworksOptions {
             filters: Some(label_filter(project)),
@@ -162,42 +314,6 @@ async fn remove_networks(docker: &Docker, project: &str) -> Result<(), Error> {
             .map(|id| async move { docker.remove_network(&id).await }),
     )
     .await?;
-    Ok(())
-}
-
-/// Stop (SIGTERM, 10 s grace, as compose) and remove every container at
-/// once, then the networks; volumes stay, as with `down`.
-async fn down(docker: &Docker, project: &str, force: bool) -> Result<(), Error> {
-    let ids = container_ids(docker, project).await?;
-    try_join_all(ids.iter().map(|id| async move {
-        if !force {
-            docker
-                .stop_container(
-                    id,
-                    Some(StopContainerOptions {
-                        t: Some(10),
-                        ..Default::default()
-                    }),
-                )
-                .await?;
-        }
-        docker
-            .remove_container(
-                id,
-                Some(RemoveContainerOptions {
-                    force,
-                    v: false,
-                    ..Default::default()
-                }),
-            )
-            .await
-    }))
-    .await?;
-    remove_networks(docker, project).await
-}
-
-async fn clean(docker: &Docker, project: &str) -> Result<(), Error> {
-    down(docker, project, true).await?;
     let vols = docker
         .list_volumes(Some(ListVolumesOptions {
             filters: Some(label_filter(project)),
@@ -211,16 +327,17 @@ async fn clean(docker: &Docker, project: &str) -> Result<(), Error> {
     Ok(())
 }
 
+fn read_spec(path: &str) -> Result<Spec, Error> {
+    Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
+}
+
 async fn run(args: &[String]) -> Result<(), Error> {
     let docker = Docker::connect_with_defaults()?;
     match args {
-        [cmd, spec] if cmd == "up" => {
-            let spec: Spec = serde_json::from_str(&std::fs::read_to_string(spec)?)?;
-            up(&docker, spec).await
-        }
-        [cmd, project] if cmd == "down" => down(&docker, project, false).await,
+        [cmd, spec] if cmd == "up" => up(&docker, &read_spec(spec)?).await,
+        [cmd, spec] if cmd == "down" => down(&docker, &read_spec(spec)?).await,
         [cmd, project] if cmd == "clean" => clean(&docker, project).await,
-        _ => Err("usage: raw_floor up SPEC.json | down PROJECT | clean PROJECT".into()),
+        _ => Err("usage: raw_floor up SPEC.json | down SPEC.json | clean PROJECT".into()),
     }
 }
 
