@@ -1,24 +1,10 @@
 use super::*;
+use crate::testutil::stack;
 use crate::identity::{self, aliases, image_ref};
 use crate::limits::Limits;
-use crate::load::{Options, load};
 use crate::model::stack::Stack;
 use crate::observe::{ContainerState, NetworkState, Observed, Status, VolumeState};
 
-fn stack(yaml: &str) -> Stack {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("compose.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    let opts = Options {
-        files: vec![file],
-        cwd: dir.path().to_path_buf(),
-        ..Options::default()
-    };
-    match load(&opts) {
-        Ok(l) => l.stack,
-        Err(f) => panic!("{:?}", f.diagnostics),
-    }
-}
 
 /// The 3-tier lab: frontend -> backend -> mongodb (healthy).
 const THREE_TIER: &str = r#"

@@ -5,30 +5,10 @@ use bollard::models::{
 };
 
 use super::*;
+use crate::testutil::stack;
 use crate::limits::Limits;
 use crate::model::stack::*;
 
-fn stack(yaml: &str) -> Stack {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("compose.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    let opts = crate::load::Options {
-        files: vec![file],
-        project_name: Some("t".into()),
-        cwd: dir.path().to_path_buf(),
-        ..Default::default()
-    };
-    match crate::load::load(&opts) {
-        Ok(l) => l.stack,
-        Err(f) => panic!(
-            "stack does not load: {:?}",
-            f.diagnostics
-                .iter()
-                .map(|d| format!("{d:?}"))
-                .collect::<Vec<_>>()
-        ),
-    }
-}
 
 fn host(spec: &ContainerSpec) -> &HostConfig {
     spec.body.host_config.as_ref().unwrap()
