@@ -1,9 +1,24 @@
 //! berth: declarative stacks for Docker.
 //!
-//! The pipeline, one module per stage: [`load`] stack files into a validated
-//! [`model::stack::Stack`], order it with [`graph`], and (in later stages)
-//! observe the engine, plan the difference and apply it. [`cli`] is the edge
-//! where errors are printed and exit codes chosen.
+//! The pipeline, one module per stage:
+//!
+//! ```text
+//! stack files -load-> Stack -graph-> order
+//!                       |
+//! engine -observe-> Observed -+-plan-> Plan (pure, printable) -apply-> engine
+//! ```
+//!
+//! [`load`] reads stack files into a validated [`model::stack::Stack`];
+//! [`graph`] orders its services; [`observe`] takes one snapshot of what the
+//! engine has; [`plan`] is a pure function from both to a [`plan::Plan`],
+//! whose every step is one call that carries its request, its cause and the
+//! steps it waits for; [`apply`] walks the plan and decides nothing.
+//! [`identity`] names what berth creates and recognises it again,
+//! [`engine`] is the adapter over bollard (with [`engine::spec`], the pure
+//! model-to-request mapping), [`preflight`] checks what can be known before
+//! any change, and [`output`] prints. [`cli`] is the edge: one session per
+//! command, errors returned to `main`, which prints them once and picks the
+//! exit code.
 
 pub mod apply;
 pub mod cli;
