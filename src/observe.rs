@@ -21,7 +21,7 @@ use futures_util::future::join_all;
 use crate::engine::{self, Engine, EngineError};
 use crate::identity;
 use crate::limits::{Limits, Throttle};
-use crate::model::stack::{MountType, Restart, Stack};
+use crate::model::stack::{Restart, Stack};
 
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
@@ -226,12 +226,7 @@ fn missing_dirs(stack: &Stack) -> BTreeSet<PathBuf> {
     stack
         .services
         .values()
-        .flat_map(|s| &s.volumes)
-        .filter(|v| {
-            v.kind == MountType::Bind && v.bind.as_ref().is_some_and(|b| b.create_host_path)
-        })
-        .filter_map(|v| v.source.as_deref())
-        .map(PathBuf::from)
+        .flat_map(crate::engine::spec::host_dirs)
         .filter(|p| !p.exists())
         .collect()
 }

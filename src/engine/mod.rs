@@ -9,9 +9,13 @@
 //! [`logs`] and [`exec`]. It decides nothing; [`spec`] turns the model into
 //! engine request bodies.
 //!
-//! Guarantees: the "already so" answers (start of a running container, stop
-//! of a stopped or missing one, removal of something already gone, connect of
-//! a connected endpoint) are `Ok`, so that a re-run after a crash converges.
+//! The engine's answers are returned as they are, classified: an "already
+//! so" answer (a stop of a missing container, a removal of something gone, a
+//! connect of a connected endpoint) is an error here, and the plan's table of
+//! rules (`plan::rules`) says which of them count as done, so that a re-run
+//! after a crash converges. Where the engine itself treats a repeat as
+//! success (304 for starting a running or stopping a stopped container),
+//! bollard passes that on as `Ok`.
 
 pub mod containers;
 pub mod context;

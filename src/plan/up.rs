@@ -145,7 +145,7 @@ struct Up<'a> {
     errors: Vec<PlanError>,
     networks: HashMap<&'a str, StepId>,
     volumes: HashMap<&'a str, StepId>,
-    directories: HashMap<&'a std::path::Path, StepId>,
+    directories: HashMap<std::path::PathBuf, StepId>,
     services: HashMap<&'a str, ServiceSteps>,
     waits: Waits,
     /// Services some dependent waits on to complete successfully: an exited(0)
@@ -404,25 +404,19 @@ impl<'a> Up<'a> {
 
     /// A step per missing bind source of `svc` that berth may create (each
     /// directory once in the plan); their ids.
-    fn directories(&mut self, svc: &'a Service) -> Vec<StepId> {
+    fn directories(&mut self, svc: &Service) -> Vec<StepId> {
         let mut out = Vec::new();
-        for v in &svc.volumes {
-            let creatable =
-                v.kind == MountType::Bind && v.bind.as_ref().is_some_and(|b| b.create_host_path);
-            let Some(source) = v.source.as_deref().filter(|_| creatable) else {
-                continue;
-            };
-            let path = std::path::Path::new(source);
-            if !self.observed.missing_dirs.contains(path) {
+        for path in spec::host_dirs(svc) {
+            if !self.observed.missing_dirs.contains(&path) {
                 continue;
             }
-            let id = match self.directories.get(path) {
+            let id = match self.directories.get(&path) {
                 Some(&id) => id,
                 None => {
                     let id = self.plan.push(
                         Action::CreateDirectory {
                             service: svc.name.clone(),
-                            path: path.to_path_buf(),
+                            path: path.clone(),
                         },
                         Cause::BindSourceMissing,
                         vec![],

@@ -3,7 +3,6 @@
 //! healthcheck, process and security fields).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig,
@@ -12,22 +11,21 @@ use bollard::models::{
 
 use super::network::{attachment, extra_hosts, links, ports};
 use super::resources::resources;
-use super::storage::{host_dirs, mounts, tmpfs, volumes_from};
+use super::storage::{mounts, tmpfs, volumes_from};
 use super::{list, map, namespace_mode};
 use crate::identity;
 use crate::model::stack::{Service, Stack};
 
 /// Everything needed to create one container: the create body, the networks
-/// to connect right after create (API 1.41 takes one endpoint at create), the
-/// platform query parameter and the bind sources to create first.
+/// to connect right after create (API 1.41 takes one endpoint at create) and
+/// the platform query parameter. The bind sources to create first are
+/// [`host_dirs`]'s.
 #[derive(Debug, Clone, Default)]
 pub struct ContainerSpec {
     pub body: ContainerCreateBody,
     /// Engine network name and endpoint, in connect order.
     pub connect: Vec<(String, EndpointSettings)>,
     pub platform: Option<String>,
-    /// Bind sources that the stack allows berth to create when missing.
-    pub host_dirs: Vec<PathBuf>,
 }
 
 /// Replica `number` of `service`, as the engine's create request.
@@ -65,7 +63,6 @@ pub fn container(stack: &Stack, service: &Service, number: u32) -> ContainerSpec
         body,
         connect: joins.connect,
         platform: service.platform.clone(),
-        host_dirs: host_dirs(service),
     }
 }
 

@@ -6,9 +6,9 @@
 //! Only fields that Docker API 1.41 (Docker 20.10) knows are set; a model field
 //! that needs a newer engine is left out and listed by [`unsupported`], so
 //! that a caller can warn before creating anything. Name resolution (network
-//! keys to engine names, `service:x` to a container name) happens here too;
-//! creating directories for bind sources and calling the engine are
-//! `Engine`'s job.
+//! keys to engine names, `service:x` to a container name) happens here too.
+//! Whether a bind source must be created is the plan's business (a step of
+//! its own), and calling the engine is `Engine`'s.
 //!
 //! [`container()`] only assembles the body; each part of it is a builder of
 //! its own (the environment, the healthcheck, mounts, ports, endpoints,

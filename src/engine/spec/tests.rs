@@ -178,8 +178,9 @@ fn mounts_resolve_volume_names_and_carry_their_options() {
     let t = m[3].tmpfs_options.as_ref().unwrap();
     assert_eq!(t.size_bytes, Some(1024 * 1024));
     assert_eq!(t.mode, Some(0o1777));
-    assert_eq!(spec.host_dirs.len(), 1);
-    assert!(spec.host_dirs[0].ends_with("src"));
+    let dirs = host_dirs(&s.services["web"]);
+    assert_eq!(dirs.len(), 1);
+    assert!(dirs[0].ends_with("src"));
     assert_eq!(h.tmpfs.as_ref().unwrap()["/run"], "size=64k");
 }
 
