@@ -27,28 +27,15 @@ pub struct BuildArgs {
 }
 
 pub fn run(global: &Global, args: BuildArgs) -> Result<Outcome, Error> {
-    let session = Session::open(
-        global,
-        Needs {
-            stack: NeedsStack::Yes,
-            lock: false,
-            ctrl_c: true,
-            progress: args.progress.unwrap_or_else(ProgressMode::detect),
-        },
-    )?;
-    let s = &session;
-    let stack = &s.loaded().stack;
-    let plan = plan::plan_build(stack, &args.services, args.no_cache, args.pull)
+    // Builds only add images: no lock against an `up` of the project.
+    let needs = Needs {
+        lock: false,
+        ..Needs::change(NeedsStack::Yes, args.dry_run, args.progress)
+    };
+    let s = Session::open(global, needs)?;
+    let plan = plan::plan_build(&s.loaded().stack, &args.services, args.no_cache, args.pull)
         .map_err(|e| s.plan_errors(&e))?;
-    if args.dry_run {
-        return s.dry_run(&plan);
-    }
-    session.block_on(async {
-        let engine = s.connect().await?;
-        // Builds one at a time, as compose does without bake: the engine
-        // already uses the machine's cores for one build.
-        let opts = s.apply_options(1, std::time::Duration::from_secs(300));
-        s.apply(&engine, &plan, &opts).await?;
-        Ok(Outcome::Success)
-    })
+    // One build at a time, as compose does without bake: one build already
+    // uses the machine's cores.
+    s.run_plan(&plan, args.dry_run, 1)
 }

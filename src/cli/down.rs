@@ -38,15 +38,8 @@ pub struct DownArgs {
 }
 
 pub fn run(global: &Global, args: DownArgs) -> Result<Outcome, Error> {
-    let session = Session::open(
-        global,
-        Needs {
-            stack: NeedsStack::OrProject,
-            lock: !args.dry_run,
-            ctrl_c: true,
-            progress: args.progress.unwrap_or_else(ProgressMode::detect),
-        },
-    )?;
+    let needs = Needs::change(NeedsStack::OrProject, args.dry_run, args.progress);
+    let session = Session::open(global, needs)?;
     session.block_on(down(&session, &args))
 }
 

@@ -13,11 +13,10 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::error::Error;
-use super::session::{Needs, NeedsStack, Session};
+use super::session::{Needs, Session};
 use super::{Global, Outcome};
 use crate::engine::Engine;
 use crate::engine::exec::ExecRequest;
-use crate::output::ProgressMode;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Exit status: the command's own, or 1 when berth could not run it.")]
@@ -51,15 +50,7 @@ pub struct ExecArgs {
 }
 
 pub fn run(global: &Global, args: ExecArgs) -> Result<Outcome, Error> {
-    let session = Session::open(
-        global,
-        Needs {
-            stack: NeedsStack::OrProject,
-            lock: false,
-            ctrl_c: false,
-            progress: ProgressMode::detect(),
-        },
-    )?;
+    let session = Session::open(global, Needs::read())?;
     let tty = !args.no_tty && std::io::stdin().is_terminal();
     let mode = session.mode();
     let s = &session;

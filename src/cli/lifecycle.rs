@@ -6,7 +6,6 @@
 use super::error::Error;
 use super::session::{Needs, NeedsStack, Session};
 use super::{Global, Outcome};
-use crate::output::ProgressMode;
 use crate::plan::{self, Lifecycle};
 
 #[derive(Debug, clap::Args)]
@@ -65,28 +64,14 @@ fn run(
     dry_run: bool,
 ) -> Result<Outcome, Error> {
     // An `up` or `down` in flight would race with these calls.
-    let session = Session::open(
-        global,
-        Needs {
-            stack: NeedsStack::OrProject,
-            lock: !dry_run,
-            ctrl_c: true,
-            progress: ProgressMode::detect(),
-        },
-    )?;
-    let s = &session;
-    session.block_on(async move {
+    let s = Session::open(global, Needs::change(NeedsStack::OrProject, dry_run, None))?;
+    let plan = s.block_on(async {
         let engine = s.connect().await?;
         let observed = crate::observe::observe_containers(&engine, &s.project)
             .await
             .map_err(|e| Error::engine(s.mode(), &e))?;
-        let plan = plan::plan_lifecycle(verb, &s.project, &observed, s.stack(), services, timeout)
-            .map_err(|e| s.plan_errors(&e))?;
-        if dry_run {
-            return s.dry_run(&plan);
-        }
-        let opts = s.apply_options(16, std::time::Duration::from_secs(300));
-        s.apply(&engine, &plan, &opts).await?;
-        Ok(Outcome::Success)
-    })
+        plan::plan_lifecycle(verb, &s.project, &observed, s.stack(), services, timeout)
+            .map_err(|e| s.plan_errors(&e))
+    })?;
+    s.run_plan(&plan, dry_run, 16)
 }

@@ -18,12 +18,11 @@ use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 
 use super::error::Error;
-use super::session::{Needs, NeedsStack, Replica, Session};
+use super::session::{Needs, Replica, Session};
 use super::{Global, Outcome};
 use crate::engine::Engine;
 use crate::engine::logs::LogRequest;
 use crate::identity;
-use crate::output::ProgressMode;
 
 #[derive(Debug, clap::Args)]
 pub struct LogsArgs {
@@ -132,15 +131,7 @@ impl Prefixer {
 }
 
 pub fn run(global: &Global, args: LogsArgs) -> Result<Outcome, Error> {
-    let session = Session::open(
-        global,
-        Needs {
-            stack: NeedsStack::OrProject,
-            lock: false,
-            ctrl_c: false,
-            progress: ProgressMode::detect(),
-        },
-    )?;
+    let session = Session::open(global, Needs::read())?;
     let since = match args.since.as_deref().map(|s| parse_since(s, now_secs())) {
         None => None,
         Some(Ok(t)) => Some(t),

@@ -5,10 +5,9 @@
 //! status text ("Up 2 minutes (healthy)"), so no inspect is needed.
 
 use super::error::Error;
-use super::session::{Needs, NeedsStack, Session};
+use super::session::{Needs, Session};
 use super::{Global, Outcome, print_out};
 use crate::observe::{ContainerState, Status};
-use crate::output::ProgressMode;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -42,15 +41,7 @@ pub struct Row {
 }
 
 pub fn run(global: &Global, args: PsArgs) -> Result<Outcome, Error> {
-    let session = Session::open(
-        global,
-        Needs {
-            stack: NeedsStack::OrProject,
-            lock: false,
-            ctrl_c: false,
-            progress: ProgressMode::detect(),
-        },
-    )?;
+    let session = Session::open(global, Needs::read())?;
     let s = &session;
     let observed = session.block_on(async {
         let engine = s.connect().await?;

@@ -25,25 +25,13 @@ pub struct PullArgs {
 }
 
 pub fn run(global: &Global, args: PullArgs) -> Result<Outcome, Error> {
-    let session = Session::open(
-        global,
-        Needs {
-            stack: NeedsStack::Yes,
-            lock: false,
-            ctrl_c: true,
-            progress: args.progress.unwrap_or_else(ProgressMode::detect),
-        },
-    )?;
-    let s = &session;
+    // Pulls only add images: no lock against an `up` of the project.
+    let needs = Needs {
+        lock: false,
+        ..Needs::change(NeedsStack::Yes, args.dry_run, args.progress)
+    };
+    let s = Session::open(global, needs)?;
     let plan = plan::plan_pull(&s.loaded().stack, &args.services, args.ignore_pull_failures)
         .map_err(|e| s.plan_errors(&e))?;
-    if args.dry_run {
-        return s.dry_run(&plan);
-    }
-    session.block_on(async {
-        let engine = s.connect().await?;
-        let opts = s.apply_options(16, std::time::Duration::from_secs(300));
-        s.apply(&engine, &plan, &opts).await?;
-        Ok(Outcome::Success)
-    })
+    s.run_plan(&plan, args.dry_run, 16)
 }

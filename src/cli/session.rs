@@ -46,6 +46,30 @@ pub struct Needs {
     pub progress: ProgressMode,
 }
 
+impl Needs {
+    /// A command that only reads the engine (`ps`, `logs`, `exec`): a stack
+    /// file or `-p NAME`, no lock, Ctrl-C ends it at once.
+    pub fn read() -> Needs {
+        Needs {
+            stack: NeedsStack::OrProject,
+            lock: false,
+            ctrl_c: false,
+            progress: ProgressMode::detect(),
+        }
+    }
+
+    /// A command that changes the engine: it takes the project's lock
+    /// (unless it only prints its plan) and handles Ctrl-C.
+    pub fn change(stack: NeedsStack, dry_run: bool, progress: Option<ProgressMode>) -> Needs {
+        Needs {
+            stack,
+            lock: !dry_run,
+            ctrl_c: true,
+            progress: progress.unwrap_or_else(ProgressMode::detect),
+        }
+    }
+}
+
 pub struct Session {
     pub loaded: Option<Loaded>,
     pub project: String,
@@ -389,6 +413,20 @@ impl Session {
                 Error::diagnostics(mode, diags, self.loaded.as_ref()).then(closing)
             }
         }
+    }
+
+    /// Connects and carries out `plan`, or with `dry_run` only prints it:
+    /// the end of every command that is one plan.
+    pub fn run_plan(&self, plan: &Plan, dry_run: bool, parallel: usize) -> Result<Outcome, Error> {
+        if dry_run {
+            return self.dry_run(plan);
+        }
+        self.block_on(async {
+            let engine = self.connect().await?;
+            let opts = self.apply_options(parallel, std::time::Duration::from_secs(300));
+            self.apply(&engine, plan, &opts).await?;
+            Ok(Outcome::Success)
+        })
     }
 
     /// `--dry-run`: the plan on stdout, nothing changed.

@@ -86,15 +86,8 @@ pub struct UpArgs {
 pub fn run(global: &Global, args: UpArgs) -> Result<Outcome, Error> {
     // The lock is held for the whole run: a second `up` on the project
     // waits, then observes what the first one made and finds nothing to do.
-    let session = Session::open(
-        global,
-        Needs {
-            stack: NeedsStack::Yes,
-            lock: !args.dry_run,
-            ctrl_c: true,
-            progress: args.progress.unwrap_or_else(ProgressMode::detect),
-        },
-    )?;
+    let needs = Needs::change(NeedsStack::Yes, args.dry_run, args.progress);
+    let session = Session::open(global, needs)?;
     session.block_on(up(&session, &args))
 }
 

@@ -1,10 +1,9 @@
 use super::*;
-use crate::testutil::stack;
 use crate::identity::{self, aliases, image_ref};
 use crate::limits::Limits;
 use crate::model::stack::Stack;
 use crate::observe::{ContainerState, NetworkState, Observed, Status, VolumeState};
-
+use crate::testutil::stack;
 
 /// The 3-tier lab: frontend -> backend -> mongodb (healthy).
 const THREE_TIER: &str = r#"

@@ -235,6 +235,28 @@ impl<'a> Up<'a> {
             .filter(move |c| c.project.as_deref() == Some(project))
     }
 
+    /// One declared network or volume, by the rules both share: its create
+    /// step when it is missing; true when it exists and is the project's to
+    /// use (or external).
+    fn resource(
+        &mut self,
+        d: &Declared,
+        found: Option<Option<&str>>,
+        create: Option<Action>,
+    ) -> (Option<StepId>, bool) {
+        match resources::decide(&self.stack.name, d, found) {
+            Ok(Verdict::Use) => (None, true),
+            Ok(Verdict::Create) => {
+                let id = create.map(|a| self.plan.push(a, Cause::NotFound, vec![]));
+                (id, false)
+            }
+            Err(e) => {
+                self.errors.push(e);
+                (None, false)
+            }
+        }
+    }
+
     fn networks(&mut self, order: &[String]) {
         let stack = self.stack;
         let used: BTreeSet<&str> = order
@@ -242,37 +264,26 @@ impl<'a> Up<'a> {
             .flat_map(|s| stack.services[s.as_str()].networks.keys())
             .map(String::as_str)
             .collect();
-        for (key, net) in &stack.networks {
-            if !used.contains(key.as_str()) {
-                continue;
-            }
+        for (key, net) in stack
+            .networks
+            .iter()
+            .filter(|(k, _)| used.contains(k.as_str()))
+        {
             let declared = Declared {
                 kind: Kind::Network,
                 name: &net.name,
                 external: net.external,
                 span: net.span,
             };
-            let found = self
-                .observed
-                .network_named(&net.name)
-                .map(|n| n.project.as_deref());
-            match resources::decide(&stack.name, &declared, found) {
-                Ok(Verdict::Use) => {}
-                Ok(Verdict::Create) => {
-                    let Some(request) = spec::network(stack, key) else {
-                        continue;
-                    };
-                    let id = self.plan.push(
-                        Action::CreateNetwork {
-                            name: net.name.clone(),
-                            request: Box::new(request),
-                        },
-                        Cause::NotFound,
-                        vec![],
-                    );
-                    self.networks.insert(key.as_str(), id);
-                }
-                Err(e) => self.errors.push(e),
+            let found = self.observed.network_named(&net.name);
+            let create = spec::network(stack, key).map(|request| Action::CreateNetwork {
+                name: net.name.clone(),
+                request: Box::new(request),
+            });
+            let (created, _) =
+                self.resource(&declared, found.map(|n| n.project.as_deref()), create);
+            if let Some(id) = created {
+                self.networks.insert(key.as_str(), id);
             }
         }
     }
@@ -283,10 +294,11 @@ impl<'a> Up<'a> {
             .iter()
             .flat_map(|s| volume_keys(stack, &stack.services[s.as_str()]))
             .collect();
-        for (key, vol) in &stack.volumes {
-            if !used.contains(key.as_str()) {
-                continue;
-            }
+        for (key, vol) in stack
+            .volumes
+            .iter()
+            .filter(|(k, _)| used.contains(k.as_str()))
+        {
             let declared = Declared {
                 kind: Kind::Volume,
                 name: &vol.name,
@@ -294,39 +306,30 @@ impl<'a> Up<'a> {
                 span: vol.span,
             };
             let found = self.observed.volume_named(&vol.name);
-            match resources::decide(&stack.name, &declared, found.map(|v| v.project.as_deref())) {
-                Ok(Verdict::Use) => {
-                    let Some(v) = found.filter(|_| !vol.external) else {
-                        continue;
-                    };
-                    let driver = vol.driver.as_deref().unwrap_or("local");
-                    let options: BTreeMap<String, String> = vol
-                        .driver_opts
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect();
-                    let have = (v.driver.as_str(), &v.options);
-                    if let Some(e) =
-                        resources::volume_changed(&v.name, have, (driver, &options), vol.span)
-                    {
-                        self.errors.push(e);
-                    }
+            let create = spec::volume(stack, key).map(|request| Action::CreateVolume {
+                name: vol.name.clone(),
+                request: Box::new(request),
+            });
+            let (created, usable) =
+                self.resource(&declared, found.map(|v| v.project.as_deref()), create);
+            if let Some(id) = created {
+                self.volumes.insert(key.as_str(), id);
+            }
+            // The project's own volume must still be the one the stack
+            // describes: its data is never replaced implicitly.
+            if let Some(v) = found.filter(|_| usable && !vol.external) {
+                let driver = vol.driver.as_deref().unwrap_or("local");
+                let options: BTreeMap<String, String> = vol
+                    .driver_opts
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                let have = (v.driver.as_str(), &v.options);
+                if let Some(e) =
+                    resources::volume_changed(&v.name, have, (driver, &options), vol.span)
+                {
+                    self.errors.push(e);
                 }
-                Ok(Verdict::Create) => {
-                    let Some(request) = spec::volume(stack, key) else {
-                        continue;
-                    };
-                    let id = self.plan.push(
-                        Action::CreateVolume {
-                            name: vol.name.clone(),
-                            request: Box::new(request),
-                        },
-                        Cause::NotFound,
-                        vec![],
-                    );
-                    self.volumes.insert(key.as_str(), id);
-                }
-                Err(e) => self.errors.push(e),
             }
         }
     }

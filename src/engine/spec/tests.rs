@@ -5,10 +5,9 @@ use bollard::models::{
 };
 
 use super::*;
-use crate::testutil::stack;
 use crate::limits::Limits;
 use crate::model::stack::*;
-
+use crate::testutil::stack;
 
 fn host(spec: &ContainerSpec) -> &HostConfig {
     spec.body.host_config.as_ref().unwrap()
