@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::PlanError;
+use crate::model::stack::{Network, Volume};
 use crate::source::Span;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +28,26 @@ pub(super) struct Declared<'a> {
     pub name: &'a str,
     pub external: bool,
     pub span: Span,
+}
+
+impl<'a> Declared<'a> {
+    pub fn network(n: &'a Network) -> Declared<'a> {
+        Declared {
+            kind: Kind::Network,
+            name: &n.name,
+            external: n.external,
+            span: n.span,
+        }
+    }
+
+    pub fn volume(v: &'a Volume) -> Declared<'a> {
+        Declared {
+            kind: Kind::Volume,
+            name: &v.name,
+            external: v.external,
+            span: v.span,
+        }
+    }
 }
 
 /// What the plan does about a declared network or volume.

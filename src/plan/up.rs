@@ -182,8 +182,7 @@ pub fn plan_up(
             }
         }
     }
-    up.networks(&order);
-    up.volumes(&order);
+    up.networks_and_volumes(&order);
     for name in &order {
         up.service(&stack.services[name.as_str()]);
     }
@@ -235,101 +234,85 @@ impl<'a> Up<'a> {
             .filter(move |c| c.project.as_deref() == Some(project))
     }
 
-    /// One declared network or volume, by the rules both share: its create
-    /// step when it is missing; true when it exists and is the project's to
-    /// use (or external).
-    fn resource(
-        &mut self,
-        d: &Declared,
-        found: Option<Option<&str>>,
-        create: Option<Action>,
-    ) -> (Option<StepId>, bool) {
-        match resources::decide(&self.stack.name, d, found) {
-            Ok(Verdict::Use) => (None, true),
-            Ok(Verdict::Create) => {
-                let id = create.map(|a| self.plan.push(a, Cause::NotFound, vec![]));
-                (id, false)
-            }
-            Err(e) => {
-                self.errors.push(e);
-                (None, false)
-            }
-        }
-    }
-
-    fn networks(&mut self, order: &[String]) {
+    /// The networks and volumes the selected services use, by the rules
+    /// both share ([`resources`]): a create step for each that is missing,
+    /// an error for each that is not the project's to take.
+    fn networks_and_volumes(&mut self, order: &[String]) {
         let stack = self.stack;
-        let used: BTreeSet<&str> = order
-            .iter()
-            .flat_map(|s| stack.services[s.as_str()].networks.keys())
-            .map(String::as_str)
+        let services = || order.iter().map(|s| &stack.services[s.as_str()]);
+        let networks: BTreeSet<&str> = services()
+            .flat_map(|s| s.networks.keys().map(String::as_str))
             .collect();
-        for (key, net) in stack
+        let volumes: BTreeSet<&str> = services().flat_map(|s| volume_keys(stack, s)).collect();
+        let mut wanted: Vec<(Declared<'a>, &'a str, Option<Action>)> = Vec::new();
+        for (key, n) in stack
             .networks
             .iter()
-            .filter(|(k, _)| used.contains(k.as_str()))
+            .filter(|(k, _)| networks.contains(k.as_str()))
         {
-            let declared = Declared {
-                kind: Kind::Network,
-                name: &net.name,
-                external: net.external,
-                span: net.span,
-            };
-            let found = self.observed.network_named(&net.name);
             let create = spec::network(stack, key).map(|request| Action::CreateNetwork {
-                name: net.name.clone(),
+                name: n.name.clone(),
                 request: Box::new(request),
             });
-            let (created, _) =
-                self.resource(&declared, found.map(|n| n.project.as_deref()), create);
-            if let Some(id) = created {
-                self.networks.insert(key.as_str(), id);
-            }
+            wanted.push((Declared::network(n), key, create));
         }
-    }
-
-    fn volumes(&mut self, order: &[String]) {
-        let stack = self.stack;
-        let used: BTreeSet<&str> = order
-            .iter()
-            .flat_map(|s| volume_keys(stack, &stack.services[s.as_str()]))
-            .collect();
-        for (key, vol) in stack
+        for (key, v) in stack
             .volumes
             .iter()
-            .filter(|(k, _)| used.contains(k.as_str()))
+            .filter(|(k, _)| volumes.contains(k.as_str()))
         {
-            let declared = Declared {
-                kind: Kind::Volume,
-                name: &vol.name,
-                external: vol.external,
-                span: vol.span,
-            };
-            let found = self.observed.volume_named(&vol.name);
             let create = spec::volume(stack, key).map(|request| Action::CreateVolume {
-                name: vol.name.clone(),
+                name: v.name.clone(),
                 request: Box::new(request),
             });
-            let (created, usable) =
-                self.resource(&declared, found.map(|v| v.project.as_deref()), create);
-            if let Some(id) = created {
-                self.volumes.insert(key.as_str(), id);
-            }
-            // The project's own volume must still be the one the stack
-            // describes: its data is never replaced implicitly.
-            if let Some(v) = found.filter(|_| usable && !vol.external) {
-                let driver = vol.driver.as_deref().unwrap_or("local");
-                let options: BTreeMap<String, String> = vol
-                    .driver_opts
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                let have = (v.driver.as_str(), &v.options);
-                if let Some(e) =
-                    resources::volume_changed(&v.name, have, (driver, &options), vol.span)
-                {
-                    self.errors.push(e);
+            wanted.push((Declared::volume(v), key, create));
+        }
+        for (declared, key, create) in wanted {
+            let found = match declared.kind {
+                Kind::Network => self
+                    .observed
+                    .network_named(declared.name)
+                    .map(|n| &n.project),
+                Kind::Volume => self
+                    .observed
+                    .volume_named(declared.name)
+                    .map(|v| &v.project),
+            };
+            match resources::decide(&stack.name, &declared, found.map(Option::as_deref)) {
+                Ok(Verdict::Use) => {}
+                Ok(Verdict::Create) => {
+                    let Some(action) = create else { continue };
+                    let id = self.plan.push(action, Cause::NotFound, vec![]);
+                    match declared.kind {
+                        Kind::Network => self.networks.insert(key, id),
+                        Kind::Volume => self.volumes.insert(key, id),
+                    };
                 }
+                Err(e) => self.errors.push(e),
+            }
+        }
+        // The project's own volume must still be the one the stack
+        // describes: its data is never replaced implicitly.
+        for (key, vol) in &stack.volumes {
+            let Some(v) = self.observed.volume_named(&vol.name) else {
+                continue;
+            };
+            if vol.external
+                || !volumes.contains(key.as_str())
+                || v.project.as_ref() != Some(&stack.name)
+            {
+                continue;
+            }
+            let driver = vol.driver.as_deref().unwrap_or("local");
+            let options: BTreeMap<String, String> = vol
+                .driver_opts
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let have = (v.driver.as_str(), &v.options);
+            if let Some(e) = resources::volume_changed(&v.name, have, (driver, &options), vol.span)
+            {
+                self.errors.push(e);
             }
         }
     }
