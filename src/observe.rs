@@ -4,8 +4,16 @@
 //! volumes), plus an inspect of each of the project's containers (limits,
 //! aliases and health are not in the list) and of each image the stack names.
 //! Networks and volumes whose names the stack uses are looked up by name too,
-//! so that the plan can refuse to take over one that is not berth's. This
-//! module decides nothing: that is `plan`'s job.
+//! so that the plan can refuse to take over one that is not berth's, and the
+//! bind sources berth may create are looked up on this host. Each image is
+//! inspected once, however many services run it.
+//!
+//! Three snapshots, by what a command needs: [`observe`] for `up` and `plan`,
+//! [`observe_for_down`] (the list, and who is attached to each network) and
+//! [`observe_containers`] (the list alone) for `start`, `stop`, `restart`,
+//! `ps`, `logs` and `exec`; the list is read by one parser,
+//! [`container_from_summary`]. This module decides nothing: that is `plan`'s
+//! job.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! Printing for people and programs: the canonical JSON that
 //! `docker compose config` prints and YAML of the same ([`stack`]), and the
-//! progress of `up` and `down` ([`progress`]).
+//! progress of a plan being applied ([`progress`]).
 
 mod progress;
 mod stack;
