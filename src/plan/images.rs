@@ -132,8 +132,9 @@ pub fn plan_build(
 }
 
 /// `berth pull [SERVICE...]`: a pull per distinct image of the named
-/// services (all when none is named). Services whose image is built (`build:`
-/// without `image:`, or `pull_policy: build`) are left out.
+/// services (all when none is named). As in compose, services whose image is
+/// built (`build:` without `image:`, or `pull_policy: build`) or never pulled
+/// (`pull_policy: never`) are left out.
 pub fn plan_pull(
     stack: &Stack,
     named: &[String],
@@ -148,7 +149,7 @@ pub fn plan_pull(
         .values()
         .filter(|svc| named.is_empty() || named.contains(&svc.name))
         .filter(|svc| svc.image.is_some() || svc.build.is_none())
-        .filter(|svc| svc.pull_policy != Some(PullPolicy::Build))
+        .filter(|svc| !matches!(svc.pull_policy, Some(PullPolicy::Build | PullPolicy::Never)))
         .map(|svc| identity::image_ref(stack, svc))
         .collect();
     let mut plan = Plan::default();

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use super::down::in_reverse_order;
 use super::up::{ServiceSteps, Waits, is_running};
 use super::{Action, Cause, Plan, PlanError, select};
+use crate::identity;
 use crate::model::stack::Stack;
 use crate::observe::{ContainerState, Observed};
 
@@ -66,10 +67,12 @@ pub fn plan_lifecycle(
     if verb != Lifecycle::Stop
         && let Some(s) = stack
     {
+        // A service scaled to zero has no container to start, by design.
         let missing: Vec<&str> = s
             .services
-            .keys()
-            .map(String::as_str)
+            .values()
+            .filter(|svc| identity::replicas(svc) > 0)
+            .map(|svc| svc.name.as_str())
             .filter(|s| selected(s))
             .filter(|s| !containers.iter().any(|c| c.service.as_deref() == Some(*s)))
             .collect();

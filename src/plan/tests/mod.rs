@@ -1,0 +1,142 @@
+//! Unit tests of the planner: pure functions of a stack, an observed
+//! snapshot and options, checked by their exact text and `after` edges.
+//! Shared fixtures live here; each command has its own file.
+
+use super::*;
+use crate::identity::{self, aliases, image_ref};
+use crate::limits::Limits;
+use crate::model::stack::Stack;
+use crate::observe::{ContainerState, NetworkState, Observed, Status, VolumeState};
+use crate::testutil::stack;
+
+mod down;
+mod images;
+mod lifecycle;
+mod rules;
+mod text;
+mod up;
+
+/// The 3-tier lab: frontend -> backend -> mongodb (healthy).
+const THREE_TIER: &str = r#"
+name: gb
+services:
+  frontend:
+    image: gb/frontend
+    ports: ["8080:80"]
+    depends_on: [backend]
+    networks: [devapp-net]
+  backend:
+    image: gb/backend
+    cpus: 0.5
+    mem_limit: 200m
+    depends_on:
+      mongodb: {condition: service_healthy}
+    networks: [devapp-net]
+  mongodb:
+    image: gb/mongo
+    volumes: [mongo-data:/data/db]
+    networks: [devapp-net]
+    healthcheck:
+      test: ["CMD", "true"]
+networks:
+  devapp-net: {}
+volumes:
+  mongo-data: {}
+"#;
+
+fn image_id(image: &str) -> String {
+    format!("sha256:{image}")
+}
+
+/// A container just as `up` would have left it for this stack: running,
+/// labelled, with the limits and aliases the engine reports.
+fn container(stack: &Stack, service: &str, number: u32) -> ContainerState {
+    let svc = &stack.services[service];
+    let name = identity::container_name(stack, svc, number);
+    let id = format!("{:0<64}", name.replace(['-', '_'], ""));
+    let mut limits = Limits::of(svc);
+    if limits.memory > 0 && limits.memory_swap == 0 {
+        limits.memory_swap = 2 * limits.memory;
+    }
+    let networks = svc
+        .networks
+        .keys()
+        .map(|k| {
+            let mut a = aliases(svc, k);
+            a.push(id[..12].to_string());
+            (stack.networks[k].name.clone(), a)
+        })
+        .collect();
+    ContainerState {
+        id,
+        name,
+        project: Some(stack.name.clone()),
+        service: Some(service.into()),
+        number: Some(number),
+        config_hash: Some(identity::config_hash(svc)),
+        config: Some(identity::recreate_config(svc)),
+        status: Status::Running,
+        health: None,
+        exit_code: None,
+        image_id: image_id(&image_ref(stack, svc)),
+        limits,
+        networks,
+        ports: Vec::new(),
+    }
+}
+
+/// What the engine has after a successful `up` of `stack`.
+fn converged(stack: &Stack) -> Observed {
+    let mut o = Observed::default();
+    for (key, n) in &stack.networks {
+        o.networks.push(NetworkState {
+            id: format!("net-{key}"),
+            name: n.name.clone(),
+            project: (!n.external).then(|| stack.name.clone()),
+            key: Some(key.clone()),
+            driver: "bridge".into(),
+            internal: false,
+            containers: Vec::new(),
+        });
+    }
+    for (key, v) in &stack.volumes {
+        o.volumes.push(VolumeState {
+            name: v.name.clone(),
+            project: (!v.external).then(|| stack.name.clone()),
+            key: Some(key.clone()),
+            driver: v.driver.clone().unwrap_or_else(|| "local".into()),
+            options: v
+                .driver_opts
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        });
+    }
+    for (name, svc) in &stack.services {
+        let image = image_ref(stack, svc);
+        o.images.insert(image.clone(), Some(image_id(&image)));
+        for n in 1..=identity::replicas(svc) {
+            o.containers.push(container(stack, name, n));
+        }
+    }
+    o
+}
+
+fn up(stack: &Stack, observed: &Observed) -> Plan {
+    plan_up(stack, observed, &UpOptions::default()).unwrap()
+}
+
+fn step(plan: &Plan, text: &str) -> StepId {
+    plan.steps
+        .iter()
+        .position(|s| s.to_string() == text)
+        .unwrap_or_else(|| panic!("no step {text:?} in\n{plan}"))
+}
+
+fn after(plan: &Plan, text: &str) -> Vec<String> {
+    plan.steps[step(plan, text)]
+        .after
+        .iter()
+        .map(|&i| plan.steps[i].to_string())
+        .collect()
+}

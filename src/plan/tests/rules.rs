@@ -1,0 +1,300 @@
+//! The table of rules: what a step does when the engine refuses it because
+//! the work is already done (rules.rs's module doc, row by row).
+
+use std::path::PathBuf;
+
+use super::*;
+use crate::engine::EngineError::{self, Api, Conflict, NotFound, Unreachable};
+use crate::engine::images::BuildRequest;
+use crate::model::stack::Condition;
+use crate::plan::rules::{Refused, duplicate_network, refused};
+
+fn svc() -> String {
+    "web".into()
+}
+
+fn name() -> String {
+    "app-web-1".into()
+}
+
+fn create_network() -> Action {
+    Action::CreateNetwork {
+        name: "app_front".into(),
+        request: Box::default(),
+    }
+}
+
+fn create_volume() -> Action {
+    Action::CreateVolume {
+        name: "app_data".into(),
+        request: Box::default(),
+    }
+}
+
+fn create_directory() -> Action {
+    Action::CreateDirectory {
+        service: svc(),
+        path: PathBuf::from("/tmp/data"),
+    }
+}
+
+fn create_container() -> Action {
+    Action::CreateContainer {
+        service: svc(),
+        number: 1,
+        name: name(),
+        platform: None,
+        request: Box::default(),
+    }
+}
+
+fn rename() -> Action {
+    Action::Rename {
+        service: svc(),
+        id: "abc".into(),
+        from: name(),
+        to: "abc_app-web-1".into(),
+    }
+}
+
+fn start() -> Action {
+    Action::Start {
+        service: svc(),
+        name: name(),
+    }
+}
+
+fn update() -> Action {
+    Action::Update {
+        service: svc(),
+        name: name(),
+        id: "abc".into(),
+        changes: vec![],
+        request: Box::default(),
+    }
+}
+
+fn connect() -> Action {
+    Action::Connect {
+        service: svc(),
+        name: name(),
+        network: "app_front".into(),
+        endpoint: Box::default(),
+    }
+}
+
+fn disconnect() -> Action {
+    Action::Disconnect {
+        service: svc(),
+        name: name(),
+        network: "app_front".into(),
+    }
+}
+
+fn wait() -> Action {
+    Action::Wait {
+        service: svc(),
+        name: name(),
+        condition: Condition::ServiceHealthy,
+        required: true,
+    }
+}
+
+fn stop() -> Action {
+    Action::Stop {
+        service: Some(svc()),
+        name: name(),
+        id: "abc".into(),
+        timeout: None,
+    }
+}
+
+fn restart() -> Action {
+    Action::Restart {
+        service: Some(svc()),
+        name: name(),
+        id: "abc".into(),
+        timeout: None,
+    }
+}
+
+fn remove() -> Action {
+    Action::Remove {
+        service: None,
+        name: name(),
+        id: "abc".into(),
+    }
+}
+
+fn remove_network() -> Action {
+    Action::RemoveNetwork {
+        name: "app_front".into(),
+    }
+}
+
+fn remove_volume() -> Action {
+    Action::RemoveVolume {
+        name: "app_data".into(),
+    }
+}
+
+fn build() -> Action {
+    Action::Build {
+        service: svc(),
+        request: Box::new(BuildStep {
+            context: PathBuf::from("."),
+            dockerfile: None,
+            request: BuildRequest::default(),
+        }),
+    }
+}
+
+fn pull() -> Action {
+    Action::Pull {
+        image: "nginx:1".into(),
+        optional: true,
+    }
+}
+
+fn not_found() -> EngineError {
+    NotFound("No such container: app-web-1".into())
+}
+
+fn conflict() -> EngineError {
+    Conflict("Conflict. The name is already in use".into())
+}
+
+fn api(status: u16, message: &str) -> EngineError {
+    Api {
+        status,
+        message: message.into(),
+    }
+}
+
+fn already(note: &'static str) -> Refused {
+    Refused::Done(Some(note))
+}
+
+#[test]
+fn each_row_of_the_table() {
+    let table: Vec<(Action, EngineError, Refused)> = vec![
+        // create network | a network of that name exists (409)
+        (create_network(), conflict(), already("already existed")),
+        // create volume | it exists (409)
+        (create_volume(), conflict(), already("already existed")),
+        // create container | the name is taken (409): ours or not is
+        // decided by looking at the container.
+        (create_container(), conflict(), Refused::DoneIfOurs),
+        // rename container | the container is gone (404)
+        (rename(), not_found(), already("already gone")),
+        // stop container | gone (404); 304 is no error at all.
+        (stop(), not_found(), already("already gone")),
+        // restart container | gone (404): nothing to restart
+        (restart(), not_found(), Refused::Failed),
+        // remove anything | gone (404)
+        (remove(), not_found(), already("already gone")),
+        (remove_network(), not_found(), already("already gone")),
+        (remove_volume(), not_found(), already("already gone")),
+        // connect network | the endpoint already exists (20.10's 403)
+        (
+            connect(),
+            api(
+                403,
+                "endpoint with name app-web-1 already exists in network app_front",
+            ),
+            already("already connected"),
+        ),
+        // disconnect network | not connected (20.10's 403), or gone (404)
+        (
+            disconnect(),
+            api(403, "container abc is not connected to network app_front"),
+            Refused::Done(None),
+        ),
+        (disconnect(), not_found(), Refused::Done(None)),
+        // anything | anything else: failed
+        (start(), not_found(), Refused::Failed),
+        (start(), conflict(), Refused::Failed),
+        (create_network(), not_found(), Refused::Failed),
+        (
+            create_network(),
+            api(
+                500,
+                "could not find an available, non-overlapping IPv4 address pool",
+            ),
+            Refused::Failed,
+        ),
+        (
+            create_volume(),
+            api(500, "volume driver failed"),
+            Refused::Failed,
+        ),
+        (create_container(), not_found(), Refused::Failed),
+        (
+            create_container(),
+            api(400, "invalid reference format"),
+            Refused::Failed,
+        ),
+        (
+            create_directory(),
+            api(500, "permission denied"),
+            Refused::Failed,
+        ),
+        (rename(), conflict(), Refused::Failed),
+        (stop(), api(500, "cannot stop container"), Refused::Failed),
+        (restart(), conflict(), Refused::Failed),
+        (remove(), conflict(), Refused::Failed),
+        (
+            remove_network(),
+            api(
+                403,
+                "error while removing network: network app_front has active endpoints",
+            ),
+            Refused::Failed,
+        ),
+        (remove_volume(), conflict(), Refused::Failed),
+        (update(), not_found(), Refused::Failed),
+        // A message that says something else is no excuse.
+        (connect(), not_found(), Refused::Failed),
+        (
+            connect(),
+            api(403, "network app_front is not a swarm network"),
+            Refused::Failed,
+        ),
+        (connect(), conflict(), Refused::Failed),
+        (
+            disconnect(),
+            api(500, "endpoint already exists"),
+            Refused::Failed,
+        ),
+        (disconnect(), conflict(), Refused::Failed),
+        (wait(), not_found(), Refused::Failed),
+        (build(), api(400, "dockerfile parse error"), Refused::Failed),
+        (pull(), not_found(), Refused::Failed),
+        (
+            pull(),
+            Unreachable {
+                host: "unix:///var/run/docker.sock".into(),
+                reason: "Connection refused".into(),
+            },
+            Refused::Failed,
+        ),
+    ];
+    for (action, err, want) in &table {
+        assert_eq!(
+            refused(action, err),
+            *want,
+            "{} refused with {err:?}",
+            action.describe()
+        );
+    }
+}
+
+#[test]
+fn a_network_created_over_an_existing_name_is_a_duplicate() {
+    // create network | created, with a warning that the name exists
+    assert!(duplicate_network(
+        "Network with name app_front (id : 1234) already exists"
+    ));
+    assert!(!duplicate_network(""));
+    assert!(!duplicate_network("some other warning"));
+}
