@@ -223,6 +223,23 @@ impl Run {
         self.status.success()
     }
 
+    /// The signal that ended berth, if one did.
+    pub fn signal(&self) -> Option<i32> {
+        std::os::unix::process::ExitStatusExt::signal(&self.status)
+    }
+
+    /// Asserts that berth died of SIGKILL (as the crash hook makes it).
+    #[track_caller]
+    pub fn killed(self) -> Run {
+        assert_eq!(
+            self.signal(),
+            Some(9),
+            "expected SIGKILL\n{}",
+            self.describe()
+        );
+        self
+    }
+
     pub fn stdout(&self) -> &str {
         &self.stdout
     }

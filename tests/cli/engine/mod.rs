@@ -22,11 +22,15 @@ mod live {
     mod crash;
     mod demo;
     mod down;
+    mod dry_run;
+    mod edges;
     mod images;
     mod labs;
     mod operate;
     mod order;
     mod ownership;
+    mod plan_json;
+    mod recreate_crash;
     mod up;
 }
 
@@ -341,6 +345,23 @@ impl Container {
 
     pub fn started_secs(&self) -> f64 {
         rfc3339_secs(self.started_at())
+    }
+
+    /// `Config.Env`, as the engine holds it.
+    pub fn env(&self) -> Vec<String> {
+        self.json["Config"]["Env"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e.as_str())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn finished_secs(&self) -> f64 {
+        rfc3339_secs(self.json["State"]["FinishedAt"].as_str().unwrap_or(""))
     }
 
     pub fn status(&self) -> &str {
