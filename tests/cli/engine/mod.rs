@@ -175,6 +175,19 @@ impl Project {
         std::fs::write(self.path(file), text).expect("write stack file");
     }
 
+    /// A build context `app/` whose image only sleeps, for `service`; its
+    /// tag `<project>-<service>` is removed when the test ends.
+    pub fn sleeper_context(&mut self, service: &str) -> String {
+        let tag = format!("{}-{service}", self.name);
+        self.extra_images.push(tag.clone());
+        std::fs::create_dir_all(self.path("app")).unwrap();
+        self.write(
+            "app/Dockerfile",
+            "FROM {IMAGE}\nCMD [\"sleep\", \"3600\"]\n",
+        );
+        tag
+    }
+
     /// `berth -f compose.yaml -p <name> ARGS`, run to the end.
     pub fn berth(&self, args: &[&str]) -> Run {
         self.berth_files(&["compose.yaml"], args)

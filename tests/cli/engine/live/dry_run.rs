@@ -129,13 +129,7 @@ fn down_stop_restart_and_start_dry_runs_print_their_steps_and_change_nothing() {
 #[test]
 fn build_and_pull_dry_runs_print_their_steps_and_fetch_nothing() {
     let mut p = Project::new("dry-img");
-    let tag = format!("{}-built", p.name);
-    p.extra_images.push(tag.clone());
-    std::fs::create_dir_all(p.path("app")).unwrap();
-    p.write(
-        "app/Dockerfile",
-        "FROM {IMAGE}\nCMD [\"sleep\", \"3600\"]\n",
-    );
+    let tag = p.sleeper_context("built");
     p.write(
         "compose.yaml",
         &format!("services:\n  built:\n    build: ./app\n{}", idle("db", "")),

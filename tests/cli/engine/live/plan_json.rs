@@ -192,13 +192,7 @@ fn cpus_change_is_one_update_in_place() {
 #[test]
 fn missing_image_is_built_before_its_container_is_created() {
     let mut p = Project::new("pj-build");
-    let tag = format!("{}-web", p.name);
-    p.extra_images.push(tag.clone());
-    std::fs::create_dir_all(p.path("app")).unwrap();
-    p.write(
-        "app/Dockerfile",
-        "FROM {IMAGE}\nCMD [\"sleep\", \"3600\"]\n",
-    );
+    let tag = p.sleeper_context("web");
     p.write(
         "compose.yaml",
         "services:\n  web:\n    build:\n      context: ./app\n      args:\n        GREETING: hi\n",
