@@ -338,11 +338,7 @@ impl Executor {
             |why: String| StepResult::Failed(format!("cannot build service {service}: {why}"));
         let context = step.context.clone();
         let shown = context.display().to_string();
-        if shown.contains("://") || shown.starts_with("git@") {
-            return failed(format!(
-                "the remote build context {shown} is not supported; clone it and use a directory"
-            ));
-        }
+        // The context is read now, as `docker build` reads it when it sends.
         if !context.is_dir() {
             return failed(format!("the build context {shown} is not a directory"));
         }

@@ -67,6 +67,7 @@ pub fn plan_images(
     opts: ImageOptions,
 ) -> Result<Plan, Vec<PlanError>> {
     let mut plan = Plan::default();
+    let mut errors = Vec::new();
     let mut pulled = BTreeSet::new();
     for name in select::selection(stack, services)? {
         let svc = &stack.services[name.as_str()];
@@ -74,13 +75,12 @@ pub fn plan_images(
         let present = matches!(observed.images.get(&image), Some(Some(_)));
         match image_need(svc, present, opts.force_build) {
             None => {}
-            Some((Work::Build, why)) => {
-                plan.push(
-                    build_action(stack, svc, false, false),
-                    Cause::Image(why),
-                    vec![],
-                );
-            }
+            Some((Work::Build, why)) => match build_action(stack, svc, false, false) {
+                Ok(action) => {
+                    plan.push(action, Cause::Image(why), vec![]);
+                }
+                Err(e) => errors.push(e),
+            },
             // Each image once, whichever services share it.
             Some((Work::Pull, why)) if pulled.insert(image.clone()) => {
                 plan.push(
@@ -95,7 +95,11 @@ pub fn plan_images(
             Some((Work::Pull, _)) => {}
         }
     }
-    Ok(plan)
+    if errors.is_empty() {
+        Ok(plan)
+    } else {
+        Err(errors)
+    }
 }
 
 /// `berth build [SERVICE...]`: a build per named service with `build:` (all
@@ -111,6 +115,7 @@ pub fn plan_build(
         return Err(unknown);
     }
     let mut plan = Plan::default();
+    let mut errors = Vec::new();
     for svc in stack.services.values() {
         if !named.is_empty() && !named.contains(&svc.name) {
             continue;
@@ -122,13 +127,18 @@ pub fn plan_build(
             }
             continue;
         }
-        plan.push(
-            build_action(stack, svc, no_cache, pull),
-            Cause::Image(ImageReason::Asked),
-            vec![],
-        );
+        match build_action(stack, svc, no_cache, pull) {
+            Ok(action) => {
+                plan.push(action, Cause::Image(ImageReason::Asked), vec![]);
+            }
+            Err(e) => errors.push(e),
+        }
     }
-    Ok(plan)
+    if errors.is_empty() {
+        Ok(plan)
+    } else {
+        Err(errors)
+    }
 }
 
 /// `berth pull [SERVICE...]`: a pull per distinct image of the named
@@ -166,12 +176,29 @@ pub fn plan_pull(
     Ok(plan)
 }
 
-/// The build of one service's image: what `docker build` would send.
-fn build_action(stack: &Stack, svc: &Service, no_cache: bool, pull: bool) -> Action {
+/// The build of one service's image: what `docker build` would send; an
+/// error for a remote context (a git or URL context), which berth cannot
+/// pack.
+fn build_action(
+    stack: &Stack,
+    svc: &Service,
+    no_cache: bool,
+    pull: bool,
+) -> Result<Action, PlanError> {
     let build = svc.build.clone().unwrap_or_default();
+    if build.context.contains("://") || build.context.starts_with("git@") {
+        return Err(PlanError::new(
+            format!(
+                "cannot build service {}: the remote build context {} is not supported",
+                svc.name, build.context
+            ),
+            "clone it and use the directory as the context",
+            Some(svc.span),
+        ));
+    }
     let context = PathBuf::from(&build.context);
     let (dockerfile, source) = dockerfile_in(&context, &build, &svc.name);
-    Action::Build {
+    Ok(Action::Build {
         service: svc.name.clone(),
         request: Box::new(BuildStep {
             context,
@@ -197,7 +224,7 @@ fn build_action(stack: &Stack, svc: &Service, no_cache: bool, pull: bool) -> Act
                 cache_from: build.cache_from.clone(),
             },
         }),
-    }
+    })
 }
 
 /// Where the Dockerfile comes from: its path inside the context tar, and

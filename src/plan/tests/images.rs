@@ -224,3 +224,22 @@ pull shared/img: requested
     let err = plan_pull(&s, &names(&["x"]), false).unwrap_err();
     assert_eq!(err[0].message, "no service `x` in the stack");
 }
+
+#[test]
+fn a_remote_build_context_is_refused_at_the_service_before_anything_runs() {
+    let s = stack("name: app\nservices:\n  web:\n    build: https://github.com/example/app.git\n");
+    let expect = "cannot build service web: the remote build context \
+                  https://github.com/example/app.git is not supported\n  \
+                  help: clone it and use the directory as the context";
+    let errors = plan_images(&s, &Observed::default(), &[], ImageOptions::default()).unwrap_err();
+    assert_eq!(
+        errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+        [expect]
+    );
+    assert_eq!(errors[0].span, Some(s.services["web"].span));
+    let errors = plan_build(&s, &[], false, false).unwrap_err();
+    assert_eq!(
+        errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+        [expect]
+    );
+}
