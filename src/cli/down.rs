@@ -54,10 +54,7 @@ async fn down(s: &Session, args: &DownArgs) -> Result<Outcome, Error> {
         timeout: args.timeout,
     };
     let plan = plan::plan_down(&s.project, &observed, s.stack(), &opts);
-    if args.dry_run {
-        return s.dry_run(&plan);
-    }
-    if plan.is_empty() {
+    if plan.is_empty() && !args.dry_run {
         for w in &plan.warnings {
             s.progress.warning(w);
         }
@@ -67,7 +64,5 @@ async fn down(s: &Session, args: &DownArgs) -> Result<Outcome, Error> {
         ));
         return Ok(Outcome::Success);
     }
-    let opts = s.apply_options(16, std::time::Duration::from_secs(300));
-    s.apply(&engine, &plan, &opts).await?;
-    Ok(Outcome::Success)
+    s.apply_or_print(&engine, &plan, args.dry_run, 16).await
 }

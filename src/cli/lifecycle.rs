@@ -65,13 +65,15 @@ fn run(
 ) -> Result<Outcome, Error> {
     // An `up` or `down` in flight would race with these calls.
     let s = Session::open(global, Needs::change(NeedsStack::OrProject, dry_run, None))?;
-    let plan = s.block_on(async {
+    // One block from observing to the last step, so that Ctrl-C is heard
+    // throughout.
+    s.block_on(async {
         let engine = s.connect().await?;
         let observed = crate::observe::observe_containers(&engine, &s.project)
             .await
             .map_err(|e| Error::engine(s.mode(), &e))?;
-        plan::plan_lifecycle(verb, &s.project, &observed, s.stack(), services, timeout)
-            .map_err(|e| s.plan_errors(&e))
-    })?;
-    s.run_plan(&plan, dry_run, 16)
+        let plan = plan::plan_lifecycle(verb, &s.project, &observed, s.stack(), services, timeout)
+            .map_err(|e| s.plan_errors(&e))?;
+        s.apply_or_print(&engine, &plan, dry_run, 16).await
+    })
 }

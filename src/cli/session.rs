@@ -416,17 +416,31 @@ impl Session {
     }
 
     /// Connects and carries out `plan`, or with `dry_run` only prints it:
-    /// the end of every command that is one plan.
+    /// the end of every command that is one plan made without the engine.
     pub fn run_plan(&self, plan: &Plan, dry_run: bool, parallel: usize) -> Result<Outcome, Error> {
         if dry_run {
             return self.dry_run(plan);
         }
         self.block_on(async {
             let engine = self.connect().await?;
-            let opts = self.apply_options(parallel, std::time::Duration::from_secs(300));
-            self.apply(&engine, plan, &opts).await?;
-            Ok(Outcome::Success)
+            self.apply_or_print(&engine, plan, false, parallel).await
         })
+    }
+
+    /// Carries out `plan` on `engine`, or with `dry_run` only prints it.
+    pub async fn apply_or_print(
+        &self,
+        engine: &Engine,
+        plan: &Plan,
+        dry_run: bool,
+        parallel: usize,
+    ) -> Result<Outcome, Error> {
+        if dry_run {
+            return self.dry_run(plan);
+        }
+        let opts = self.apply_options(parallel, std::time::Duration::from_secs(300));
+        self.apply(engine, plan, &opts).await?;
+        Ok(Outcome::Success)
     }
 
     /// `--dry-run`: the plan on stdout, nothing changed.
