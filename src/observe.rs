@@ -42,6 +42,8 @@ pub struct Observed {
     pub images: BTreeMap<String, Option<String>>,
     /// Bind sources the stack lets berth create that do not exist.
     pub missing_dirs: BTreeSet<PathBuf>,
+    /// Swarm services of the project (the Swarm target only).
+    pub services: Vec<ServiceState>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,8 +143,25 @@ pub struct NetworkState {
     pub key: Option<String>,
     pub driver: String,
     pub internal: bool,
+    /// `local` or `swarm`.
+    pub scope: String,
     /// Names of the containers attached (from inspect; empty if not inspected).
     pub containers: Vec<String>,
+}
+
+/// A Swarm service of the project, as the engine reports it.
+#[derive(Debug, Clone)]
+pub struct ServiceState {
+    pub id: String,
+    pub name: String,
+    /// The version an update must name.
+    pub version: u64,
+    pub project: Option<String>,
+    /// `io.berth.service`: the service's key in the stack file.
+    pub service: Option<String>,
+    /// `io.berth.config-hash`: the hash of the spec berth sent.
+    pub hash: Option<String>,
+    pub spec: bollard::models::ServiceSpec,
 }
 
 #[derive(Debug, Clone)]
@@ -218,8 +237,8 @@ pub async fn observe(engine: &Engine, stack: &Stack) -> engine::Result<Observed>
         containers: containers?,
         networks: networks?.iter().map(network_state).collect(),
         volumes: volumes?.iter().map(volume_state).collect(),
-        images: BTreeMap::new(),
         missing_dirs: missing_dirs(stack),
+        ..Observed::default()
     };
     for (image, id) in images.into_iter().zip(image_ids) {
         observed.images.insert(image, id?);
@@ -523,8 +542,48 @@ pub fn network_state(n: &Network) -> NetworkState {
         key: label(identity::NETWORK),
         driver: n.driver.clone().unwrap_or_default(),
         internal: n.internal.unwrap_or(false),
+        scope: n.scope.clone().unwrap_or_default(),
         containers: Vec::new(),
     }
+}
+
+/// A service as the service list shows it.
+pub fn service_state(s: &bollard::models::Service) -> ServiceState {
+    let spec = s.spec.clone().unwrap_or_default();
+    let label = |k: &str| spec.labels.as_ref().and_then(|l| l.get(k)).cloned();
+    ServiceState {
+        id: s.id.clone().unwrap_or_default(),
+        name: spec.name.clone().unwrap_or_default(),
+        version: s.version.as_ref().and_then(|v| v.index).unwrap_or_default(),
+        project: label(identity::PROJECT),
+        service: label(identity::SERVICE),
+        hash: label(identity::CONFIG_HASH),
+        spec,
+    }
+}
+
+/// The snapshot the Swarm target plans from: the project's services, and
+/// its networks (with those named like the stack's).
+pub async fn observe_swarm(
+    engine: &Engine,
+    project: &str,
+    stack: Option<&Stack>,
+) -> engine::Result<Observed> {
+    let network_names: Vec<String> = stack
+        .map(|s| s.networks.values().map(|n| n.name.clone()).collect())
+        .unwrap_or_default();
+    let (services, networks) = futures_util::join!(
+        engine.list_services(project),
+        engine.list_networks(project, &network_names),
+    );
+    let mut observed = Observed {
+        services: services?.iter().map(service_state).collect(),
+        networks: networks?.iter().map(network_state).collect(),
+        ..Observed::default()
+    };
+    observed.services.sort_by(|a, b| a.name.cmp(&b.name));
+    sort(&mut observed);
+    Ok(observed)
 }
 
 /// Names of the containers attached to a network, sorted.

@@ -96,6 +96,7 @@ fn converged(stack: &Stack) -> Observed {
             key: Some(key.clone()),
             driver: "bridge".into(),
             internal: false,
+            scope: "local".into(),
             containers: Vec::new(),
         });
     }
