@@ -295,6 +295,28 @@ impl Executor {
             Action::RemoveNetwork { name } => e.remove_network(name).await.map(|_| None),
             Action::RemoveVolume { name } => e.remove_volume(name).await.map(|_| None),
             Action::Build { service, request } => return self.build(service, request, out).await,
+            Action::CreateService { request, .. } => e.create_service(request).await.map(|_| None),
+            Action::UpdateService {
+                id,
+                version,
+                request,
+                ..
+            } => e.update_service(id, *version, request).await.map(|_| None),
+            Action::RemoveService { id, .. } => e.remove_service(id).await.map(|_| None),
+            Action::WaitService { service, name } => {
+                return match self.poll(name, service_converged).await {
+                    Polled::Ready => StepResult::done(),
+                    Polled::Interrupted => StepResult::Interrupted,
+                    Polled::Failed(why) => StepResult::Failed(format!("service {service}: {why}")),
+                };
+            }
+            Action::WaitServiceGone { name } => {
+                return match self.poll(name, service_gone).await {
+                    Polled::Ready => StepResult::done(),
+                    Polled::Interrupted => StepResult::Interrupted,
+                    Polled::Failed(why) => StepResult::Failed(why),
+                };
+            }
             Action::Pull { image, optional } => {
                 let pulled = e
                     .pull_image(image, |ev| out.send(Output::Pull(ev.clone())))
@@ -393,41 +415,19 @@ impl Executor {
         condition: Condition,
         required: bool,
     ) -> StepResult {
-        let deadline = tokio::time::Instant::now() + self.opts.wait_timeout;
-        let mut cancel = self.opts.cancel.clone();
-        let reason = loop {
-            match self.engine.inspect_container(name).await {
-                Ok(info) => match readiness(condition, &info) {
-                    Readiness::Ready => return StepResult::done(),
-                    Readiness::NotYet => {}
-                    Readiness::Failed(reason) => break reason,
-                },
-                Err(EngineError::NotFound(_)) => break format!("container {name} does not exist"),
-                Err(err) => break err.to_string(),
-            }
-            if tokio::time::Instant::now() >= deadline {
-                break format!(
-                    "{name} did not get there within {}s (--wait-timeout)",
-                    self.opts.wait_timeout.as_secs()
-                );
-            }
-            // A wait changes nothing, so it can give up at once on Ctrl-C.
-            let sleep = tokio::time::sleep(POLL);
-            match cancel.as_mut() {
-                Some(rx) => {
-                    tokio::select! {
-                        () = sleep => {}
-                        changed = rx.changed() => {
-                            if changed.is_err() {
-                                cancel = None;
-                            } else if *rx.borrow() {
-                                return StepResult::Interrupted;
-                            }
-                        }
-                    }
+        let check = |engine: Engine, name: String| async move {
+            match engine.inspect_container(&name).await {
+                Ok(info) => readiness(condition, &info),
+                Err(EngineError::NotFound(_)) => {
+                    Readiness::Failed(format!("container {name} does not exist"))
                 }
-                None => sleep.await,
+                Err(err) => Readiness::Failed(err.to_string()),
             }
+        };
+        let reason = match self.poll(name, check).await {
+            Polled::Ready => return StepResult::done(),
+            Polled::Interrupted => return StepResult::Interrupted,
+            Polled::Failed(reason) => reason,
         };
         let mut message = format!(
             "service {service} did not meet its condition {}: {reason}",
@@ -444,6 +444,145 @@ impl Executor {
         } else {
             StepResult::Warning(format!("{message}\n(required: false, so berth goes on)"))
         }
+    }
+}
+
+/// How a poll ended.
+enum Polled {
+    Ready,
+    /// Ctrl-C: a wait changes nothing, so it gives up at once.
+    Interrupted,
+    Failed(String),
+}
+
+impl Executor {
+    /// Polls `check` on `name` until it says ready, fails, or the time is
+    /// up.
+    async fn poll<F, Fut>(&self, name: &str, check: F) -> Polled
+    where
+        F: Fn(Engine, String) -> Fut,
+        Fut: Future<Output = Readiness>,
+    {
+        let deadline = tokio::time::Instant::now() + self.opts.wait_timeout;
+        let mut cancel = self.opts.cancel.clone();
+        let mut last = String::new();
+        loop {
+            match check(self.engine.clone(), name.to_string()).await {
+                Readiness::Ready => return Polled::Ready,
+                Readiness::Failed(reason) => return Polled::Failed(reason),
+                Readiness::Pending(why) => last = format!(": {why}"),
+                Readiness::NotYet => {}
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Polled::Failed(format!(
+                    "{name} did not get there within {}s (--wait-timeout){last}",
+                    self.opts.wait_timeout.as_secs()
+                ));
+            }
+            let sleep = tokio::time::sleep(POLL);
+            match cancel.as_mut() {
+                Some(rx) => {
+                    tokio::select! {
+                        () = sleep => {}
+                        changed = rx.changed() => {
+                            if changed.is_err() {
+                                cancel = None;
+                            } else if *rx.borrow() {
+                                return Polled::Interrupted;
+                            }
+                        }
+                    }
+                }
+                None => sleep.await,
+            }
+        }
+    }
+}
+
+/// Whether a Swarm service has converged, as `docker service` progress
+/// judges it: every task of the current spec running (or, for a job,
+/// completed), as many as the spec asks for; a paused or rolled-back update
+/// is a failure, with the tasks' errors.
+async fn service_converged(engine: Engine, name: String) -> Readiness {
+    let name = name.as_str();
+    use bollard::models::{ServiceUpdateStatusStateEnum as U, TaskState as T};
+    let service = match engine.inspect_service(name).await {
+        Ok(s) => s,
+        Err(e) => return Readiness::Failed(e.to_string()),
+    };
+    let tasks = match engine.service_tasks(name).await {
+        Ok(t) => t,
+        Err(e) => return Readiness::Failed(e.to_string()),
+    };
+    let errors: Vec<String> = tasks
+        .iter()
+        .filter_map(|t| t.status.as_ref()?.err.clone())
+        .collect();
+    let with_errors = |what: &str| {
+        let mut text = what.to_string();
+        if let Some(last) = errors.last() {
+            text.push_str(&format!("; task error: {last}"));
+        }
+        text
+    };
+    if let Some(state) = service.update_status.as_ref().and_then(|u| u.state) {
+        match state {
+            U::PAUSED => return Readiness::Failed(with_errors("its update is paused")),
+            U::ROLLBACK_STARTED | U::ROLLBACK_PAUSED | U::ROLLBACK_COMPLETED => {
+                return Readiness::Failed(with_errors("its update was rolled back"));
+            }
+            U::UPDATING => return Readiness::NotYet,
+            U::COMPLETED | U::EMPTY => {}
+        }
+    }
+    let mode = service
+        .spec
+        .as_ref()
+        .and_then(|s| s.mode.clone())
+        .unwrap_or_default();
+    let job = mode.replicated_job.is_some() || mode.global_job.is_some();
+    let (wanted, done) = if job {
+        (T::COMPLETE, T::COMPLETE)
+    } else {
+        (T::RUNNING, T::RUNNING)
+    };
+    let current: Vec<_> = tasks
+        .iter()
+        .filter(|t| t.desired_state == Some(wanted))
+        .collect();
+    let finished = current
+        .iter()
+        .filter(|t| t.status.as_ref().and_then(|s| s.state) == Some(done))
+        .count();
+    let needed = match mode.replicated.as_ref().and_then(|r| r.replicas) {
+        Some(n) => usize::try_from(n).unwrap_or(0),
+        None if mode.global.is_some() => current.len().max(1),
+        None => mode
+            .replicated_job
+            .as_ref()
+            .and_then(|j| j.total_completions.or(j.max_concurrent))
+            .map_or(current.len().max(1), |n| usize::try_from(n).unwrap_or(0)),
+    };
+    if finished >= needed && finished == current.len() {
+        Readiness::Ready
+    } else if errors.is_empty() {
+        Readiness::NotYet
+    } else {
+        // The swarm retries failed tasks: not a failure yet, but what to
+        // say if the wait runs out.
+        Readiness::Pending(with_errors(&format!(
+            "{finished} of {needed} tasks running"
+        )))
+    }
+}
+
+/// Whether a removed service's tasks are all gone.
+async fn service_gone(engine: Engine, name: String) -> Readiness {
+    match engine.service_tasks(&name).await {
+        Ok(tasks) if tasks.is_empty() => Readiness::Ready,
+        Ok(_) => Readiness::NotYet,
+        Err(EngineError::NotFound(_)) => Readiness::Ready,
+        Err(e) => Readiness::Failed(e.to_string()),
     }
 }
 
@@ -468,6 +607,8 @@ fn labelled(info: &ContainerInspectResponse, project: &str) -> bool {
 enum Readiness {
     Ready,
     NotYet,
+    /// Not yet, and this is what to say if the wait runs out.
+    Pending(String),
     Failed(String),
 }
 

@@ -64,7 +64,12 @@ pub fn recreate_config(service: &Service) -> Value {
 
 /// sha256 over the canonical JSON of [`recreate_config`].
 pub fn config_hash(service: &Service) -> String {
-    let text = serde_json::to_string(&recreate_config(service)).unwrap_or_default();
+    hash_json(&recreate_config(service))
+}
+
+/// sha256 over the canonical JSON of any request body, hex.
+pub fn hash_json(value: &impl serde::Serialize) -> String {
+    let text = serde_json::to_string(value).unwrap_or_default();
     let digest = Sha256::digest(text.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }

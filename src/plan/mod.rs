@@ -30,6 +30,7 @@ mod lifecycle;
 mod resources;
 pub mod rules;
 mod select;
+mod swarm;
 pub mod text;
 mod up;
 
@@ -37,7 +38,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use bollard::models::{
-    ContainerCreateBody, ContainerUpdateBody, EndpointSettings, NetworkCreateRequest,
+    ContainerCreateBody, ContainerUpdateBody, EndpointSettings, NetworkCreateRequest, ServiceSpec,
     VolumeCreateRequest,
 };
 
@@ -51,6 +52,7 @@ pub use down::{DownOptions, plan_down};
 pub use images::{ImageOptions, plan_build, plan_images, plan_pull};
 pub use lifecycle::{Lifecycle, plan_lifecycle};
 pub use select::{selection, unknown_among, unknown_services};
+pub use swarm::{SwarmSpecs, plan_swarm_down, plan_swarm_up};
 pub use up::{UpOptions, plan_up, plan_wait};
 
 /// Index of a step in [`Plan::steps`].
@@ -175,6 +177,37 @@ pub enum Action {
         image: String,
         optional: bool,
     },
+    /// Create a Swarm service.
+    CreateService {
+        service: String,
+        name: String,
+        request: Box<ServiceSpec>,
+    },
+    /// Update a Swarm service from the version observed: a rolling update
+    /// by its `update_config`.
+    UpdateService {
+        service: String,
+        name: String,
+        id: String,
+        version: u64,
+        request: Box<ServiceSpec>,
+    },
+    RemoveService {
+        service: Option<String>,
+        name: String,
+        id: String,
+    },
+    /// Wait until a service has converged: the tasks of its current spec
+    /// running (or, for a job, completed). No engine change.
+    WaitService {
+        service: String,
+        name: String,
+    },
+    /// Wait until a removed service's tasks are gone, so that its networks
+    /// can be removed. No engine change.
+    WaitServiceGone {
+        name: String,
+    },
 }
 
 /// What a build sends: the context directory is packed at apply time, the
@@ -225,6 +258,8 @@ pub enum Cause {
     Asked(&'static str),
     /// Why an image is built or pulled.
     Image(ImageReason),
+    /// A Swarm service's spec changed: what changed, in words.
+    ServiceChanged(Vec<String>),
 }
 
 /// Why a container is replaced.
@@ -262,7 +297,10 @@ pub enum ImageReason {
 impl Action {
     /// True for steps that change something on the engine.
     pub fn mutates(&self) -> bool {
-        !matches!(self, Action::Wait { .. })
+        !matches!(
+            self,
+            Action::Wait { .. } | Action::WaitService { .. } | Action::WaitServiceGone { .. }
+        )
     }
 
     /// The service a step acts for, when it acts for one.
@@ -276,15 +314,20 @@ impl Action {
             | Action::Connect { service, .. }
             | Action::Disconnect { service, .. }
             | Action::Wait { service, .. }
-            | Action::Build { service, .. } => Some(service),
+            | Action::Build { service, .. }
+            | Action::CreateService { service, .. }
+            | Action::UpdateService { service, .. }
+            | Action::WaitService { service, .. } => Some(service),
             Action::Stop { service, .. }
             | Action::Restart { service, .. }
-            | Action::Remove { service, .. } => service.as_deref(),
+            | Action::Remove { service, .. }
+            | Action::RemoveService { service, .. } => service.as_deref(),
             Action::CreateNetwork { .. }
             | Action::CreateVolume { .. }
             | Action::RemoveNetwork { .. }
             | Action::RemoveVolume { .. }
-            | Action::Pull { .. } => None,
+            | Action::Pull { .. }
+            | Action::WaitServiceGone { .. } => None,
         }
     }
 }

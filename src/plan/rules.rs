@@ -17,6 +17,7 @@
 //! | remove anything     | gone (404)                                      | done, "already gone"                     |
 //! | connect network     | the endpoint already exists                     | done, "already connected"                |
 //! | disconnect network  | not connected, or the container is gone         | done                                     |
+//! | remove service      | gone (404)                                      | done, "already gone"                     |
 //! | anything            | anything else                                   | failed, with the engine's message        |
 //!
 //! "Ours" is the project label: the plan checked the names it creates
@@ -51,7 +52,8 @@ pub fn refused(action: &Action, err: &EngineError) -> Refused {
             Action::Stop { .. }
             | Action::Remove { .. }
             | Action::RemoveNetwork { .. }
-            | Action::RemoveVolume { .. },
+            | Action::RemoveVolume { .. }
+            | Action::RemoveService { .. },
             NotFound(_),
         ) => already("already gone"),
         // 20.10 answers 403 "endpoint with name X already exists in network Y".

@@ -120,6 +120,35 @@ impl Words {
                 w
             }
             Action::Pull { image, .. } => Words::new("pull", "Pulling", "Pulled", image.clone()),
+            Action::CreateService { name, .. } => {
+                Words::new("create", "Creating", "Created", format!("service {name}"))
+            }
+            Action::UpdateService { name, .. } => {
+                Words::new("update", "Updating", "Updated", format!("service {name}"))
+            }
+            Action::RemoveService { name, .. } => {
+                Words::new("remove", "Removing", "Removed", format!("service {name}"))
+            }
+            Action::WaitService { name, .. } => {
+                let mut w = Words::new(
+                    "wait",
+                    "Waiting",
+                    "Converged",
+                    format!("for service {name} to converge"),
+                );
+                w.done_object = format!("service {name}");
+                w
+            }
+            Action::WaitServiceGone { name } => {
+                let mut w = Words::new(
+                    "wait",
+                    "Waiting",
+                    "Gone",
+                    format!("for the tasks of {name} to be gone"),
+                );
+                w.done_object = format!("tasks of {name}");
+                w
+            }
         }
     }
 }
@@ -151,6 +180,11 @@ impl Action {
             Action::RemoveVolume { .. } => "remove_volume",
             Action::Build { .. } => "build_image",
             Action::Pull { .. } => "pull_image",
+            Action::CreateService { .. } => "create_service",
+            Action::UpdateService { .. } => "update_service",
+            Action::RemoveService { .. } => "remove_service",
+            Action::WaitService { .. } => "wait_service",
+            Action::WaitServiceGone { .. } => "wait_service_gone",
         }
     }
 
@@ -175,6 +209,11 @@ impl Action {
             Action::Rename { from, .. } => ("container", from.clone()),
             Action::Build { request, .. } => ("image", request.request.tag.clone()),
             Action::Pull { image, .. } => ("image", image.clone()),
+            Action::CreateService { name, .. }
+            | Action::UpdateService { name, .. }
+            | Action::RemoveService { name, .. }
+            | Action::WaitService { name, .. }
+            | Action::WaitServiceGone { name } => ("service", name.clone()),
         };
         let mut v = json!({ "kind": kind, "name": name });
         if let Some(s) = self.service() {
@@ -256,6 +295,17 @@ impl Action {
                 })
             }
             Action::Pull { image, optional } => json!({ "fromImage": image, "optional": optional }),
+            Action::CreateService { request, .. } => json!({ "body": body(request.as_ref()) }),
+            Action::UpdateService {
+                id,
+                version,
+                request,
+                ..
+            } => json!({ "id": id, "version": version, "body": body(request.as_ref()) }),
+            Action::RemoveService { id, .. } => json!({ "id": id }),
+            Action::WaitService { name, .. } | Action::WaitServiceGone { name } => {
+                json!({ "service": name })
+            }
         }
     }
 }
@@ -341,6 +391,8 @@ impl fmt::Display for Cause {
             Cause::Image(ImageReason::BuildFlag) => f.write_str("--build"),
             Cause::Image(ImageReason::PolicyAlways) => f.write_str("pull_policy: always"),
             Cause::Image(ImageReason::PolicyBuild) => f.write_str("pull_policy: build"),
+            Cause::ServiceChanged(changes) if changes.is_empty() => f.write_str("spec changed"),
+            Cause::ServiceChanged(changes) => f.write_str(&changes.join(", ")),
         }
     }
 }
@@ -372,6 +424,7 @@ impl Cause {
             Cause::Image(ImageReason::BuildFlag) => "build_flag",
             Cause::Image(ImageReason::PolicyAlways) => "pull_policy_always",
             Cause::Image(ImageReason::PolicyBuild) => "pull_policy_build",
+            Cause::ServiceChanged(_) => "service_changed",
         }
     }
 }

@@ -261,6 +261,11 @@ fn every_cause_has_its_words_and_code() {
             "pull_policy: build",
             "pull_policy_build",
         ),
+        (
+            Cause::ServiceChanged(vec!["image a -> b".into(), "replicas 1 -> 3".into()]),
+            "image a -> b, replicas 1 -> 3",
+            "service_changed",
+        ),
     ];
     let mut listed = std::collections::BTreeSet::new();
     for (cause, text, code) in &table {
@@ -268,10 +273,10 @@ fn every_cause_has_its_words_and_code() {
         assert_eq!(cause.code(), *code, "{cause:?}");
         listed.insert(variant(cause));
     }
-    // 17 plain causes, 7 replacements, 5 image reasons.
+    // 18 plain causes, 7 replacements, 5 image reasons.
     assert_eq!(
         listed.len(),
-        29,
+        30,
         "every variant is in the table: {listed:?}"
     );
 }
@@ -298,6 +303,7 @@ fn variant(cause: &Cause) -> &'static str {
         Cause::Recreated => "Recreated",
         Cause::Stopped => "Stopped",
         Cause::DependsOn(_) => "DependsOn",
+        Cause::ServiceChanged(_) => "ServiceChanged",
         Cause::BindSourceMissing => "BindSourceMissing",
         Cause::ScaledDown => "ScaledDown",
         Cause::LeftOver => "LeftOver",
