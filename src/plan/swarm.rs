@@ -19,7 +19,6 @@ use bollard::models::{NetworkCreateRequest, ServiceSpec};
 use indexmap::IndexMap;
 
 use super::resources::{self, Declared};
-use super::up::orphans_left;
 use super::{Action, Cause, Plan, PlanError, StepId, UpOptions, selection};
 use crate::identity;
 use crate::model::stack::Stack;
@@ -245,7 +244,10 @@ pub fn plan_swarm_up(
                 vec![],
             );
         } else {
-            plan.warnings.push(orphans_left(&service, 1));
+            plan.warnings.push(format!(
+                "service {service} is no longer in the stack file: its swarm service {} is left running; remove it with --remove-orphans",
+                s.name
+            ));
         }
     }
     if errors.is_empty() {

@@ -13,6 +13,7 @@ mod down;
 mod images;
 mod lifecycle;
 mod rules;
+mod swarm;
 mod text;
 mod up;
 
