@@ -64,7 +64,11 @@ pub fn recreate_config(service: &Service) -> Value {
 
 /// sha256 over the canonical JSON of [`recreate_config`].
 pub fn config_hash(service: &Service) -> String {
-    hash_json(&recreate_config(service))
+    // Not `hash_json`: the model's maps keep file order, and the labels of
+    // existing containers hold this exact form; sorting would recreate them.
+    let text = serde_json::to_string(&recreate_config(service)).unwrap_or_default();
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// sha256 over the canonical JSON of any request body, hex. Canonical:
