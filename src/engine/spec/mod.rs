@@ -24,6 +24,7 @@
 mod container;
 mod network;
 mod resources;
+mod service;
 mod storage;
 
 #[cfg(test)]
@@ -34,6 +35,10 @@ use std::collections::HashMap;
 pub use container::{ContainerSpec, container, container_labels, environment, healthcheck};
 pub use network::{endpoints, extra_hosts, links, network, ports};
 pub use resources::{resources, restart_policy, ulimits, update};
+pub use service::{
+    STACK_IMAGE, STACK_NAMESPACE, ServiceMapping, SwarmError, SwarmIssue, SwarmWarning,
+    overlay_network, service, service_changes, service_hash, service_name,
+};
 pub use storage::{host_dirs, mounts, tmpfs, volume, volumes_from};
 
 use crate::identity;
