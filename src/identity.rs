@@ -71,34 +71,6 @@ pub fn config_hash(service: &Service) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// sha256 over the canonical JSON of any request body, hex. Canonical:
-/// object keys sorted, since request bodies hold hash maps whose order
-/// changes from run to run.
-pub fn hash_json(value: &impl serde::Serialize) -> String {
-    let mut v = serde_json::to_value(value).unwrap_or(Value::Null);
-    sort_keys(&mut v);
-    let text = serde_json::to_string(&v).unwrap_or_default();
-    let digest = Sha256::digest(text.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Sorts every object's keys. Recursion is bounded by the request types'
-/// own nesting, not by anything a stack file controls.
-fn sort_keys(v: &mut Value) {
-    match v {
-        Value::Object(o) => {
-            let mut entries: Vec<(String, Value)> = std::mem::take(o).into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            for (k, mut child) in entries {
-                sort_keys(&mut child);
-                o.insert(k, child);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(sort_keys),
-        _ => {}
-    }
-}
-
 /// Keys whose values differ between two [`recreate_config`]s, sorted.
 pub fn changed_keys(old: &Value, new: &Value) -> Vec<String> {
     let empty = serde_json::Map::new();

@@ -52,7 +52,7 @@ pub use down::{DownOptions, plan_down};
 pub use images::{ImageOptions, plan_build, plan_images, plan_pull};
 pub use lifecycle::{Lifecycle, plan_lifecycle};
 pub use select::{selection, unknown_among, unknown_services};
-pub use swarm::{SwarmSpecs, changes as swarm_changes, plan_swarm_down, plan_swarm_up};
+pub use swarm::{SwarmSpecs, plan_swarm_down, plan_swarm_up};
 pub use up::{UpOptions, plan_up, plan_wait};
 
 /// Index of a step in [`Plan::steps`].

@@ -20,6 +20,7 @@ use indexmap::IndexMap;
 
 use super::resources::{self, Declared};
 use super::{Action, Cause, Plan, PlanError, StepId, UpOptions, selection};
+use crate::engine::spec;
 use crate::identity;
 use crate::model::stack::Stack;
 use crate::observe::{Observed, ServiceState};
@@ -33,63 +34,15 @@ pub struct SwarmSpecs {
     pub networks: BTreeMap<String, NetworkCreateRequest>,
 }
 
-/// The spec with the hash of everything else stored as its label, so that
-/// the next plan can tell an unchanged service without comparing what the
-/// engine filled in.
+/// The spec with its hash stored as a label (as `engine::spec::service`
+/// makes it), so that the next plan can tell an unchanged service without
+/// comparing what the engine filled in.
 fn hashed(mut spec: ServiceSpec) -> (ServiceSpec, String) {
-    if let Some(labels) = spec.labels.as_mut() {
-        labels.remove(identity::CONFIG_HASH);
-    }
-    let hash = identity::hash_json(&spec);
+    let hash = spec::service_hash(&spec);
     spec.labels
         .get_or_insert_with(Default::default)
         .insert(identity::CONFIG_HASH.to_string(), hash.clone());
     (spec, hash)
-}
-
-/// What changed between the spec a service runs and the one wanted, in
-/// words: `image a -> b`, `replicas 1 -> 3`, else the parts that differ.
-pub fn changes(old: &ServiceSpec, new: &ServiceSpec) -> Vec<String> {
-    let image = |s: &ServiceSpec| {
-        s.task_template
-            .as_ref()
-            .and_then(|t| t.container_spec.as_ref())
-            .and_then(|c| c.image.clone())
-            .unwrap_or_default()
-    };
-    let replicas = |s: &ServiceSpec| {
-        s.mode
-            .as_ref()
-            .and_then(|m| m.replicated.as_ref())
-            .and_then(|r| r.replicas)
-    };
-    let mut out = Vec::new();
-    // The engine pins a pulled image by digest (`img:tag@sha256:…`).
-    let (a, b) = (image(old), image(new));
-    let unpinned = |s: &str| s.split('@').next().unwrap_or_default().to_string();
-    if unpinned(&a) != unpinned(&b) {
-        out.push(format!("image {} -> {}", unpinned(&a), unpinned(&b)));
-    }
-    if let (Some(a), Some(b)) = (replicas(old), replicas(new))
-        && a != b
-    {
-        out.push(format!("replicas {a} -> {b}"));
-    }
-    let part = |s: &ServiceSpec, key: &str| {
-        let mut v = serde_json::to_value(s).unwrap_or_default();
-        let v = v.get_mut(key).map(serde_json::Value::take);
-        v.unwrap_or_default()
-    };
-    for (key, word) in [
-        ("UpdateConfig", "update_config"),
-        ("RollbackConfig", "rollback_config"),
-        ("EndpointSpec", "ports"),
-    ] {
-        if part(old, key) != part(new, key) {
-            out.push(format!("{word} changed"));
-        }
-    }
-    out
 }
 
 /// Plan `up --swarm`: the networks and services of the selected services.
@@ -196,7 +149,7 @@ pub fn plan_swarm_up(
                     version: found.version,
                     request: Box::new(spec.clone()),
                 },
-                Cause::ServiceChanged(changes(&found.spec, &spec)),
+                Cause::ServiceChanged(spec::service_changes(&found.spec, &spec)),
                 after,
             )),
         };

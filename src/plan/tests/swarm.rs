@@ -177,7 +177,7 @@ update service gb_web: image gb/web:1 -> gb/web:2
 fn a_digest_pinned_by_the_engine_is_not_a_change_of_image() {
     let old = spec("web", "gb/web:1@sha256:abc", 1);
     let new = spec("web", "gb/web:1", 1);
-    assert!(crate::plan::swarm_changes(&old, &new).is_empty());
+    assert!(crate::engine::spec::service_changes(&old, &new).is_empty());
 }
 
 #[test]
