@@ -310,6 +310,13 @@ impl Executor {
                     Polled::Failed(why) => StepResult::Failed(format!("service {service}: {why}")),
                 };
             }
+            Action::WaitNetworkGone { name } => {
+                return match self.poll(name, network_gone).await {
+                    Polled::Ready => StepResult::done(),
+                    Polled::Interrupted => StepResult::Interrupted,
+                    Polled::Failed(why) => StepResult::Failed(why),
+                };
+            }
             Action::WaitServiceGone { name } => {
                 return match self.poll(name, service_gone).await {
                     Polled::Ready => StepResult::done(),
@@ -582,6 +589,21 @@ async fn service_gone(engine: Engine, name: String) -> Readiness {
         Ok(tasks) if tasks.is_empty() => Readiness::Ready,
         Ok(_) => Readiness::NotYet,
         Err(EngineError::NotFound(_)) => Readiness::Ready,
+        Err(e) => Readiness::Failed(e.to_string()),
+    }
+}
+
+/// Whether a removed network is gone from this engine's list.
+async fn network_gone(engine: Engine, name: String) -> Readiness {
+    match engine.list_networks("", std::slice::from_ref(&name)).await {
+        Ok(found)
+            if found
+                .iter()
+                .any(|n| n.name.as_deref() == Some(name.as_str())) =>
+        {
+            Readiness::NotYet
+        }
+        Ok(_) => Readiness::Ready,
         Err(e) => Readiness::Failed(e.to_string()),
     }
 }

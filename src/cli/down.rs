@@ -32,6 +32,9 @@ pub struct DownArgs {
     /// Print the plan and change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Remove the stack's Swarm services and networks (deployed with `up --swarm`)
+    #[arg(long)]
+    pub swarm: bool,
     /// How to show progress (default: tty on a terminal, else plain)
     #[arg(long, value_enum, value_name = "MODE")]
     pub progress: Option<ProgressMode>,
@@ -40,6 +43,9 @@ pub struct DownArgs {
 pub fn run(global: &Global, args: DownArgs) -> Result<Outcome, Error> {
     let needs = Needs::change(NeedsStack::OrProject, args.dry_run, args.progress);
     let session = Session::open(global, needs)?;
+    if args.swarm {
+        return session.block_on(super::swarm::down(&session, args.dry_run));
+    }
     session.block_on(down(&session, &args))
 }
 

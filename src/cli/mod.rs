@@ -17,6 +17,7 @@ mod plan;
 mod ps;
 mod pull;
 mod session;
+mod swarm;
 mod up;
 
 use std::io::{IsTerminal, Write};

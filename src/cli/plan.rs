@@ -47,6 +47,11 @@ pub fn run(global: &Global, args: PlanArgs) -> Result<Outcome, Error> {
         },
     )?;
     let plan = session.block_on(async {
+        if args.flags.swarm {
+            return super::swarm::plan_up(&session, &args.flags)
+                .await
+                .map(|(_, plan)| plan);
+        }
         let (_, observed) = observe(&session).await?;
         let stack = &session.loaded().stack;
         let images = plan::plan_images(stack, &observed, &args.flags.services, args.flags.images())

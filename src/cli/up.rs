@@ -34,10 +34,14 @@ pub struct PlanFlags {
     /// Build images before starting containers (default: only missing ones)
     #[arg(long)]
     pub build: bool,
+    /// Deploy to the Docker Swarm that the engine at DOCKER_HOST manages:
+    /// services instead of containers
+    #[arg(long)]
+    pub swarm: bool,
 }
 
 impl PlanFlags {
-    fn options(&self) -> UpOptions {
+    pub(super) fn options(&self) -> UpOptions {
         UpOptions {
             force_recreate: self.force_recreate,
             no_recreate: self.no_recreate,
@@ -88,6 +92,9 @@ pub fn run(global: &Global, args: UpArgs) -> Result<Outcome, Error> {
     // waits, then observes what the first one made and finds nothing to do.
     let needs = Needs::change(NeedsStack::Yes, args.dry_run, args.progress);
     let session = Session::open(global, needs)?;
+    if args.flags.swarm {
+        return session.block_on(super::swarm::up(&session, &args));
+    }
     session.block_on(up(&session, &args))
 }
 

@@ -208,6 +208,12 @@ pub enum Action {
     WaitServiceGone {
         name: String,
     },
+    /// Wait until a removed swarm network is gone from this engine too (the
+    /// swarm removes it asynchronously), so that an `up` right after can
+    /// create it again. No engine change.
+    WaitNetworkGone {
+        name: String,
+    },
 }
 
 /// What a build sends: the context directory is packed at apply time, the
@@ -299,7 +305,10 @@ impl Action {
     pub fn mutates(&self) -> bool {
         !matches!(
             self,
-            Action::Wait { .. } | Action::WaitService { .. } | Action::WaitServiceGone { .. }
+            Action::Wait { .. }
+                | Action::WaitService { .. }
+                | Action::WaitServiceGone { .. }
+                | Action::WaitNetworkGone { .. }
         )
     }
 
@@ -327,7 +336,8 @@ impl Action {
             | Action::RemoveNetwork { .. }
             | Action::RemoveVolume { .. }
             | Action::Pull { .. }
-            | Action::WaitServiceGone { .. } => None,
+            | Action::WaitServiceGone { .. }
+            | Action::WaitNetworkGone { .. } => None,
         }
     }
 }

@@ -7,8 +7,9 @@
 //! hash berth stores on it, so an unchanged service gets no update call and
 //! keeps its rollback target), and removes services no longer in the file
 //! with `--remove-orphans`. `down --swarm` removes the services, waits until
-//! their tasks are gone, then removes the networks, so that `down` and a new
-//! `up` right after never race on a network still in use.
+//! their tasks are gone, then removes the networks and waits until this
+//! engine no longer lists them (the swarm removes them asynchronously), so
+//! that `down` and a new `up` right after never race on a network.
 //!
 //! The specs come mapped already ([`SwarmSpecs`], from `engine::spec`): this
 //! module only compares and orders.
@@ -149,7 +150,10 @@ pub fn plan_swarm_up(
                     version: found.version,
                     request: Box::new(spec.clone()),
                 },
-                Cause::ServiceChanged(spec::service_changes(&found.spec, &spec)),
+                Cause::ServiceChanged(spec::service_changes(
+                    &found.spec,
+                    &by_network_id(&spec, observed),
+                )),
                 after,
             )),
         };
@@ -210,6 +214,24 @@ pub fn plan_swarm_up(
     }
 }
 
+/// `spec` with its networks named by id, as the engine reports a deployed
+/// service's: so that comparing the two shows only what really changed.
+fn by_network_id(spec: &ServiceSpec, observed: &Observed) -> ServiceSpec {
+    let mut spec = spec.clone();
+    let attachments = spec
+        .task_template
+        .as_mut()
+        .and_then(|t| t.networks.as_mut())
+        .into_iter()
+        .flatten();
+    for a in attachments {
+        if let Some(n) = a.target.as_deref().and_then(|t| observed.network_named(t)) {
+            a.target = Some(n.id.clone());
+        }
+    }
+    spec
+}
+
 /// The services that depend on `key`, for a wait's cause.
 fn dependents_of(stack: &Stack, key: &str) -> String {
     let names: Vec<&str> = stack
@@ -253,12 +275,19 @@ pub fn plan_swarm_down(project: &str, observed: &Observed) -> Plan {
         .iter()
         .filter(|n| n.project.as_deref() == Some(project))
     {
-        plan.push(
+        let removed = plan.push(
             Action::RemoveNetwork {
                 name: n.name.clone(),
             },
             Cause::Down,
             gone.clone(),
+        );
+        plan.push(
+            Action::WaitNetworkGone {
+                name: n.name.clone(),
+            },
+            Cause::Down,
+            vec![removed],
         );
     }
     plan

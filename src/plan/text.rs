@@ -149,6 +149,16 @@ impl Words {
                 w.done_object = format!("tasks of {name}");
                 w
             }
+            Action::WaitNetworkGone { name } => {
+                let mut w = Words::new(
+                    "wait",
+                    "Waiting",
+                    "Gone",
+                    format!("for network {name} to be gone"),
+                );
+                w.done_object = format!("network {name}");
+                w
+            }
         }
     }
 }
@@ -185,6 +195,7 @@ impl Action {
             Action::RemoveService { .. } => "remove_service",
             Action::WaitService { .. } => "wait_service",
             Action::WaitServiceGone { .. } => "wait_service_gone",
+            Action::WaitNetworkGone { .. } => "wait_network_gone",
         }
     }
 
@@ -193,6 +204,7 @@ impl Action {
         let (kind, name) = match self {
             Action::CreateNetwork { name, .. }
             | Action::RemoveNetwork { name }
+            | Action::WaitNetworkGone { name }
             | Action::Connect { network: name, .. }
             | Action::Disconnect { network: name, .. } => ("network", name.clone()),
             Action::CreateVolume { name, .. } | Action::RemoveVolume { name } => {
@@ -272,7 +284,9 @@ impl Action {
                 json!({ "id": id, "t": timeout })
             }
             Action::Remove { id, .. } => json!({ "id": id, "v": true, "force": false }),
-            Action::RemoveNetwork { name } | Action::RemoveVolume { name } => json!({ "id": name }),
+            Action::RemoveNetwork { name }
+            | Action::RemoveVolume { name }
+            | Action::WaitNetworkGone { name } => json!({ "id": name }),
             Action::Build { request, .. } => {
                 let r = &request.request;
                 json!({

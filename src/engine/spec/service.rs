@@ -49,7 +49,7 @@ use super::{environment, healthcheck, list, map, mounts, resource_labels, ulimit
 use crate::diag::{Diagnostic, Severity};
 use crate::identity;
 use crate::model::stack::{
-    Condition, Edge, EdgeKind, MountType, Port, Restart, Service, Stack, UpdateConfig, Volume,
+    Edge, EdgeKind, MountType, Port, Restart, Service, Stack, UpdateConfig, Volume,
 };
 use crate::source::Span;
 
@@ -1142,19 +1142,18 @@ impl Mapper<'_> {
     }
 
     /// One warning for the `depends_on` entries (as written, not those
-    /// that links imply) whose condition or `restart` Swarm cannot keep,
-    /// at the first one's span.
+    /// that links imply) with `restart: true`, at the first one's span.
+    /// Their conditions are kept: the plan creates or updates a service
+    /// only after what it depends on has converged (healthy, where it has a
+    /// health check). What Swarm has no notion of is restarting a service
+    /// when its dependency is updated.
     fn depends_on_warning(&mut self) {
         let s = self.svc;
-        let kept = |name: &str| {
-            s.depends_on
-                .get(name)
-                .is_some_and(|d| d.condition == Condition::ServiceStarted && !d.restart)
-        };
+        let restarts = |name: &str| s.depends_on.get(name).is_some_and(|d| d.restart);
         let lost: Vec<&Edge> = s
             .edges
             .iter()
-            .filter(|e| e.kind == EdgeKind::DependsOn && !kept(&e.to))
+            .filter(|e| e.kind == EdgeKind::DependsOn && restarts(&e.to))
             .collect();
         let Some(first) = lost.first() else {
             return;
@@ -1164,10 +1163,11 @@ impl Mapper<'_> {
             "depends_on",
             first.span,
             format!(
-                "Swarm starts each service's tasks on its own: berth creates services in depends_on order, but Swarm does not hold tasks back until {} is healthy or completed, and `restart: true` is ignored",
-                names.join(", ")
+                "`restart: true` is ignored under Swarm: an update of {} does not restart {}",
+                names.join(", "),
+                s.name
             ),
-            "make the service retry until its dependencies answer; its restart policy does the rest",
+            "drop `restart: true`, or change the dependent's spec with its dependency's so that both roll",
         );
     }
 

@@ -90,11 +90,9 @@ fn guestbook_maps_to_stack_names_labels_networks_and_host_ports() {
     let s = stack(GUESTBOOK);
     let front = service(&s, &s.services["frontend"]);
     assert!(front.errors.is_empty(), "{:?}", front.errors);
-    // service_healthy only orders the creates; the warning points at it.
-    assert_eq!(keys(&front.warnings), vec!["depends_on"]);
-    let edge = &s.services["frontend"].edges[0];
-    assert_eq!(front.warnings[0].span, edge.span);
-    assert!(front.warnings[0].message.contains("backend"));
+    // service_healthy is kept: the plan creates frontend once backend has
+    // converged. Nothing to warn about.
+    assert_eq!(keys(&front.warnings), Vec::<&str>::new());
     let spec = &front.spec;
     assert_eq!(spec.name.as_deref(), Some("guestbook_frontend"));
     let labels = spec.labels.as_ref().unwrap();
@@ -740,5 +738,19 @@ fn changes_are_said_in_the_stack_files_words() {
     assert_eq!(
         service_changes(&old.spec, &scaled.spec),
         vec!["replicas 1 -> 0"]
+    );
+}
+
+#[test]
+fn depends_on_restart_is_the_one_part_of_depends_on_swarm_cannot_keep() {
+    let s = stack(
+        "name: t\nservices:\n  db: {image: db}\n  web:\n    image: web\n    depends_on:\n      db: {condition: service_healthy, restart: true}\n",
+    );
+    let web = service(&s, &s.services["web"]);
+    assert_eq!(keys(&web.warnings), vec!["depends_on"]);
+    assert_eq!(web.warnings[0].span, s.services["web"].edges[0].span);
+    assert_eq!(
+        web.warnings[0].message,
+        "`restart: true` is ignored under Swarm: an update of db does not restart web"
     );
 }

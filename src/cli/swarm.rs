@@ -1,0 +1,140 @@
+//! `--swarm`: `up`, `plan` and `down` on the Swarm target. The same session,
+//! plan shape and executor as on one engine; what differs is the snapshot
+//! (`observe_swarm`), the mapping (`engine::spec::service`) and the planner
+//! (`plan_swarm_up`, `plan_swarm_down`).
+
+use std::time::Duration;
+
+use super::error::Error;
+use super::session::Session;
+use super::up::{PlanFlags, UpArgs};
+use super::{Outcome, print_diagnostics};
+use crate::diag::Diagnostic;
+use crate::engine::services::SwarmRole;
+use crate::engine::{Engine, spec};
+use crate::observe;
+use crate::plan::{self, Action, Cause, Plan, SwarmSpecs};
+
+/// Connects, and refuses an engine that cannot deploy services.
+async fn manager(s: &Session) -> Result<Engine, Error> {
+    let engine = s.connect().await?;
+    let role = engine
+        .swarm_role()
+        .await
+        .map_err(|e| Error::engine(s.mode(), &e))?;
+    let what = match role {
+        SwarmRole::Manager => return Ok(engine),
+        SwarmRole::Worker => "is a swarm worker, and only a manager can deploy services",
+        SwarmRole::None => "is not part of a swarm",
+    };
+    Err(Error::message(
+        s.mode(),
+        format!(
+            "the Docker engine at {} {what}\n  help: make it a manager with `docker swarm init` \
+             (on one machine: `docker swarm init --advertise-addr 127.0.0.1`), or point \
+             DOCKER_HOST at a manager",
+            engine.host
+        ),
+    ))
+}
+
+/// The stack as Swarm requests: the located warnings are printed here, the
+/// errors returned (nothing is changed).
+fn specs(s: &Session) -> Result<SwarmSpecs, Error> {
+    let loaded = s.loaded();
+    let stack = &loaded.stack;
+    let mut out = SwarmSpecs::default();
+    let mut errors: Vec<Diagnostic> = Vec::new();
+    let mut warnings: Vec<Diagnostic> = Vec::new();
+    for (key, svc) in &stack.services {
+        let mapped = spec::service(stack, svc);
+        for d in mapped.diagnostics() {
+            if d.is_error() {
+                errors.push(d);
+            } else {
+                warnings.push(d);
+            }
+        }
+        for net in svc.networks.keys() {
+            if !out.networks.contains_key(net)
+                && let Some(request) = spec::overlay_network(stack, net)
+            {
+                out.networks.insert(net.clone(), request);
+            }
+        }
+        out.services.insert(key.clone(), mapped.spec);
+    }
+    print_diagnostics(&warnings, &loaded.sources);
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::diagnostics(s.mode(), errors, Some(loaded)).then("nothing was changed"))
+    }
+}
+
+/// The plan of `up --swarm` (and `plan --swarm`).
+pub(super) async fn plan_up(s: &Session, flags: &PlanFlags) -> Result<(Engine, Plan), Error> {
+    let engine = manager(s).await?;
+    let specs = specs(s)?;
+    let stack = &s.loaded().stack;
+    let observed = observe::observe_swarm(&engine, &s.project, Some(stack))
+        .await
+        .map_err(|e| Error::engine(s.mode(), &e))?;
+    let plan = plan::plan_swarm_up(stack, &observed, &specs, &flags.options())
+        .map_err(|e| s.plan_errors(&e))?;
+    Ok((engine, plan))
+}
+
+/// `up --swarm`.
+pub(super) async fn up(s: &Session, args: &UpArgs) -> Result<Outcome, Error> {
+    let (engine, plan) = plan_up(s, &args.flags).await?;
+    if args.dry_run {
+        return s.dry_run(&plan);
+    }
+    let opts = s.apply_options(args.parallel.into(), Duration::from_secs(args.wait_timeout));
+    let stack = &s.loaded().stack;
+    if plan.is_empty() {
+        for w in &plan.warnings {
+            s.progress.warning(w);
+        }
+        s.progress
+            .note(&format!("Nothing to change: {} is up to date", stack.name));
+    } else {
+        s.apply(&engine, &plan, &opts).await?;
+    }
+    if args.wait {
+        let mut waits = Plan::default();
+        for svc in stack.services.values() {
+            if !args.flags.services.is_empty() && !args.flags.services.contains(&svc.name) {
+                continue;
+            }
+            waits.push(
+                Action::WaitService {
+                    service: svc.name.clone(),
+                    name: spec::service_name(stack, svc),
+                },
+                Cause::WaitFlag,
+                vec![],
+            );
+        }
+        s.apply(&engine, &waits, &opts).await?;
+    }
+    Ok(Outcome::Success)
+}
+
+/// `down --swarm`.
+pub(super) async fn down(s: &Session, dry_run: bool) -> Result<Outcome, Error> {
+    let engine = manager(s).await?;
+    let observed = observe::observe_swarm(&engine, &s.project, s.stack())
+        .await
+        .map_err(|e| Error::engine(s.mode(), &e))?;
+    let plan = plan::plan_swarm_down(&s.project, &observed);
+    if plan.is_empty() && !dry_run {
+        s.progress.note(&format!(
+            "Nothing to remove: {} has no swarm services or networks",
+            s.project
+        ));
+        return Ok(Outcome::Success);
+    }
+    s.apply_or_print(&engine, &plan, dry_run, 16).await
+}
