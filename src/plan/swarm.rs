@@ -270,10 +270,12 @@ pub fn plan_swarm_down(project: &str, observed: &Observed) -> Plan {
             vec![removed],
         ));
     }
+    // Only the swarm's networks: a plain `up` of the same project keeps its
+    // own.
     for n in observed
         .networks
         .iter()
-        .filter(|n| n.project.as_deref() == Some(project))
+        .filter(|n| n.project.as_deref() == Some(project) && n.scope == "swarm")
     {
         let removed = plan.push(
             Action::RemoveNetwork {

@@ -252,7 +252,19 @@ fn a_local_network_of_the_same_name_or_a_foreign_service_is_refused() {
 #[test]
 fn down_removes_services_then_waits_for_their_tasks_before_the_networks() {
     let s = stack(STACK);
-    let o = deployed(&swarm_up(&s, &Observed::default(), &specs("gb/web:1", 1)));
+    let mut o = deployed(&swarm_up(&s, &Observed::default(), &specs("gb/web:1", 1)));
+    // A plain `up` of the same project has a network of its own: not the
+    // swarm's to remove.
+    o.networks.push(NetworkState {
+        id: "local".into(),
+        name: "gb_default".into(),
+        project: Some("gb".into()),
+        key: Some("default".into()),
+        driver: "bridge".into(),
+        internal: false,
+        scope: "local".into(),
+        containers: vec!["gb-cache-1".into()],
+    });
     let plan = plan_swarm_down("gb", &o);
     assert_eq!(
         plan.to_string(),

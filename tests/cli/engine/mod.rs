@@ -31,6 +31,7 @@ mod live {
     mod ownership;
     mod plan_json;
     mod recreate_crash;
+    mod swarm;
     mod up;
 }
 
@@ -221,6 +222,18 @@ impl Project {
     /// Removes everything labelled with this project (and the test's extras).
     pub fn cleanup(&self) {
         let filter = format!("label={LABEL}={}", self.name);
+        // Swarm services first (there are none without a swarm), then their
+        // tasks' containers, before the networks they use.
+        let services = docker_lines(&["service", "ls", "-q", "--filter", &filter]);
+        if !services.is_empty() {
+            let mut args = vec!["service", "rm"];
+            args.extend(services.iter().map(String::as_str));
+            let _ = docker_try(&args);
+            let tasks = format!("label=com.docker.stack.namespace={}", self.name);
+            wait_until(Duration::from_secs(30), || {
+                docker_lines(&["ps", "-aq", "--filter", &tasks]).is_empty()
+            });
+        }
         let ids = docker_lines(&["ps", "-aq", "--filter", &filter]);
         if !ids.is_empty() {
             let mut args = vec!["rm", "-f", "-v"];
@@ -491,4 +504,50 @@ pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
 fn rfc3339_parses_docker_timestamps() {
     assert_eq!(rfc3339_secs("1970-01-01T00:00:00Z"), 0.0);
     assert_eq!(rfc3339_secs("2000-03-01T00:00:01.5Z"), 951868801.5);
+}
+
+/// A one-node swarm on loopback for the tests that need one: the first
+/// test to join makes it (`docker swarm init`) unless the engine is in a
+/// swarm already, and the last to leave, if one of them made it, leaves it
+/// (`docker swarm leave --force`), also when a test fails (on drop). The
+/// other tests run beside it: a plain engine in a swarm is still a plain
+/// engine.
+pub struct Swarm;
+
+/// Tests in the swarm now, and whether they made it.
+static SWARM: std::sync::Mutex<(usize, bool)> = std::sync::Mutex::new((0, false));
+
+impl Swarm {
+    pub fn join() -> Swarm {
+        require_engine();
+        let mut state = SWARM.lock().unwrap_or_else(|e| e.into_inner());
+        if state.0 == 0 {
+            let active =
+                docker(&["info", "--format", "{{.Swarm.LocalNodeState}}"]).trim() == "active";
+            if !active {
+                docker(&[
+                    "swarm",
+                    "init",
+                    "--advertise-addr",
+                    "127.0.0.1",
+                    "--listen-addr",
+                    "127.0.0.1:2377",
+                ]);
+            }
+            state.1 = !active;
+        }
+        state.0 += 1;
+        Swarm
+    }
+}
+
+impl Drop for Swarm {
+    fn drop(&mut self) {
+        let mut state = SWARM.lock().unwrap_or_else(|e| e.into_inner());
+        state.0 -= 1;
+        if state.0 == 0 && state.1 {
+            let _ = docker_try(&["swarm", "leave", "--force"]);
+            state.1 = false;
+        }
+    }
 }

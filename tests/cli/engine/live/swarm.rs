@@ -1,0 +1,191 @@
+//! The Swarm target on a one-node swarm on loopback: deploy, converge,
+//! redeploy without a change, scale, roll an update, and `down` then `up`
+//! at once.
+//!
+//! The kernel here has no IPVS, so service virtual IPs and the ingress mesh
+//! do not route: the stack uses `endpoint_mode: dnsrr` and a port in `host`
+//! mode, as DESIGN.md says.
+
+use crate::engine::*;
+
+use std::time::Duration;
+
+/// A free port on loopback, for a host-mode published port.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on loopback")
+}
+
+/// db (healthy once it serves) and web (after db is healthy, on a
+/// host-mode port), both on one overlay network.
+fn stack(port: u16, page: &str, db_replicas: u32) -> String {
+    format!(
+        r#"
+services:
+  db:
+    image: {{IMAGE}}
+    command: [sh, -c, "trap 'exit 0' TERM; mkdir -p /www; echo db > /www/index.html; httpd -f -p 7000 -h /www & wait"]
+    healthcheck:
+      test: [CMD, wget, -q, -O-, "http://127.0.0.1:7000/"]
+      interval: 1s
+      retries: 30
+    networks: [back]
+    deploy:
+      endpoint_mode: dnsrr
+      replicas: {db_replicas}
+  web:
+    image: {{IMAGE}}
+    command: [sh, -c, "trap 'exit 0' TERM; mkdir -p /www; echo {page} > /www/index.html; httpd -f -p 8080 -h /www & wait"]
+    depends_on:
+      db: {{condition: service_healthy}}
+    networks: [back]
+    ports:
+      - {{target: 8080, published: {port}, mode: host}}
+    deploy:
+      endpoint_mode: dnsrr
+networks:
+  back: {{}}
+"#
+    )
+}
+
+/// What 127.0.0.1:`port` serves, once it answers (within 20 s).
+fn served(port: u16, want: &str) -> String {
+    let mut last = String::new();
+    wait_until(Duration::from_secs(20), || {
+        last = std::process::Command::new("wget")
+            .args(["-q", "-T", "2", "-O-", &format!("http://127.0.0.1:{port}/")])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        last == want
+    });
+    last
+}
+
+fn version(service: &str) -> String {
+    inspect(service, "{{.Version.Index}}")
+}
+
+fn inspect(service: &str, format: &str) -> String {
+    docker(&["service", "inspect", "--format", format, service])
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_stack_deploys_converges_redeploys_without_a_call_scales_rolls_and_comes_back_after_down() {
+    let _swarm = Swarm::join();
+    let p = Project::new("swarm");
+    let port = free_port();
+    let db = format!("{}_db", p.name);
+    let web = format!("{}_web", p.name);
+    p.write("compose.yaml", &stack(port, "one", 1));
+
+    // The first deploy: the network, then db, then web once db converged.
+    let plan = p.berth(&["plan", "--swarm"]).code_is(3);
+    assert_eq!(
+        plan.stdout(),
+        format!(
+            "create network {0}_back: not found\ncreate service {db}: not found\ncreate service {web}: not found\n",
+            p.name
+        )
+    );
+    p.berth(&["up", "--swarm", "--wait"])
+        .ok()
+        .says(&format!("Converged service {db}"))
+        .says(&format!("Converged service {web}"));
+    assert_eq!(served(port, "one"), "one");
+    let labels = inspect(
+        &web,
+        "{{index .Spec.Labels \"com.docker.stack.namespace\"}}",
+    );
+    assert_eq!(labels, p.name, "docker stack ls sees berth's stack");
+
+    // A redeploy of the same file: no update call, the versions stay.
+    let before = (version(&db), version(&web));
+    p.berth(&["plan", "--swarm"]).ok().says("no changes");
+    p.berth(&["up", "--swarm"]).ok().says_nothing_changed();
+    assert_eq!((version(&db), version(&web)), before);
+
+    // Scale db: one update of db alone, by its replicas.
+    p.write("compose.yaml", &stack(port, "one", 2));
+    p.berth(&["plan", "--swarm"])
+        .code_is(3)
+        .says(&format!("update service {db}: replicas 1 -> 2"));
+    p.berth(&["up", "--swarm", "--wait"]).ok();
+    assert_eq!(inspect(&db, "{{.Spec.Mode.Replicated.Replicas}}"), "2");
+    assert_eq!(version(&web), before.1, "web was not touched");
+
+    // A new page: a rolling update of web, which then serves it.
+    p.write("compose.yaml", &stack(port, "two", 2));
+    p.berth(&["up", "--swarm", "--wait"])
+        .ok()
+        .says(&format!("Updated service {web}"));
+    assert_eq!(served(port, "two"), "two");
+
+    // down, and up again at once: no "network not found".
+    p.berth(&["down", "--swarm"]).ok();
+    assert!(
+        docker_lines(&[
+            "service",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label={LABEL}={}", p.name)
+        ])
+        .is_empty()
+    );
+    p.berth(&["up", "--swarm", "--wait"]).ok();
+    assert_eq!(served(port, "two"), "two");
+    p.berth(&["down", "--swarm"]).ok();
+    assert!(!exists("network", &format!("{}_back", p.name)));
+}
+
+#[test]
+fn plain_up_never_touches_swarm_services_and_a_swarm_error_changes_nothing() {
+    let _swarm = Swarm::join();
+    let p = Project::new("swarm-apart");
+    // A host IP on an ingress port cannot be honoured by the mesh: refused
+    // at the port, before anything is made.
+    p.write(
+        "compose.yaml",
+        "services:\n  web:\n    image: {IMAGE}\n    ports: ['127.0.0.1:18999:80']\n",
+    );
+    p.berth(&["up", "--swarm"])
+        .code_is(1)
+        .says("compose.yaml:4")
+        .says("nothing was changed");
+    assert!(
+        docker_lines(&[
+            "service",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label={LABEL}={}", p.name)
+        ])
+        .is_empty()
+    );
+    // Plain `up` of the same project makes containers, no services.
+    p.write(
+        "compose.yaml",
+        "services:\n  web:\n    image: {IMAGE}\n    command: [sleep, '3600']\n",
+    );
+    p.berth(&["up"]).ok();
+    assert_eq!(p.containers().len(), 1);
+    assert!(
+        docker_lines(&[
+            "service",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label={LABEL}={}", p.name)
+        ])
+        .is_empty()
+    );
+    // ...and `down --swarm` leaves the plain containers alone.
+    p.berth(&["down", "--swarm"]).ok();
+    assert_eq!(p.containers().len(), 1);
+}
