@@ -192,6 +192,7 @@ pub async fn apply(
     opts: &ApplyOptions,
     events: &(dyn Fn(Event<'_>) + Sync),
 ) -> Result<Summary, ApplyError> {
+    run_started();
     let after: Vec<Vec<StepId>> = plan.steps.iter().map(|s| s.after.clone()).collect();
     let limited: Vec<bool> = plan.steps.iter().map(|s| s.action.mutates()).collect();
     // Tasks outlive any borrow, so each gets shared ownership of what it
@@ -303,8 +304,14 @@ impl Executor {
                 ..
             } => e.update_service(id, *version, request).await.map(|_| None),
             Action::RemoveService { id, .. } => e.remove_service(id).await.map(|_| None),
-            Action::WaitService { service, name } => {
-                return match self.poll(name, service_converged).await {
+            Action::WaitService {
+                service,
+                name,
+                rolling,
+            } => {
+                let (rolling, waiting) = (*rolling, crate::engine::clock::now_secs());
+                let check = move |e, n| service_converged(e, n, rolling, waiting);
+                return match self.poll(name, check).await {
                     Polled::Ready => StepResult::done(),
                     Polled::Interrupted => StepResult::Interrupted,
                     Polled::Failed(why) => StepResult::Failed(format!("service {service}: {why}")),
@@ -510,7 +517,10 @@ impl Executor {
 /// judges it: every task of the current spec running (or, for a job,
 /// completed), as many as the spec asks for; a paused or rolled-back update
 /// is a failure, with the tasks' errors.
-async fn service_converged(engine: Engine, name: String) -> Readiness {
+async fn service_converged(engine: Engine, name: String, rolling: bool, waiting: i64) -> Readiness {
+    // An update status from before this run is an earlier update's, not
+    // the one this run may have sent.
+    let since = run_started() - 1;
     let name = name.as_str();
     use bollard::models::{ServiceUpdateStatusStateEnum as U, TaskState as T};
     let service = match engine.inspect_service(name).await {
@@ -521,18 +531,49 @@ async fn service_converged(engine: Engine, name: String) -> Readiness {
         Ok(t) => t,
         Err(e) => return Readiness::Failed(e.to_string()),
     };
+    // Each failed task's own words: its error, else its status message.
     let errors: Vec<String> = tasks
         .iter()
-        .filter_map(|t| t.status.as_ref()?.err.clone())
+        .filter_map(|t| {
+            let status = t.status.as_ref()?;
+            let failed = matches!(status.state, Some(T::FAILED | T::REJECTED));
+            status
+                .err
+                .clone()
+                .filter(|e| !e.is_empty())
+                .or_else(|| status.message.clone().filter(|_| failed))
+        })
         .collect();
+
+    let current = service.update_status.as_ref().filter(|u| {
+        u.started_at
+            .as_deref()
+            .and_then(crate::engine::clock::timestamp_secs)
+            .is_none_or(|t| t >= since)
+    });
+    let update_message = current
+        .and_then(|u| u.message.clone())
+        .filter(|m| !m.is_empty());
     let with_errors = |what: &str| {
         let mut text = what.to_string();
+        if let Some(m) = &update_message {
+            text.push_str(&format!(" ({m})"));
+        }
         if let Some(last) = errors.last() {
             text.push_str(&format!("; task error: {last}"));
         }
         text
     };
-    if let Some(state) = service.update_status.as_ref().and_then(|u| u.state) {
+    // Right after an update that replaces the tasks, before the swarm has
+    // started rolling, the old tasks still run: not converged until the
+    // swarm reports the update; but not forever, should the swarm find
+    // nothing to roll.
+    const ROLL_START: i64 = 15;
+    let waited = crate::engine::clock::now_secs() - waiting;
+    if rolling && current.is_none() && waited < ROLL_START {
+        return Readiness::NotYet;
+    }
+    if let Some(state) = current.and_then(|u| u.state) {
         match state {
             U::PAUSED => return Readiness::Failed(with_errors("its update is paused")),
             U::ROLLBACK_STARTED | U::ROLLBACK_PAUSED | U::ROLLBACK_COMPLETED => {
@@ -581,6 +622,12 @@ async fn service_converged(engine: Engine, name: String) -> Readiness {
             "{finished} of {needed} tasks running"
         )))
     }
+}
+
+/// When this run of berth first applied anything, in Unix seconds.
+fn run_started() -> i64 {
+    static STARTED: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *STARTED.get_or_init(crate::engine::clock::now_secs)
 }
 
 /// Whether a removed service's tasks are all gone.

@@ -401,7 +401,14 @@ impl Session {
                         }
                     })
                     .collect();
-                let closing = if *done == 0 {
+                let only_waits = failures
+                    .iter()
+                    .all(|f| !plan.steps[f.step].action.mutates());
+                let closing = if only_waits && *not_started == 0 {
+                    "what was asked for is in place, but did not become ready; \
+                     fix the cause and run the command again"
+                        .to_string()
+                } else if *done == 0 {
                     "nothing was changed; fix the cause and run the command again".to_string()
                 } else {
                     format!(

@@ -108,10 +108,16 @@ pub(super) async fn up(s: &Session, args: &UpArgs) -> Result<Outcome, Error> {
             if !args.flags.services.is_empty() && !args.flags.services.contains(&svc.name) {
                 continue;
             }
+            // Sent an update that replaces its tasks in this run?
+            let rolling = plan.steps.iter().any(|st| {
+                matches!(&st.action, Action::UpdateService { service, .. } if *service == svc.name)
+                    && matches!(&st.cause, Cause::ServiceChanged(c) if plan::rolls(c))
+            });
             waits.push(
                 Action::WaitService {
                     service: svc.name.clone(),
                     name: spec::service_name(stack, svc),
+                    rolling,
                 },
                 Cause::WaitFlag,
                 vec![],

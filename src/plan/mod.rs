@@ -52,7 +52,7 @@ pub use down::{DownOptions, plan_down};
 pub use images::{ImageOptions, plan_build, plan_images, plan_pull};
 pub use lifecycle::{Lifecycle, plan_lifecycle};
 pub use select::{selection, unknown_among, unknown_services};
-pub use swarm::{SwarmSpecs, plan_swarm_down, plan_swarm_up};
+pub use swarm::{SwarmSpecs, plan_swarm_down, plan_swarm_up, rolls};
 pub use up::{UpOptions, plan_up, plan_wait};
 
 /// Index of a step in [`Plan::steps`].
@@ -198,10 +198,14 @@ pub enum Action {
         id: String,
     },
     /// Wait until a service has converged: the tasks of its current spec
-    /// running (or, for a job, completed). No engine change.
+    /// running (or, for a job, completed). No engine change. `rolling`: this
+    /// run sent it an update that replaces its tasks, so tasks of the old
+    /// spec still running do not count until the swarm says the update is
+    /// done.
     WaitService {
         service: String,
         name: String,
+        rolling: bool,
     },
     /// Wait until a removed service's tasks are gone, so that its networks
     /// can be removed. No engine change.

@@ -118,6 +118,7 @@ pub fn plan_swarm_up(
                 .keys()
                 .filter_map(|d| converged.get(d.as_str()).copied()),
         );
+        let mut rolling = false;
         let step = match by_name.get(name.as_str()) {
             None => Some(plan.push(
                 Action::CreateService {
@@ -142,20 +143,21 @@ pub fn plan_swarm_up(
                 None
             }
             Some(found) if found.hash.as_deref() == Some(hash.as_str()) => None,
-            Some(found) => Some(plan.push(
-                Action::UpdateService {
-                    service: key.clone(),
-                    name: name.clone(),
-                    id: found.id.clone(),
-                    version: found.version,
-                    request: Box::new(spec.clone()),
-                },
-                Cause::ServiceChanged(spec::service_changes(
-                    &found.spec,
-                    &by_network_id(&spec, observed),
-                )),
-                after,
-            )),
+            Some(found) => {
+                let changes = spec::service_changes(&found.spec, &by_network_id(&spec, observed));
+                rolling = rolls(&changes);
+                Some(plan.push(
+                    Action::UpdateService {
+                        service: key.clone(),
+                        name: name.clone(),
+                        id: found.id.clone(),
+                        version: found.version,
+                        request: Box::new(spec.clone()),
+                    },
+                    Cause::ServiceChanged(changes),
+                    after,
+                ))
+            }
         };
         // Dependents wait for this service to converge, only when this plan
         // changes it and something depends on it.
@@ -171,6 +173,7 @@ pub fn plan_swarm_up(
                 Action::WaitService {
                     service: key.clone(),
                     name,
+                    rolling,
                 },
                 Cause::DependsOn(dependents_of(stack, key)),
                 vec![step],
@@ -212,6 +215,12 @@ pub fn plan_swarm_up(
     } else {
         Err(errors)
     }
+}
+
+/// Whether an update with these changes replaces the service's tasks: any
+/// change but the number of replicas does.
+pub fn rolls(changes: &[String]) -> bool {
+    changes.is_empty() || changes.iter().any(|c| !c.starts_with("replicas "))
 }
 
 /// `spec` with its networks named by id, as the engine reports a deployed

@@ -90,8 +90,13 @@ pub fn service_changes(old: &ServiceSpec, new: &ServiceSpec) -> Vec<String> {
         out.push(format!("replicas {} -> {}", count(om.1), count(nm.1)));
     }
 
-    // The container: each field in the stack file's words.
-    let skip_image = |k: &str| k == "Image";
+    // The container: each field in the stack file's words. bollard names
+    // the health check `HealthCheck` where the engine answers `Healthcheck`,
+    // so a deployed spec read back through bollard never has one: unknown,
+    // not removed. (The spec hash, from the spec berth sent, still sees a
+    // change of health check.)
+    let no_check = at(&o, &["TaskTemplate", "ContainerSpec", "HealthCheck"]).is_null();
+    let skip_image = |k: &str| k == "Image" || (no_check && k == "HealthCheck");
     fields(
         &at(&o, &["TaskTemplate", "ContainerSpec"]),
         &at(&n, &["TaskTemplate", "ContainerSpec"]),

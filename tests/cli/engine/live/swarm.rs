@@ -189,3 +189,54 @@ fn plain_up_never_touches_swarm_services_and_a_swarm_error_changes_nothing() {
     p.berth(&["down", "--swarm"]).ok();
     assert_eq!(p.containers().len(), 1);
 }
+
+#[test]
+fn an_update_that_never_gets_healthy_is_rolled_back_and_reported_as_a_failure() {
+    let _swarm = Swarm::join();
+    let p = Project::new("swarm-fail");
+    let stack = |check: &str| {
+        format!(
+            r#"
+services:
+  api:
+    image: {{IMAGE}}
+    command: [sh, -c, "trap 'exit 0' TERM; sleep 3600 & wait"]
+    healthcheck:
+      test: [CMD, {check}]
+      interval: 1s
+      retries: 2
+    deploy:
+      endpoint_mode: dnsrr
+      update_config: {{failure_action: rollback, monitor: 5s}}
+"#
+        )
+    };
+    p.write("compose.yaml", &stack("\"true\""));
+    p.berth(&["up", "--swarm", "--wait"]).ok();
+    let api = format!("{}_api", p.name);
+    let first = inspect(
+        &api,
+        "{{json .Spec.TaskTemplate.ContainerSpec.Healthcheck.Test}}",
+    );
+
+    p.write("compose.yaml", &stack("\"false\""));
+    // Wide, so that the message is not wrapped inside its box.
+    let run = p
+        .command(
+            &["compose.yaml"],
+            &["up", "--swarm", "--wait", "--wait-timeout", "120"],
+        )
+        .env("COLUMNS", "400")
+        .run()
+        .code_is(1);
+    run.says(&format!("Updated service {api}"))
+        .says(&format!("wait for service {api} to converge failed"))
+        .says("its update was rolled back")
+        .says("did not become ready");
+    // The swarm went back to the spec that worked.
+    assert!(wait_until(Duration::from_secs(60), || inspect(
+        &api,
+        "{{json .Spec.TaskTemplate.ContainerSpec.Healthcheck.Test}}"
+    ) == first));
+    p.berth(&["down", "--swarm"]).ok();
+}
