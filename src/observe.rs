@@ -586,6 +586,116 @@ pub async fn observe_swarm(
     Ok(observed)
 }
 
+/// A Swarm service of the project with its tasks, for `ps --swarm` and
+/// `logs --swarm`.
+#[derive(Debug, Clone)]
+pub struct SwarmService {
+    pub state: ServiceState,
+    /// The ports as the engine publishes them (with any port it picked),
+    /// else as the spec asks.
+    pub ports: Vec<bollard::models::EndpointPortConfig>,
+    /// Every task the swarm still keeps (its history too), by slot (or
+    /// node), the newest first.
+    pub tasks: Vec<TaskState>,
+}
+
+/// A task of a Swarm service, as the task list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskState {
+    pub id: String,
+    /// The replica's slot (1, 2, ...); None for a global service's task.
+    pub slot: Option<u64>,
+    pub node_id: String,
+    /// The node's hostname, or its id when the node list does not name it.
+    pub node: String,
+    /// `running`, `failed`, `shutdown`, ... (the engine's words).
+    pub state: String,
+    /// What the swarm wants of it: `running`, `shutdown`, `complete`...
+    pub desired: String,
+    /// When the task entered its state (RFC 3339).
+    pub since: String,
+    /// Why it failed or was rejected; empty if it did not.
+    pub error: String,
+    pub created: String,
+}
+
+/// A task as the task list shows it; `nodes` maps node ids to hostnames.
+pub fn task_state(t: &bollard::models::Task, nodes: &HashMap<String, String>) -> TaskState {
+    let status = t.status.clone().unwrap_or_default();
+    let node_id = t.node_id.clone().unwrap_or_default();
+    TaskState {
+        id: t.id.clone().unwrap_or_default(),
+        slot: t
+            .slot
+            .and_then(|s| u64::try_from(s).ok())
+            .filter(|&s| s > 0),
+        node: nodes
+            .get(&node_id)
+            .cloned()
+            .unwrap_or_else(|| node_id.clone()),
+        node_id,
+        state: status.state.map(|s| s.to_string()).unwrap_or_default(),
+        desired: t
+            .desired_state
+            .as_ref()
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+        since: status.timestamp.unwrap_or_default(),
+        error: status.err.unwrap_or_default(),
+        created: t.created_at.clone().unwrap_or_default(),
+    }
+}
+
+/// The project's Swarm services, each with its tasks: the service and node
+/// lists at once, then one task list for all the services. Services sorted
+/// by name.
+pub async fn observe_swarm_tasks(
+    engine: &Engine,
+    project: &str,
+) -> engine::Result<Vec<SwarmService>> {
+    let (services, nodes) = futures_util::join!(engine.list_services(project), engine.list_nodes());
+    let services = services?;
+    let nodes: HashMap<String, String> = nodes?
+        .iter()
+        .filter_map(|n| {
+            let host = n.description.as_ref()?.hostname.clone()?;
+            Some((n.id.clone()?, host))
+        })
+        .collect();
+    let ids: Vec<String> = services.iter().filter_map(|s| s.id.clone()).collect();
+    let tasks = engine.tasks_of(&ids).await?;
+    let mut out: Vec<SwarmService> = services
+        .iter()
+        .map(|s| {
+            let state = service_state(s);
+            let ports = s
+                .endpoint
+                .as_ref()
+                .and_then(|e| e.ports.clone())
+                .filter(|p| !p.is_empty())
+                .or_else(|| state.spec.endpoint_spec.as_ref()?.ports.clone())
+                .unwrap_or_default();
+            let mut tasks: Vec<TaskState> = tasks
+                .iter()
+                .filter(|t| t.service_id.as_deref() == Some(state.id.as_str()))
+                .map(|t| task_state(t, &nodes))
+                .collect();
+            tasks.sort_by(|a, b| {
+                (a.slot, &a.node)
+                    .cmp(&(b.slot, &b.node))
+                    .then_with(|| b.created.cmp(&a.created))
+            });
+            SwarmService {
+                state,
+                ports,
+                tasks,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.state.name.cmp(&b.state.name));
+    Ok(out)
+}
+
 /// Names of the containers attached to a network, sorted.
 pub fn attached_containers(n: &NetworkInspect) -> Vec<String> {
     let mut out: Vec<String> = n

@@ -6,6 +6,15 @@
 //! a restarted one from the line after the last it printed (lines carry the
 //! engine's timestamps, which is how a re-joined stream skips what was
 //! already shown). Without `--follow` it prints what there is and ends.
+//!
+//! `--swarm`: the project's Swarm services' output, through Docker's service
+//! logs API (`/services/{id}/logs`, what `docker service logs` reads; one
+//! stream per service, with the lines of every task the swarm keeps, on any
+//! node). Each line is prefixed `service.slot | ` (`service.node | ` for a
+//! global service): the engine names each line's task in the line's details,
+//! and the task list gives its slot. With `--follow` the engine adds the
+//! lines of tasks started later (a restart, an update), and the service list
+//! is polled every second for services deployed later.
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -23,6 +32,7 @@ use super::{Global, Outcome};
 use crate::engine::Engine;
 use crate::engine::logs::LogRequest;
 use crate::identity;
+use crate::observe::{self, SwarmService};
 
 #[derive(Debug, clap::Args)]
 pub struct LogsArgs {
@@ -42,6 +52,10 @@ pub struct LogsArgs {
     /// (2024-05-01T10:00:00Z) or a duration before now (42s, 10m, 1h30m)
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
+    /// The project's Swarm services (deployed with `up --swarm`), each line
+    /// prefixed `service.slot`
+    #[arg(long)]
+    pub swarm: bool,
 }
 
 /// `berth logs -f` means follow, as in compose, although `-f` is also the
@@ -116,7 +130,11 @@ const PALETTE: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
 
 impl Prefixer {
     fn prefix(&self, service: &str, number: u32) -> String {
-        let label = format!("{service}-{number}");
+        self.labelled(service, &format!("{service}-{number}"))
+    }
+
+    /// `label` padded, in `service`'s colour.
+    fn labelled(&self, service: &str, label: &str) -> String {
         let padded = format!("{label:<w$} | ", w = self.width);
         if !self.color {
             return padded;
@@ -137,6 +155,9 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<Outcome, Error> {
         Some(Ok(t)) => Some(t),
         Some(Err(message)) => return Err(Error::message(session.mode(), message)),
     };
+    if args.swarm {
+        return swarm(&session, &args, since);
+    }
     let s = &session;
     let loaded = s.loaded.as_ref();
     // Set by a pump that finds stdout closed (`berth logs | head`): the
@@ -258,8 +279,7 @@ fn spawn_pump(
     let closed = Arc::clone(closed);
     tokio::spawn(async move {
         let mut last = after;
-        let mut out_buf: Vec<u8> = Vec::new();
-        let mut err_buf: Vec<u8> = Vec::new();
+        let mut lines = Lines::default();
         let emit = |line: &[u8], last: &mut Option<String>| {
             let text = String::from_utf8_lossy(line);
             let (stamp, rest) = split_timestamp(&text);
@@ -280,27 +300,266 @@ fn spawn_pump(
                 break;
             }
             let Ok(chunk) = chunk else { break };
-            let (buf, bytes) = match chunk {
-                LogOutput::StdErr { message } => (&mut err_buf, message),
-                LogOutput::StdOut { message }
-                | LogOutput::Console { message }
-                | LogOutput::StdIn { message } => (&mut out_buf, message),
-            };
-            buf.extend_from_slice(&bytes);
-            while let Some(at) = buf.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = buf.drain(..=at).collect();
-                let line = line.strip_suffix(b"\n").unwrap_or(&line);
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                emit(line, &mut last);
+            for line in lines.push(chunk) {
+                emit(&line, &mut last);
             }
         }
-        for buf in [out_buf, err_buf] {
-            if !buf.is_empty() {
-                emit(&buf, &mut last);
-            }
+        for line in lines.rest() {
+            emit(&line, &mut last);
         }
         last
     })
+}
+
+/// A log stream's chunks cut into whole lines, stdout and stderr apart.
+#[derive(Debug, Default)]
+struct Lines {
+    out: Vec<u8>,
+    err: Vec<u8>,
+}
+
+impl Lines {
+    /// The lines `chunk` completes, without their line ends.
+    fn push(&mut self, chunk: LogOutput) -> Vec<Vec<u8>> {
+        let (buf, bytes) = match chunk {
+            LogOutput::StdErr { message } => (&mut self.err, message),
+            LogOutput::StdOut { message }
+            | LogOutput::Console { message }
+            | LogOutput::StdIn { message } => (&mut self.out, message),
+        };
+        buf.extend_from_slice(&bytes);
+        let mut lines = Vec::new();
+        while let Some(at) = buf.iter().position(|&b| b == b'\n') {
+            let mut line: Vec<u8> = buf.drain(..=at).collect();
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            lines.push(line);
+        }
+        lines
+    }
+
+    /// What is left when the stream ends: a last line without a line end.
+    fn rest(self) -> Vec<Vec<u8>> {
+        [self.out, self.err]
+            .into_iter()
+            .filter(|b| !b.is_empty())
+            .collect()
+    }
+}
+
+/// `logs --swarm`.
+fn swarm(s: &Session, args: &LogsArgs, since: Option<i64>) -> Result<Outcome, Error> {
+    let closed = Arc::new(AtomicBool::new(false));
+    let ended_by_pipe = || {
+        if closed.load(Ordering::Relaxed) {
+            Err(Error::broken_pipe())
+        } else {
+            Ok(Outcome::Success)
+        }
+    };
+    s.block_on(async {
+        let engine = super::swarm::manager(s).await?;
+        let found = observe::observe_swarm_tasks(&engine, &s.project)
+            .await
+            .map_err(|e| Error::engine(s.mode(), &e))?;
+        let mut keys: Vec<String> = found
+            .iter()
+            .map(|svc| super::ps::service_key(&svc.state, &s.project))
+            .collect();
+        let errors = match s.stack() {
+            Some(stack) => crate::plan::unknown_services(stack, &args.services),
+            None => {
+                let known: Vec<&str> = keys.iter().map(String::as_str).collect();
+                crate::plan::unknown_among(&known, &args.services)
+            }
+        };
+        if !errors.is_empty() {
+            return Err(s.plan_errors(&errors));
+        }
+        let names = Arc::new(TaskNames::default());
+        names.learn(&found, &s.project);
+        if let Some(stack) = s.stack() {
+            keys = stack.services.keys().cloned().collect();
+        }
+        let prefixer = Arc::new(Prefixer {
+            width: names.width(),
+            color: std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            services: keys,
+        });
+        let pump = ServicePump {
+            engine: engine.clone(),
+            project: s.project.clone(),
+            show_timestamps: args.timestamps,
+            prefixer,
+            names,
+            closed: Arc::clone(&closed),
+        };
+        let selected =
+            |key: &str| args.services.is_empty() || args.services.iter().any(|n| n == key);
+        let first = LogRequest {
+            follow: args.follow,
+            tail: args.tail,
+            since,
+            timestamps: true,
+        };
+        let mut streams: HashMap<String, JoinHandle<()>> = HashMap::new();
+        let mut by_key: Vec<&SwarmService> = found.iter().collect();
+        by_key.sort_by_key(|svc| super::ps::service_key(&svc.state, &s.project));
+        for svc in by_key {
+            let key = super::ps::service_key(&svc.state, &s.project);
+            if selected(&key) {
+                let task = pump.spawn(&svc.state.id, key, &first);
+                streams.insert(svc.state.id.clone(), task);
+            }
+        }
+        if !args.follow {
+            for (_, task) in streams {
+                let _ = task.await;
+            }
+            return ended_by_pipe();
+        }
+        // Services deployed later: joined from their first line.
+        let later = LogRequest {
+            follow: true,
+            tail: None,
+            since: None,
+            timestamps: true,
+        };
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if closed.load(Ordering::Relaxed) {
+                return ended_by_pipe();
+            }
+            let now = engine
+                .list_services(&s.project)
+                .await
+                .map_err(|e| Error::engine(s.mode(), &e))?;
+            for svc in now.iter().map(observe::service_state) {
+                let key = super::ps::service_key(&svc, &s.project);
+                if selected(&key) && !streams.contains_key(&svc.id) {
+                    let task = pump.spawn(&svc.id, key, &later);
+                    streams.insert(svc.id.clone(), task);
+                }
+            }
+        }
+    })
+}
+
+/// Task ids and their labels (`web.1`), learnt from the task list, again
+/// when a line names a task not seen yet.
+#[derive(Debug, Default)]
+struct TaskNames(std::sync::Mutex<HashMap<String, String>>);
+
+impl TaskNames {
+    fn learn(&self, services: &[SwarmService], project: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for svc in services {
+            let key = super::ps::service_key(&svc.state, project);
+            for t in &svc.tasks {
+                map.insert(t.id.clone(), super::ps::task_label(&key, t));
+            }
+        }
+    }
+
+    fn get(&self, task: &str) -> Option<String> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(task).cloned()
+    }
+
+    fn set(&self, task: &str, label: String) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(task.to_string(), label);
+    }
+
+    fn width(&self) -> usize {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.values().map(String::len).max().unwrap_or(0)
+    }
+}
+
+/// What every service's stream shares.
+#[derive(Clone)]
+struct ServicePump {
+    engine: Engine,
+    project: String,
+    show_timestamps: bool,
+    prefixer: Arc<Prefixer>,
+    names: Arc<TaskNames>,
+    closed: Arc<AtomicBool>,
+}
+
+impl ServicePump {
+    /// Streams service `id`'s log to stdout, whole lines at a time.
+    fn spawn(&self, id: &str, key: String, req: &LogRequest) -> JoinHandle<()> {
+        let mut stream = self.engine.service_logs(id, req);
+        let pump = self.clone();
+        tokio::spawn(async move {
+            let mut lines = Lines::default();
+            while let Some(chunk) = stream.next().await {
+                if pump.closed.load(Ordering::Relaxed) {
+                    return;
+                }
+                let Ok(chunk) = chunk else { break };
+                for line in lines.push(chunk) {
+                    pump.emit(&key, &line).await;
+                }
+            }
+            for line in lines.rest() {
+                pump.emit(&key, &line).await;
+            }
+        })
+    }
+
+    async fn emit(&self, key: &str, line: &[u8]) {
+        let text = String::from_utf8_lossy(line);
+        let (stamp, rest) = split_timestamp(&text);
+        let (task, message) = split_details(rest);
+        let label = match task {
+            Some(task) => self.label(key, task).await,
+            None => key.to_string(),
+        };
+        let shown = match (self.show_timestamps, stamp) {
+            (true, Some(stamp)) => format!("{stamp} {message}"),
+            _ => message.to_string(),
+        };
+        let prefix = self.prefixer.labelled(key, &label);
+        if !write_line(&format!("{prefix}{shown}\n")) {
+            self.closed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// The label of task `task`: from what is known, else from a new task
+    /// list (once: a task the list does not have is labelled by its
+    /// service).
+    async fn label(&self, key: &str, task: &str) -> String {
+        if let Some(label) = self.names.get(task) {
+            return label;
+        }
+        if let Ok(found) = observe::observe_swarm_tasks(&self.engine, &self.project).await {
+            self.names.learn(&found, &self.project);
+        }
+        self.names.get(task).unwrap_or_else(|| {
+            self.names.set(task, key.to_string());
+            key.to_string()
+        })
+    }
+}
+
+/// A service log line's details (`com.docker.swarm.node.id=..,
+/// com.docker.swarm.service.id=..,com.docker.swarm.task.id=..`) split off:
+/// the task id, and the line proper.
+fn split_details(line: &str) -> (Option<&str>, &str) {
+    let (details, rest) = line.split_once(' ').unwrap_or((line, ""));
+    let task = details
+        .split(',')
+        .find_map(|kv| kv.strip_prefix("com.docker.swarm.task.id="));
+    match task {
+        Some(task) => (Some(task), rest),
+        None => (None, line),
+    }
 }
 
 /// One whole line to stdout; false when stdout is closed (`berth logs |
@@ -332,7 +591,7 @@ fn timestamp_key(stamp: &str) -> String {
 }
 
 /// Seconds since the epoch of a UTC RFC 3339 time (or a date alone).
-fn timestamp_secs(stamp: &str) -> Option<i64> {
+pub(super) fn timestamp_secs(stamp: &str) -> Option<i64> {
     let stamp = stamp.trim_end_matches('Z');
     let (date, time) = stamp.split_once('T').unwrap_or((stamp, "00:00:00"));
     let time = time.split('.').next()?;
@@ -354,7 +613,7 @@ fn timestamp_secs(stamp: &str) -> Option<i64> {
     Some((era * 146097 + doe - 719468) * 86400 + hh * 3600 + mm * 60 + ss)
 }
 
-fn now_secs() -> i64 {
+pub(super) fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -477,5 +736,37 @@ mod tests {
         assert!(parse_since("yesterday", 0).is_err());
         assert!(parse_since("10", 0).is_ok());
         assert!(parse_since("5x", 0).is_err());
+    }
+
+    #[test]
+    fn service_log_details_name_the_task() {
+        let line = "com.docker.swarm.node.id=n1,com.docker.swarm.service.id=s1,\
+                    com.docker.swarm.task.id=t1 hello world";
+        assert_eq!(split_details(line), (Some("t1"), "hello world"));
+        assert_eq!(
+            split_details("com.docker.swarm.task.id=t1"),
+            (Some("t1"), "")
+        );
+        assert_eq!(split_details("plain line"), (None, "plain line"));
+    }
+
+    #[test]
+    fn chunks_are_cut_into_lines_per_stream() {
+        let mut lines = Lines::default();
+        let out = |s: &str| LogOutput::StdOut {
+            message: s.as_bytes().to_vec().into(),
+        };
+        assert!(lines.push(out("par")).is_empty());
+        assert_eq!(
+            lines.push(LogOutput::StdErr {
+                message: b"err\r\n".to_vec().into()
+            }),
+            [b"err".to_vec()]
+        );
+        assert_eq!(
+            lines.push(out("tial\nnext\nla")),
+            [b"partial".to_vec(), b"next".to_vec()]
+        );
+        assert_eq!(lines.rest(), [b"la".to_vec()]);
     }
 }

@@ -16,7 +16,7 @@ use crate::observe;
 use crate::plan::{self, Action, Cause, Plan, SwarmSpecs};
 
 /// Connects, and refuses an engine that cannot deploy services.
-async fn manager(s: &Session) -> Result<Engine, Error> {
+pub(super) async fn manager(s: &Session) -> Result<Engine, Error> {
     let engine = s.connect().await?;
     let role = engine
         .swarm_role()

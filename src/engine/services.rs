@@ -5,9 +5,9 @@
 
 use std::collections::HashMap;
 
-use bollard::models::{LocalNodeState, Service, ServiceSpec, Task};
+use bollard::models::{LocalNodeState, Node, Service, ServiceSpec, Task};
 use bollard::query_parameters::{
-    InspectServiceOptions, ListServicesOptionsBuilder, ListTasksOptionsBuilder,
+    InspectServiceOptions, ListNodesOptions, ListServicesOptionsBuilder, ListTasksOptionsBuilder,
     UpdateServiceOptionsBuilder,
 };
 
@@ -93,6 +93,28 @@ impl Engine {
         let opts = ListTasksOptionsBuilder::new().filters(&filters).build();
         self.docker
             .list_tasks(Some(opts))
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    /// The tasks of the services `ids` (any state), from one list call;
+    /// none without a call when `ids` is empty.
+    pub async fn tasks_of(&self, ids: &[String]) -> Result<Vec<Task>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filters = HashMap::from([("service".to_string(), ids.to_vec())]);
+        let opts = ListTasksOptionsBuilder::new().filters(&filters).build();
+        self.docker
+            .list_tasks(Some(opts))
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    /// The swarm's nodes (a manager only), for the hostnames tasks run on.
+    pub async fn list_nodes(&self) -> Result<Vec<Node>> {
+        self.docker
+            .list_nodes(None::<ListNodesOptions>)
             .await
             .map_err(|e| self.error(e))
     }
