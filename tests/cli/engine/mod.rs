@@ -32,6 +32,7 @@ mod live {
     mod plan_json;
     mod recreate_crash;
     mod swarm;
+    mod swarm_demo;
     mod swarm_ps;
     mod up;
 }
