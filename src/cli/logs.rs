@@ -30,6 +30,7 @@ use super::error::Error;
 use super::session::{Needs, Replica, Session};
 use super::{Global, Outcome};
 use crate::engine::Engine;
+use crate::engine::clock::{now_secs, timestamp_secs};
 use crate::engine::logs::LogRequest;
 use crate::identity;
 use crate::observe::{self, SwarmService};
@@ -588,36 +589,6 @@ fn timestamp_key(stamp: &str) -> String {
     let stamp = stamp.trim_end_matches('Z');
     let (whole, frac) = stamp.split_once('.').unwrap_or((stamp, ""));
     format!("{whole}.{frac:0<9}Z")
-}
-
-/// Seconds since the epoch of a UTC RFC 3339 time (or a date alone).
-pub(super) fn timestamp_secs(stamp: &str) -> Option<i64> {
-    let stamp = stamp.trim_end_matches('Z');
-    let (date, time) = stamp.split_once('T').unwrap_or((stamp, "00:00:00"));
-    let time = time.split('.').next()?;
-    let d: Vec<i64> = date
-        .split('-')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    let t: Vec<i64> = time
-        .split(':')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    let ([y, m, day], [hh, mm, ss]) = (d[..].try_into().ok()?, t[..].try_into().ok()?);
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some((era * 146097 + doe - 719468) * 86400 + hh * 3600 + mm * 60 + ss)
-}
-
-pub(super) fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// `--since`: Unix seconds, a UTC RFC 3339 time or date, or a duration

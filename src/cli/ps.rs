@@ -15,9 +15,9 @@ use bollard::models::{
 };
 
 use super::error::Error;
-use super::logs::{now_secs, timestamp_secs};
 use super::session::{Needs, Session};
 use super::{Global, Outcome, print_out};
+use crate::engine::clock::{now_secs, timestamp_secs};
 use crate::observe::{self, ContainerState, ServiceState, Status, SwarmService, TaskState};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
