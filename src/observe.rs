@@ -562,8 +562,9 @@ pub fn service_state(s: &bollard::models::Service) -> ServiceState {
     }
 }
 
-/// The snapshot the Swarm target plans from: the project's services, and
-/// its networks (with those named like the stack's).
+/// The snapshot the Swarm target plans from: the project's services, its
+/// networks (with those named like the stack's) and its volumes on this
+/// node.
 pub async fn observe_swarm(
     engine: &Engine,
     project: &str,
@@ -572,13 +573,17 @@ pub async fn observe_swarm(
     let network_names: Vec<String> = stack
         .map(|s| s.networks.values().map(|n| n.name.clone()).collect())
         .unwrap_or_default();
-    let (services, networks) = futures_util::join!(
+    let (services, networks, volumes) = futures_util::join!(
         engine.list_services(project),
         engine.list_networks(project, &network_names),
+        engine.list_volumes(project, &[]),
     );
     let mut observed = Observed {
         services: services?.iter().map(service_state).collect(),
         networks: networks?.iter().map(network_state).collect(),
+        // The volumes the swarm's tasks made on this node, with the labels
+        // berth gave their mounts.
+        volumes: volumes?.iter().map(volume_state).collect(),
         ..Observed::default()
     };
     observed.services.sort_by(|a, b| a.name.cmp(&b.name));

@@ -44,7 +44,7 @@ pub fn run(global: &Global, args: DownArgs) -> Result<Outcome, Error> {
     let needs = Needs::change(NeedsStack::OrProject, args.dry_run, args.progress);
     let session = Session::open(global, needs)?;
     if args.swarm {
-        return session.block_on(super::swarm::down(&session, args.dry_run));
+        return session.block_on(super::swarm::down(&session, args.dry_run, args.volumes));
     }
     session.block_on(down(&session, &args))
 }

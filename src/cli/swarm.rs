@@ -129,12 +129,12 @@ pub(super) async fn up(s: &Session, args: &UpArgs) -> Result<Outcome, Error> {
 }
 
 /// `down --swarm`.
-pub(super) async fn down(s: &Session, dry_run: bool) -> Result<Outcome, Error> {
+pub(super) async fn down(s: &Session, dry_run: bool, volumes: bool) -> Result<Outcome, Error> {
     let engine = manager(s).await?;
     let observed = observe::observe_swarm(&engine, &s.project, s.stack())
         .await
         .map_err(|e| Error::engine(s.mode(), &e))?;
-    let plan = plan::plan_swarm_down(&s.project, &observed);
+    let plan = plan::plan_swarm_down(&s.project, &observed, volumes);
     if plan.is_empty() && !dry_run {
         s.progress.note(&format!(
             "Nothing to remove: {} has no swarm services or networks",

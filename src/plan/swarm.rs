@@ -253,8 +253,9 @@ fn dependents_of(stack: &Stack, key: &str) -> String {
 }
 
 /// Plan `down --swarm`: remove the project's services, wait until their
-/// tasks are gone, then remove its networks.
-pub fn plan_swarm_down(project: &str, observed: &Observed) -> Plan {
+/// tasks are gone, then remove its networks, and with `volumes` its named
+/// volumes on this node.
+pub fn plan_swarm_down(project: &str, observed: &Observed, volumes: bool) -> Plan {
     let mut plan = Plan::default();
     let mut gone = Vec::new();
     for s in observed
@@ -300,6 +301,23 @@ pub fn plan_swarm_down(project: &str, observed: &Observed) -> Plan {
             Cause::Down,
             vec![removed],
         );
+    }
+    // Named volumes only when asked, once no task uses them. On a swarm they
+    // live on each node: these are this node's.
+    if volumes {
+        for v in observed
+            .volumes
+            .iter()
+            .filter(|v| v.project.as_deref() == Some(project))
+        {
+            plan.push(
+                Action::RemoveVolume {
+                    name: v.name.clone(),
+                },
+                Cause::Volumes,
+                gone.clone(),
+            );
+        }
     }
     plan
 }

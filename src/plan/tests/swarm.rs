@@ -265,7 +265,18 @@ fn down_removes_services_then_waits_for_their_tasks_before_the_networks() {
         scope: "local".into(),
         containers: vec!["gb-cache-1".into()],
     });
-    let plan = plan_swarm_down("gb", &o);
+    o.volumes.push(crate::observe::VolumeState {
+        name: "gb_data".into(),
+        project: Some("gb".into()),
+        key: Some("data".into()),
+        driver: "local".into(),
+        options: Default::default(),
+    });
+    assert_eq!(
+        plan_swarm_down("gb", &o, true).to_string().lines().last(),
+        Some("remove volume gb_data: --volumes")
+    );
+    let plan = plan_swarm_down("gb", &o, false);
     assert_eq!(
         plan.to_string(),
         "\
