@@ -372,6 +372,26 @@ impl Session {
         Ok(summary)
     }
 
+    /// `up`'s apply: the plan, or a word that there is nothing to change.
+    pub async fn converge(
+        &self,
+        engine: &Engine,
+        plan: &Plan,
+        opts: &ApplyOptions,
+    ) -> Result<(), Error> {
+        if plan.is_empty() {
+            for w in &plan.warnings {
+                self.progress.warning(w);
+            }
+            self.progress.note(&format!(
+                "Nothing to change: {} is up to date",
+                self.project
+            ));
+            return Ok(());
+        }
+        self.apply(engine, plan, opts).await.map(drop)
+    }
+
     /// An apply error as the command's error: each failed step as a
     /// diagnostic pointing at its service in the stack file, then what was
     /// done.

@@ -93,15 +93,7 @@ pub(super) async fn up(s: &Session, args: &UpArgs) -> Result<Outcome, Error> {
     }
     let opts = s.apply_options(args.parallel.into(), Duration::from_secs(args.wait_timeout));
     let stack = &s.loaded().stack;
-    if plan.is_empty() {
-        for w in &plan.warnings {
-            s.progress.warning(w);
-        }
-        s.progress
-            .note(&format!("Nothing to change: {} is up to date", stack.name));
-    } else {
-        s.apply(&engine, &plan, &opts).await?;
-    }
+    s.converge(&engine, &plan, &opts).await?;
     if args.wait {
         let mut waits = Plan::default();
         for svc in stack.services.values() {

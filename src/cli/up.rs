@@ -118,15 +118,7 @@ async fn up(s: &Session, args: &UpArgs) -> Result<Outcome, Error> {
             .map_err(|e| Error::engine(s.mode(), &e))?;
     }
     let plan = plan_rest(s, &observed, &args.flags)?;
-    if plan.is_empty() {
-        for w in &plan.warnings {
-            s.progress.warning(w);
-        }
-        s.progress
-            .note(&format!("Nothing to change: {} is up to date", stack.name));
-    } else {
-        s.apply(&engine, &plan, &opts).await?;
-    }
+    s.converge(&engine, &plan, &opts).await?;
     if args.wait {
         let waits = plan::plan_wait(stack, &args.flags.services);
         s.apply(&engine, &waits, &opts).await?;
