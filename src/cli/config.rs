@@ -26,6 +26,10 @@ pub struct ConfigArgs {
     /// Only validate; print nothing when the stack is valid
     #[arg(short, long)]
     pub quiet: bool,
+    /// Print what `up --swarm` would send (overlay networks and service
+    /// specs, as JSON), with a warning for each key Swarm cannot honour
+    #[arg(long)]
+    pub swarm: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -45,6 +49,10 @@ pub fn run(global: &Global, args: ConfigArgs) -> Result<Outcome, Error> {
         return Ok(Outcome::Success);
     }
     let stack = &loaded.stack;
+    if args.swarm {
+        print_out(&super::swarm::config(&loaded)?)?;
+        return Ok(Outcome::Success);
+    }
     if args.services {
         let mut out = String::new();
         for name in stack.services.keys() {

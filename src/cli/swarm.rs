@@ -12,7 +12,9 @@ use super::{Outcome, print_diagnostics};
 use crate::diag::Diagnostic;
 use crate::engine::services::SwarmRole;
 use crate::engine::{Engine, spec};
+use crate::load::Loaded;
 use crate::observe;
+use crate::output::ProgressMode;
 use crate::plan::{self, Action, Cause, Plan, SwarmSpecs};
 
 /// Connects, and refuses an engine that cannot deploy services.
@@ -41,7 +43,11 @@ pub(super) async fn manager(s: &Session) -> Result<Engine, Error> {
 /// The stack as Swarm requests: the located warnings are printed here, the
 /// errors returned (nothing is changed).
 fn specs(s: &Session) -> Result<SwarmSpecs, Error> {
-    let loaded = s.loaded();
+    mapped(s.loaded(), s.mode())
+}
+
+/// `loaded` as Swarm requests, for `up`, `plan` and `config --swarm`.
+pub(super) fn mapped(loaded: &Loaded, mode: ProgressMode) -> Result<SwarmSpecs, Error> {
     let stack = &loaded.stack;
     let mut out = SwarmSpecs::default();
     let mut errors: Vec<Diagnostic> = Vec::new();
@@ -68,8 +74,23 @@ fn specs(s: &Session) -> Result<SwarmSpecs, Error> {
     if errors.is_empty() {
         Ok(out)
     } else {
-        Err(Error::diagnostics(s.mode(), errors, Some(loaded)).then("nothing was changed"))
+        Err(Error::diagnostics(mode, errors, Some(loaded)).then("nothing was changed"))
     }
+}
+
+/// `config --swarm`: what `up --swarm` would send, as JSON: the overlay
+/// networks and the service specs, by their keys in the stack file.
+pub(super) fn config(loaded: &Loaded) -> Result<String, Error> {
+    let specs = mapped(loaded, ProgressMode::Plain)?;
+    // Keys sorted, so that the same stack prints the same text.
+    let value = spec::canonical(serde_json::json!({
+        "networks": specs.networks,
+        "services": specs.services,
+    }));
+    Ok(format!(
+        "{}\n",
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    ))
 }
 
 /// The plan of `up --swarm` (and `plan --swarm`).

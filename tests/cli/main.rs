@@ -6,4 +6,5 @@ mod errors;
 mod graph;
 mod stacks;
 mod support;
+mod swarm_config;
 mod warnings;

@@ -43,7 +43,7 @@ use bollard::models::{
     TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
 };
 
-pub use hash::{service_changes, service_hash};
+pub use hash::{canonical, service_changes, service_hash};
 
 use super::{environment, healthcheck, list, map, mounts, resource_labels, ulimits};
 use crate::diag::{Diagnostic, Severity};

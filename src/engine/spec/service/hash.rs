@@ -33,8 +33,9 @@ fn drop_own_labels(v: &mut Value) {
     }
 }
 
-/// Object keys sorted at every level.
-fn canonical(v: Value) -> Value {
+/// Object keys sorted at every level: request bodies hold hash maps, whose
+/// order changes from run to run.
+pub fn canonical(v: Value) -> Value {
     match v {
         Value::Object(o) => {
             let mut entries: Vec<(String, Value)> = o.into_iter().collect();
