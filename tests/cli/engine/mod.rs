@@ -37,6 +37,8 @@ mod live {
     mod up;
 }
 
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -552,4 +554,84 @@ impl Drop for Swarm {
             state.1 = false;
         }
     }
+}
+
+/// A host port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .expect("a free port on 127.0.0.1")
+        .port()
+}
+
+/// `application/x-www-form-urlencoded`, as a browser sends a form field.
+pub fn form_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// One HTTP/1.0 request to 127.0.0.1:`port`; returns the status and body.
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Result<(u16, String), String> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let what = format!("{method} http://{addr}{path}");
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .map_err(|e| format!("{what}: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(15))).ok();
+    s.set_write_timeout(Some(Duration::from_secs(5))).ok();
+    let mut req = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(b) = body {
+        req.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{b}",
+            b.len()
+        ));
+    } else {
+        req.push_str("\r\n");
+    }
+    s.write_all(req.as_bytes())
+        .map_err(|e| format!("{what}: {e}"))?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)
+        .map_err(|e| format!("{what}: {e}"))?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("{what}: no complete HTTP answer: {text:?}"))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("{what}: no status in {head:?}"))?;
+    Ok((status, body.to_string()))
+}
+
+/// A Swarm service's field, as `docker service inspect --format` prints it.
+pub fn service_inspect(service: &str, format: &str) -> String {
+    docker(&["service", "inspect", "--format", format, service])
+        .trim()
+        .to_string()
+}
+
+/// The ids of the project's Swarm services.
+pub fn services_of(project: &str) -> Vec<String> {
+    docker_lines(&[
+        "service",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("label={LABEL}={project}"),
+    ])
 }

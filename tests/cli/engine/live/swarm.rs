@@ -10,14 +10,6 @@ use crate::engine::*;
 
 use std::time::Duration;
 
-/// A free port on loopback, for a host-mode published port.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on loopback")
-}
-
 /// db (healthy once it serves) and web (after db is healthy, on a
 /// host-mode port), both on one overlay network.
 fn stack(port: u16, page: &str, db_replicas: u32) -> String {
@@ -66,13 +58,7 @@ fn served(port: u16, want: &str) -> String {
 }
 
 fn version(service: &str) -> String {
-    inspect(service, "{{.Version.Index}}")
-}
-
-fn inspect(service: &str, format: &str) -> String {
-    docker(&["service", "inspect", "--format", format, service])
-        .trim()
-        .to_string()
+    service_inspect(service, "{{.Version.Index}}")
 }
 
 #[test]
@@ -98,7 +84,7 @@ fn a_stack_deploys_converges_redeploys_without_a_call_scales_rolls_and_comes_bac
         .says(&format!("Converged service {db}"))
         .says(&format!("Converged service {web}"));
     assert_eq!(served(port, "one"), "one");
-    let labels = inspect(
+    let labels = service_inspect(
         &web,
         "{{index .Spec.Labels \"com.docker.stack.namespace\"}}",
     );
@@ -116,7 +102,10 @@ fn a_stack_deploys_converges_redeploys_without_a_call_scales_rolls_and_comes_bac
         .code_is(3)
         .says(&format!("update service {db}: replicas 1 -> 2"));
     p.berth(&["up", "--swarm", "--wait"]).ok();
-    assert_eq!(inspect(&db, "{{.Spec.Mode.Replicated.Replicas}}"), "2");
+    assert_eq!(
+        service_inspect(&db, "{{.Spec.Mode.Replicated.Replicas}}"),
+        "2"
+    );
     assert_eq!(version(&web), before.1, "web was not touched");
 
     // A new page: a rolling update of web, which then serves it.
@@ -128,16 +117,7 @@ fn a_stack_deploys_converges_redeploys_without_a_call_scales_rolls_and_comes_bac
 
     // down, and up again at once: no "network not found".
     p.berth(&["down", "--swarm"]).ok();
-    assert!(
-        docker_lines(&[
-            "service",
-            "ls",
-            "-q",
-            "--filter",
-            &format!("label={LABEL}={}", p.name)
-        ])
-        .is_empty()
-    );
+    assert!(services_of(&p.name).is_empty());
     p.berth(&["up", "--swarm", "--wait"]).ok();
     assert_eq!(served(port, "two"), "two");
     p.berth(&["down", "--swarm"]).ok();
@@ -158,16 +138,7 @@ fn plain_up_never_touches_swarm_services_and_a_swarm_error_changes_nothing() {
         .code_is(1)
         .says("compose.yaml:4")
         .says("nothing was changed");
-    assert!(
-        docker_lines(&[
-            "service",
-            "ls",
-            "-q",
-            "--filter",
-            &format!("label={LABEL}={}", p.name)
-        ])
-        .is_empty()
-    );
+    assert!(services_of(&p.name).is_empty());
     // Plain `up` of the same project makes containers, no services.
     p.write(
         "compose.yaml",
@@ -175,16 +146,7 @@ fn plain_up_never_touches_swarm_services_and_a_swarm_error_changes_nothing() {
     );
     p.berth(&["up"]).ok();
     assert_eq!(p.containers().len(), 1);
-    assert!(
-        docker_lines(&[
-            "service",
-            "ls",
-            "-q",
-            "--filter",
-            &format!("label={LABEL}={}", p.name)
-        ])
-        .is_empty()
-    );
+    assert!(services_of(&p.name).is_empty());
     // ...and `down --swarm` leaves the plain containers alone.
     p.berth(&["down", "--swarm"]).ok();
     assert_eq!(p.containers().len(), 1);
@@ -214,7 +176,7 @@ services:
     p.write("compose.yaml", &stack("\"true\""));
     p.berth(&["up", "--swarm", "--wait"]).ok();
     let api = format!("{}_api", p.name);
-    let first = inspect(
+    let first = service_inspect(
         &api,
         "{{json .Spec.TaskTemplate.ContainerSpec.Healthcheck.Test}}",
     );
@@ -234,7 +196,7 @@ services:
         .says("its update was rolled back")
         .says("did not become ready");
     // The swarm went back to the spec that worked.
-    assert!(wait_until(Duration::from_secs(60), || inspect(
+    assert!(wait_until(Duration::from_secs(60), || service_inspect(
         &api,
         "{{json .Spec.TaskTemplate.ContainerSpec.Healthcheck.Test}}"
     ) == first));

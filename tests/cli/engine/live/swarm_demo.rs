@@ -7,50 +7,6 @@
 //! (`${GUESTBOOK_SWARM_PORT}`, chosen free) serves the page on 127.0.0.1.
 
 use crate::engine::*;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-
-/// A host port nobody listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .expect("a free port on 127.0.0.1")
-        .port()
-}
-
-/// One HTTP/1.0 request to 127.0.0.1:`port` (a form body for POST);
-/// returns the status and body.
-fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String), String> {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let what = format!("{method} http://{addr}{path}");
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
-        .map_err(|e| format!("{what}: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(15))).ok();
-    s.set_write_timeout(Some(Duration::from_secs(5))).ok();
-    let mut req = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n");
-    match body {
-        Some(b) => req.push_str(&format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{b}",
-            b.len()
-        )),
-        None => req.push_str("\r\n"),
-    }
-    s.write_all(req.as_bytes())
-        .map_err(|e| format!("{what}: {e}"))?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)
-        .map_err(|e| format!("{what}: {e}"))?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("{what}: no complete HTTP answer: {text:?}"))?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("{what}: no status in {head:?}"))?;
-    Ok((status, body.to_string()))
-}
 
 /// The guestbook's entries, as the page's API lists them.
 #[track_caller]
@@ -61,22 +17,6 @@ fn entries(port: u16) -> Vec<String> {
         .filter(|l| !l.is_empty())
         .map(str::to_string)
         .collect()
-}
-
-fn inspect(service: &str, format: &str) -> String {
-    docker(&["service", "inspect", "--format", format, service])
-        .trim()
-        .to_string()
-}
-
-fn services_of(project: &str) -> Vec<String> {
-    docker_lines(&[
-        "service",
-        "ls",
-        "-q",
-        "--filter",
-        &format!("label={LABEL}={project}"),
-    ])
 }
 
 #[test]
@@ -147,25 +87,28 @@ fn guestbook_deploys_to_the_swarm_with_its_override_and_keeps_entries() {
         );
     }
     for s in ["db", "backend", "frontend"] {
-        assert_eq!(inspect(&svc(s), "{{.Spec.EndpointSpec.Mode}}"), "dnsrr");
+        assert_eq!(
+            service_inspect(&svc(s), "{{.Spec.EndpointSpec.Mode}}"),
+            "dnsrr"
+        );
     }
     assert_eq!(
-        inspect(
+        service_inspect(
             &svc("frontend"),
             "{{range .Spec.EndpointSpec.Ports}}{{.PublishMode}} {{.PublishedPort}}->{{.TargetPort}}{{end}}"
         ),
         format!("host {port}->8080")
     );
     assert_eq!(
-        inspect(&svc("frontend"), "{{if .Spec.Mode.Global}}global{{end}}"),
+        service_inspect(&svc("frontend"), "{{if .Spec.Mode.Global}}global{{end}}"),
         "global"
     );
     assert_eq!(
-        inspect(&svc("backend"), "{{.Spec.Mode.Replicated.Replicas}}"),
+        service_inspect(&svc("backend"), "{{.Spec.Mode.Replicated.Replicas}}"),
         "2"
     );
     assert_eq!(
-        inspect(
+        service_inspect(
             &svc("db"),
             "{{json .Spec.TaskTemplate.Placement.Constraints}}"
         ),
@@ -201,7 +144,8 @@ fn guestbook_deploys_to_the_swarm_with_its_override_and_keeps_entries() {
     }
 
     // The same files again: nothing to do, no service updated.
-    let versions = || ["db", "backend", "frontend"].map(|s| inspect(&svc(s), "{{.Version.Index}}"));
+    let versions =
+        || ["db", "backend", "frontend"].map(|s| service_inspect(&svc(s), "{{.Version.Index}}"));
     let before = versions();
     berth(&["plan", "--swarm"]).ok().says("no changes");
     berth(&["up", "--swarm"]).ok().says_nothing_changed();

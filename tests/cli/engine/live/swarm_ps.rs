@@ -11,14 +11,6 @@ use crate::engine::*;
 use serde_json::Value;
 use std::time::Duration;
 
-/// A free port on loopback, for a host-mode published port.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on loopback")
-}
-
 /// db (no port) and web (a host-mode port), both printing a line when they
 /// start, then serving.
 fn stack(port: u16) -> String {
@@ -154,6 +146,5 @@ fn ps_and_logs_show_a_swarm_stack_by_service_and_task() {
     assert!(out.lines().all(|l| l.starts_with("web.1 | ")), "{out}");
 
     p.berth(&["down", "--swarm"]).ok();
-    let filter = format!("label={LABEL}={}", p.name);
-    assert!(docker_lines(&["service", "ls", "-q", "--filter", &filter]).is_empty());
+    assert!(services_of(&p.name).is_empty());
 }
