@@ -19,14 +19,15 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::future::Future;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bollard::models::ContainerInspectResponse;
+use bollard::models::{ContainerInspectResponse, ServiceSpec};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::engine::images::PullEvent;
+use crate::engine::spec::ObjectKind;
 use crate::engine::{Engine, EngineError};
 use crate::identity;
 use crate::model::stack::Condition;
@@ -200,6 +201,7 @@ pub async fn apply(
     let ctx = Arc::new(Executor {
         engine: engine.clone(),
         opts: opts.clone(),
+        object_ids: Mutex::default(),
     });
     let kill = kill_after();
     let mut finished = 0usize;
@@ -241,6 +243,9 @@ const LOG_LINES: usize = 15;
 struct Executor {
     engine: Engine,
     opts: ApplyOptions,
+    /// The ids of the secrets and configs this run created, by kind and
+    /// name: a service spec names them by id, which only the engine gives.
+    object_ids: Mutex<HashMap<(ObjectKind, String), String>>,
 }
 
 impl Executor {
@@ -296,13 +301,31 @@ impl Executor {
             Action::RemoveNetwork { name } => e.remove_network(name).await.map(|_| None),
             Action::RemoveVolume { name } => e.remove_volume(name).await.map(|_| None),
             Action::Build { service, request } => return self.build(service, request, out).await,
-            Action::CreateService { request, .. } => e.create_service(request).await.map(|_| None),
+            Action::CreateService { request, .. } => match self.with_object_ids(request).await {
+                Ok(spec) => e.create_service(&spec).await.map(|_| None),
+                Err(failed) => return failed,
+            },
             Action::UpdateService {
                 id,
                 version,
                 request,
                 ..
-            } => e.update_service(id, *version, request).await.map(|_| None),
+            } => match self.with_object_ids(request).await {
+                Ok(spec) => e.update_service(id, *version, &spec).await.map(|_| None),
+                Err(failed) => return failed,
+            },
+            Action::CreateObject { object } => match e.create_object(object).await {
+                Ok(id) => {
+                    let key = (object.kind, object.name.clone());
+                    self.object_ids
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(key, id);
+                    Ok(None)
+                }
+                Err(err) => Err(err),
+            },
+            Action::RemoveObject { kind, id, .. } => e.remove_object(*kind, id).await.map(|_| None),
             Action::RemoveService { id, .. } => e.remove_service(id).await.map(|_| None),
             Action::WaitService {
                 service,
@@ -354,6 +377,51 @@ impl Executor {
                 Refused::Failed => StepResult::Failed(err.to_string()),
             },
         }
+    }
+
+    /// `spec` with the id of each secret and config it references: those
+    /// this run created, else the engine's answer for the name (objects
+    /// that existed before, or that an interrupted run created).
+    async fn with_object_ids(&self, spec: &ServiceSpec) -> Result<ServiceSpec, StepResult> {
+        let mut spec = spec.clone();
+        let Some(c) = spec
+            .task_template
+            .as_mut()
+            .and_then(|t| t.container_spec.as_mut())
+        else {
+            return Ok(spec);
+        };
+        let refs = c
+            .secrets
+            .iter_mut()
+            .flatten()
+            .map(|r| (ObjectKind::Secret, &r.secret_name, &mut r.secret_id))
+            .chain(
+                c.configs
+                    .iter_mut()
+                    .flatten()
+                    .map(|r| (ObjectKind::Config, &r.config_name, &mut r.config_id)),
+            );
+        for (kind, name, id) in refs {
+            let Some(name) = name.clone().filter(|_| id.is_none()) else {
+                continue;
+            };
+            let known = self
+                .object_ids
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&(kind, name.clone()))
+                .cloned();
+            *id = Some(match known {
+                Some(found) => found,
+                None => self
+                    .engine
+                    .object_id(kind, &name)
+                    .await
+                    .map_err(|e| StepResult::Failed(format!("{} {name}: {e}", kind.word())))?,
+            });
+        }
+        Ok(spec)
     }
 
     /// The rule for a name already taken: done when the container under the

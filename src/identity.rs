@@ -24,6 +24,8 @@ pub const VERSION: &str = "io.berth.version";
 /// On networks and volumes: their key in the stack file.
 pub const NETWORK: &str = "io.berth.network";
 pub const VOLUME: &str = "io.berth.volume";
+/// On Swarm secrets and configs: their key in the stack file.
+pub const OBJECT: &str = "io.berth.object";
 
 pub const BERTH_VERSION: &str = env!("CARGO_PKG_VERSION");
 

@@ -26,6 +26,8 @@ use bollard::models::{
 };
 use futures_util::future::join_all;
 
+use crate::engine::objects::ObjectInfo;
+use crate::engine::spec::ObjectKind;
 use crate::engine::{self, Engine, EngineError};
 use crate::identity;
 use crate::limits::{Limits, Throttle};
@@ -44,6 +46,32 @@ pub struct Observed {
     pub missing_dirs: BTreeSet<PathBuf>,
     /// Swarm services of the project (the Swarm target only).
     pub services: Vec<ServiceState>,
+    /// Every Swarm secret and config (the Swarm target only): the
+    /// project's, and the external ones a stack may name.
+    pub objects: Vec<ObjectState>,
+}
+
+/// A Swarm secret or config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectState {
+    pub kind: ObjectKind,
+    pub id: String,
+    pub name: String,
+    pub project: Option<String>,
+    /// `io.berth.object`: its key in the stack file.
+    pub key: Option<String>,
+}
+
+impl ObjectState {
+    fn of(o: ObjectInfo) -> ObjectState {
+        ObjectState {
+            kind: o.kind,
+            project: o.labels.get(identity::PROJECT).cloned(),
+            key: o.labels.get(identity::OBJECT).cloned(),
+            id: o.id,
+            name: o.name,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -573,10 +601,11 @@ pub async fn observe_swarm(
     let network_names: Vec<String> = stack
         .map(|s| s.networks.values().map(|n| n.name.clone()).collect())
         .unwrap_or_default();
-    let (services, networks, volumes) = futures_util::join!(
+    let (services, networks, volumes, objects) = futures_util::join!(
         engine.list_services(project),
         engine.list_networks(project, &network_names),
         engine.list_volumes(project, &[]),
+        engine.list_objects(),
     );
     let mut observed = Observed {
         services: services?.iter().map(service_state).collect(),
@@ -584,9 +613,13 @@ pub async fn observe_swarm(
         // The volumes the swarm's tasks made on this node, with the labels
         // berth gave their mounts.
         volumes: volumes?.iter().map(volume_state).collect(),
+        objects: objects?.into_iter().map(ObjectState::of).collect(),
         ..Observed::default()
     };
     observed.services.sort_by(|a, b| a.name.cmp(&b.name));
+    observed
+        .objects
+        .sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     sort(&mut observed);
     Ok(observed)
 }

@@ -11,8 +11,9 @@ use super::up::{PlanFlags, UpArgs};
 use super::{Outcome, print_diagnostics};
 use crate::diag::Diagnostic;
 use crate::engine::services::SwarmRole;
+use crate::engine::spec::{ObjectKind, ObjectNames};
 use crate::engine::{Engine, spec};
-use crate::load::Loaded;
+use crate::load::{self, Loaded};
 use crate::observe;
 use crate::output::ProgressMode;
 use crate::plan::{self, Action, Cause, Plan, SwarmSpecs};
@@ -52,8 +53,31 @@ pub(super) fn mapped(loaded: &Loaded, mode: ProgressMode) -> Result<SwarmSpecs, 
     let mut out = SwarmSpecs::default();
     let mut errors: Vec<Diagnostic> = Vec::new();
     let mut warnings: Vec<Diagnostic> = Vec::new();
+    // Secrets and configs first: a service names them by their content's
+    // hash.
+    let mut names = ObjectNames::new();
+    for (kind, objects) in [
+        (ObjectKind::Secret, &stack.secrets),
+        (ObjectKind::Config, &stack.configs),
+    ] {
+        for (key, obj) in objects {
+            if obj.external {
+                names.insert((kind, key.clone()), obj.name.clone());
+                continue;
+            }
+            let what = format!("{} `{key}`", kind.word());
+            match load::objects::content(obj, &what, kind.max_size()) {
+                Ok(data) => {
+                    let o = spec::object(stack, kind, key, obj, &data);
+                    names.insert((kind, key.clone()), o.name.clone());
+                    out.objects.push(o);
+                }
+                Err(d) => errors.push(d),
+            }
+        }
+    }
     for (key, svc) in &stack.services {
-        let mapped = spec::service(stack, svc);
+        let mapped = spec::service(stack, svc, &names);
         for d in mapped.diagnostics() {
             if d.is_error() {
                 errors.push(d);
@@ -79,12 +103,23 @@ pub(super) fn mapped(loaded: &Loaded, mode: ProgressMode) -> Result<SwarmSpecs, 
 }
 
 /// `config --swarm`: what `up --swarm` would send, as JSON: the overlay
-/// networks and the service specs, by their keys in the stack file.
+/// networks, secrets, configs and service specs, by their keys in the stack
+/// file (a secret's data not shown).
 pub(super) fn config(loaded: &Loaded) -> Result<String, Error> {
     let specs = mapped(loaded, ProgressMode::Plain)?;
+    let objects = |kind| {
+        specs
+            .objects
+            .iter()
+            .filter(|o| o.kind == kind)
+            .map(|o| (o.key.clone(), o.shown()))
+            .collect::<serde_json::Map<_, _>>()
+    };
     // Keys sorted, so that the same stack prints the same text.
     let value = spec::canonical(serde_json::json!({
         "networks": specs.networks,
+        "secrets": objects(ObjectKind::Secret),
+        "configs": objects(ObjectKind::Config),
         "services": specs.services,
     }));
     Ok(format!(

@@ -24,6 +24,7 @@ pub mod exec;
 pub mod images;
 pub mod logs;
 pub mod networks;
+pub mod objects;
 pub mod services;
 pub mod spec;
 pub mod volumes;

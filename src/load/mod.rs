@@ -14,6 +14,7 @@
 pub mod de;
 pub mod interpolate;
 pub mod merge;
+pub mod objects;
 pub mod ports;
 pub mod resolve;
 pub mod units;
@@ -719,15 +720,15 @@ fn build(
             .volumes
             .insert(name.clone(), volume(&mut cx, name, *key_span, v));
     }
-    for (name, (_, s)) in &secrets_raw {
+    for (name, (key_span, s)) in &secrets_raw {
         stack
             .secrets
-            .insert(name.clone(), file_object(&mut cx, name, s));
+            .insert(name.clone(), file_object(&mut cx, name, *key_span, s));
     }
-    for (name, (_, s)) in &configs_raw {
+    for (name, (key_span, s)) in &configs_raw {
         stack
             .configs
-            .insert(name.clone(), file_object(&mut cx, name, s));
+            .insert(name.clone(), file_object(&mut cx, name, *key_span, s));
     }
     // compose adds a `default` network when a service joins it implicitly.
     let uses_default = stack
@@ -1041,7 +1042,12 @@ fn volume(cx: &mut resolve::Context, key: &str, span: Span, v: &raw::Volume) -> 
     }
 }
 
-fn file_object(cx: &mut resolve::Context, key: &str, s: &raw::SecretOrConfig) -> FileObject {
+fn file_object(
+    cx: &mut resolve::Context,
+    key: &str,
+    span: Span,
+    s: &raw::SecretOrConfig,
+) -> FileObject {
     let (is_external, ext_name) = external(&s.external);
     let name = s.name.clone().or(ext_name).unwrap_or_else(|| {
         if is_external {
@@ -1077,6 +1083,11 @@ fn file_object(cx: &mut resolve::Context, key: &str, s: &raw::SecretOrConfig) ->
             .map(|(k, v)| (k.clone(), v.0.clone()))
             .collect(),
         template_driver: s.template_driver.clone(),
+        value: s
+            .environment
+            .as_ref()
+            .and_then(|e| cx.env.get(&e.value).cloned()),
+        span,
     }
 }
 

@@ -877,6 +877,13 @@ pub struct FileObject {
     pub driver_opts: Map<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_driver: Option<String>,
+    /// The value of the variable `environment` names, when it is set: the
+    /// object's content. berth's own, never printed.
+    #[serde(skip)]
+    pub value: Option<String>,
+    /// Where the object is declared (its key), for errors about it.
+    #[serde(skip)]
+    pub span: Span,
 }
 
 #[cfg(test)]

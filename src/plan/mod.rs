@@ -44,6 +44,7 @@ use bollard::models::{
 
 use crate::diag::Diagnostic;
 use crate::engine::images::BuildRequest;
+use crate::engine::spec::{ObjectKind, SwarmObject};
 use crate::limits::Change;
 use crate::model::stack::Condition;
 use crate::source::Span;
@@ -212,6 +213,16 @@ pub enum Action {
     WaitServiceGone {
         name: String,
     },
+    /// Create a Swarm secret or config, named by its content.
+    CreateObject {
+        object: Box<SwarmObject>,
+    },
+    /// Remove a Swarm secret or config that no service uses any more.
+    RemoveObject {
+        kind: ObjectKind,
+        name: String,
+        id: String,
+    },
     /// Wait until a removed swarm network is gone from this engine too (the
     /// swarm removes it asynchronously), so that an `up` right after can
     /// create it again. No engine change.
@@ -270,6 +281,9 @@ pub enum Cause {
     Image(ImageReason),
     /// A Swarm service's spec changed: what changed, in words.
     ServiceChanged(Vec<String>),
+    /// A swarm network, secret or config of the project that no service
+    /// uses any more (a secret's old version, or one gone from the file).
+    Unused,
 }
 
 /// Why a container is replaced.
@@ -340,6 +354,8 @@ impl Action {
             | Action::RemoveNetwork { .. }
             | Action::RemoveVolume { .. }
             | Action::Pull { .. }
+            | Action::CreateObject { .. }
+            | Action::RemoveObject { .. }
             | Action::WaitServiceGone { .. }
             | Action::WaitNetworkGone { .. } => None,
         }

@@ -18,6 +18,9 @@
 //! | connect network     | the endpoint already exists                     | done, "already connected"                |
 //! | disconnect network  | not connected, or the container is gone         | done                                     |
 //! | remove service      | gone (404)                                      | done, "already gone"                     |
+//! | create secret/config| one of that name exists (409): the name carries the content's hash | done, "already existed" |
+//! | remove secret/config| gone (404)                                      | done, "already gone"                     |
+//! | remove secret/config| a service still uses it                         | done, "still in use: left"               |
 //! | anything            | anything else                                   | failed, with the engine's message        |
 //!
 //! "Ours" is the project label: the plan checked the names it creates
@@ -43,9 +46,12 @@ pub fn refused(action: &Action, err: &EngineError) -> Refused {
     use EngineError::{Api, Conflict, NotFound};
     let already = |note| Refused::Done(Some(note));
     match (action, err) {
-        (Action::CreateNetwork { .. } | Action::CreateVolume { .. }, Conflict(_)) => {
-            already("already existed")
-        }
+        (
+            Action::CreateNetwork { .. }
+            | Action::CreateVolume { .. }
+            | Action::CreateObject { .. },
+            Conflict(_),
+        ) => already("already existed"),
         (Action::CreateContainer { .. }, Conflict(_)) => Refused::DoneIfOurs,
         (Action::Rename { .. }, NotFound(_)) => already("already gone"),
         (
@@ -53,9 +59,15 @@ pub fn refused(action: &Action, err: &EngineError) -> Refused {
             | Action::Remove { .. }
             | Action::RemoveNetwork { .. }
             | Action::RemoveVolume { .. }
-            | Action::RemoveService { .. },
+            | Action::RemoveService { .. }
+            | Action::RemoveObject { .. },
             NotFound(_),
         ) => already("already gone"),
+        // A service this run did not know of (a concurrent deploy) uses
+        // it: kept, the next run removes it.
+        (Action::RemoveObject { .. }, Api { message, .. }) if message.contains("in use") => {
+            already("still in use: left")
+        }
         // 20.10 answers 403 "endpoint with name X already exists in network Y".
         (Action::Connect { .. }, Api { message, .. }) if message.contains("already exists") => {
             already("already connected")

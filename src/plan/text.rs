@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::images::Dockerfile;
 use super::{Action, Cause, ImageReason, Plan, Replace, Step};
+use crate::engine::spec::ObjectKind;
 use crate::limits::Change;
 use crate::model::stack::Condition;
 
@@ -149,6 +150,18 @@ impl Words {
                 w.done_object = format!("tasks of {name}");
                 w
             }
+            Action::CreateObject { object } => Words::new(
+                "create",
+                "Creating",
+                "Created",
+                format!("{} {}", object.kind.word(), object.name),
+            ),
+            Action::RemoveObject { kind, name, .. } => Words::new(
+                "remove",
+                "Removing",
+                "Removed",
+                format!("{} {name}", kind.word()),
+            ),
             Action::WaitNetworkGone { name } => {
                 let mut w = Words::new(
                     "wait",
@@ -196,6 +209,14 @@ impl Action {
             Action::WaitService { .. } => "wait_service",
             Action::WaitServiceGone { .. } => "wait_service_gone",
             Action::WaitNetworkGone { .. } => "wait_network_gone",
+            Action::CreateObject { object } => match object.kind {
+                ObjectKind::Secret => "create_secret",
+                ObjectKind::Config => "create_config",
+            },
+            Action::RemoveObject { kind, .. } => match kind {
+                ObjectKind::Secret => "remove_secret",
+                ObjectKind::Config => "remove_config",
+            },
         }
     }
 
@@ -226,6 +247,8 @@ impl Action {
             | Action::RemoveService { name, .. }
             | Action::WaitService { name, .. }
             | Action::WaitServiceGone { name } => ("service", name.clone()),
+            Action::CreateObject { object } => (object.kind.word(), object.name.clone()),
+            Action::RemoveObject { kind, name, .. } => (kind.word(), name.clone()),
         };
         let mut v = json!({ "kind": kind, "name": name });
         if let Some(s) = self.service() {
@@ -320,6 +343,8 @@ impl Action {
             Action::WaitService { name, .. } | Action::WaitServiceGone { name } => {
                 json!({ "service": name })
             }
+            Action::CreateObject { object } => object.shown(),
+            Action::RemoveObject { id, .. } => json!({ "id": id }),
         }
     }
 }
@@ -407,6 +432,7 @@ impl fmt::Display for Cause {
             Cause::Image(ImageReason::PolicyBuild) => f.write_str("pull_policy: build"),
             Cause::ServiceChanged(changes) if changes.is_empty() => f.write_str("spec changed"),
             Cause::ServiceChanged(changes) => f.write_str(&changes.join(", ")),
+            Cause::Unused => f.write_str("no service uses it any more"),
         }
     }
 }
@@ -439,6 +465,7 @@ impl Cause {
             Cause::Image(ImageReason::PolicyAlways) => "pull_policy_always",
             Cause::Image(ImageReason::PolicyBuild) => "pull_policy_build",
             Cause::ServiceChanged(_) => "service_changed",
+            Cause::Unused => "unused",
         }
     }
 }

@@ -23,6 +23,7 @@
 
 mod container;
 mod network;
+mod objects;
 mod resources;
 mod service;
 mod storage;
@@ -34,12 +35,13 @@ use std::collections::HashMap;
 
 pub use container::{ContainerSpec, container, container_labels, environment, healthcheck};
 pub use network::{endpoints, extra_hosts, links, network, ports};
+pub use objects::{ObjectKind, ObjectNames, SwarmObject, object, objects_of, with_ids};
 pub use resources::{resources, restart_policy, ulimits, update};
 pub use service::{
     STACK_IMAGE, STACK_NAMESPACE, ServiceMapping, SwarmError, SwarmIssue, SwarmWarning, canonical,
     overlay_network, service, service_changes, service_hash, service_name,
 };
-pub use storage::{host_dirs, mounts, tmpfs, volume, volumes_from};
+pub use storage::{host_dirs, mounts, tmpfs, volume, volume_mounts, volumes_from};
 
 use crate::identity;
 use crate::model::stack::{Map, MountType, Service, Stack};

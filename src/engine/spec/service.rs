@@ -45,7 +45,8 @@ use bollard::models::{
 
 pub use hash::{canonical, service_changes, service_hash};
 
-use super::{environment, healthcheck, list, map, mounts, resource_labels, ulimits};
+use super::objects::{self, ObjectNames};
+use super::{environment, healthcheck, list, map, resource_labels, ulimits, volume_mounts};
 use crate::diag::{Diagnostic, Severity};
 use crate::identity;
 use crate::model::stack::{
@@ -143,10 +144,14 @@ pub fn overlay_network(stack: &Stack, key: &str) -> Option<NetworkCreateRequest>
 /// `svc` as the spec of a Swarm service (see the module doc), with a
 /// warning for each key Swarm cannot honour and an error for each setting
 /// it would honour wrongly.
-pub fn service(stack: &Stack, svc: &Service) -> ServiceMapping {
+///
+/// `names` holds the engine names of the stack's secrets and configs
+/// ([`super::object`]), which carry their content's hash.
+pub fn service(stack: &Stack, svc: &Service, names: &ObjectNames) -> ServiceMapping {
     let mut m = Mapper {
         stack,
         svc,
+        names,
         warnings: Vec::new(),
         errors: Vec::new(),
     };
@@ -166,6 +171,7 @@ pub fn service(stack: &Stack, svc: &Service) -> ServiceMapping {
 struct Mapper<'a> {
     stack: &'a Stack,
     svc: &'a Service,
+    names: &'a ObjectNames,
     warnings: Vec<SwarmIssue>,
     errors: Vec<SwarmIssue>,
 }
@@ -311,6 +317,8 @@ impl Mapper<'_> {
             capability_add: list(&s.cap_add),
             capability_drop: list(&s.cap_drop),
             ulimits,
+            secrets: Some(objects::secret_refs(&s.secrets, self.names)).filter(|r| !r.is_empty()),
+            configs: Some(objects::config_refs(&s.configs, self.names)).filter(|r| !r.is_empty()),
             ..Default::default()
         }
     }
@@ -321,7 +329,7 @@ impl Mapper<'_> {
     /// tmpfs map).
     fn mounts(&mut self) -> Option<Vec<Mount>> {
         let stack = self.stack;
-        let mut out = mounts(stack, self.svc).unwrap_or_default();
+        let mut out = volume_mounts(stack, self.svc);
         let by_name: HashMap<&str, (&String, &Volume)> = stack
             .volumes
             .iter()
@@ -1172,7 +1180,7 @@ impl Mapper<'_> {
     }
 
     fn storage_warnings(&mut self) {
-        let (stack, s) = (self.stack, self.svc);
+        let s = self.svc;
         for v in &s.volumes {
             let span = v.span;
             match v.kind {
@@ -1219,47 +1227,6 @@ impl Mapper<'_> {
                     }
                 }
                 MountType::Tmpfs => {}
-            }
-        }
-        for (key, refs, objects) in [
-            ("secrets", &s.secrets, &stack.secrets),
-            ("configs", &s.configs, &stack.configs),
-        ] {
-            if refs.is_empty() {
-                continue;
-            }
-            let (files, others): (Vec<_>, Vec<_>) = refs
-                .iter()
-                .partition(|r| objects.get(&r.source).is_some_and(|o| o.file.is_some()));
-            if !files.is_empty() {
-                self.warn(
-                    key,
-                    format!(
-                        "{key} are mounted read-only from their files on the host (not as Swarm {key}): the file must exist at the same path on every node that runs the task"
-                    ),
-                    "deploy to one node, or copy the files to every node",
-                );
-            }
-            if let Some(uid) = files
-                .iter()
-                .find(|r| r.uid.is_some() || r.gid.is_some() || r.mode.is_some())
-            {
-                self.warn(
-                    key,
-                    format!("{key}: uid, gid and mode of `{}` are ignored for a file mounted from the host", uid.source),
-                    "set the owner and mode of the file itself",
-                );
-            }
-            if !others.is_empty() {
-                let names: Vec<&str> = others.iter().map(|r| r.source.as_str()).collect();
-                self.warn(
-                    key,
-                    format!(
-                        "{key} {} have no file and are not mounted (berth does not create Swarm {key} yet)",
-                        names.join(", ")
-                    ),
-                    "give them a `file:`",
-                );
             }
         }
     }

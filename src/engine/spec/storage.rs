@@ -35,13 +35,19 @@ pub fn volume(stack: &Stack, key: &str) -> Option<VolumeCreateRequest> {
 /// A service's `volumes:`, then its file-based secrets and configs, as
 /// engine mounts.
 pub fn mounts(stack: &Stack, service: &Service) -> Option<Vec<Mount>> {
-    let mut mounts: Vec<Mount> = service
+    let mut mounts = volume_mounts(stack, service);
+    mounts.extend(file_mounts(stack, service));
+    (!mounts.is_empty()).then_some(mounts)
+}
+
+/// The `volumes:` entries alone, as mounts: a Swarm service gets its
+/// secrets and configs as Swarm objects instead of bind mounts.
+pub fn volume_mounts(stack: &Stack, service: &Service) -> Vec<Mount> {
+    service
         .volumes
         .iter()
         .filter_map(|v| mount(stack, v))
-        .collect();
-    mounts.extend(file_mounts(stack, service));
-    (!mounts.is_empty()).then_some(mounts)
+        .collect()
 }
 
 fn propagation(p: &str) -> Option<MountBindOptionsPropagationEnum> {

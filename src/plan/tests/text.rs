@@ -266,6 +266,7 @@ fn every_cause_has_its_words_and_code() {
             "image a -> b, replicas 1 -> 3",
             "service_changed",
         ),
+        (Cause::Unused, "no service uses it any more", "unused"),
     ];
     let mut listed = std::collections::BTreeSet::new();
     for (cause, text, code) in &table {
@@ -273,10 +274,10 @@ fn every_cause_has_its_words_and_code() {
         assert_eq!(cause.code(), *code, "{cause:?}");
         listed.insert(variant(cause));
     }
-    // 18 plain causes, 7 replacements, 5 image reasons.
+    // 19 plain causes, 7 replacements, 5 image reasons.
     assert_eq!(
         listed.len(),
-        30,
+        31,
         "every variant is in the table: {listed:?}"
     );
 }
@@ -304,6 +305,7 @@ fn variant(cause: &Cause) -> &'static str {
         Cause::Stopped => "Stopped",
         Cause::DependsOn(_) => "DependsOn",
         Cause::ServiceChanged(_) => "ServiceChanged",
+        Cause::Unused => "Unused",
         Cause::BindSourceMissing => "BindSourceMissing",
         Cause::ScaledDown => "ScaledDown",
         Cause::LeftOver => "LeftOver",

@@ -97,7 +97,15 @@ pub fn service_changes(old: &ServiceSpec, new: &ServiceSpec) -> Vec<String> {
     // not removed. (The spec hash, from the spec berth sent, still sees a
     // change of health check.)
     let no_check = at(&o, &["TaskTemplate", "ContainerSpec", "HealthCheck"]).is_null();
-    let skip_image = |k: &str| k == "Image" || (no_check && k == "HealthCheck");
+    for (field, word, name) in [
+        ("Secrets", "secret", "SecretName"),
+        ("Configs", "config", "ConfigName"),
+    ] {
+        let refs = |v: &Value| at(v, &["TaskTemplate", "ContainerSpec", field]);
+        file_refs(&refs(&o), &refs(&n), word, name, &mut out);
+    }
+    let skip_image =
+        |k: &str| matches!(k, "Image" | "Secrets" | "Configs") || (no_check && k == "HealthCheck");
     fields(
         &at(&o, &["TaskTemplate", "ContainerSpec"]),
         &at(&n, &["TaskTemplate", "ContainerSpec"]),
@@ -155,6 +163,47 @@ pub fn service_changes(old: &ServiceSpec, new: &ServiceSpec) -> Vec<String> {
         out.push("spec changed".into());
     }
     out
+}
+
+/// The words for two lists of secret (or config) references, by the file
+/// each puts in the container: `secret db_pw changed` when the same file
+/// now comes from another object (berth names objects by their content),
+/// `added`, `removed`, or `secret db_pw: mode changed` for the rest.
+fn file_refs(old: &Value, new: &Value, word: &str, name: &str, out: &mut Vec<String>) {
+    let by_file = |v: &Value| -> std::collections::BTreeMap<String, Value> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                let file = r
+                    .pointer("/File/Name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                (file, r.clone())
+            })
+            .collect()
+    };
+    let (o, n) = (by_file(old), by_file(new));
+    // A secret's file is under /run/secrets/ unless its target says
+    // otherwise: its name there is what the stack file says.
+    let shown = |f: &str| f.strip_prefix("/run/secrets/").unwrap_or(f).to_string();
+    for (path, r) in &n {
+        let file = shown(path);
+        match o.get(path) {
+            None => out.push(format!("{word} {file} added")),
+            Some(was) if was.get(name) != r.get(name) => {
+                out.push(format!("{word} {file} changed"));
+            }
+            Some(was) if was.get("File") != r.get("File") => {
+                out.push(format!("{word} {file}: owner or mode changed"));
+            }
+            Some(_) => {}
+        }
+    }
+    for file in o.keys().filter(|f| !n.contains_key(*f)) {
+        out.push(format!("{word} {} removed", shown(file)));
+    }
 }
 
 /// How to print a field's value.
@@ -366,6 +415,17 @@ fn normalised(spec: &ServiceSpec) -> Value {
         .and_then(Value::as_array_mut)
     {
         env.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+    }
+    // Object ids are the engine's: a spec names its objects by name.
+    for (field, id) in [("Secrets", "SecretID"), ("Configs", "ConfigID")] {
+        if let Some(refs) = v
+            .pointer_mut(&format!("/TaskTemplate/ContainerSpec/{field}"))
+            .and_then(Value::as_array_mut)
+        {
+            for r in refs.iter_mut().filter_map(Value::as_object_mut) {
+                r.remove(id);
+            }
+        }
     }
     if let Some(nets) = v
         .pointer_mut("/TaskTemplate/Networks")

@@ -8,6 +8,7 @@ use bollard::models::{
 };
 
 use super::*;
+use crate::engine::spec::ObjectKind;
 use crate::testutil::stack;
 
 /// The guestbook demo as it runs on Swarm here: built images pushed to a
@@ -64,7 +65,7 @@ volumes:
 
 fn map_one(yaml: &str, name: &str) -> ServiceMapping {
     let s = stack(yaml);
-    service(&s, &s.services[name])
+    service(&s, &s.services[name], &ObjectNames::new())
 }
 
 fn container(m: &ServiceMapping) -> &TaskSpecContainerSpec {
@@ -88,7 +89,7 @@ fn keys(issues: &[SwarmIssue]) -> Vec<&str> {
 #[test]
 fn guestbook_maps_to_stack_names_labels_networks_and_host_ports() {
     let s = stack(GUESTBOOK);
-    let front = service(&s, &s.services["frontend"]);
+    let front = service(&s, &s.services["frontend"], &ObjectNames::new());
     assert!(front.errors.is_empty(), "{:?}", front.errors);
     // service_healthy is kept: the plan creates frontend once backend has
     // converged. Nothing to warn about.
@@ -133,7 +134,7 @@ fn guestbook_maps_to_stack_names_labels_networks_and_host_ports() {
     assert_eq!(nets[0].target.as_deref(), Some("guestbook_front"));
     assert_eq!(nets[0].aliases, Some(vec!["frontend".into()]));
 
-    let back = service(&s, &s.services["backend"]);
+    let back = service(&s, &s.services["backend"], &ObjectNames::new());
     assert!(back.warnings.is_empty(), "{:?}", back.warnings);
     let nets = task(&back).networks.clone().unwrap();
     let targets: Vec<_> = nets.iter().map(|n| n.target.clone().unwrap()).collect();
@@ -143,7 +144,7 @@ fn guestbook_maps_to_stack_names_labels_networks_and_host_ports() {
     assert_eq!(hc.retries, Some(30));
     assert_eq!(hc.test.as_ref().unwrap()[0], "CMD");
 
-    let db = service(&s, &s.services["db"]);
+    let db = service(&s, &s.services["db"], &ObjectNames::new());
     let nets = task(&db).networks.clone().unwrap();
     assert_eq!(nets[0].aliases, Some(vec!["db".into(), "store".into()]));
     let m = &container(&db).mounts.as_ref().unwrap()[0];
@@ -186,7 +187,7 @@ fn overlay_networks_are_swarm_scoped_with_stack_labels() {
     assert!(overlay_network(&s, "ext").is_none());
     assert!(overlay_network(&s, "nope").is_none());
 
-    let m = service(&s, &s.services["a"]);
+    let m = service(&s, &s.services["a"], &ObjectNames::new());
     let targets: Vec<_> = task(&m)
         .networks
         .as_ref()
@@ -273,7 +274,7 @@ fn mounts_carry_volume_driver_binds_and_tmpfs() {
          ext: {external: true, name: shared}\n",
     )]);
     let s = d.loaded().stack;
-    let m = service(&s, &s.services["web"]);
+    let m = service(&s, &s.services["web"], &ObjectNames::new());
     let mounts = container(&m).mounts.clone().unwrap();
     assert_eq!(mounts.len(), 6);
     let data = &mounts[0];
@@ -306,23 +307,49 @@ fn mounts_carry_volume_driver_binds_and_tmpfs() {
 }
 
 #[test]
-fn short_syntax_binds_and_file_secrets_warn_about_other_nodes() {
+fn short_syntax_binds_warn_about_other_nodes_and_secrets_become_swarm_objects() {
     let d = crate::testutil::dir(&[
         (
             "compose.yaml",
             "name: t\nservices:\n  web:\n    image: img\n    volumes: ['./site:/site']\n    \
-             secrets: [pw, token]\n\
+             secrets: [pw, {source: token, target: api_token, mode: 0400}]\n\
              secrets:\n  pw: {file: ./pw.txt}\n  token: {environment: TOKEN}\n",
         ),
         ("pw.txt", "x"),
     ]);
     let s = d.loaded().stack;
-    let m = service(&s, &s.services["web"]);
-    assert_eq!(keys(&m.warnings), vec!["volumes", "secrets", "secrets"]);
+    let names: ObjectNames = [
+        ((ObjectKind::Secret, "pw".into()), "t_pw-1".into()),
+        ((ObjectKind::Secret, "token".into()), "t_token-2".into()),
+    ]
+    .into_iter()
+    .collect();
+    let m = service(&s, &s.services["web"], &names);
+    assert_eq!(keys(&m.warnings), vec!["volumes"]);
     assert!(m.warnings[0].message.contains("does not create"));
-    assert!(m.warnings[2].message.contains("token"));
-    let mounts = container(&m).mounts.clone().unwrap();
-    assert_eq!(mounts[1].target.as_deref(), Some("/run/secrets/pw"));
+    // No bind mount of the secret's file: a Swarm secret instead.
+    let c = container(&m);
+    assert_eq!(c.mounts.as_ref().map(Vec::len), Some(1));
+    let refs: Vec<(String, String, u32)> = c
+        .secrets
+        .iter()
+        .flatten()
+        .map(|r| {
+            let f = r.file.clone().unwrap();
+            (
+                r.secret_name.clone().unwrap(),
+                f.name.unwrap(),
+                f.mode.unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refs,
+        vec![
+            ("t_pw-1".into(), "/run/secrets/pw".into(), 0o444),
+            ("t_token-2".into(), "api_token".into(), 0o400),
+        ]
+    );
 }
 
 #[test]
@@ -601,7 +628,7 @@ fn keys_swarm_cannot_honour_are_warnings_with_the_service_span() {
     let yaml = "services:\n  web:\n    image: img\n    container_name: web1\n    links: [db]\n    \
                 privileged: true\n    devices: ['/dev/fuse:/dev/fuse']\n  db: {image: db}\n";
     let s = stack(yaml);
-    let m = service(&s, &s.services["web"]);
+    let m = service(&s, &s.services["web"], &ObjectNames::new());
     assert!(m.errors.is_empty());
     assert_eq!(
         keys(&m.warnings),
@@ -746,7 +773,7 @@ fn depends_on_restart_is_the_one_part_of_depends_on_swarm_cannot_keep() {
     let s = stack(
         "name: t\nservices:\n  db: {image: db}\n  web:\n    image: web\n    depends_on:\n      db: {condition: service_healthy, restart: true}\n",
     );
-    let web = service(&s, &s.services["web"]);
+    let web = service(&s, &s.services["web"], &ObjectNames::new());
     assert_eq!(keys(&web.warnings), vec!["depends_on"]);
     assert_eq!(web.warnings[0].span, s.services["web"].edges[0].span);
     assert_eq!(
