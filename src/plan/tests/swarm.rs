@@ -5,7 +5,11 @@ use bollard::models::{
     TaskSpecContainerSpec,
 };
 
+use std::collections::HashMap;
+
 use super::*;
+use crate::engine::spec::{self as mapping, ObjectKind, ObjectNames};
+use crate::observe::ObjectState;
 use crate::observe::ServiceState;
 
 const STACK: &str = r#"
@@ -294,4 +298,252 @@ remove network gb_front: down
             "wait for the tasks of gb_web to be gone: down",
         ]
     );
+}
+
+/// A stack whose `app` reads the secret `pw` and the config `conf`, and
+/// whose `other` reads nothing.
+const OBJECTS: &str = r#"
+name: gb
+services:
+  app:
+    image: gb/app
+    secrets: [pw]
+    configs: [{source: conf, target: /etc/app.conf}]
+  other:
+    image: gb/other
+secrets:
+  pw: {environment: PW}
+configs:
+  conf: {content: "level=1"}
+"#;
+
+/// `stack` mapped as `up --swarm` maps it, with `pw` holding `secret`.
+fn object_specs(s: &Stack, secret: &str) -> SwarmSpecs {
+    let mut out = SwarmSpecs::default();
+    let mut names = ObjectNames::new();
+    for (kind, key, content) in [
+        (ObjectKind::Secret, "pw", secret),
+        (ObjectKind::Config, "conf", "level=1"),
+    ] {
+        let declared = match kind {
+            ObjectKind::Secret => &s.secrets[key],
+            ObjectKind::Config => &s.configs[key],
+        };
+        let o = mapping::object(s, kind, key, declared, content.as_bytes());
+        names.insert((kind, key.to_string()), o.name.clone());
+        out.objects.push(o);
+    }
+    for (key, svc) in &s.services {
+        out.services
+            .insert(key.clone(), mapping::service(s, svc, &names).spec);
+    }
+    out
+}
+
+/// `deployed`, with the objects the plan created (ids `obj<step>`) and the
+/// services holding the ids of their objects, as the engine keeps them.
+fn deployed_with_objects(plan: &Plan) -> Observed {
+    let mut o = deployed(plan);
+    let mut ids = HashMap::new();
+    for (i, st) in plan.steps.iter().enumerate() {
+        if let Action::CreateObject { object } = &st.action {
+            ids.insert((object.kind, object.name.clone()), format!("obj{i}"));
+            o.objects.push(ObjectState {
+                kind: object.kind,
+                id: format!("obj{i}"),
+                name: object.name.clone(),
+                project: object.labels.get(identity::PROJECT).cloned(),
+                key: Some(object.key.clone()),
+            });
+        }
+    }
+    for s in &mut o.services {
+        s.spec = mapping::with_ids(s.spec.clone(), &ids);
+    }
+    o
+}
+
+fn object_names(plan: &Plan) -> Vec<String> {
+    plan.steps
+        .iter()
+        .filter_map(|st| match &st.action {
+            Action::CreateObject { object } => Some(object.name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn container_spec(plan: &Plan, service: &str) -> TaskSpecContainerSpec {
+    plan.steps
+        .iter()
+        .find_map(|st| match &st.action {
+            Action::CreateService {
+                service: s,
+                request,
+                ..
+            }
+            | Action::UpdateService {
+                service: s,
+                request,
+                ..
+            } if s == service => request.task_template.clone()?.container_spec,
+            _ => None,
+        })
+        .expect("a create or update of the service")
+}
+
+#[test]
+fn secrets_and_configs_are_created_before_the_services_that_use_them() {
+    let s = stack(OBJECTS);
+    let plan = swarm_up(&s, &Observed::default(), &object_specs(&s, "one"));
+    let names = object_names(&plan);
+    assert_eq!(names.len(), 2);
+    assert!(names[0].starts_with("gb_pw-") && names[1].starts_with("gb_conf-"));
+    assert_eq!(
+        after(&plan, "create service gb_app: not found"),
+        [
+            format!("create secret {}: not found", names[0]),
+            format!("create config {}: not found", names[1]),
+        ]
+    );
+    assert!(after(&plan, "create service gb_other: not found").is_empty());
+    // The spec names the secret; its id is the executor's to fill in.
+    let secret = &container_spec(&plan, "app").secrets.unwrap()[0];
+    assert_eq!(secret.secret_name.as_deref(), Some(names[0].as_str()));
+    assert_eq!(secret.secret_id, None);
+    // A secret's data never shows in the plan's JSON.
+    let json = plan.to_json("gb").to_string();
+    assert!(!json.contains("b25l"), "{json}");
+    assert!(json.contains("(3 bytes, not shown)"), "{json}");
+}
+
+#[test]
+fn unchanged_objects_plan_nothing_and_a_changed_secret_rolls_its_service_then_goes() {
+    let s = stack(OBJECTS);
+    let first = swarm_up(&s, &Observed::default(), &object_specs(&s, "one"));
+    let o = deployed_with_objects(&first);
+    assert_eq!(
+        swarm_up(&s, &o, &object_specs(&s, "one")).to_string(),
+        "no changes\n"
+    );
+
+    let plan = swarm_up(&s, &o, &object_specs(&s, "two"));
+    let (old, new) = (
+        object_names(&first)[0].clone(),
+        object_names(&plan)[0].clone(),
+    );
+    assert_ne!(old, new);
+    assert_eq!(
+        plan.to_string(),
+        format!(
+            "create secret {new}: not found\n\
+             update service gb_app: secret pw changed\n\
+             remove secret {old}: no service uses it any more\n"
+        )
+    );
+    // The old version goes once the service converged without it, so that
+    // a failed update can still roll back to it.
+    assert_eq!(
+        after(&plan, &format!("remove secret {old}: no service uses it any more")),
+        ["wait for service gb_app to converge: no service uses it any more"]
+    );
+    // The update names the config it keeps by the id it has.
+    let c = container_spec(&plan, "app");
+    assert!(c.configs.unwrap()[0].config_id.is_some());
+}
+
+#[test]
+fn an_external_secret_must_exist() {
+    let s = stack(
+        "name: gb\nservices:\n  app:\n    image: gb/app\n    secrets: [pw]\n\
+         secrets:\n  pw: {external: true, name: shared_pw}\n",
+    );
+    let names: ObjectNames = [((ObjectKind::Secret, "pw".into()), "shared_pw".into())]
+        .into_iter()
+        .collect();
+    let mut specs = SwarmSpecs::default();
+    specs.services.insert(
+        "app".into(),
+        mapping::service(&s, &s.services["app"], &names).spec,
+    );
+    let errors =
+        plan_swarm_up(&s, &Observed::default(), &specs, &UpOptions::default()).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].message.contains("secret shared_pw is external"),
+        "{}",
+        errors[0].message
+    );
+    let mut o = Observed::default();
+    o.objects.push(ObjectState {
+        kind: ObjectKind::Secret,
+        id: "ext1".into(),
+        name: "shared_pw".into(),
+        project: None,
+        key: None,
+    });
+    let plan = swarm_up(&s, &o, &specs);
+    assert_eq!(plan.to_string(), "create service gb_app: not found\n");
+    let secret = &container_spec(&plan, "app").secrets.unwrap()[0];
+    assert_eq!(secret.secret_id.as_deref(), Some("ext1"));
+}
+
+#[test]
+fn objects_and_networks_that_left_the_file_go_only_with_remove_orphans() {
+    let s = stack(OBJECTS);
+    let first = swarm_up(&s, &Observed::default(), &object_specs(&s, "one"));
+    let mut o = deployed_with_objects(&first);
+    o.objects.push(ObjectState {
+        kind: ObjectKind::Config,
+        id: "gone1".into(),
+        name: "gb_old-123".into(),
+        project: Some("gb".into()),
+        key: Some("old".into()),
+    });
+    o.networks.push(NetworkState {
+        id: "net-old".into(),
+        name: "gb_old".into(),
+        project: Some("gb".into()),
+        key: Some("old".into()),
+        driver: "overlay".into(),
+        internal: false,
+        scope: "swarm".into(),
+        containers: Vec::new(),
+    });
+    let plan = swarm_up(&s, &o, &object_specs(&s, "one"));
+    assert_eq!(plan.to_string(), "no changes\n");
+    assert_eq!(
+        plan.warnings,
+        [
+            "config gb_old-123 is no longer in the stack file and no service uses it; remove it with --remove-orphans",
+            "network gb_old is no longer in the stack file; remove it with --remove-orphans",
+        ]
+    );
+    let opts = UpOptions {
+        remove_orphans: true,
+        ..UpOptions::default()
+    };
+    let plan = plan_swarm_up(&s, &o, &object_specs(&s, "one"), &opts).unwrap();
+    assert_eq!(
+        plan.to_string(),
+        "remove config gb_old-123: no service uses it any more\n\
+         remove network gb_old: no service uses it any more\n"
+    );
+}
+
+#[test]
+fn down_removes_secrets_and_configs_once_the_services_are_gone() {
+    let s = stack(OBJECTS);
+    let first = swarm_up(&s, &Observed::default(), &object_specs(&s, "one"));
+    let plan = plan_swarm_down("gb", &deployed_with_objects(&first), false);
+    for name in object_names(&first) {
+        let kind = if name.starts_with("gb_pw") { "secret" } else { "config" };
+        assert_eq!(
+            after(&plan, &format!("remove {kind} {name}: down")),
+            [
+                "wait for the tasks of gb_app to be gone: down",
+                "wait for the tasks of gb_other to be gone: down",
+            ]
+        );
+    }
 }
