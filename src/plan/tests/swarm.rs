@@ -444,7 +444,10 @@ fn unchanged_objects_plan_nothing_and_a_changed_secret_rolls_its_service_then_go
     // The old version goes once the service converged without it, so that
     // a failed update can still roll back to it.
     assert_eq!(
-        after(&plan, &format!("remove secret {old}: no service uses it any more")),
+        after(
+            &plan,
+            &format!("remove secret {old}: no service uses it any more")
+        ),
         ["wait for service gb_app to converge: no service uses it any more"]
     );
     // The update names the config it keeps by the id it has.
@@ -537,7 +540,11 @@ fn down_removes_secrets_and_configs_once_the_services_are_gone() {
     let first = swarm_up(&s, &Observed::default(), &object_specs(&s, "one"));
     let plan = plan_swarm_down("gb", &deployed_with_objects(&first), false);
     for name in object_names(&first) {
-        let kind = if name.starts_with("gb_pw") { "secret" } else { "config" };
+        let kind = if name.starts_with("gb_pw") {
+            "secret"
+        } else {
+            "config"
+        };
         assert_eq!(
             after(&plan, &format!("remove {kind} {name}: down")),
             [

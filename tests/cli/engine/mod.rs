@@ -34,6 +34,7 @@ mod live {
     mod swarm;
     mod swarm_demo;
     mod swarm_ps;
+    mod swarm_secrets;
     mod up;
 }
 
@@ -237,6 +238,13 @@ impl Project {
             wait_until(Duration::from_secs(30), || {
                 docker_lines(&["ps", "-aq", "--filter", &tasks]).is_empty()
             });
+        }
+        // Secrets and configs once no service uses them (none without a
+        // swarm: the list fails and is empty).
+        for kind in ["secret", "config"] {
+            for id in docker_lines(&[kind, "ls", "-q", "--filter", &filter]) {
+                let _ = docker_try(&[kind, "rm", &id]);
+            }
         }
         let ids = docker_lines(&["ps", "-aq", "--filter", &filter]);
         if !ids.is_empty() {
