@@ -11,7 +11,7 @@ use crate::engine::*;
 use std::time::Duration;
 
 /// `app` serves its secret (as `/`) and its config (as `/conf`) on a
-/// host-mode port; `other` uses neither.
+/// host-mode port; `other` uses neither, and is on a second network.
 fn stack(port: u16) -> String {
     format!(
         r#"
@@ -29,14 +29,30 @@ services:
   other:
     image: {{IMAGE}}
     command: [sh, -c, "trap 'exit 0' TERM; sleep 3600 & wait"]
+    networks: [default, extra]
     deploy:
       endpoint_mode: dnsrr
+networks:
+  extra: {{}}
 secrets:
   pw: {{file: ./pw.txt}}
 configs:
   conf: {{content: "level=1"}}
 "#
     )
+}
+
+/// `stack` without the config and the second network.
+fn smaller(port: u16) -> String {
+    stack(port)
+        .replace(
+            "    configs:\n      - {source: conf, target: /etc/app.conf, mode: 0440}\n",
+            "",
+        )
+        .replace("cp /etc/app.conf /www/conf; ", "")
+        .replace("    networks: [default, extra]\n", "")
+        .replace("networks:\n  extra: {}\n", "")
+        .replace("configs:\n  conf: {content: \"level=1\"}\n", "")
 }
 
 /// What 127.0.0.1:`port`/`path` serves, once it is `want` (within 30 s).
@@ -123,6 +139,28 @@ fn a_changed_secret_rolls_its_service_to_a_new_object_and_the_old_one_goes() {
     assert_ne!(second, first);
     assert_eq!(service_inspect(&other, "{{.Version.Index}}"), other_version);
     p.berth(&["plan", "--swarm"]).ok().says("no changes");
+
+    // The config and the second network leave the file: the services drop
+    // them, and the objects stay until --remove-orphans.
+    let (config, extra) = (objects(&p, "config"), format!("{}_extra", p.name));
+    let next = smaller(port);
+    assert!(!next.contains("conf") && !next.contains("extra"), "{next}");
+    p.write("compose.yaml", &next);
+    p.berth(&["up", "--swarm", "--wait"])
+        .ok()
+        .says(&format!(
+            "config {} is no longer in the stack file",
+            config[0]
+        ))
+        .says(&format!("network {extra} is no longer in the stack file"));
+    assert_eq!(objects(&p, "config"), config);
+    assert!(exists("network", &extra));
+    p.berth(&["up", "--swarm", "--remove-orphans"])
+        .ok()
+        .says(&format!("Removed config {}", config[0]))
+        .says(&format!("Removed network {extra}"));
+    assert!(objects(&p, "config").is_empty());
+    assert_eq!(served(port, "", "second-secret"), "second-secret");
 
     p.berth(&["down", "--swarm"]).ok();
     assert!(objects(&p, "secret").is_empty() && objects(&p, "config").is_empty());
