@@ -106,7 +106,11 @@ pub fn plan_swarm_up(
         let Some(spec) = specs.services.get(key) else {
             continue;
         };
-        let (spec, hash) = hashed(spec.clone());
+        // The image's local id goes into the spec (and its hash), so that
+        // an image rebuilt under the same tag rolls the service.
+        let deployed = spec.name.as_deref().and_then(|n| by_name.get(n));
+        let spec = spec::pin_image(spec.clone(), &observed.images, deployed.map(|s| &s.spec));
+        let (spec, hash) = hashed(spec);
         let name = spec.name.clone().unwrap_or_default();
         let mut after: Vec<StepId> = svc
             .networks
