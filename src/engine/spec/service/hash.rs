@@ -357,10 +357,15 @@ fn normalised(spec: &ServiceSpec) -> Value {
     {
         labels.remove(identity::IMAGE_ID);
     }
-    let defaults: [(&[&str], &str); 3] = [
+    // What the engine answers for a field berth left unset.
+    let defaults: [(&[&str], &str); 7] = [
         (&["TaskTemplate", "ContainerSpec", "Isolation"], "default"),
         (&["TaskTemplate", "Runtime"], "container"),
         (&["EndpointSpec", "Mode"], "vip"),
+        (&["UpdateConfig", "FailureAction"], "pause"),
+        (&["UpdateConfig", "Order"], "stop-first"),
+        (&["RollbackConfig", "FailureAction"], "pause"),
+        (&["RollbackConfig", "Order"], "stop-first"),
     ];
     for (path, default) in defaults {
         let (last, parents) = path.split_last().expect("a path");
