@@ -156,8 +156,9 @@ services:
 "#
         ),
     );
-    // The project's name in the image makes its id this test's own.
     std::fs::create_dir_all(p.path("app")).unwrap();
+    // `berth build` of an image whose /v holds `<project> <n>`, and its id:
+    // the project's name makes the id this test's own.
     let build = |p: &Project, n: u32| {
         p.write(
             "app/Dockerfile",
