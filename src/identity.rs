@@ -26,6 +26,10 @@ pub const NETWORK: &str = "io.berth.network";
 pub const VOLUME: &str = "io.berth.volume";
 /// On Swarm secrets and configs: their key in the stack file.
 pub const OBJECT: &str = "io.berth.object";
+/// On a Swarm service's container spec (so on its tasks' containers too):
+/// the local id of the image its tag named when berth deployed it, so that
+/// an image rebuilt under the same tag changes the spec and rolls the tasks.
+pub const IMAGE_ID: &str = "io.berth.image-id";
 
 pub const BERTH_VERSION: &str = env!("CARGO_PKG_VERSION");
 

@@ -227,13 +227,7 @@ pub async fn observe(engine: &Engine, stack: &Stack) -> engine::Result<Observed>
     let project = stack.name.as_str();
     let network_names: Vec<String> = stack.networks.values().map(|n| n.name.clone()).collect();
     let volume_names: Vec<String> = stack.volumes.values().map(|v| v.name.clone()).collect();
-    let mut images: Vec<String> = stack
-        .services
-        .values()
-        .map(|s| crate::identity::image_ref(stack, s))
-        .collect();
-    images.sort();
-    images.dedup();
+    let images = stack_images(stack);
 
     let containers = async {
         let listed = engine.list_containers(project).await?;
@@ -273,6 +267,18 @@ pub async fn observe(engine: &Engine, stack: &Stack) -> engine::Result<Observed>
     }
     sort(&mut observed);
     Ok(observed)
+}
+
+/// The image references a stack's services run, each once, sorted.
+pub fn stack_images(stack: &Stack) -> Vec<String> {
+    let mut images: Vec<String> = stack
+        .services
+        .values()
+        .map(|s| crate::identity::image_ref(stack, s))
+        .collect();
+    images.sort();
+    images.dedup();
+    images
 }
 
 /// The bind sources berth may create (`create_host_path`, the default) that
@@ -592,7 +598,7 @@ pub fn service_state(s: &bollard::models::Service) -> ServiceState {
 
 /// The snapshot the Swarm target plans from: the project's services, its
 /// networks (with those named like the stack's) and its volumes on this
-/// node.
+/// node. `up --swarm` adds the stack's images with [`refresh_images`].
 pub async fn observe_swarm(
     engine: &Engine,
     project: &str,

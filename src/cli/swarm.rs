@@ -133,7 +133,12 @@ pub(super) async fn plan_up(s: &Session, flags: &PlanFlags) -> Result<(Engine, P
     let engine = manager(s).await?;
     let specs = specs(s)?;
     let stack = &s.loaded().stack;
-    let observed = observe::observe_swarm(&engine, &s.project, Some(stack))
+    let mut observed = observe::observe_swarm(&engine, &s.project, Some(stack))
+        .await
+        .map_err(|e| Error::engine(s.mode(), &e))?;
+    // The local id of each image, which the plan puts on its services: an
+    // image rebuilt under the same tag then rolls them.
+    observe::refresh_images(&engine, &mut observed, &observe::stack_images(stack))
         .await
         .map_err(|e| Error::engine(s.mode(), &e))?;
     let plan = plan::plan_swarm_up(stack, &observed, &specs, &flags.options())

@@ -68,13 +68,22 @@ pub fn plan_swarm_up(
     let mut plan = Plan::default();
     let mut errors = Vec::new();
     let networks = plan_networks(stack, observed, specs, &mut plan, &mut errors);
-    // The specs of the selected services, hashed before any id is filled
-    // in: ids are the engine's, the hash is of what the stack says.
+    let by_name: HashMap<&str, &ServiceState> = observed
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), s))
+        .collect();
+    // The specs of the selected services, hashed before any object id is
+    // filled in: ids are the engine's, the hash is of what the stack says.
+    // The image's local id goes into the spec (and its hash), so that an
+    // image rebuilt under the same tag rolls the service.
     let hashed_specs: Vec<(&String, ServiceSpec, String)> = order
         .iter()
         .filter_map(|key| Some((key, specs.services.get(key)?)))
         .map(|(key, spec)| {
-            let (spec, hash) = hashed(spec.clone());
+            let deployed = spec.name.as_deref().and_then(|n| by_name.get(n));
+            let spec = spec::pin_image(spec.clone(), &observed.images, deployed.map(|s| &s.spec));
+            let (spec, hash) = hashed(spec);
             (key, spec, hash)
         })
         .collect();
@@ -88,11 +97,6 @@ pub fn plan_swarm_up(
     // secrets and configs, and the convergence of each dependency this plan
     // changes.
     let mut converged: HashMap<&str, StepId> = HashMap::new();
-    let by_name: HashMap<&str, &ServiceState> = observed
-        .services
-        .iter()
-        .map(|s| (s.name.as_str(), s))
-        .collect();
     // The steps after which a service no longer uses a network or object it
     // used before; and what the services use once the plan is applied.
     let mut released: HashMap<Used, Vec<StepId>> = HashMap::new();

@@ -39,7 +39,7 @@ pub use objects::{ObjectKind, ObjectNames, SwarmObject, object, objects_of, with
 pub use resources::{resources, restart_policy, ulimits, update};
 pub use service::{
     STACK_IMAGE, STACK_NAMESPACE, ServiceMapping, SwarmError, SwarmIssue, SwarmWarning, canonical,
-    overlay_network, service, service_changes, service_hash, service_name,
+    overlay_network, pin_image, service, service_changes, service_hash, service_name,
 };
 pub use storage::{host_dirs, mounts, tmpfs, volume, volume_mounts, volumes_from};
 

@@ -18,7 +18,8 @@
 //! (`io.berth.*`) go on the service, its networks and volumes, but not on
 //! the task containers: those would otherwise look like berth's plain
 //! containers to the container target's observe, which lists containers by
-//! `io.berth.project`.
+//! `io.berth.project`. The one exception, `io.berth.image-id` (the local id
+//! of the image, which the plan adds: see [`pin_image`]), names no project.
 //!
 //! The spec carries its own hash ([`service_hash`]) as the label
 //! `io.berth.config-hash`, so that a plan compares the label of a deployed
@@ -26,6 +27,7 @@
 //! says in words what differs between a deployed spec and a new one.
 
 mod hash;
+mod image;
 
 #[cfg(test)]
 mod tests;
@@ -44,6 +46,7 @@ use bollard::models::{
 };
 
 pub use hash::{canonical, service_changes, service_hash};
+pub use image::pin_image;
 
 use super::objects::{self, ObjectNames};
 use super::{environment, healthcheck, list, map, resource_labels, ulimits, volume_mounts};

@@ -554,3 +554,29 @@ fn down_removes_secrets_and_configs_once_the_services_are_gone() {
         );
     }
 }
+#[test]
+fn an_image_rebuilt_under_the_same_tag_updates_the_services_that_run_it() {
+    let s = stack(STACK);
+    let id = |hex: &str| Some(format!("sha256:{}", hex.repeat(64)));
+    let mut o = Observed::default();
+    o.images.insert("gb/web:1".into(), id("a"));
+    o.images.insert("gb/api:1".into(), id("c"));
+    let first = swarm_up(&s, &o, &specs("gb/web:1", 1));
+    let mut d = deployed(&first);
+    d.images = o.images.clone();
+    assert_eq!(
+        swarm_up(&s, &d, &specs("gb/web:1", 1)).to_string(),
+        "no changes\n"
+    );
+    d.images.insert("gb/web:1".into(), id("b"));
+    assert_eq!(
+        swarm_up(&s, &d, &specs("gb/web:1", 1)).to_string(),
+        "update service gb_web: image gb/web:1 rebuilt (aaaaaaaaaaaa -> bbbbbbbbbbbb)\n"
+    );
+    // Gone from this engine (in a registry only): no change, no roll.
+    d.images.insert("gb/web:1".into(), None);
+    assert_eq!(
+        swarm_up(&s, &d, &specs("gb/web:1", 1)).to_string(),
+        "no changes\n"
+    );
+}

@@ -34,6 +34,7 @@ mod live {
     mod swarm;
     mod swarm_demo;
     mod swarm_ps;
+    mod swarm_roll;
     mod swarm_secrets;
     mod up;
 }
@@ -236,8 +237,16 @@ impl Project {
             let _ = docker_try(&args);
             let tasks = format!("label=com.docker.stack.namespace={}", self.name);
             wait_until(Duration::from_secs(30), || {
-                docker_lines(&["ps", "-aq", "--filter", &tasks]).is_empty()
+                docker_lines(&["ps", "-q", "--filter", &tasks]).is_empty()
             });
+            // The stopped ones too: Docker 20.10 keeps a completed job's
+            // container after its service is removed.
+            let stopped = docker_lines(&["ps", "-aq", "--filter", &tasks]);
+            if !stopped.is_empty() {
+                let mut args = vec!["rm", "-f", "-v"];
+                args.extend(stopped.iter().map(String::as_str));
+                let _ = docker_try(&args);
+            }
         }
         // Secrets and configs once no service uses them (none without a
         // swarm: the list fails and is empty).

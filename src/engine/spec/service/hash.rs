@@ -81,6 +81,10 @@ pub fn service_changes(old: &ServiceSpec, new: &ServiceSpec) -> Vec<String> {
         }
     }
 
+    // The image's local id (`io.berth.image-id`), when the reference is
+    // the same: a rebuild under the same tag.
+    out.extend(super::image::image_id_change(old, new));
+
     // Mode and replicas, from the specs as they are: pruning would take
     // `Global: {}` and `Replicas: 0` away.
     let raw = |s: &ServiceSpec| serde_json::to_value(&s.mode).unwrap_or(Value::Null);
@@ -394,10 +398,23 @@ fn normalised(spec: &ServiceSpec) -> Value {
     if let Some(labels) = v.get_mut("Labels").and_then(Value::as_object_mut) {
         labels.remove(super::STACK_IMAGE);
     }
-    let defaults: [(&[&str], &str); 3] = [
+    // The container's image id label has words of its own too
+    // (`image_id_change`).
+    if let Some(labels) = v
+        .pointer_mut("/TaskTemplate/ContainerSpec/Labels")
+        .and_then(Value::as_object_mut)
+    {
+        labels.remove(identity::IMAGE_ID);
+    }
+    // What the engine answers for a field berth left unset.
+    let defaults: [(&[&str], &str); 7] = [
         (&["TaskTemplate", "ContainerSpec", "Isolation"], "default"),
         (&["TaskTemplate", "Runtime"], "container"),
         (&["EndpointSpec", "Mode"], "vip"),
+        (&["UpdateConfig", "FailureAction"], "pause"),
+        (&["UpdateConfig", "Order"], "stop-first"),
+        (&["RollbackConfig", "FailureAction"], "pause"),
+        (&["RollbackConfig", "Order"], "stop-first"),
     ];
     for (path, default) in defaults {
         let (last, parents) = path.split_last().expect("a path");

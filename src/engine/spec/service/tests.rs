@@ -781,3 +781,34 @@ fn depends_on_restart_is_the_one_part_of_depends_on_swarm_cannot_keep() {
         "`restart: true` is ignored under Swarm: an update of db does not restart web"
     );
 }
+
+#[test]
+fn the_update_and_rollback_defaults_the_engine_fills_in_are_no_change() {
+    use bollard::models::ServiceSpecRollbackConfigOrderEnum;
+    let sent = map_one(
+        "services:\n  web:\n    image: img:1\n    deploy:\n      update_config: {monitor: 1s}\n      \
+         rollback_config: {monitor: 1s}\n",
+        "web",
+    );
+    // As Docker 20.10 answers a service created with that spec.
+    let mut deployed = sent.spec.clone();
+    let u = deployed.update_config.as_mut().unwrap();
+    u.failure_action = Some(ServiceSpecUpdateConfigFailureActionEnum::PAUSE);
+    u.order = Some(ServiceSpecUpdateConfigOrderEnum::STOP_FIRST);
+    u.max_failure_ratio = Some(0.0);
+    let r = deployed.rollback_config.as_mut().unwrap();
+    r.failure_action = Some(ServiceSpecRollbackConfigFailureActionEnum::PAUSE);
+    r.order = Some(ServiceSpecRollbackConfigOrderEnum::STOP_FIRST);
+    assert!(
+        service_changes(&deployed, &sent.spec).is_empty(),
+        "{:?}",
+        service_changes(&deployed, &sent.spec)
+    );
+    // A value the file sets is still a change.
+    deployed.update_config.as_mut().unwrap().order =
+        Some(ServiceSpecUpdateConfigOrderEnum::START_FIRST);
+    assert_eq!(
+        service_changes(&deployed, &sent.spec),
+        ["update_config changed"]
+    );
+}
