@@ -232,4 +232,9 @@ fn a_worker_node_is_refused_runs_placed_and_global_tasks_reaches_the_manager_and
 
     p.berth(&["down", "--swarm"]).ok();
     assert!(services_of(&p.name).is_empty());
+    // The worker leaves, and nothing of it is left (drop does it again, as
+    // a no-op).
+    worker.script_ok(&["down"]);
+    assert!(!docker(&["node", "ls", "--format", "{{.Hostname}}"]).contains(&worker.name));
+    assert!(!std::path::Path::new(&format!("/run/netns/{}", worker.name)).exists());
 }
