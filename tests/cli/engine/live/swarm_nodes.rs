@@ -212,8 +212,8 @@ fn a_worker_node_is_refused_runs_placed_and_global_tasks_reaches_the_manager_and
         format!("{}_client", p.name),
         format!("{}_everywhere", p.name),
     );
-    assert_eq!(running_on(&server), [manager.clone()]);
-    assert_eq!(running_on(&client), [worker.name.clone()]);
+    assert_eq!(running_on(&server), [manager.as_str()]);
+    assert_eq!(running_on(&client), [worker.name.as_str()]);
     let mut both = vec![manager.clone(), worker.name.clone()];
     both.sort();
     assert_eq!(running_on(&everywhere), both, "one task per node");
