@@ -18,6 +18,7 @@ mod ps;
 mod pull;
 mod session;
 mod swarm;
+mod swarm_images;
 mod up;
 
 use std::io::{IsTerminal, Write};

@@ -132,6 +132,7 @@ pub(super) fn config(loaded: &Loaded) -> Result<String, Error> {
 pub(super) async fn plan_up(s: &Session, flags: &PlanFlags) -> Result<(Engine, Plan), Error> {
     let engine = manager(s).await?;
     let specs = specs(s)?;
+    super::swarm_images::warn(&engine, s, &specs).await?;
     let stack = &s.loaded().stack;
     let mut observed = observe::observe_swarm(&engine, &s.project, Some(stack))
         .await

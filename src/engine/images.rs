@@ -53,6 +53,19 @@ impl Engine {
         }
     }
 
+    /// The registry digests of a local image (`RepoDigests`: empty for one
+    /// built or tagged here and never pushed or pulled); None if it is not
+    /// present locally.
+    pub async fn repo_digests(&self, reference: &str) -> Result<Option<Vec<String>>> {
+        match self.docker.inspect_image(reference).await {
+            Ok(image) => Ok(Some(image.repo_digests.unwrap_or_default())),
+            Err(e) => match self.error(e) {
+                EngineError::NotFound(_) => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
     /// Builds an image from a context tar; `on_line` gets each line of the
     /// engine's output. Returns the image id.
     pub async fn build_image(

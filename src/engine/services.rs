@@ -36,6 +36,12 @@ impl Engine {
         })
     }
 
+    /// This engine's node id in its swarm (empty when it is in none).
+    pub async fn node_id(&self) -> Result<String> {
+        let info = self.docker.info().await.map_err(|e| self.error(e))?;
+        Ok(info.swarm.and_then(|s| s.node_id).unwrap_or_default())
+    }
+
     /// The services labelled with the project.
     pub async fn list_services(&self, project: &str) -> Result<Vec<Service>> {
         let opts = ListServicesOptionsBuilder::new()

@@ -31,6 +31,7 @@ mod resources;
 pub mod rules;
 mod select;
 mod swarm;
+pub mod swarm_images;
 pub mod text;
 mod up;
 

@@ -33,6 +33,7 @@ mod live {
     mod recreate_crash;
     mod swarm;
     mod swarm_demo;
+    mod swarm_nodes;
     mod swarm_ps;
     mod swarm_roll;
     mod swarm_secrets;
@@ -43,7 +44,7 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -533,14 +534,53 @@ fn rfc3339_parses_docker_timestamps() {
 /// (`docker swarm leave --force`), also when a test fails (on drop). The
 /// other tests run beside it: a plain engine in a swarm is still a plain
 /// engine.
-pub struct Swarm;
+///
+/// Swarm tests share the swarm ([`Swarm::join`]), except the one that adds a
+/// second node to it ([`Swarm::alone`], live/swarm_nodes.rs): while that node
+/// is in the swarm, Swarm may put any service's tasks on it, where the other
+/// tests' images and expectations are not. So `alone` waits until no other
+/// swarm test runs and keeps them out until it is dropped: in this process
+/// (a `RwLock`) and in other test processes on this machine (`flock` on a
+/// file in the temporary directory), since they share the engine.
+pub struct Swarm {
+    _here: SwarmLock,
+    _machine: Option<std::fs::File>,
+}
+
+enum SwarmLock {
+    Shared(#[allow(dead_code)] RwLockReadGuard<'static, ()>),
+    Alone(#[allow(dead_code)] RwLockWriteGuard<'static, ()>),
+}
 
 /// Tests in the swarm now, and whether they made it.
 static SWARM: std::sync::Mutex<(usize, bool)> = std::sync::Mutex::new((0, false));
+/// Read by each swarm test, written by the one that adds a node.
+static NODES: RwLock<()> = RwLock::new(());
 
 impl Swarm {
+    /// The swarm, shared with the other swarm tests.
     pub fn join() -> Swarm {
+        let here = SwarmLock::Shared(NODES.read().unwrap_or_else(|e| e.into_inner()));
+        Swarm::enter(here, false)
+    }
+
+    /// The swarm, with no other swarm test running until this is dropped.
+    pub fn alone() -> Swarm {
+        let here = SwarmLock::Alone(NODES.write().unwrap_or_else(|e| e.into_inner()));
+        Swarm::enter(here, true)
+    }
+
+    fn enter(here: SwarmLock, alone: bool) -> Swarm {
         require_engine();
+        // Without the file (an unwritable temporary directory) the lock in
+        // this process still holds.
+        let machine = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(std::env::temp_dir().join("berth-swarm-tests.lock"))
+            .ok()
+            .filter(|f| if alone { f.lock() } else { f.lock_shared() }.is_ok());
         let mut state = SWARM.lock().unwrap_or_else(|e| e.into_inner());
         if state.0 == 0 {
             let active =
@@ -558,12 +598,16 @@ impl Swarm {
             state.1 = !active;
         }
         state.0 += 1;
-        Swarm
+        Swarm {
+            _here: here,
+            _machine: machine,
+        }
     }
 }
 
 impl Drop for Swarm {
     fn drop(&mut self) {
+        // The locks (fields) are released after this.
         let mut state = SWARM.lock().unwrap_or_else(|e| e.into_inner());
         state.0 -= 1;
         if state.0 == 0 && state.1 {
