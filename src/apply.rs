@@ -136,7 +136,7 @@ fn failed_text(failures: &[Failure], done: usize, not_started: usize) -> String 
         out.push_str(&format!("{} failed: {}\n", f.what, f.message));
     }
     out.push_str(&format!(
-        "{done} step{} done before berth stopped, {not_started} not started",
+        "{done} step{} done, {not_started} not started (they wait on what failed)",
         plural(done)
     ));
     out
@@ -790,7 +790,9 @@ fn readiness(condition: Condition, info: &ContainerInspectResponse) -> Readiness
 /// The scheduler, apart from any engine: starts `run(id, reporter)` for each step as
 /// soon as every step in `after[id]` is done, with at most `parallel` steps
 /// whose `limited[id]` is true in flight at once. Ready steps start in index
-/// order, so that a plan runs the same way each time. After a failure or a
+/// order, so that a plan runs the same way each time. A failed step's
+/// dependents (and theirs) never start, but every other step still runs, so
+/// that one bad service does not leave the rest of the stack undone. After a
 /// raised `cancel`, nothing new starts and the steps in flight are awaited.
 /// `on` sees every start, output, end and skip, in the order they happen.
 pub async fn walk<F, Fut>(
@@ -912,10 +914,11 @@ where
                 report.done.push(id);
                 true
             }
+            // Like `make -k`: what does not depend on the failed step goes
+            // on; what does is never started.
             StepResult::Failed(message) => {
                 on(id, EventKind::Failed(message));
                 report.failed.push((id, message.clone()));
-                stopping = true;
                 false
             }
             StepResult::Interrupted => {
@@ -940,7 +943,10 @@ where
     }
     // With no failure and no cancel, a step left over waits on a cycle: a
     // plan bug, but one that must be reported rather than passed as success.
-    if !stopping && let Some(&id) = report.not_started.first() {
+    if !stopping
+        && report.failed.is_empty()
+        && let Some(&id) = report.not_started.first()
+    {
         report.failed.push((
             id,
             "the plan makes this step wait for itself (a cycle in the plan); this is a bug in berth"
@@ -1146,16 +1152,17 @@ mod tests {
     }
 
     #[test]
-    fn after_a_failure_nothing_new_starts_and_steps_in_flight_finish() {
-        // 0 fails fast; 1 is in flight and finishes; 2 (after 1) and
-        // 3 (after 0) never start.
-        let after = vec![vec![], vec![], vec![1], vec![0]];
-        let (log, report) = simulate(&after, &[10, 100, 10, 10], &[0], 16);
+    fn a_failure_stops_only_what_depends_on_it() {
+        // 0 fails fast; 1 is in flight and finishes, then 2 (after 1) runs;
+        // 3 (after 0) and 4 (after 3) never start.
+        let after = vec![vec![], vec![], vec![1], vec![0], vec![3]];
+        let (log, report) = simulate(&after, &[10, 100, 10, 10, 10], &[0], 16);
         assert_eq!(report.failed, vec![(0, "boom".to_string())]);
-        assert_eq!(report.done, vec![1]);
-        assert_eq!(report.not_started, vec![2, 3]);
+        assert_eq!(report.done, vec![1, 2]);
+        assert_eq!(report.not_started, vec![3, 4]);
         assert!(log.contains(&(100, 1, "done".into())));
-        assert!(log.contains(&(100, 2, "skip".into())));
+        assert!(log.contains(&(110, 2, "done".into())));
+        assert!(!log.iter().any(|(_, id, what)| *id == 3 && what != "skip"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::fs::File;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
+use sha2::Digest;
 use tokio::sync::watch;
 
 use super::error::Error;
@@ -303,16 +304,28 @@ fn stack_file_exists(global: &Global) -> bool {
     false
 }
 
-/// Takes the project's lock file (`<tmp>/berth-locks/<project>.lock`),
-/// waiting for another berth that holds it. The OS releases the lock when
-/// the process ends, however it ends, so a killed berth never leaves the
-/// project locked. The empty file stays: removing it while another berth
-/// waits on it would let a third one lock a new file beside it.
+/// Takes the project's lock file, waiting for another berth that holds it.
+/// The OS releases the lock when the process ends, however it ends, so a
+/// killed berth never leaves the project locked. The empty file stays:
+/// removing it while another berth waits on it would let a third one lock a
+/// new file beside it.
+///
+/// The file is keyed by engine and project (two engines do not block each
+/// other) and lives in a directory only this user can write
+/// ([`lock_dir`]), so that another local user cannot create or hold it.
 fn lock_project(project: &str, progress: &Progress) -> Result<File, String> {
-    let dir = std::env::temp_dir().join("berth-locks");
-    let path: PathBuf = dir.join(format!("{project}.lock"));
+    let dir = lock_dir()?;
+    let engine = std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| crate::engine::DEFAULT_HOST.to_string());
+    let key: String = sha2::Sha256::digest(engine.as_bytes())
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let path: PathBuf = dir.join(format!("{project}@{key}.lock"));
     let open = || -> std::io::Result<File> {
-        std::fs::create_dir_all(&dir)?;
         File::options()
             .create(true)
             .truncate(false)
@@ -333,6 +346,44 @@ fn lock_project(project: &str, progress: &Progress) -> Result<File, String> {
     file.lock()
         .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
     Ok(file)
+}
+
+/// The directory of this user's lock files: `$XDG_RUNTIME_DIR/berth`
+/// (private to the user by the XDG spec), else `<tmp>/berth-<uid>`, made
+/// with mode 0700 and refused unless it is a directory (not a link) that
+/// this user owns and no one else can write.
+fn lock_dir() -> Result<PathBuf, String> {
+    let dir = match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(run) => PathBuf::from(run).join("berth"),
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        None => std::env::temp_dir().join(format!("berth-{}", unsafe { libc::geteuid() })),
+    };
+    private_dir(&dir)?;
+    Ok(dir)
+}
+
+/// Makes `dir` (mode 0700) if it is missing, then checks that it is a real
+/// directory of this user that no one else can write.
+fn private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let shown = dir.display();
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("cannot create the lock directory {shown}: {e}")),
+    }
+    let meta = std::fs::symlink_metadata(dir)
+        .map_err(|e| format!("cannot read the lock directory {shown}: {e}"))?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if !meta.file_type().is_dir() || meta.uid() != me || meta.mode() & 0o022 != 0 {
+        return Err(format!(
+            "the lock directory {shown} is not a private directory of this user \
+             (another user may have made it)\n  help: remove it, or set XDG_RUNTIME_DIR \
+             to a directory only you can write"
+        ));
+    }
+    Ok(())
 }
 
 impl Session {
@@ -432,8 +483,8 @@ impl Session {
                     "nothing was changed; fix the cause and run the command again".to_string()
                 } else {
                     format!(
-                        "{done} step{} done before berth stopped, {not_started} not started; \
-                         fix the cause and run the command again",
+                        "{done} step{} done, {not_started} not started because they wait on \
+                         what failed; fix the cause and run the command again",
                         if *done == 1 { "" } else { "s" }
                     )
                 };
@@ -477,5 +528,29 @@ impl Session {
         }
         super::print_out(&plan.to_string())?;
         Ok(Outcome::Success)
+    }
+}
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_lock_directory_is_made_private_and_one_others_can_write_is_refused() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("locks");
+        private_dir(&dir).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        private_dir(&dir).unwrap();
+
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = private_dir(&dir).unwrap_err();
+        assert!(err.contains("not a private directory"), "{err}");
+
+        let link = base.path().join("link");
+        std::os::unix::fs::symlink(base.path(), &link).unwrap();
+        assert!(private_dir(&link).is_err(), "a link is refused");
     }
 }

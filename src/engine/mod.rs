@@ -63,7 +63,7 @@ pub struct Engine {
 }
 
 /// Where the engine is when `DOCKER_HOST` is unset or empty.
-const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 
 /// How long `connect` waits for the ping: a tcp host that drops packets
 /// would otherwise hold berth for bollard's two-minute default.

@@ -115,3 +115,40 @@ fn stop_and_start_follow_dependency_edges_not_waves() {
         at(&api)
     );
 }
+
+/// A failed step stops only what depends on it: `bad` cannot start (its host
+/// port is taken by a listener outside Docker), `web` waits on it and is
+/// never started, `other` has nothing to do with it and comes up. `up`
+/// still fails, naming the step, and the next `up` after the port is free
+/// converges.
+#[test]
+fn a_failure_stops_only_what_depends_on_it() {
+    let p = Project::new("keep-going");
+    let taken = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = taken.local_addr().unwrap().port();
+    p.write(
+        "compose.yaml",
+        &format!(
+            "services:\n{}{}{}",
+            idle("bad", &format!("    ports: ['127.0.0.1:{port}:80']\n")),
+            idle("web", "    depends_on: [bad]\n"),
+            idle("other", ""),
+        ),
+    );
+    p.berth(&["up"])
+        .code_is(1)
+        .says(&format!("start {}-bad-1 failed", p.name))
+        .says("not started because they wait on what failed");
+    let state = |name: &str| {
+        p.containers()
+            .into_iter()
+            .find(|c| c.service() == name)
+            .map(|c| c.running())
+    };
+    assert_eq!(state("other"), Some(true), "other came up");
+    assert_eq!(state("bad"), Some(false), "bad was created, not started");
+    assert_eq!(state("web"), Some(false), "web waits on bad");
+    drop(taken);
+    p.berth(&["up"]).ok();
+    assert!(p.containers().iter().all(Container::running));
+}
