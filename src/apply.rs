@@ -374,7 +374,10 @@ impl Executor {
                     note: note.map(str::to_string),
                 },
                 Refused::DoneIfOurs => self.if_ours(action, err).await,
-                Refused::Failed => StepResult::Failed(err.to_string()),
+                Refused::Failed => match rules::advice(action, &err) {
+                    Some(help) => StepResult::Failed(format!("{err}\n  help: {help}")),
+                    None => StepResult::Failed(err.to_string()),
+                },
             },
         }
     }

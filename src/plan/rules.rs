@@ -83,6 +83,28 @@ pub fn refused(action: &Action, err: &EngineError) -> Refused {
     }
 }
 
+/// What to do about a refusal that berth cannot settle itself, for the
+/// step's error: a network the engine still counts endpoints on (an
+/// interrupted create can leave a stale one that no container shows), or a
+/// volume a container outside the plan still uses.
+pub fn advice(action: &Action, err: &EngineError) -> Option<String> {
+    let EngineError::Api { message, .. } = err else {
+        return None;
+    };
+    match action {
+        Action::RemoveNetwork { name } if message.contains("active endpoints") => Some(format!(
+            "`docker network inspect {name}` lists what is attached; an endpoint left by a \
+             container that is gone (an interrupted create) is removed with \
+             `docker network disconnect -f {name} <endpoint name>`, or by restarting dockerd"
+        )),
+        Action::RemoveVolume { name } if message.contains("in use") => Some(format!(
+            "`docker ps -a --filter volume={name}` shows the containers that use it; \
+             remove them first, then run the command again"
+        )),
+        _ => None,
+    }
+}
+
 /// Whether a network create that succeeded made a second network of a name
 /// that already existed (API 1.41 does unless asked not to, and only warns),
 /// which must be removed again so that the name stays unambiguous.

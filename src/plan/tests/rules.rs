@@ -7,7 +7,7 @@ use super::*;
 use crate::engine::EngineError::{self, Api, Conflict, NotFound, Unreachable};
 use crate::engine::images::BuildRequest;
 use crate::model::stack::Condition;
-use crate::plan::rules::{Refused, duplicate_network, refused};
+use crate::plan::rules::{Refused, advice, duplicate_network, refused};
 
 fn svc() -> String {
     "web".into()
@@ -297,4 +297,34 @@ fn a_network_created_over_an_existing_name_is_a_duplicate() {
     ));
     assert!(!duplicate_network(""));
     assert!(!duplicate_network("some other warning"));
+}
+
+#[test]
+fn a_network_with_a_stale_endpoint_or_a_volume_in_use_fails_with_what_to_do() {
+    let api = |message: &str| Api {
+        status: 403,
+        message: message.into(),
+    };
+    let net = Action::RemoveNetwork {
+        name: "app_front".into(),
+    };
+    let stale = api("error while removing network: network app_front id 3f has active endpoints");
+    assert_eq!(refused(&net, &stale), Refused::Failed);
+    let help = advice(&net, &stale).unwrap();
+    assert!(
+        help.contains("docker network disconnect -f app_front"),
+        "{help}"
+    );
+    let vol = Action::RemoveVolume {
+        name: "app_data".into(),
+    };
+    let busy = api("remove app_data: volume is in use - [4f1c]");
+    assert!(
+        advice(&vol, &busy)
+            .unwrap()
+            .contains("--filter volume=app_data")
+    );
+    // Anything else gets the engine's words alone.
+    assert_eq!(advice(&net, &api("something else")), None);
+    assert_eq!(advice(&vol, &NotFound("gone".into())), None);
 }
