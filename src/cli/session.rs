@@ -410,13 +410,24 @@ impl Session {
         plan: &Plan,
         opts: &ApplyOptions,
     ) -> Result<Summary, Error> {
+        self.try_apply(engine, plan, opts)
+            .await
+            .map_err(|e| self.apply_failed(plan, &e))
+    }
+
+    /// [`Session::apply`], with the apply's own error, for a caller that
+    /// looks at what failed.
+    pub async fn try_apply(
+        &self,
+        engine: &Engine,
+        plan: &Plan,
+        opts: &ApplyOptions,
+    ) -> Result<Summary, ApplyError> {
         for w in &plan.warnings {
             self.progress.warning(w);
         }
         let events = |ev: apply::Event<'_>| self.progress.event(&ev);
-        let summary = apply::apply(engine, plan, opts, &events)
-            .await
-            .map_err(|e| self.apply_failed(plan, &e))?;
+        let summary = apply::apply(engine, plan, opts, &events).await?;
         for w in &summary.warnings {
             self.progress.warning(w);
         }
@@ -430,6 +441,18 @@ impl Session {
         plan: &Plan,
         opts: &ApplyOptions,
     ) -> Result<(), Error> {
+        self.try_converge(engine, plan, opts)
+            .await
+            .map_err(|e| self.apply_failed(plan, &e))
+    }
+
+    /// [`Session::converge`], with the apply's own error.
+    pub async fn try_converge(
+        &self,
+        engine: &Engine,
+        plan: &Plan,
+        opts: &ApplyOptions,
+    ) -> Result<(), ApplyError> {
         if plan.is_empty() {
             for w in &plan.warnings {
                 self.progress.warning(w);
@@ -440,7 +463,7 @@ impl Session {
             ));
             return Ok(());
         }
-        self.apply(engine, plan, opts).await.map(drop)
+        self.try_apply(engine, plan, opts).await.map(drop)
     }
 
     /// An apply error as the command's error: each failed step as a

@@ -5,11 +5,13 @@
 //! wait for every service. The plan and apply stages decide and act; this
 //! file wires them together and says what happened.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use super::error::Error;
 use super::session::{Needs, NeedsStack, Session};
 use super::{Global, Outcome, print_diagnostics};
+use crate::apply::ApplyError;
 use crate::diag::Diagnostic;
 use crate::engine::Engine;
 use crate::observe::{self, Observed};
@@ -47,6 +49,7 @@ impl PlanFlags {
             no_recreate: self.no_recreate,
             remove_orphans: self.remove_orphans,
             services: self.services.clone(),
+            stale_tasks: Default::default(),
         }
     }
 
@@ -117,8 +120,23 @@ async fn up(s: &Session, args: &UpArgs) -> Result<Outcome, Error> {
             .await
             .map_err(|e| Error::engine(s.mode(), &e))?;
     }
-    let plan = plan_rest(s, &observed, &args.flags)?;
-    s.converge(&engine, &plan, &opts).await?;
+    let mut plan = plan_rest(s, &observed, &args.flags)?;
+    if let Err(failed) = s.try_converge(&engine, &plan, &opts).await {
+        // A container the engine cannot start because it keeps a stale task
+        // (dockerd was killed while starting it) is replaced, once, by a plan
+        // made again from what is there now; any other failure ends `up`.
+        let stale = stale_starts(&plan, &failed);
+        if stale.is_empty() {
+            return Err(s.apply_failed(&plan, &failed));
+        }
+        s.progress.note(&format!(
+            "Replacing {}: the engine cannot start them again (a stale task)",
+            stale.iter().cloned().collect::<Vec<_>>().join(", ")
+        ));
+        let (_, observed) = observe(s).await?;
+        plan = plan_replacing(s, &observed, &args.flags, &stale)?;
+        s.converge(&engine, &plan, &opts).await?;
+    }
     if args.wait {
         let waits = plan::plan_wait(stack, &args.flags.services);
         s.apply(&engine, &waits, &opts).await?;
@@ -163,6 +181,16 @@ pub(super) fn plan_rest(
     observed: &Observed,
     flags: &PlanFlags,
 ) -> Result<Plan, Error> {
+    plan_replacing(s, observed, flags, &BTreeSet::new())
+}
+
+/// [`plan_rest`], replacing the containers in `stale_tasks`.
+fn plan_replacing(
+    s: &Session,
+    observed: &Observed,
+    flags: &PlanFlags,
+    stale_tasks: &BTreeSet<String>,
+) -> Result<Plan, Error> {
     let loaded = s.loaded();
     let diags = crate::preflight::check(&loaded.stack, observed);
     let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
@@ -171,5 +199,20 @@ pub(super) fn plan_rest(
     if !errors.is_empty() {
         return Err(Error::diagnostics(s.mode(), errors, Some(loaded)).then("nothing was changed"));
     }
-    plan::plan_up(&loaded.stack, observed, &flags.options()).map_err(|e| s.plan_errors(&e))
+    let opts = UpOptions {
+        stale_tasks: stale_tasks.clone(),
+        ..flags.options()
+    };
+    plan::plan_up(&loaded.stack, observed, &opts).map_err(|e| s.plan_errors(&e))
+}
+
+/// The containers whose start failed on a stale task, if the apply failed.
+fn stale_starts(plan: &Plan, failed: &ApplyError) -> BTreeSet<String> {
+    let ApplyError::Failed { failures, .. } = failed else {
+        return BTreeSet::new();
+    };
+    failures
+        .iter()
+        .filter_map(|f| plan::rules::stale_task(&plan.steps[f.step].action, &f.message))
+        .collect()
 }

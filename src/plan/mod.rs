@@ -302,6 +302,9 @@ pub enum Replace {
     Parked(String),
     Dead,
     BeingRemoved,
+    /// The engine keeps a task for it that it cannot start again (dockerd
+    /// was restarted while starting it).
+    StaleTask,
     /// A limit was removed, which `docker update` cannot do.
     LimitRemoved(Vec<Change>),
 }

@@ -83,6 +83,23 @@ pub fn refused(action: &Action, err: &EngineError) -> Refused {
     }
 }
 
+/// Whether a start failed because the engine keeps a task for the
+/// container that it can no longer run: dockerd was killed while starting
+/// it, and containerd still holds the task ("task <id>: already exists";
+/// `docker start` fails the same way). No call settles that; replacing the
+/// container does, so `up` plans again with it marked
+/// ([`super::UpOptions::stale_tasks`]).
+pub fn stale_task(action: &Action, message: &str) -> Option<String> {
+    match action {
+        Action::Start { name, .. } | Action::Restart { name, .. }
+            if message.contains("task ") && message.contains("already exists") =>
+        {
+            Some(name.clone())
+        }
+        _ => None,
+    }
+}
+
 /// What to do about a refusal that berth cannot settle itself, for the
 /// step's error: a network the engine still counts endpoints on (an
 /// interrupted create can leave a stale one that no container shows), or a

@@ -392,6 +392,9 @@ impl fmt::Display for Replace {
             }
             Replace::Dead => f.write_str("container is dead"),
             Replace::BeingRemoved => f.write_str("container is being removed"),
+            Replace::StaleTask => f.write_str(
+                "the engine has a stale task for it (dockerd restarted while starting it)",
+            ),
             Replace::LimitRemoved(changes) => {
                 write!(f, "{}: a limit cannot be removed in place", join(changes))
             }

@@ -26,6 +26,9 @@ pub struct UpOptions {
     pub remove_orphans: bool,
     /// Only these services and what they depend on; empty means all.
     pub services: Vec<String>,
+    /// Containers the engine could not start because it keeps a stale task
+    /// for them ([`super::rules::stale_task`]): replaced.
+    pub stale_tasks: std::collections::BTreeSet<String>,
 }
 
 pub(super) fn is_running(status: Status) -> bool {
@@ -432,6 +435,7 @@ impl<'a> Up<'a> {
         match c.status {
             Status::Dead => return Some(Replace::Dead),
             Status::Removing => return Some(Replace::BeingRemoved),
+            _ if self.opts.stale_tasks.contains(&c.name) => return Some(Replace::StaleTask),
             _ => {}
         }
         if self.opts.no_recreate {

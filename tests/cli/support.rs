@@ -171,6 +171,11 @@ impl Spawned {
         std::fs::read_to_string(&self.out_path).unwrap_or_default()
     }
 
+    /// What berth has printed on stderr (its progress) so far.
+    pub fn stderr_so_far(&self) -> String {
+        std::fs::read_to_string(&self.err_path).unwrap_or_default()
+    }
+
     pub fn kill9(&mut self) {
         // SIGKILL: no chance to clean up, as after a crash or `kill -9`.
         let _ = self.child.kill();

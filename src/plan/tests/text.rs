@@ -194,6 +194,11 @@ fn every_cause_has_its_words_and_code() {
             "recreate",
         ),
         (
+            Cause::Recreate(Replace::StaleTask),
+            "recreate: the engine has a stale task for it (dockerd restarted while starting it)",
+            "recreate",
+        ),
+        (
             Cause::Recreate(Replace::LimitRemoved(vec![change("cpus", "0.5", "unset")])),
             "recreate: cpus 0.5 -> unset: a limit cannot be removed in place",
             "recreate",
@@ -274,10 +279,10 @@ fn every_cause_has_its_words_and_code() {
         assert_eq!(cause.code(), *code, "{cause:?}");
         listed.insert(variant(cause));
     }
-    // 19 plain causes, 7 replacements, 5 image reasons.
+    // 19 plain causes, 8 replacements, 5 image reasons.
     assert_eq!(
         listed.len(),
-        31,
+        32,
         "every variant is in the table: {listed:?}"
     );
 }
@@ -294,6 +299,7 @@ fn variant(cause: &Cause) -> &'static str {
             Replace::Parked(_) => "Recreate(Parked)",
             Replace::Dead => "Recreate(Dead)",
             Replace::BeingRemoved => "Recreate(BeingRemoved)",
+            Replace::StaleTask => "Recreate(StaleTask)",
             Replace::LimitRemoved(_) => "Recreate(LimitRemoved)",
         },
         Cause::Limits(_) => "Limits",

@@ -579,3 +579,43 @@ services:
         ["create container app-data-1: not found"]
     );
 }
+
+#[test]
+fn a_container_with_a_stale_task_is_replaced_keeping_its_volumes() {
+    let s = stack(THREE_TIER);
+    let mut o = converged(&s);
+    o.containers[1].status = Status::Created;
+    let name = o.containers[1].name.clone();
+    let opts = UpOptions {
+        stale_tasks: [name.clone()].into(),
+        ..UpOptions::default()
+    };
+    let plan = plan_up(&s, &o, &opts).unwrap();
+    let cause =
+        "recreate: the engine has a stale task for it (dockerd restarted while starting it)";
+    let text = plan.to_string();
+    assert!(
+        text.contains(&format!("create container {name}: {cause}")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("remove volume"),
+        "named volumes are kept: {text}"
+    );
+    // Without the mark, the same container is only started.
+    assert_eq!(up(&s, &o).to_string(), format!("start {name}: created\n"));
+}
+
+#[test]
+fn a_start_that_found_a_stale_task_is_recognised() {
+    use crate::plan::rules::stale_task;
+    let start = Action::Start {
+        service: "db".into(),
+        name: "gb-db-1".into(),
+    };
+    let msg = "task 3f2a…: already exists: unknown";
+    assert_eq!(stale_task(&start, msg), Some("gb-db-1".into()));
+    assert_eq!(stale_task(&start, "port is already allocated"), None);
+    let remove = Action::RemoveNetwork { name: "n".into() };
+    assert_eq!(stale_task(&remove, msg), None);
+}

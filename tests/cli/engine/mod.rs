@@ -24,6 +24,7 @@ mod live {
     mod down;
     mod dry_run;
     mod edges;
+    mod engine_killed;
     mod images;
     mod labs;
     mod operate;
@@ -49,7 +50,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Berth, Run, Spawned};
+use crate::support::{Berth, Run, Spawned, repo};
 
 pub const IMAGE: &str = "berth-test/busybox:latest";
 pub const LABEL: &str = "io.berth.project";
@@ -613,6 +614,88 @@ impl Drop for Swarm {
         if state.0 == 0 && state.1 {
             let _ = docker_try(&["swarm", "leave", "--force"]);
             state.1 = false;
+        }
+    }
+}
+
+/// The worker node: `scripts/swarm-worker` with a name and addresses of this
+/// test process's own; `down` (leave, remove the node, stop the daemon,
+/// remove the namespace and data) when dropped, also when the test fails.
+pub struct Worker {
+    pub name: String,
+    net: String,
+}
+
+impl Worker {
+    /// Starts the worker's dockerd, not yet in the swarm. `prefix` (two
+    /// letters) and `slot` (0 or 1) keep two tests of one process apart.
+    pub fn start(prefix: &str, slot: u32) -> Worker {
+        let pid = std::process::id();
+        let w = Worker {
+            name: format!("{prefix}{pid}"),
+            // The script refuses a /30 that is in use on this machine.
+            net: ((pid % 120) * 2 + 1 + slot).to_string(),
+        };
+        // Leftovers of an earlier run with the same pid.
+        w.script(&["down"]);
+        w.script_ok(&["up", "--no-join"]);
+        w
+    }
+
+    pub fn join(&self) {
+        self.script_ok(&["up"]);
+    }
+
+    /// Its DOCKER_HOST; also its hostname, which is its swarm node's name.
+    pub fn host(&self) -> String {
+        format!("unix:///run/{}/docker.sock", self.name)
+    }
+
+    pub fn script(&self, args: &[&str]) -> std::process::Output {
+        Command::new("bash")
+            .arg(repo().join("scripts/swarm-worker"))
+            .args(args)
+            .env("BERTH_WORKER_NAME", &self.name)
+            .env("BERTH_WORKER_NET", &self.net)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run scripts/swarm-worker")
+    }
+
+    #[track_caller]
+    pub fn script_ok(&self, args: &[&str]) {
+        let out = self.script(args);
+        assert!(
+            out.status.success(),
+            "scripts/swarm-worker {} failed:\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `docker ARGS` against the worker.
+    pub fn docker(&self, args: &[&str]) -> String {
+        let o = Command::new("docker")
+            .arg("-H")
+            .arg(self.host())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run docker");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let out = self.script(&["down"]);
+        if !out.status.success() {
+            eprintln!(
+                "scripts/swarm-worker down failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
 }

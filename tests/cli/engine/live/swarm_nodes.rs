@@ -11,91 +11,8 @@
 //! tasks on it.
 
 use crate::engine::*;
-use crate::support::repo;
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
-
-/// The worker node: `scripts/swarm-worker` with a name and addresses of this
-/// test process's own; `down` (leave, remove the node, stop the daemon,
-/// remove the namespace and data) when dropped, also when the test fails.
-struct Worker {
-    name: String,
-    net: String,
-}
-
-impl Worker {
-    /// Starts the worker's dockerd, not yet in the swarm.
-    fn start() -> Worker {
-        let pid = std::process::id();
-        let w = Worker {
-            name: format!("bw{pid}"),
-            // The script refuses a /30 that is in use on this machine.
-            net: (pid % 250 + 1).to_string(),
-        };
-        // Leftovers of an earlier run with the same pid.
-        w.script(&["down"]);
-        w.script_ok(&["up", "--no-join"]);
-        w
-    }
-
-    fn join(&self) {
-        self.script_ok(&["up"]);
-    }
-
-    /// Its DOCKER_HOST; also its hostname, which is its swarm node's name.
-    fn host(&self) -> String {
-        format!("unix:///run/{}/docker.sock", self.name)
-    }
-
-    fn script(&self, args: &[&str]) -> std::process::Output {
-        Command::new("bash")
-            .arg(repo().join("scripts/swarm-worker"))
-            .args(args)
-            .env("BERTH_WORKER_NAME", &self.name)
-            .env("BERTH_WORKER_NET", &self.net)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run scripts/swarm-worker")
-    }
-
-    #[track_caller]
-    fn script_ok(&self, args: &[&str]) {
-        let out = self.script(args);
-        assert!(
-            out.status.success(),
-            "scripts/swarm-worker {} failed:\n{}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// `docker ARGS` against the worker.
-    fn docker(&self, args: &[&str]) -> String {
-        let o = Command::new("docker")
-            .arg("-H")
-            .arg(self.host())
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run docker");
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let out = self.script(&["down"]);
-        if !out.status.success() {
-            eprintln!(
-                "scripts/swarm-worker down failed:\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-    }
-}
 
 /// server runs on the manager (httpd), client on the worker (asks server
 /// every half second, over the overlay network, and logs the answer), and
@@ -153,7 +70,7 @@ fn a_worker_node_is_refused_runs_placed_and_global_tasks_reaches_the_manager_and
  {
     let _swarm = Swarm::alone();
     // Dropped in reverse: the project's services go first, then the worker.
-    let worker = Worker::start();
+    let worker = Worker::start("bw", 0);
     let p = Project::with_stack("nodes", STACK);
     let manager = docker(&["info", "--format", "{{.Name}}"])
         .trim()
