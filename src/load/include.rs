@@ -289,20 +289,26 @@ fn import(reader: &mut Reader, tree: &mut Node, model: Node, item: &Node) {
 }
 
 /// Whether two trees hold the same values, wherever they were written.
+/// Iterative: nesting is as deep as the file makes it.
 fn same(a: &Node, b: &Node) -> bool {
-    match (&a.value, &b.value) {
-        (Value::Null, Value::Null) => true,
-        (Value::Scalar(x), Value::Scalar(y)) => x.text == y.text,
-        (Value::Seq(x), Value::Seq(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+    let mut todo = vec![(a, b)];
+    while let Some((a, b)) = todo.pop() {
+        match (&a.value, &b.value) {
+            (Value::Null, Value::Null) => {}
+            (Value::Scalar(x), Value::Scalar(y)) if x.text == y.text => {}
+            (Value::Seq(x), Value::Seq(y)) if x.len() == y.len() => todo.extend(x.iter().zip(y)),
+            (Value::Map(x), Value::Map(y)) if x.len() == y.len() => {
+                for (k, e) in x {
+                    match y.get(k) {
+                        Some(f) => todo.push((&e.value, &f.value)),
+                        None => return false,
+                    }
+                }
+            }
+            _ => return false,
         }
-        (Value::Map(x), Value::Map(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, e)| y.get(k).is_some_and(|f| same(&e.value, &f.value)))
-        }
-        _ => false,
     }
+    true
 }
 
 /// compose resolves `environment` entries given without a value (`- KEY`)
