@@ -4,10 +4,16 @@
 //! compose does: an `extends` without `file:` sees only the services of its own
 //! file, not those of other `-f` files or of included ones. The base service is
 //! merged under the extending one with the merge rules of [`merge`], after its
-//! own `extends`, recursively. A base from another file has its relative paths
-//! made relative to that file's directory first. A loop is an error that names
-//! every service on it. Only the services are taken from another file: its
-//! networks, volumes and other resources are not.
+//! own `extends`. A base from another file has its relative paths made relative
+//! to that file's directory first. A loop is an error that names every service
+//! on it. Only the services are taken from another file: its networks, volumes
+//! and other resources are not.
+//!
+//! Chains are as long as the file makes them, so they are resolved with an
+//! explicit stack, not by recursion, and each other file is read once per
+//! file being resolved, keyed by its canonical path. A chain may nest at most
+//! [`MAX_DEPTH`] levels: every level copies the whole base, so deeper chains
+//! would cost memory quadratic in their length.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -19,6 +25,13 @@ use crate::load::Reader;
 use crate::load::merge::merge;
 use crate::load::yaml::{Map, Node, Value};
 use crate::source::Span;
+
+/// How many `extends` a service may build on, one on top of the other. Real
+/// files use two or three.
+pub(crate) const MAX_DEPTH: usize = 64;
+
+/// A loop or a chain longer than this is shown by its ends.
+const SHOWN: usize = 16;
 
 /// Resolves the `extends` of every service of `tree`, the file `file`, whose
 /// relative paths start at `work_dir`.
@@ -48,75 +61,174 @@ pub(crate) fn apply(
     let mut cx = Ctx {
         reader,
         env,
+        file: canonical(file),
+        work_dir: work_dir.to_path_buf(),
         others: HashMap::new(),
         failed: HashSet::new(),
+        depth: HashMap::new(),
     };
     for name in names {
-        resolve(
-            &mut cx,
-            services,
-            file,
-            work_dir,
-            &name,
-            &mut Vec::new(),
-            None,
-        );
+        resolve(&mut cx, services, name);
     }
 }
+
+/// The file a service is in: the one being resolved, or another one named by
+/// `file:` (by canonical path).
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Loc {
+    Own,
+    Other(PathBuf),
+}
+
+/// A service and the file it is in, by canonical path: what a loop repeats.
+type Key = (PathBuf, String);
 
 struct Ctx<'r, 'a, 'e> {
     reader: &'r mut Reader<'a>,
     env: &'e IndexMap<String, String>,
-    /// The services of other files named by `file:`, paths already rebased.
-    others: HashMap<PathBuf, Map>,
+    /// The canonical path of the file being resolved.
+    file: PathBuf,
+    work_dir: PathBuf,
+    /// The services of other files named by `file:`, paths already rebased,
+    /// with the directory they are relative to; None for a file that could
+    /// not be read (already reported).
+    others: HashMap<PathBuf, Option<(Map, PathBuf)>>,
     /// Services whose `extends` failed, so that each problem is reported once.
-    failed: HashSet<(PathBuf, String)>,
+    failed: HashSet<Key>,
+    /// How many levels of `extends` each resolved service was built from.
+    depth: HashMap<Key, usize>,
 }
 
-/// Resolves `name` in `services` (the services of `file`) in place and returns
-/// the result; None when it cannot be resolved (the problem is reported).
-/// `via` is the `extends` that named it, if another service's.
-fn resolve(
-    cx: &mut Ctx,
-    services: &mut Map,
-    file: &Path,
-    work_dir: &Path,
-    name: &str,
-    chain: &mut Vec<(PathBuf, String)>,
-    via: Option<Span>,
-) -> Option<Node> {
-    let node = services.get(name)?.value.clone();
-    let Some(ext) = node.get("extends").cloned() else {
-        return Some(node);
-    };
-    let key = (file.to_path_buf(), name.to_string());
-    if cx.failed.contains(&key) {
-        return None;
+impl Ctx<'_, '_, '_> {
+    fn key(&self, loc: &Loc, name: &str) -> Key {
+        match loc {
+            Loc::Own => (self.file.clone(), name.to_string()),
+            Loc::Other(p) => (p.clone(), name.to_string()),
+        }
     }
-    if let Some(start) = chain.iter().position(|k| *k == key) {
-        let many_files = chain.iter().any(|(f, _)| f != file);
-        let show = |(f, n): &(PathBuf, String)| {
-            if many_files {
-                format!(
-                    "{n} ({})",
-                    f.file_name().unwrap_or_default().to_string_lossy()
-                )
-            } else {
-                n.clone()
+
+    fn map<'m>(&'m mut self, own: &'m mut Map, loc: &Loc) -> Option<&'m mut Map> {
+        match loc {
+            Loc::Own => Some(own),
+            Loc::Other(p) => self.others.get_mut(p)?.as_mut().map(|(m, _)| m),
+        }
+    }
+
+    fn work_dir(&self, loc: &Loc) -> PathBuf {
+        match loc {
+            Loc::Own => self.work_dir.clone(),
+            Loc::Other(p) => self
+                .others
+                .get(p)
+                .and_then(|o| o.as_ref())
+                .map_or_else(|| self.work_dir.clone(), |(_, d)| d.clone()),
+        }
+    }
+}
+
+/// One service on the way to being resolved.
+struct Frame {
+    loc: Loc,
+    name: String,
+}
+
+/// Resolves `name` in `services` (the services of the file being resolved)
+/// in place, with every base it builds on, depth-first with an explicit
+/// stack: a service is merged once its base is resolved. A problem is
+/// reported and its service, with every service built on it, left as it is.
+fn resolve(cx: &mut Ctx, services: &mut Map, name: String) {
+    let mut stack = vec![Frame {
+        loc: Loc::Own,
+        name,
+    }];
+    let mut on_stack: HashSet<Key> = HashSet::new();
+    while let Some(top) = stack.last() {
+        let (loc, name) = (top.loc.clone(), top.name.clone());
+        let key = cx.key(&loc, &name);
+        on_stack.insert(key.clone());
+        let ext = cx
+            .map(services, &loc)
+            .and_then(|m| m.get(&name))
+            .and_then(|e| e.value.get("extends"))
+            .cloned();
+        let ext = match ext {
+            Some(ext) if !cx.failed.contains(&key) => ext,
+            // Resolved, or never extending, or failed: done either way.
+            _ => {
+                on_stack.remove(&key);
+                stack.pop();
+                continue;
             }
         };
-        let path: Vec<String> = chain[start..].iter().chain([&key]).map(show).collect();
-        cx.reader.diags.push(
-            Diagnostic::error(format!("`extends` loops: {}", path.join(" -> ")))
-                .label(
-                    via.unwrap_or(ext.span),
-                    format!("`{name}` again: the loop closes here"),
-                )
-                .help("break the loop: a service cannot extend itself through others"),
-        );
-        cx.failed.insert(key);
-        return None;
+        let Some((base_loc, base_name)) = find_base(cx, services, &loc, &ext) else {
+            cx.failed.insert(key);
+            continue;
+        };
+        let base_key = cx.key(&base_loc, &base_name);
+        if cx.failed.contains(&base_key) {
+            cx.failed.insert(key);
+            continue;
+        }
+        let base = cx
+            .map(services, &base_loc)
+            .and_then(|m| m.get(&base_name))
+            .map(|e| &e.value)
+            .filter(|b| b.get("extends").is_none())
+            .cloned();
+        let Some(mut merged) = base else {
+            if on_stack.contains(&base_key) {
+                report_loop(cx, &stack, &base_key, ext.span);
+                cx.failed.insert(key);
+            } else {
+                stack.push(Frame {
+                    loc: base_loc,
+                    name: base_name,
+                });
+            }
+            continue;
+        };
+        let depth = cx.depth.get(&base_key).copied().unwrap_or(0) + 1;
+        if depth > MAX_DEPTH {
+            cx.reader.diags.push(
+                Diagnostic::error(format!(
+                    "`extends` nests more than {MAX_DEPTH} levels deep: `{name}` extends `{base_name}`, which is built on {} levels already",
+                    depth - 1
+                ))
+                .label(ext.span, format!("level {depth}"))
+                .help(format!(
+                    "at most {MAX_DEPTH} services may build on each other; extend a common base instead of a chain"
+                )),
+            );
+            cx.failed.insert(key);
+            continue;
+        }
+        let own = cx
+            .map(services, &loc)
+            .and_then(|m| m.get_mut(&name))
+            .map(|e| std::mem::replace(&mut e.value, Node::new(Value::Null, ext.span)));
+        if let Some(mut own) = own {
+            if let Some(m) = own.as_map_mut() {
+                m.shift_remove("extends");
+            }
+            merge(
+                &mut merged,
+                own,
+                &mut vec!["services".into(), name.clone()],
+                cx.reader.diags,
+            );
+            if let Some(e) = cx.map(services, &loc).and_then(|m| m.get_mut(&name)) {
+                e.value = merged;
+            }
+        }
+        cx.depth.insert(key.clone(), depth);
+        on_stack.remove(&key);
+        stack.pop();
     }
+}
+
+/// The service that the one at `at` with `ext` extends, and the file it is in (read now if it is
+/// another file not read yet); None when that cannot be found (reported).
+fn find_base(cx: &mut Ctx, services: &mut Map, at: &Loc, ext: &Node) -> Option<(Loc, String)> {
     let (base_name, base_file) = match &ext.value {
         Value::Scalar(s) => (s.text.clone(), None),
         Value::Map(_) => (
@@ -132,78 +244,55 @@ fn resolve(
                     .label(ext.span, format!("found {}", ext.kind()))
                     .help("write `extends: base` or `extends: {file: common.yaml, service: base}`"),
             );
-            cx.failed.insert(key);
             return None;
         }
     };
     if base_name.is_empty() {
         // `extends: {file: x}` without `service`: typing reports it, at the key.
-        cx.failed.insert(key);
         return None;
     }
-    chain.push(key.clone());
-    let base = match base_file {
-        None => {
-            if services.contains_key(&base_name) {
-                resolve(
-                    cx,
-                    services,
-                    file,
-                    work_dir,
-                    &base_name,
-                    chain,
-                    Some(ext.span),
-                )
-            } else {
-                cx.reader.diags.push(
-                    Diagnostic::error(format!(
-                        "service `{base_name}` named in `extends` is not defined in {}",
-                        file.file_name().unwrap_or_default().to_string_lossy()
-                    ))
-                    .label(ext.span, "unknown service")
-                    .help(
-                        "`extends` without `file:` sees only the services of its own file; name the file that defines it with `file:`",
-                    ),
-                );
-                None
-            }
-        }
+    let loc = match base_file {
+        None => at.clone(),
         Some(f) => {
-            let path = PathBuf::from(crate::load::resolve::clean_path(&work_dir.join(&f)));
-            from_other_file(cx, &path, &f, &ext, &base_name, chain)
+            let path = PathBuf::from(crate::load::resolve::clean_path(&cx.work_dir(at).join(&f)));
+            let at = ext.get("file").map_or(ext.span, |n| n.span);
+            read_other(cx, &path, &f, at)?
         }
     };
-    chain.pop();
-    let Some(mut merged) = base else {
-        cx.failed.insert(key);
+    let found = cx
+        .map(services, &loc)
+        .is_some_and(|m| m.contains_key(&base_name));
+    if !found {
+        let d = match (&loc, *at == loc) {
+            (_, true) => {
+                let file = match &loc {
+                    Loc::Own => cx.file.clone(),
+                    Loc::Other(p) => p.clone(),
+                };
+                Diagnostic::error(format!(
+                    "service `{base_name}` named in `extends` is not defined in {}",
+                    file.file_name().unwrap_or_default().to_string_lossy()
+                ))
+                .label(ext.span, "unknown service")
+                .help(
+                    "`extends` without `file:` sees only the services of its own file; name the file that defines it with `file:`",
+                )
+            }
+            _ => {
+                let shown = ext.get("file").and_then(Node::as_str).unwrap_or_default();
+                Diagnostic::error(format!("service `{base_name}` is not defined in {shown}"))
+                    .label(ext.span, "unknown service")
+                    .help("check the service name and the file")
+            }
+        };
+        cx.reader.diags.push(d);
         return None;
-    };
-    let mut own = node;
-    if let Some(m) = own.as_map_mut() {
-        m.shift_remove("extends");
     }
-    merge(
-        &mut merged,
-        own,
-        &mut vec!["services".into(), name.into()],
-        cx.reader.diags,
-    );
-    if let Some(e) = services.get_mut(name) {
-        e.value = merged.clone();
-    }
-    Some(merged)
+    Some((loc, base_name))
 }
 
-/// The service `name` of the file at `path` (written `shown` in `ext`).
-fn from_other_file(
-    cx: &mut Ctx,
-    path: &Path,
-    shown: &str,
-    ext: &Node,
-    name: &str,
-    chain: &mut Vec<(PathBuf, String)>,
-) -> Option<Node> {
-    let at = ext.get("file").map_or(ext.span, |n| n.span);
+/// Reads the services of another file, once per canonical path.
+fn read_other(cx: &mut Ctx, path: &Path, shown: &str, at: Span) -> Option<Loc> {
     if !path.is_file() {
         cx.reader.diags.push(
             Diagnostic::error(format!("file `{shown}` named in `extends` does not exist"))
@@ -212,36 +301,71 @@ fn from_other_file(
         );
         return None;
     }
-    let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
-    let mut services = match cx.others.remove(path) {
-        Some(s) => s,
-        None => {
-            let mut tree = Node::new(Value::Map(Map::new()), ext.span);
-            for doc in cx.reader.read(path, cx.env)? {
+    let key = canonical(path);
+    if !cx.others.contains_key(&key) {
+        let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let read = cx.reader.read(path, cx.env).map(|docs| {
+            let mut tree = Node::new(Value::Map(Map::new()), at);
+            for doc in docs {
                 crate::load::merge::merge_file(&mut tree, doc, cx.reader.diags);
             }
             crate::load::include::rebase(&mut tree, &dir, false);
-            match tree.as_map_mut().and_then(|m| m.shift_remove("services")) {
+            let services = match tree.as_map_mut().and_then(|m| m.shift_remove("services")) {
                 Some(e) => match e.value.value {
                     Value::Map(m) => m,
                     _ => Map::new(),
                 },
                 None => Map::new(),
-            }
+            };
+            (services, dir)
+        });
+        cx.others.insert(key.clone(), read);
+    }
+    cx.others[&key].as_ref()?;
+    Some(Loc::Other(key))
+}
+
+fn report_loop(cx: &mut Ctx, stack: &[Frame], again: &Key, at: Span) {
+    let keys: Vec<Key> = stack.iter().map(|f| cx.key(&f.loc, &f.name)).collect();
+    let start = keys.iter().position(|k| k == again).unwrap_or(0);
+    let many_files = keys[start..].iter().any(|(f, _)| *f != again.0);
+    let show = |(f, n): &Key| {
+        if many_files {
+            format!(
+                "{n} ({})",
+                f.file_name().unwrap_or_default().to_string_lossy()
+            )
+        } else {
+            n.clone()
         }
     };
-    let result = if services.contains_key(name) {
-        resolve(cx, &mut services, path, &dir, name, chain, Some(ext.span))
-    } else {
-        cx.reader.diags.push(
-            Diagnostic::error(format!("service `{name}` is not defined in {shown}"))
-                .label(ext.span, "unknown service")
-                .help("check the service name and the file"),
-        );
-        None
-    };
-    cx.others.insert(path.to_path_buf(), services);
-    result
+    let path: Vec<String> = keys[start..].iter().chain([again]).map(show).collect();
+    cx.reader.diags.push(
+        Diagnostic::error(format!("`extends` loops: {}", shorten(&path)))
+            .label(at, format!("`{}` again: the loop closes here", again.1))
+            .help("break the loop: a service cannot extend itself through others"),
+    );
+}
+
+/// `a -> b -> c`, or for a long path its ends with how many are left out.
+fn shorten(names: &[String]) -> String {
+    if names.len() <= SHOWN {
+        return names.join(" -> ");
+    }
+    let head = &names[..SHOWN - 2];
+    let tail = &names[names.len() - 2..];
+    format!(
+        "{} -> ... {} more ... -> {}",
+        head.join(" -> "),
+        names.len() - SHOWN,
+        tail.join(" -> ")
+    )
+}
+
+/// The path a file is known by: its canonical path where it has one, so that
+/// two spellings of one file (`./a.yaml`, a symlink) are one file.
+pub(crate) fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 #[cfg(test)]
@@ -252,6 +376,12 @@ mod tests {
     use crate::testutil::dir;
 
     fn run(files: &[(&str, &str)]) -> (Node, Vec<Diagnostic>) {
+        let (tree, diags, _) = run_counting(files);
+        (tree, diags)
+    }
+
+    /// Like [`run`], with how many files were read from disk.
+    fn run_counting(files: &[(&str, &str)]) -> (Node, Vec<Diagnostic>, usize) {
         let d = dir(files);
         let dir = &d.0;
         let mut sources = Sources::default();
@@ -265,7 +395,97 @@ mod tests {
         let main = dir.join(files[0].0);
         let mut tree = reader.read(&main, &IndexMap::new()).unwrap().remove(0);
         apply(&mut reader, &mut tree, &main, dir, &IndexMap::new());
-        (tree, diags.items)
+        let reads = reader.parsed.reads;
+        (tree, diags.items, reads)
+    }
+
+    /// `n` services, each extending the next, written base-last, each adding
+    /// one variable.
+    fn chain(n: usize) -> String {
+        let mut text = String::from("services:\n");
+        for i in 0..n - 1 {
+            text += &format!("  s{i}: {{extends: s{}, environment: [V{i}=1]}}\n", i + 1);
+        }
+        text += &format!("  s{}: {{image: base}}\n", n - 1);
+        text
+    }
+
+    #[test]
+    fn a_chain_of_64_levels_resolves_from_its_base() {
+        let text = chain(MAX_DEPTH + 1);
+        let (tree, diags) = run(&[("compose.yaml", &text)]);
+        assert!(diags.is_empty(), "{diags:?}");
+        let top = tree.at(&["services", "s0"]).unwrap();
+        assert_eq!(top.get("image").unwrap().as_str(), Some("base"));
+        assert_eq!(top.get("environment").unwrap().as_seq().unwrap().len(), 64);
+    }
+
+    #[test]
+    fn a_chain_of_10000_is_refused_once_where_it_passes_64_levels() {
+        // Resolved recursively, this chain overflowed the stack.
+        let text = chain(10_000);
+        let (_, diags) = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || run(&[("compose.yaml", &text)]))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(
+            diags[0].message,
+            "`extends` nests more than 64 levels deep: `s9934` extends `s9935`, which is built on 64 levels already"
+        );
+    }
+
+    #[test]
+    fn a_loop_of_10000_is_named_by_its_ends() {
+        let mut text = chain(10_000);
+        text = text.replace("s9999: {image: base}", "s9999: {extends: s0}");
+        let (_, diags) = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || run(&[("compose.yaml", &text)]))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(
+            diags[0]
+                .message
+                .starts_with("`extends` loops: s0 -> s1 -> s2 -> "),
+            "{}",
+            diags[0].message
+        );
+        assert!(
+            diags[0]
+                .message
+                .ends_with(" -> ... 9985 more ... -> s9999 -> s0"),
+            "{}",
+            diags[0].message
+        );
+    }
+
+    #[test]
+    fn extends_hopping_between_two_files_reads_each_once() {
+        // a0 (compose) -> b0 (other) -> a1 (compose) -> b1 (other) -> ... :
+        // the other file was read again on every hop.
+        let mut compose = String::from("services:\n");
+        let mut other = String::from("services:\n");
+        for i in 0..30 {
+            compose += &format!("  a{i}: {{extends: {{file: other.yaml, service: b{i}}}}}\n");
+            other += &format!(
+                "  b{i}: {{extends: {{file: compose.yaml, service: a{}}}}}\n",
+                i + 1
+            );
+        }
+        compose += "  a30: {image: base}\n";
+        let (tree, diags, reads) =
+            run_counting(&[("compose.yaml", &compose), ("other.yaml", &other)]);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(
+            tree.at(&["services", "a0", "image"]).unwrap().as_str(),
+            Some("base")
+        );
+        assert_eq!(reads, 2);
     }
 
     #[test]

@@ -11,18 +11,45 @@
 //! stack is an error unless both definitions are the same; an include cycle is
 //! an error.
 //!
+//! Includes nest at most [`MAX_DEPTH`] levels, and a stack included again
+//! (the same files, project directory and variables, by whatever path) is
+//! loaded once per run and reused: files that each include the next twice
+//! would otherwise be loaded a number of times exponential in their count.
+//!
 //! [`rebase`] is also used by `extends` for a base service from another file.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
 use crate::diag::Diagnostic;
 use crate::load::Reader;
+use crate::load::extends::canonical;
 use crate::load::resolve::clean_path;
 use crate::load::yaml::{Entry, Map, Node, Value};
 
 const SECTIONS: &[&str] = &["services", "volumes", "networks", "secrets", "configs"];
+
+/// How deep includes may nest, the top file being level 1. Real stacks use
+/// two or three; a symlink loop would otherwise nest until memory runs out.
+pub(crate) const MAX_DEPTH: usize = 64;
+
+/// An included stack's files and project directory, by canonical path.
+type StackKey = (Vec<PathBuf>, PathBuf);
+
+/// The variables a stack is loaded with.
+type Env = IndexMap<String, String>;
+
+/// Included stacks already loaded, as they are imported: by their files and
+/// project directory (canonical paths), then by the variables they were
+/// loaded with.
+#[derive(Default)]
+pub(crate) struct Included {
+    models: HashMap<StackKey, Vec<(Env, Node)>>,
+    /// How many included stacks were loaded rather than reused.
+    pub loads: usize,
+}
 
 /// Loads the `include` entries of `tree` (relative paths starting at
 /// `work_dir`) into it. `chain` holds the files including this one, itself last.
@@ -85,6 +112,20 @@ pub(crate) fn apply(
             );
             continue;
         }
+        if chain.len() >= MAX_DEPTH {
+            reader.diags.push(
+                Diagnostic::error(format!(
+                    "`include` nests more than {MAX_DEPTH} levels deep: {} is included at level {}",
+                    shown(&files[0], reader.cwd),
+                    chain.len() + 1
+                ))
+                .label(item.span, format!("level {}", chain.len() + 1))
+                .help(format!(
+                    "at most {MAX_DEPTH} files may include each other in a chain; include the files from fewer levels"
+                )),
+            );
+            continue;
+        }
         let project_dir = match &entry.project_directory {
             Some(d) => abs(d),
             None => files[0].parent().unwrap_or(Path::new("/")).to_path_buf(),
@@ -116,9 +157,30 @@ pub(crate) fn apply(
             inc_env.entry(k).or_insert(v);
         }
 
-        let mut model = crate::load::load_model(reader, &files, &project_dir, &inc_env, chain);
-        rebase(&mut model, &project_dir, true);
-        resolve_environment(&mut model, &inc_env);
+        let key = (
+            files.iter().map(|f| canonical(f)).collect::<Vec<_>>(),
+            canonical(&project_dir),
+        );
+        let cached = reader
+            .parsed
+            .includes
+            .models
+            .get(&key)
+            .and_then(|v| v.iter().find(|(e, _)| *e == inc_env))
+            .map(|(_, m)| m.clone());
+        let model = match cached {
+            Some(model) => model,
+            None => {
+                reader.parsed.includes.loads += 1;
+                let mut model =
+                    crate::load::load_model(reader, &files, &project_dir, &inc_env, chain);
+                rebase(&mut model, &project_dir, true);
+                resolve_environment(&mut model, &inc_env);
+                let seen = reader.parsed.includes.models.entry(key).or_default();
+                seen.push((inc_env, model.clone()));
+                model
+            }
+        };
         import(reader, tree, model, item);
     }
 }
@@ -227,20 +289,26 @@ fn import(reader: &mut Reader, tree: &mut Node, model: Node, item: &Node) {
 }
 
 /// Whether two trees hold the same values, wherever they were written.
+/// Iterative: nesting is as deep as the file makes it.
 fn same(a: &Node, b: &Node) -> bool {
-    match (&a.value, &b.value) {
-        (Value::Null, Value::Null) => true,
-        (Value::Scalar(x), Value::Scalar(y)) => x.text == y.text,
-        (Value::Seq(x), Value::Seq(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+    let mut todo = vec![(a, b)];
+    while let Some((a, b)) = todo.pop() {
+        match (&a.value, &b.value) {
+            (Value::Null, Value::Null) => {}
+            (Value::Scalar(x), Value::Scalar(y)) if x.text == y.text => {}
+            (Value::Seq(x), Value::Seq(y)) if x.len() == y.len() => todo.extend(x.iter().zip(y)),
+            (Value::Map(x), Value::Map(y)) if x.len() == y.len() => {
+                for (k, e) in x {
+                    match y.get(k) {
+                        Some(f) => todo.push((&e.value, &f.value)),
+                        None => return false,
+                    }
+                }
+            }
+            _ => return false,
         }
-        (Value::Map(x), Value::Map(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, e)| y.get(k).is_some_and(|f| same(&e.value, &f.value)))
-        }
-        _ => false,
     }
+    true
 }
 
 /// compose resolves `environment` entries given without a value (`- KEY`)
@@ -478,6 +546,13 @@ mod tests {
     use crate::testutil::{Dir, dir};
 
     fn load(d: &Dir) -> (Node, Vec<Diagnostic>) {
+        let (tree, diags, _) = load_counting(d);
+        (tree, diags)
+    }
+
+    /// Loads `compose.yaml`, with how many files were read from disk and how
+    /// many included stacks were loaded.
+    fn load_counting(d: &Dir) -> (Node, Vec<Diagnostic>, (usize, usize)) {
         let mut sources = Sources::default();
         let mut diags = Diagnostics::default();
         let mut reader = Reader {
@@ -493,7 +568,65 @@ mod tests {
             &IndexMap::new(),
             &[],
         );
-        (tree, diags.items)
+        let counts = (reader.parsed.reads, reader.parsed.includes.loads);
+        (tree, diags.items, counts)
+    }
+
+    #[test]
+    fn a_file_included_twice_in_each_of_25_levels_is_read_and_loaded_once() {
+        // Each file includes the next by two spellings: without reuse that
+        // is 2^25 loads.
+        let mut files: Vec<(String, String)> = (1..25)
+            .map(|i| {
+                let mut text = format!("services:\n  s{i}: {{image: a}}\n");
+                if i < 24 {
+                    let next = i + 1;
+                    text = format!("include:\n  - f{next}.yaml\n  - sub/../f{next}.yaml\n{text}");
+                }
+                (format!("f{i}.yaml"), text)
+            })
+            .collect();
+        files.push((
+            "compose.yaml".into(),
+            "include: [f1.yaml, ./f1.yaml]\nservices:\n  s0: {image: a}\n".into(),
+        ));
+        files.push(("sub/keep".into(), String::new()));
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let d = dir(&refs);
+        let (tree, diags, (reads, loads)) = load_counting(&d);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(tree.get("services").unwrap().as_map().unwrap().len(), 25);
+        assert_eq!((reads, loads), (25, 24));
+    }
+
+    #[test]
+    fn includes_nest_at_most_64_levels() {
+        let files: Vec<(String, String)> = (0..100)
+            .map(|i| {
+                let name = if i == 0 {
+                    "compose.yaml".to_string()
+                } else {
+                    format!("f{i}.yaml")
+                };
+                (name, format!("include: [f{}.yaml]\n", i + 1))
+            })
+            .chain([("f100.yaml".to_string(), "services: {}\n".to_string())])
+            .collect();
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let d = dir(&refs);
+        let (_, diags, (reads, _)) = load_counting(&d);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(
+            diags[0].message,
+            "`include` nests more than 64 levels deep: f64.yaml is included at level 65"
+        );
+        assert_eq!(reads, 64);
     }
 
     #[test]

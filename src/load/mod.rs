@@ -364,44 +364,54 @@ fn sort_by_position(items: &mut [Diagnostic]) {
 
 /// What the stages that read files share: where berth runs (for showing
 /// paths), the source table, the diagnostics, and each file's parsed tree, so
-/// that a file named twice (extended from twice, say) is read once.
+/// that a file named twice (included or extended from twice, say) is read and
+/// parsed once.
 pub(crate) struct Reader<'a> {
     pub cwd: &'a Path,
     pub sources: &'a mut Sources,
     pub diags: &'a mut Diagnostics,
-    /// The documents of each file; None for a file that could not be read or
-    /// parsed (already reported).
-    parsed: std::collections::HashMap<PathBuf, Option<Vec<Node>>>,
+    pub parsed: Parsed,
+}
+
+/// The files a [`Reader`] has read, by canonical path, so that two spellings
+/// of one file (`./a.yaml`, `sub/../a.yaml`, a symlink) are read once.
+#[derive(Default)]
+pub(crate) struct Parsed {
+    /// The `-f` files, parsed early for their `name:` keys and handed over,
+    /// not copied, to the first that asks: copying every tree of a large
+    /// stack would double its memory.
+    stashed: std::collections::HashMap<PathBuf, Vec<Node>>,
+    /// The documents of each other file read; None for a file that could
+    /// not be read or parsed (already reported).
+    docs: std::collections::HashMap<PathBuf, Option<Vec<Node>>>,
+    /// Included stacks already loaded, for [`include`] to reuse.
+    pub includes: include::Included,
+    /// How many files were read from disk: what tests of the cache count.
+    pub reads: usize,
 }
 
 impl Reader<'_> {
     /// Reads and parses one file's documents, not yet interpolated.
     pub fn parse(&mut self, path: &Path) -> Option<Vec<Node>> {
-        // A stashed tree is handed over, not copied: copying every parsed tree
-        // would double the memory of a large stack. Failures stay, so that
-        // each is reported once; a file read again (two services extending
-        // from it) is parsed again, which is cheap for such files.
-        match self.parsed.remove(path) {
-            Some(Some(docs)) => return Some(docs),
-            Some(None) => {
-                self.parsed.insert(path.to_path_buf(), None);
-                return None;
-            }
-            None => {}
+        let key = extends::canonical(path);
+        if let Some(docs) = self.parsed.stashed.remove(&key) {
+            return Some(docs);
         }
-        let tree = self.parse_uncached(path);
-        if tree.is_none() {
-            self.parsed.insert(path.to_path_buf(), None);
+        if let Some(docs) = self.parsed.docs.get(&key) {
+            return docs.clone();
         }
-        tree
+        let docs = self.parse_uncached(path);
+        self.parsed.docs.insert(key, docs.clone());
+        docs
     }
 
     /// Keeps a parsed file for the next [`Reader::parse`] of it.
     fn stash(&mut self, path: &Path, docs: Vec<Node>) {
-        self.parsed.insert(path.to_path_buf(), Some(docs));
+        self.parsed.stashed.insert(extends::canonical(path), docs);
     }
 
     fn parse_uncached(&mut self, path: &Path) -> Option<Vec<Node>> {
+        self.parsed.reads += 1;
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
