@@ -420,7 +420,7 @@ impl Reader<'_> {
             .sources
             .add(display_name(path, self.cwd), path.to_path_buf(), text);
         let text = self.sources.get(id).text.clone();
-        let mut docs = match yaml::parse_all(id, &text) {
+        let docs = match yaml::parse_all(id, &text) {
             Ok(docs) => docs,
             Err(d) => {
                 self.diags.push(d);
@@ -428,10 +428,18 @@ impl Reader<'_> {
             }
         };
         if docs.is_empty() {
-            docs.push(Node::new(
-                Value::Map(Default::default()),
-                Span::new(id, 0..0),
-            ));
+            // Nothing but blanks and comments: compose refuses such a file
+            // ("empty compose file"); loading it as no services would make
+            // `up` of a mistyped or truncated file a silent no-op.
+            self.diags.push(
+                Diagnostic::error(format!(
+                    "stack file `{}` is empty",
+                    display_name(path, self.cwd)
+                ))
+                .label(Span::new(id, 0..0), "no YAML document here")
+                .help("a stack file needs at least `services:` with one service"),
+            );
+            return None;
         }
         let mut ok = true;
         for tree in docs.iter().filter(|t| !matches!(t.value, Value::Map(_))) {
@@ -662,6 +670,18 @@ fn build(
         .collect();
 
     let defined = resolve::Defined {
+        subnets: networks_raw
+            .iter()
+            .map(|(name, (_, n))| {
+                let subnets = n
+                    .ipam
+                    .iter()
+                    .flat_map(|i| i.config.iter().flatten())
+                    .filter_map(|pool| pool.subnet.clone())
+                    .collect();
+                (name.clone(), subnets)
+            })
+            .collect(),
         services: resolve::Names::new(profiles.keys().cloned().collect()),
         networks: resolve::Names::new(networks_raw.keys().cloned().collect()),
         volumes: resolve::Names::new(volumes_raw.keys().cloned().collect()),
@@ -683,6 +703,14 @@ fn build(
         ..Stack::default()
     };
     for (name, entry) in services_node {
+        if !valid_service_name(&name) {
+            diags.push(
+                Diagnostic::error(format!("invalid service name `{name}`"))
+                    .label(entry.key_span, "not a service name")
+                    .help("a service name has only letters, digits, `.`, `_` and `-`, and at least one of them"),
+            );
+            continue;
+        }
         let svc = match de::from_node::<Option<raw::Service>>(&entry.value, &sink) {
             Ok(v) => v.unwrap_or_default(),
             Err(e) => {
@@ -772,6 +800,15 @@ fn build(
 
     diags.extend(cx.diagnostics);
     stack
+}
+
+/// compose's rule for service names (its schema's `^[a-zA-Z0-9._-]+$`): they
+/// become parts of container and host names.
+fn valid_service_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// The services a service cannot start without, where it names them: required
@@ -1003,7 +1040,7 @@ fn label_map(l: &Option<raw::ListOrDict>) -> IndexMap<String, String> {
             .iter()
             .map(|(k, v)| {
                 (
-                    k.clone(),
+                    k.value.clone(),
                     v.as_ref().map(|t| t.0.clone()).unwrap_or_default(),
                 )
             })
