@@ -104,8 +104,8 @@ pub(crate) fn apply(
             if let Err(e) = crate::load::read_env_file(f, &mut vars, true) {
                 reader.diags.push(
                     Diagnostic::error(format!(
-                        "cannot read env file {} of an included stack: {e}",
-                        shown(f, reader.cwd)
+                        "cannot read env file `{}` of an included stack: {e}",
+                        e.located(&shown(f, reader.cwd))
                     ))
                     .label(item.span, "included here")
                     .help("check that the file exists and holds KEY=VALUE lines"),

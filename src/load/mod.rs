@@ -12,6 +12,7 @@
 //! once. It stops at the validated model: dependency order is `crate::graph`'s.
 
 pub mod de;
+pub mod envfile;
 pub mod interpolate;
 pub mod merge;
 pub mod objects;
@@ -166,30 +167,43 @@ fn display_name(path: &Path, cwd: &Path) -> String {
 }
 
 /// Reads a dotenv file into `into`, keeping values already there.
+/// An error names the line and column ([`envfile::Error::located`]).
 fn read_env_file(
     path: &Path,
     into: &mut IndexMap<String, String>,
     overwrite: bool,
-) -> Result<(), String> {
-    let iter = dotenvy::from_path_iter(path).map_err(|e| e.to_string())?;
-    for item in iter {
-        let (k, v) = item.map_err(|e| e.to_string())?;
+) -> Result<(), envfile::Error> {
+    let bytes = std::fs::read(path).map_err(|e| envfile::Error {
+        at: None,
+        reason: e.to_string(),
+    })?;
+    envfile::parse(&bytes, |k, v| {
         if overwrite || !into.contains_key(&k) {
             into.insert(k, v);
         }
-    }
-    Ok(())
+    })
 }
 
 /// Adds the variables of env files (later files winning) to `env`, where the
 /// process environment (already in `env`) wins over all of them.
-fn add_env_files(env: &mut IndexMap<String, String>, files: &[PathBuf], diags: &mut Diagnostics) {
+/// `origin` says where the list came from (`--env-file`, ...), since these
+/// errors have no place in a stack file to point at.
+fn add_env_files(
+    env: &mut IndexMap<String, String>,
+    files: &[PathBuf],
+    origin: &str,
+    cwd: &Path,
+    diags: &mut Diagnostics,
+) {
     let mut from_files = IndexMap::new();
     for f in files {
         if let Err(e) = read_env_file(f, &mut from_files, true) {
             diags.push(
-                Diagnostic::error(format!("cannot read env file {}: {e}", f.display()))
-                    .help("check that the file exists and holds KEY=VALUE lines"),
+                Diagnostic::error(format!(
+                    "cannot read env file `{}` (from {origin}): {e}",
+                    e.located(&display_name(f, cwd))
+                ))
+                .help(e.help()),
             );
         }
     }
@@ -271,15 +285,20 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
     let mut env = opts.environ.clone();
     let explicit_env_files =
         !opts.env_files.is_empty() || env.get("COMPOSE_ENV_FILES").is_some_and(|v| !v.is_empty());
-    let env_files: Vec<PathBuf> = if !opts.env_files.is_empty() {
-        opts.env_files.iter().map(|f| opts.cwd.join(f)).collect()
+    let (env_files, origin): (Vec<PathBuf>, &str) = if !opts.env_files.is_empty() {
+        let files = opts.env_files.iter().map(|f| opts.cwd.join(f)).collect();
+        (files, "--env-file")
     } else if let Some(list) = env.get("COMPOSE_ENV_FILES").filter(|v| !v.is_empty()) {
-        list.split(',').map(|f| opts.cwd.join(f.trim())).collect()
+        let files = list.split(',').map(|f| opts.cwd.join(f.trim())).collect();
+        (files, "COMPOSE_ENV_FILES")
     } else {
         let dot = work_dir.join(".env");
-        if dot.is_file() { vec![dot] } else { vec![] }
+        (
+            if dot.is_file() { vec![dot] } else { vec![] },
+            "the working directory",
+        )
     };
-    add_env_files(&mut env, &env_files, &mut diags);
+    add_env_files(&mut env, &env_files, origin, &opts.cwd, &mut diags);
 
     let files = match find_files(opts, &work_dir, &env, &mut diags) {
         Ok(f) => f,
@@ -301,7 +320,13 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
     // `.env` too, after (and below) the one in the working directory.
     let dot = project_dir.join(".env");
     if !explicit_env_files && project_dir != work_dir && dot.is_file() {
-        add_env_files(&mut env, &[dot], &mut diags);
+        add_env_files(
+            &mut env,
+            &[dot],
+            "the project directory",
+            &opts.cwd,
+            &mut diags,
+        );
     }
 
     let mut reader = Reader {
@@ -935,9 +960,9 @@ fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
         }
         if let Err(e) = read_env_file(&abs, &mut vars, true) {
             cx.diagnostics.push(
-                Diagnostic::error(format!("cannot read env file `{path}`: {e}"))
+                Diagnostic::error(format!("cannot read env file `{}`: {e}", e.located(&path)))
                     .label(span, "unreadable env file")
-                    .help("env files hold KEY=VALUE lines"),
+                    .help(e.help()),
             );
         }
     }
