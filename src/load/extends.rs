@@ -137,7 +137,20 @@ fn resolve(
         }
     };
     if base_name.is_empty() {
-        // `extends: {file: x}` without `service`: typing reports it, at the key.
+        // `extends: {file: x}` without `service` is reported by typing, at
+        // the key; an empty name written out (`extends: ""`) is reported here,
+        // since compose refuses it and berth would otherwise drop `extends`.
+        let written = match &ext.value {
+            Value::Map(_) => ext.get("service").filter(|n| n.as_str().is_some()),
+            _ => Some(&ext),
+        };
+        if let Some(at) = written {
+            cx.reader.diags.push(
+                Diagnostic::error(format!("`extends` of service `{name}` names no service"))
+                    .label(at.span, "empty service name")
+                    .help("name the service to extend: `extends: base` or `extends: {file: common.yaml, service: base}`"),
+            );
+        }
         cx.failed.insert(key);
         return None;
     }

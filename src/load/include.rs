@@ -184,6 +184,18 @@ fn import(reader: &mut Reader, tree: &mut Node, model: Node, item: &Node) {
     let Some(root) = tree.as_map_mut() else {
         return;
     };
+    // compose checks an included file's top level like any other file's;
+    // the keys not merged below would otherwise vanish without a word.
+    for (key, entry) in &model {
+        let known = super::TOP_LEVEL.contains(&key.as_str()) || key.starts_with("x-");
+        if !known {
+            reader.diags.push(crate::load::de::unknown_key(
+                key,
+                entry.key_span,
+                super::TOP_LEVEL,
+            ));
+        }
+    }
     for section in SECTIONS {
         let Some(theirs) = model.shift_remove(*section) else {
             continue;
