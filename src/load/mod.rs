@@ -18,6 +18,7 @@ pub mod merge;
 pub mod objects;
 pub mod ports;
 pub mod resolve;
+pub mod tags;
 pub mod units;
 pub mod volumes;
 pub mod yaml;
@@ -452,6 +453,7 @@ impl Reader<'_> {
                 return None;
             }
         };
+        self.diags.extend(tags::check(id, &text));
         if docs.is_empty() {
             // Nothing but blanks and comments: compose refuses such a file
             // ("empty compose file"); loading it as no services would make
