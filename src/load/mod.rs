@@ -732,7 +732,11 @@ fn build(
     for (name, entry) in services_node {
         if !valid_service_name(&name) {
             diags.push(
-                Diagnostic::error(format!("invalid service name `{name}`"))
+                Diagnostic::error(if name.is_empty() {
+                    "a service has an empty (or null) name".to_string()
+                } else {
+                    format!("invalid service name `{name}`")
+                })
                     .label(entry.key_span, "not a service name")
                     .help("a service name has only letters, digits, `.`, `_` and `-`, and at least one of them"),
             );

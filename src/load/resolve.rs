@@ -735,16 +735,16 @@ pub fn service(
         out.cpus = cpus(cx, v, "cpus");
     }
     if let Some(v) = &s.cpu_shares {
-        out.cpu_shares = int(cx, v, "cpu_shares");
+        out.cpu_shares = int_in(cx, v, "cpu_shares", 0..=i64::MAX);
     }
     if let Some(v) = &s.cpu_quota {
         out.cpu_quota = int(cx, v, "cpu_quota");
     }
     if let Some(v) = &s.cpu_period {
-        out.cpu_period = int(cx, v, "cpu_period");
+        out.cpu_period = int_in(cx, v, "cpu_period", 0..=i64::MAX);
     }
     if let Some(v) = &s.cpu_count {
-        out.cpu_count = int(cx, v, "cpu_count");
+        out.cpu_count = int_in(cx, v, "cpu_count", 0..=i64::MAX);
     }
     if let Some(v) = &s.cpu_percent {
         out.cpu_percent = cpus(cx, v, "cpu_percent");
@@ -759,7 +759,8 @@ pub fn service(
         out.cpuset = cpuset(cx, v);
     }
     if let Some(v) = &s.pids_limit {
-        out.pids_limit = int(cx, v, "pids_limit");
+        // -1 is "unlimited"; anything lower means nothing.
+        out.pids_limit = int_in(cx, v, "pids_limit", -1..=i64::MAX);
     }
     if let Some(v) = &s.oom_score_adj {
         // The kernel's range (`/proc/PID/oom_score_adj`).
@@ -1221,7 +1222,10 @@ fn deploy(cx: &mut Context, d: &raw::Deploy) -> Deploy {
     }
     Deploy {
         mode: d.mode.as_ref().map(|m| m.value.clone()),
-        replicas: d.replicas.as_ref().and_then(|r| int(cx, r, "replicas")),
+        replicas: d
+            .replicas
+            .as_ref()
+            .and_then(|r| int_in(cx, r, "deploy.replicas", 0..=i64::MAX)),
         endpoint_mode: d.endpoint_mode.clone(),
         labels: labels(&d.labels),
         resources: Resources {
