@@ -200,9 +200,12 @@ fn import(reader: &mut Reader, tree: &mut Node, model: Node, item: &Node) {
         let Some(theirs) = model.shift_remove(*section) else {
             continue;
         };
-        let Value::Map(theirs) = theirs.value.value else {
+        // Shared with the including file's own sections: a section that is
+        // not a mapping (`services: [web]`) is an error, not nothing.
+        let theirs = super::section_map(Some(theirs.value), section, reader.diags);
+        if theirs.is_empty() {
             continue;
-        };
+        }
         let ours = root.entry(section.to_string()).or_insert_with(|| Entry {
             key_span: item.span,
             value: Node::new(Value::Map(Map::new()), item.span),
