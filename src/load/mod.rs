@@ -990,6 +990,7 @@ fn external(e: &Option<crate::model::Spanned<raw::External>>) -> (bool, Option<S
 }
 
 fn network(cx: &mut resolve::Context, key: &str, span: Span, n: &raw::Network) -> Network {
+    resolve::empty_names(cx, &n.labels, &format!("networks.{key}.labels"));
     let (is_external, ext_name) = external(&n.external);
     let name = n.name.clone().or(ext_name).unwrap_or_else(|| {
         if is_external {
@@ -1087,6 +1088,7 @@ fn label_map(l: &Option<raw::ListOrDict>) -> IndexMap<String, String> {
 }
 
 fn volume(cx: &mut resolve::Context, key: &str, span: Span, v: &raw::Volume) -> Volume {
+    resolve::empty_names(cx, &v.labels, &format!("volumes.{key}.labels"));
     let (is_external, ext_name) = external(&v.external);
     let name = v.name.clone().or(ext_name).unwrap_or_else(|| {
         if is_external {

@@ -1097,6 +1097,10 @@ fn build(cx: &mut Context, b: &Spanned<raw::Build>) -> Build {
             ..Build::default()
         },
         raw::Build::Long(l) => Build {
+            labels: {
+                empty_names(cx, &l.labels, "build.labels");
+                labels(&l.labels)
+            },
             context: build_context(cx, l.context.as_deref().unwrap_or(".")),
             dockerfile: l.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
             dockerfile_inline: l.dockerfile_inline.clone(),
@@ -1109,7 +1113,6 @@ fn build(cx: &mut Context, b: &Spanned<raw::Build>) -> Build {
                     Some((k, v))
                 })
                 .collect(),
-            labels: labels(&l.labels),
             target: l.target.clone(),
             cache_from: strings(&l.cache_from),
             cache_to: strings(&l.cache_to),
@@ -1184,6 +1187,7 @@ fn device(cx: &mut Context, d: &Spanned<raw::Device>) -> Option<Device> {
 }
 
 fn deploy(cx: &mut Context, d: &raw::Deploy) -> Deploy {
+    empty_names(cx, &d.labels, "deploy.labels");
     let spec = |cx: &mut Context, r: &Option<raw::ResourceSpec>| {
         r.as_ref().map(|r| ResourceSpec {
             cpus: r
