@@ -160,7 +160,7 @@ fn resolve(cx: &mut Ctx, services: &mut Map, name: String) {
                 continue;
             }
         };
-        let Some((base_loc, base_name)) = find_base(cx, services, &loc, &ext) else {
+        let Some((base_loc, base_name)) = find_base(cx, services, &loc, &name, &ext) else {
             cx.failed.insert(key);
             continue;
         };
@@ -226,9 +226,15 @@ fn resolve(cx: &mut Ctx, services: &mut Map, name: String) {
     }
 }
 
-/// The service that the one at `at` with `ext` extends, and the file it is in (read now if it is
+/// The service that `name` (at `at`, with `ext`) extends, and the file it is in (read now if it is
 /// another file not read yet); None when that cannot be found (reported).
-fn find_base(cx: &mut Ctx, services: &mut Map, at: &Loc, ext: &Node) -> Option<(Loc, String)> {
+fn find_base(
+    cx: &mut Ctx,
+    services: &mut Map,
+    at: &Loc,
+    name: &str,
+    ext: &Node,
+) -> Option<(Loc, String)> {
     let (base_name, base_file) = match &ext.value {
         Value::Scalar(s) => (s.text.clone(), None),
         Value::Map(_) => (
@@ -248,7 +254,20 @@ fn find_base(cx: &mut Ctx, services: &mut Map, at: &Loc, ext: &Node) -> Option<(
         }
     };
     if base_name.is_empty() {
-        // `extends: {file: x}` without `service`: typing reports it, at the key.
+        // `extends: {file: x}` without `service` is reported by typing, at
+        // the key; an empty name written out (`extends: ""`) is reported here,
+        // since compose refuses it and berth would otherwise drop `extends`.
+        let written = match &ext.value {
+            Value::Map(_) => ext.get("service").filter(|n| n.as_str().is_some()),
+            _ => Some(ext),
+        };
+        if let Some(at) = written {
+            cx.reader.diags.push(
+                Diagnostic::error(format!("`extends` of service `{name}` names no service"))
+                    .label(at.span, "empty service name")
+                    .help("name the service to extend: `extends: base` or `extends: {file: common.yaml, service: base}`"),
+            );
+        }
         return None;
     }
     let loc = match base_file {

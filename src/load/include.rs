@@ -145,8 +145,8 @@ pub(crate) fn apply(
             if let Err(e) = crate::load::read_env_file(f, &mut vars, true) {
                 reader.diags.push(
                     Diagnostic::error(format!(
-                        "cannot read env file {} of an included stack: {e}",
-                        shown(f, reader.cwd)
+                        "cannot read env file `{}` of an included stack: {e}",
+                        e.located(&shown(f, reader.cwd))
                     ))
                     .label(item.span, "included here")
                     .help("check that the file exists and holds KEY=VALUE lines"),
@@ -246,13 +246,28 @@ fn import(reader: &mut Reader, tree: &mut Node, model: Node, item: &Node) {
     let Some(root) = tree.as_map_mut() else {
         return;
     };
+    // compose checks an included file's top level like any other file's;
+    // the keys not merged below would otherwise vanish without a word.
+    for (key, entry) in &model {
+        let known = super::TOP_LEVEL.contains(&key.as_str()) || key.starts_with("x-");
+        if !known {
+            reader.diags.push(crate::load::de::unknown_key(
+                key,
+                entry.key_span,
+                super::TOP_LEVEL,
+            ));
+        }
+    }
     for section in SECTIONS {
         let Some(theirs) = model.shift_remove(*section) else {
             continue;
         };
-        let Value::Map(theirs) = theirs.value.value else {
+        // Shared with the including file's own sections: a section that is
+        // not a mapping (`services: [web]`) is an error, not nothing.
+        let theirs = super::section_map(Some(theirs.value), section, reader.diags);
+        if theirs.is_empty() {
             continue;
-        };
+        }
         let ours = root.entry(section.to_string()).or_insert_with(|| Entry {
             key_span: item.span,
             value: Node::new(Value::Map(Map::new()), item.span),

@@ -12,11 +12,13 @@
 //! once. It stops at the validated model: dependency order is `crate::graph`'s.
 
 pub mod de;
+pub mod envfile;
 pub mod interpolate;
 pub mod merge;
 pub mod objects;
 pub mod ports;
 pub mod resolve;
+pub mod tags;
 pub mod units;
 pub mod volumes;
 pub mod yaml;
@@ -166,30 +168,43 @@ fn display_name(path: &Path, cwd: &Path) -> String {
 }
 
 /// Reads a dotenv file into `into`, keeping values already there.
+/// An error names the line and column ([`envfile::Error::located`]).
 fn read_env_file(
     path: &Path,
     into: &mut IndexMap<String, String>,
     overwrite: bool,
-) -> Result<(), String> {
-    let iter = dotenvy::from_path_iter(path).map_err(|e| e.to_string())?;
-    for item in iter {
-        let (k, v) = item.map_err(|e| e.to_string())?;
+) -> Result<(), envfile::Error> {
+    let bytes = std::fs::read(path).map_err(|e| envfile::Error {
+        at: None,
+        reason: e.to_string(),
+    })?;
+    envfile::parse(&bytes, |k, v| {
         if overwrite || !into.contains_key(&k) {
             into.insert(k, v);
         }
-    }
-    Ok(())
+    })
 }
 
 /// Adds the variables of env files (later files winning) to `env`, where the
 /// process environment (already in `env`) wins over all of them.
-fn add_env_files(env: &mut IndexMap<String, String>, files: &[PathBuf], diags: &mut Diagnostics) {
+/// `origin` says where the list came from (`--env-file`, ...), since these
+/// errors have no place in a stack file to point at.
+fn add_env_files(
+    env: &mut IndexMap<String, String>,
+    files: &[PathBuf],
+    origin: &str,
+    cwd: &Path,
+    diags: &mut Diagnostics,
+) {
     let mut from_files = IndexMap::new();
     for f in files {
         if let Err(e) = read_env_file(f, &mut from_files, true) {
             diags.push(
-                Diagnostic::error(format!("cannot read env file {}: {e}", f.display()))
-                    .help("check that the file exists and holds KEY=VALUE lines"),
+                Diagnostic::error(format!(
+                    "cannot read env file `{}` (from {origin}): {e}",
+                    e.located(&display_name(f, cwd))
+                ))
+                .help(e.help()),
             );
         }
     }
@@ -271,15 +286,20 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
     let mut env = opts.environ.clone();
     let explicit_env_files =
         !opts.env_files.is_empty() || env.get("COMPOSE_ENV_FILES").is_some_and(|v| !v.is_empty());
-    let env_files: Vec<PathBuf> = if !opts.env_files.is_empty() {
-        opts.env_files.iter().map(|f| opts.cwd.join(f)).collect()
+    let (env_files, origin): (Vec<PathBuf>, &str) = if !opts.env_files.is_empty() {
+        let files = opts.env_files.iter().map(|f| opts.cwd.join(f)).collect();
+        (files, "--env-file")
     } else if let Some(list) = env.get("COMPOSE_ENV_FILES").filter(|v| !v.is_empty()) {
-        list.split(',').map(|f| opts.cwd.join(f.trim())).collect()
+        let files = list.split(',').map(|f| opts.cwd.join(f.trim())).collect();
+        (files, "COMPOSE_ENV_FILES")
     } else {
         let dot = work_dir.join(".env");
-        if dot.is_file() { vec![dot] } else { vec![] }
+        (
+            if dot.is_file() { vec![dot] } else { vec![] },
+            "the working directory",
+        )
     };
-    add_env_files(&mut env, &env_files, &mut diags);
+    add_env_files(&mut env, &env_files, origin, &opts.cwd, &mut diags);
 
     let files = match find_files(opts, &work_dir, &env, &mut diags) {
         Ok(f) => f,
@@ -301,7 +321,13 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
     // `.env` too, after (and below) the one in the working directory.
     let dot = project_dir.join(".env");
     if !explicit_env_files && project_dir != work_dir && dot.is_file() {
-        add_env_files(&mut env, &[dot], &mut diags);
+        add_env_files(
+            &mut env,
+            &[dot],
+            "the project directory",
+            &opts.cwd,
+            &mut diags,
+        );
     }
 
     let mut reader = Reader {
@@ -430,18 +456,27 @@ impl Reader<'_> {
             .sources
             .add(display_name(path, self.cwd), path.to_path_buf(), text);
         let text = self.sources.get(id).text.clone();
-        let mut docs = match yaml::parse_all(id, &text) {
+        let docs = match yaml::parse_all(id, &text) {
             Ok(docs) => docs,
             Err(d) => {
                 self.diags.push(d);
                 return None;
             }
         };
+        self.diags.extend(tags::check(id, &text));
         if docs.is_empty() {
-            docs.push(Node::new(
-                Value::Map(Default::default()),
-                Span::new(id, 0..0),
-            ));
+            // Nothing but blanks and comments: compose refuses such a file
+            // ("empty compose file"); loading it as no services would make
+            // `up` of a mistyped or truncated file a silent no-op.
+            self.diags.push(
+                Diagnostic::error(format!(
+                    "stack file `{}` is empty",
+                    display_name(path, self.cwd)
+                ))
+                .label(Span::new(id, 0..0), "no YAML document here")
+                .help("a stack file needs at least `services:` with one service"),
+            );
+            return None;
         }
         let mut ok = true;
         for tree in docs.iter().filter(|t| !matches!(t.value, Value::Map(_))) {
@@ -672,6 +707,18 @@ fn build(
         .collect();
 
     let defined = resolve::Defined {
+        subnets: networks_raw
+            .iter()
+            .map(|(name, (_, n))| {
+                let subnets = n
+                    .ipam
+                    .iter()
+                    .flat_map(|i| i.config.iter().flatten())
+                    .filter_map(|pool| pool.subnet.clone())
+                    .collect();
+                (name.clone(), subnets)
+            })
+            .collect(),
         services: resolve::Names::new(profiles.keys().cloned().collect()),
         networks: resolve::Names::new(networks_raw.keys().cloned().collect()),
         volumes: resolve::Names::new(volumes_raw.keys().cloned().collect()),
@@ -693,6 +740,18 @@ fn build(
         ..Stack::default()
     };
     for (name, entry) in services_node {
+        if !valid_service_name(&name) {
+            diags.push(
+                Diagnostic::error(if name.is_empty() {
+                    "a service has an empty (or null) name".to_string()
+                } else {
+                    format!("invalid service name `{name}`")
+                })
+                    .label(entry.key_span, "not a service name")
+                    .help("a service name has only letters, digits, `.`, `_` and `-`, and at least one of them"),
+            );
+            continue;
+        }
         let svc = match de::from_node::<Option<raw::Service>>(&entry.value, &sink) {
             Ok(v) => v.unwrap_or_default(),
             Err(e) => {
@@ -782,6 +841,15 @@ fn build(
 
     diags.extend(cx.diagnostics);
     stack
+}
+
+/// compose's rule for service names (its schema's `^[a-zA-Z0-9._-]+$`): they
+/// become parts of container and host names.
+fn valid_service_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// The services a service cannot start without, where it names them: required
@@ -908,9 +976,9 @@ fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
         }
         if let Err(e) = read_env_file(&abs, &mut vars, true) {
             cx.diagnostics.push(
-                Diagnostic::error(format!("cannot read env file `{path}`: {e}"))
+                Diagnostic::error(format!("cannot read env file `{}`: {e}", e.located(&path)))
                     .label(span, "unreadable env file")
-                    .help("env files hold KEY=VALUE lines"),
+                    .help(e.help()),
             );
         }
     }
@@ -932,6 +1000,7 @@ fn external(e: &Option<crate::model::Spanned<raw::External>>) -> (bool, Option<S
 }
 
 fn network(cx: &mut resolve::Context, key: &str, span: Span, n: &raw::Network) -> Network {
+    resolve::empty_names(cx, &n.labels, &format!("networks.{key}.labels"));
     let (is_external, ext_name) = external(&n.external);
     let name = n.name.clone().or(ext_name).unwrap_or_else(|| {
         if is_external {
@@ -1013,7 +1082,7 @@ fn label_map(l: &Option<raw::ListOrDict>) -> IndexMap<String, String> {
             .iter()
             .map(|(k, v)| {
                 (
-                    k.clone(),
+                    k.value.clone(),
                     v.as_ref().map(|t| t.0.clone()).unwrap_or_default(),
                 )
             })
@@ -1029,6 +1098,7 @@ fn label_map(l: &Option<raw::ListOrDict>) -> IndexMap<String, String> {
 }
 
 fn volume(cx: &mut resolve::Context, key: &str, span: Span, v: &raw::Volume) -> Volume {
+    resolve::empty_names(cx, &v.labels, &format!("volumes.{key}.labels"));
     let (is_external, ext_name) = external(&v.external);
     let name = v.name.clone().or(ext_name).unwrap_or_else(|| {
         if is_external {

@@ -111,6 +111,29 @@ fn port_error(cx: &mut Context, span: Span, text: &str, why: &str) {
     );
 }
 
+/// Checks one `expose` entry: `PORT[-PORT][/PROTOCOL]`, as the engine's
+/// `ExposedPorts` reads it; anything else would be refused only at create.
+pub fn check_expose(cx: &mut Context, text: &str, span: Span) {
+    let (range, protocol) = match text.split_once('/') {
+        Some((r, p)) => (r, p),
+        None => (text, "tcp"),
+    };
+    let why = if parse_range(range).is_none() {
+        Some("not a port or a range of ports")
+    } else if !matches!(protocol, "tcp" | "udp" | "sctp") {
+        Some("the protocol must be `tcp`, `udp` or `sctp`")
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        cx.diagnostics.push(
+            crate::diag::Diagnostic::error(format!("invalid `expose` entry `{text}`: {why}"))
+                .label(span, "not a port")
+                .help("write a container port or range, optionally with a protocol: `80`, `8000-8010/udp`"),
+        );
+    }
+}
+
 /// `"80"` or `"9000-9001"`; 0 is allowed (a published 0 means any port).
 fn parse_range(s: &str) -> Option<(u16, u16)> {
     let (lo, hi) = match s.split_once('-') {

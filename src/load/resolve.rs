@@ -156,6 +156,33 @@ fn int(cx: &mut Context, v: &Spanned<Text>, key: &str) -> Option<i64> {
     }
 }
 
+/// An integer that must lie in `range`, as the engine or compose's schema
+/// demands; a value outside it is an error at the value, never clamped.
+fn int_in(
+    cx: &mut Context,
+    v: &Spanned<Text>,
+    key: &str,
+    range: std::ops::RangeInclusive<i64>,
+) -> Option<i64> {
+    let n = int(cx, v, key)?;
+    if !range.contains(&n) {
+        let (lo, hi) = (range.start(), range.end());
+        let allowed = if *hi == i64::MAX {
+            format!("{lo} or more")
+        } else {
+            format!("from {lo} to {hi}")
+        };
+        cx.error(
+            v.span,
+            format!("`{key}: {n}` is out of range: it must be {allowed}"),
+            "out of range",
+            format!("use a whole number {allowed}"),
+        );
+        return None;
+    }
+    Some(n)
+}
+
 fn cpus(cx: &mut Context, v: &Spanned<Text>, key: &str) -> Option<f64> {
     // Asked once: the answer reads cgroup files, and a large stack has
     // thousands of services.
@@ -163,6 +190,18 @@ fn cpus(cx: &mut Context, v: &Spanned<Text>, key: &str) -> Option<f64> {
     let ncpu =
         *NCPU.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()) as f64);
     match v.value.0.trim().parse::<f64>() {
+        // The engine takes CPUs as an i64 count of billionths (NanoCPUs): a
+        // value that does not fit, or that rounds to 0 (no limit at all),
+        // would be changed silently on the way.
+        Ok(n) if n.is_finite() && (n * 1e9 >= i64::MAX as f64 || (n > 0.0 && n < 1e-9)) => {
+            cx.error(
+                v.span,
+                format!("`{key}: {}` is not a CPU count the engine can take", v.value.0),
+                "out of range",
+                "write a number of CPUs from 0.000000001 to the CPUs of the machine, such as `0.5` or `2`",
+            );
+            None
+        }
         Ok(n) if n.is_finite() && n >= 0.0 => {
             // The engine rejects more CPUs than the host has; say so now.
             if n > ncpu && key == "cpus" {
@@ -216,6 +255,34 @@ fn cpuset(cx: &mut Context, v: &Spanned<Text>) -> Option<String> {
     Some(text.to_string())
 }
 
+/// One short `tmpfs` entry, `PATH[:OPTIONS]`: an absolute path, and a
+/// `size=` option that is a size (or a percentage of memory) when given.
+fn check_tmpfs(cx: &mut Context, entry: &str, span: Span) {
+    let (path, options) = entry.split_once(':').unwrap_or((entry, ""));
+    if !path.starts_with('/') {
+        cx.error(
+            span,
+            format!("`tmpfs` path `{path}` is not absolute"),
+            "not an absolute path",
+            "write the path inside the container from `/`: `/run:size=64m`",
+        );
+    }
+    for size in options.split(',').filter_map(|o| o.strip_prefix("size=")) {
+        let ok = match size.strip_suffix('%') {
+            Some(pct) => pct.parse::<u8>().is_ok_and(|p| p <= 100),
+            None => parse_bytes(size).is_ok_and(|b| b >= 0),
+        };
+        if !ok {
+            cx.error(
+                span,
+                format!("`tmpfs` size `{size}` is not a size"),
+                "not a size",
+                "write a size such as `64m`, or a percentage of memory such as `50%`",
+            );
+        }
+    }
+}
+
 fn texts(v: &Option<Vec<Text>>) -> Vec<String> {
     v.iter().flatten().map(|t| t.0.clone()).collect()
 }
@@ -224,11 +291,20 @@ fn strings(v: &Option<Vec<String>>) -> Vec<String> {
     v.clone().unwrap_or_default()
 }
 
-fn one_or_many(v: &Option<raw::OneOrMany>) -> Vec<String> {
+fn one_or_many(v: Option<&raw::OneOrMany>) -> Vec<String> {
+    spanned_list(v, Span::default())
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect()
+}
+
+/// The strings of a one-or-many value, each with where it was written (the
+/// whole value's span for a single string).
+fn spanned_list(v: Option<&raw::OneOrMany>, whole: Span) -> Vec<(String, Span)> {
     match v {
         None => Vec::new(),
-        Some(raw::OneOrMany::One(s)) => vec![s.clone()],
-        Some(raw::OneOrMany::Many(v)) => v.iter().map(|t| t.value.0.clone()).collect(),
+        Some(raw::OneOrMany::One(s)) => vec![(s.clone(), whole)],
+        Some(raw::OneOrMany::Many(v)) => v.iter().map(|t| (t.value.0.clone(), t.span)).collect(),
     }
 }
 
@@ -239,7 +315,7 @@ fn list_or_dict(v: &Option<raw::ListOrDict>, sep: char) -> IndexMap<String, Opti
         None => {}
         Some(raw::ListOrDict::Dict(d)) => {
             for (k, v) in d {
-                out.insert(k.clone(), v.as_ref().map(|t| t.0.clone()));
+                out.insert(k.value.clone(), v.as_ref().map(|t| t.0.clone()));
             }
         }
         Some(raw::ListOrDict::List(l)) => {
@@ -260,6 +336,33 @@ fn labels(v: &Option<raw::ListOrDict>) -> IndexMap<String, String> {
         .into_iter()
         .map(|(k, v)| (k, v.unwrap_or_default()))
         .collect()
+}
+
+/// Reports every entry of a `KEY=VALUE` list or mapping whose name is empty
+/// (`"": x`, `=x`): the engine has no use for a nameless label or sysctl,
+/// and compose's schema refuses the mapping form.
+pub(crate) fn empty_names(cx: &mut Context, v: &Option<raw::ListOrDict>, key: &str) {
+    let spans: Vec<Span> = match v {
+        None => Vec::new(),
+        Some(raw::ListOrDict::Dict(d)) => d
+            .keys()
+            .filter(|k| k.value.trim().is_empty())
+            .map(|k| k.span)
+            .collect(),
+        Some(raw::ListOrDict::List(l)) => l
+            .iter()
+            .filter(|i| i.value.0.split('=').next().unwrap_or("").trim().is_empty())
+            .map(|i| i.span)
+            .collect(),
+    };
+    for span in spans {
+        cx.error(
+            span,
+            format!("an entry of `{key}` has an empty name"),
+            "no name",
+            format!("give each entry of `{key}` a name: `name: value` or `name=value`"),
+        );
+    }
 }
 
 fn text_map(v: &Option<IndexMap<String, Text>>) -> IndexMap<String, String> {
@@ -413,6 +516,8 @@ fn split_command(
 
 /// Names of everything defined at the top level, for reference checks.
 pub struct Defined {
+    /// Each network's `ipam.config` subnets, as written.
+    pub subnets: IndexMap<String, Vec<String>>,
     pub services: Names,
     pub networks: Names,
     pub volumes: Names,
@@ -490,8 +595,8 @@ pub fn service(
         privileged: s.privileged.unwrap_or(false),
         read_only: s.read_only.unwrap_or(false),
         security_opt: strings(&s.security_opt),
-        dns: one_or_many(&s.dns),
-        dns_search: one_or_many(&s.dns_search),
+        dns: one_or_many(s.dns.as_ref().map(|d| &d.value)),
+        dns_search: one_or_many(s.dns_search.as_ref()),
         dns_opt: strings(&s.dns_opt),
         external_links: strings(&s.external_links),
         ipc: s.ipc.clone(),
@@ -509,7 +614,7 @@ pub fn service(
         oom_kill_disable: s.oom_kill_disable,
         group_add: texts(&s.group_add),
         storage_opt: text_map(&s.storage_opt),
-        tmpfs: one_or_many(&s.tmpfs),
+        tmpfs: one_or_many(s.tmpfs.as_ref().map(|t| &t.value)),
         labels: labels(&s.labels),
         sysctls: labels(&s.sysctls),
         annotations: s.annotations.as_ref().map(|a| labels(&Some(a.clone()))),
@@ -522,6 +627,28 @@ pub fn service(
             "no `image` or `build`",
             "add `image: <name>` or a `build:` section",
         );
+    }
+    empty_names(cx, &s.labels, "labels");
+    empty_names(cx, &s.sysctls, "sysctls");
+    if let Some(d) = &s.dns {
+        for (addr, span) in spanned_list(Some(&d.value), d.span) {
+            if addr.parse::<std::net::IpAddr>().is_err() {
+                cx.error(
+                    span,
+                    format!("`dns` entry `{addr}` is not an IP address"),
+                    "not an address",
+                    "list the DNS servers by address: `1.1.1.1` or `2606:4700::1111`",
+                );
+            }
+        }
+    }
+    if let Some(t) = &s.tmpfs {
+        for (entry, span) in spanned_list(Some(&t.value), t.span) {
+            check_tmpfs(cx, &entry, span);
+        }
+    }
+    for e in s.expose.iter().flatten() {
+        crate::load::ports::check_expose(cx, &e.value.0, e.span);
     }
     out.command = split_command(cx, &s.command, "command");
     out.entrypoint = split_command(cx, &s.entrypoint, "entrypoint");
@@ -608,16 +735,16 @@ pub fn service(
         out.cpus = cpus(cx, v, "cpus");
     }
     if let Some(v) = &s.cpu_shares {
-        out.cpu_shares = int(cx, v, "cpu_shares");
+        out.cpu_shares = int_in(cx, v, "cpu_shares", 0..=i64::MAX);
     }
     if let Some(v) = &s.cpu_quota {
         out.cpu_quota = int(cx, v, "cpu_quota");
     }
     if let Some(v) = &s.cpu_period {
-        out.cpu_period = int(cx, v, "cpu_period");
+        out.cpu_period = int_in(cx, v, "cpu_period", 0..=i64::MAX);
     }
     if let Some(v) = &s.cpu_count {
-        out.cpu_count = int(cx, v, "cpu_count");
+        out.cpu_count = int_in(cx, v, "cpu_count", 0..=i64::MAX);
     }
     if let Some(v) = &s.cpu_percent {
         out.cpu_percent = cpus(cx, v, "cpu_percent");
@@ -632,16 +759,18 @@ pub fn service(
         out.cpuset = cpuset(cx, v);
     }
     if let Some(v) = &s.pids_limit {
-        out.pids_limit = int(cx, v, "pids_limit");
+        // -1 is "unlimited"; anything lower means nothing.
+        out.pids_limit = int_in(cx, v, "pids_limit", -1..=i64::MAX);
     }
     if let Some(v) = &s.oom_score_adj {
-        out.oom_score_adj = v.0.trim().parse().ok();
+        // The kernel's range (`/proc/PID/oom_score_adj`).
+        out.oom_score_adj = int_in(cx, v, "oom_score_adj", -1000..=1000);
     }
     if let Some(v) = &s.stop_grace_period {
         out.stop_grace_period = duration(cx, v, "stop_grace_period");
     }
     if let Some(v) = &s.scale {
-        out.scale = int(cx, v, "scale");
+        out.scale = int_in(cx, v, "scale", 0..=i64::MAX);
     }
     if let Some(r) = &s.restart {
         out.restart = restart_policy(cx, r);
@@ -954,8 +1083,8 @@ fn healthcheck(cx: &mut Context, h: &raw::Healthcheck) -> Healthcheck {
         retries: h
             .retries
             .as_ref()
-            .and_then(|r| int(cx, r, "retries"))
-            .map(|n| n.max(0) as u64),
+            .and_then(|r| int_in(cx, r, "healthcheck.retries", 0..=i64::MAX))
+            .map(|n| n as u64),
         disable: h.disable.unwrap_or(false),
     }
 }
@@ -968,6 +1097,10 @@ fn build(cx: &mut Context, b: &Spanned<raw::Build>) -> Build {
             ..Build::default()
         },
         raw::Build::Long(l) => Build {
+            labels: {
+                empty_names(cx, &l.labels, "build.labels");
+                labels(&l.labels)
+            },
             context: build_context(cx, l.context.as_deref().unwrap_or(".")),
             dockerfile: l.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
             dockerfile_inline: l.dockerfile_inline.clone(),
@@ -980,7 +1113,6 @@ fn build(cx: &mut Context, b: &Spanned<raw::Build>) -> Build {
                     Some((k, v))
                 })
                 .collect(),
-            labels: labels(&l.labels),
             target: l.target.clone(),
             cache_from: strings(&l.cache_from),
             cache_to: strings(&l.cache_to),
@@ -1055,6 +1187,7 @@ fn device(cx: &mut Context, d: &Spanned<raw::Device>) -> Option<Device> {
 }
 
 fn deploy(cx: &mut Context, d: &raw::Deploy) -> Deploy {
+    empty_names(cx, &d.labels, "deploy.labels");
     let spec = |cx: &mut Context, r: &Option<raw::ResourceSpec>| {
         r.as_ref().map(|r| ResourceSpec {
             cpus: r
@@ -1093,7 +1226,10 @@ fn deploy(cx: &mut Context, d: &raw::Deploy) -> Deploy {
     }
     Deploy {
         mode: d.mode.as_ref().map(|m| m.value.clone()),
-        replicas: d.replicas.as_ref().and_then(|r| int(cx, r, "replicas")),
+        replicas: d
+            .replicas
+            .as_ref()
+            .and_then(|r| int_in(cx, r, "deploy.replicas", 0..=i64::MAX)),
         endpoint_mode: d.endpoint_mode.clone(),
         labels: labels(&d.labels),
         resources: Resources {
@@ -1238,8 +1374,16 @@ fn networks(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: &Def
                 check(cx, &name.value, name.span);
                 let net = cfg.value.as_ref().map(|c| ServiceNetwork {
                     aliases: strings(&c.aliases),
-                    ipv4_address: c.ipv4_address.clone(),
-                    ipv6_address: c.ipv6_address.clone(),
+                    ipv4_address: c
+                        .ipv4_address
+                        .as_ref()
+                        .filter(|a| address_in(cx, a, &name.value, defined, true))
+                        .map(|a| a.value.clone()),
+                    ipv6_address: c
+                        .ipv6_address
+                        .as_ref()
+                        .filter(|a| address_in(cx, a, &name.value, defined, false))
+                        .map(|a| a.value.clone()),
                     link_local_ips: strings(&c.link_local_ips),
                     mac_address: c.mac_address.clone(),
                     driver_opts: text_map(&c.driver_opts),
@@ -1250,6 +1394,77 @@ fn networks(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: &Def
             }
         }
     }
+}
+
+/// Whether a static address for a service on network `net` is an address of
+/// the right family inside one of the network's configured subnets (when the
+/// network names any); reports it where it is not.
+fn address_in(
+    cx: &mut Context,
+    a: &Spanned<String>,
+    net: &str,
+    defined: &Defined,
+    v4: bool,
+) -> bool {
+    let key = if v4 { "ipv4_address" } else { "ipv6_address" };
+    let ip = match a.value.parse::<std::net::IpAddr>() {
+        Ok(ip) if ip.is_ipv4() == v4 => ip,
+        _ => {
+            let family = if v4 { "an IPv4" } else { "an IPv6" };
+            cx.error(
+                a.span,
+                format!("`{key}` `{}` is not {family} address", a.value),
+                "not an address",
+                if v4 {
+                    "write an address such as `172.20.0.5`"
+                } else {
+                    "write an address such as `fd00::5`"
+                },
+            );
+            return false;
+        }
+    };
+    let subnets: Vec<&str> = defined
+        .subnets
+        .get(net)
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .filter(|s| subnet_contains(s, ip).is_some())
+        .collect();
+    if subnets.is_empty() || subnets.iter().any(|s| subnet_contains(s, ip) == Some(true)) {
+        return true;
+    }
+    cx.error(
+        a.span,
+        format!("`{key}` `{}` is outside network `{net}`'s subnets", a.value),
+        "outside the subnet",
+        format!("use an address in {}", subnets.join(" or ")),
+    );
+    false
+}
+
+/// Whether `cidr` (`172.20.0.0/16`) holds `ip`; None when `cidr` is not a
+/// subnet of `ip`'s family (a malformed subnet is reported with the network).
+fn subnet_contains(cidr: &str, ip: std::net::IpAddr) -> Option<bool> {
+    use std::net::IpAddr;
+    let (base, bits) = cidr.split_once('/')?;
+    let bits: u32 = bits.parse().ok()?;
+    let (base, ip, width) = match (base.parse::<IpAddr>().ok()?, ip) {
+        (IpAddr::V4(b), IpAddr::V4(i)) => (u32::from(b) as u128, u32::from(i) as u128, 32),
+        (IpAddr::V6(b), IpAddr::V6(i)) => (u128::from(b), u128::from(i), 128),
+        _ => return None,
+    };
+    if bits > width {
+        return None;
+    }
+    // The bits of the network part, counted from the top of `width` bits.
+    let mask = if bits == 0 {
+        0
+    } else {
+        (u128::MAX << (128 - bits)) >> (128 - width)
+    };
+    Some(base & mask == ip & mask)
 }
 
 fn dependencies(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: &Defined) {
@@ -1448,6 +1663,34 @@ mod tests {
         ] {
             assert_eq!(shell_split(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn static_addresses_are_checked_against_subnets_of_their_family() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(
+            subnet_contains("172.28.0.0/16", ip("172.28.5.1")),
+            Some(true)
+        );
+        assert_eq!(
+            subnet_contains("172.28.0.0/16", ip("172.29.0.1")),
+            Some(false)
+        );
+        assert_eq!(
+            subnet_contains("10.0.0.0/8", ip("10.255.255.255")),
+            Some(true)
+        );
+        assert_eq!(subnet_contains("0.0.0.0/0", ip("8.8.8.8")), Some(true));
+        assert_eq!(subnet_contains("10.0.0.1/32", ip("10.0.0.2")), Some(false));
+        assert_eq!(subnet_contains("fd00::/64", ip("fd00::5")), Some(true));
+        assert_eq!(
+            subnet_contains("fd00::/64", ip("fd00:0:0:1::5")),
+            Some(false)
+        );
+        // Another family, or a malformed subnet, says nothing.
+        assert_eq!(subnet_contains("fd00::/64", ip("10.0.0.1")), None);
+        assert_eq!(subnet_contains("10.0.0.0/33", ip("10.0.0.1")), None);
+        assert_eq!(subnet_contains("10.0.0.0", ip("10.0.0.1")), None);
     }
 
     #[test]

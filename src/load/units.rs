@@ -19,20 +19,32 @@ pub fn parse_bytes(text: &str) -> Result<i64, String> {
     {
         return Err(format!("`{text}` is not a size"));
     }
-    let n: f64 = num.parse().map_err(|_| format!("`{text}` is not a size"))?;
     let lower = unit.to_ascii_lowercase();
-    let mult: f64 = match lower.as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" | "kib" => 1024.0,
-        "m" | "mb" | "mib" => 1024.0 * 1024.0,
-        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
-        "t" | "tb" | "tib" => 1024f64.powi(4),
-        "p" | "pb" | "pib" => 1024f64.powi(5),
+    let shift = match lower.as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        "p" | "pb" | "pib" => 50,
         _ => return Err(format!("`{text}` has an unknown unit `{unit}`")),
     };
-    let bytes = n * mult;
-    if !bytes.is_finite() || bytes > i64::MAX as f64 {
-        return Err(format!("`{text}` is too large"));
+    let too_large = || format!("`{text}` is too large: sizes stop below 8 EiB (2^63 bytes)");
+    // Whole numbers are computed exactly, so that a size just past 2^63
+    // bytes is refused rather than rounded (a float cast would clamp it to
+    // i64::MAX without a word); only fractions go through f64.
+    if !num.contains('.') {
+        let n: u128 = num.parse().map_err(|_| too_large())?;
+        return n
+            .checked_mul(1u128 << shift)
+            .and_then(|b| i64::try_from(b).ok())
+            .ok_or_else(too_large);
+    }
+    let n: f64 = num.parse().map_err(|_| format!("`{text}` is not a size"))?;
+    let bytes = n * (1u64 << shift) as f64;
+    // 2^63 itself is `i64::MAX as f64`, and does not fit.
+    if !bytes.is_finite() || bytes >= i64::MAX as f64 {
+        return Err(too_large());
     }
     Ok(bytes as i64)
 }
@@ -116,7 +128,8 @@ pub fn parse_go_duration(text: &str) -> Result<i64, String> {
         s = &s[u_end..];
         total += n * unit as f64;
     }
-    if total > i64::MAX as f64 {
+    // `>=`: i64::MAX rounds up to 2^63 as a float, which does not fit.
+    if total >= i64::MAX as f64 {
         return Err(format!("`{text}` is too long a duration"));
     }
     let ns = total.round() as i64;
@@ -189,6 +202,18 @@ mod tests {
         assert!(parse_bytes("6x").is_err());
         assert!(parse_bytes("m").is_err());
         assert!(parse_bytes("").is_err());
+    }
+
+    #[test]
+    fn sizes_past_64_bits_are_refused_not_clamped() {
+        assert_eq!(parse_bytes("9223372036854775807"), Ok(i64::MAX));
+        assert!(parse_bytes("9223372036854775808").is_err());
+        // 2^23 TiB is exactly 2^63 bytes.
+        assert!(parse_bytes("8388608t").is_err());
+        assert_eq!(parse_bytes("8388607t"), Ok(8388607 << 40));
+        assert!(parse_bytes("8388608.0t").is_err());
+        assert!(parse_bytes("99999999999999999999999999999999999999999g").is_err());
+        assert!(parse_go_duration("2562048h").is_err());
     }
 
     #[test]

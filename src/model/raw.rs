@@ -190,7 +190,7 @@ one_of!(OneOrMany, "a string or a list of strings",
 #[serde(untagged)]
 pub enum ListOrDict {
     List(Vec<Spanned<Text>>),
-    Dict(IndexMap<String, Option<Text>>),
+    Dict(IndexMap<Spanned<String>, Option<Text>>),
 }
 impl<'de> Deserialize<'de> for ListOrDict {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ListOrDict, D::Error> {
@@ -419,8 +419,8 @@ one_of!(ServiceVolume, "a volume (\"src:dst[:mode]\") or a mapping with `type`",
 #[serde(deny_unknown_fields)]
 pub struct ServiceNetwork {
     pub aliases: Option<Vec<String>>,
-    pub ipv4_address: Option<String>,
-    pub ipv6_address: Option<String>,
+    pub ipv4_address: Option<Spanned<String>>,
+    pub ipv6_address: Option<Spanned<String>>,
     pub link_local_ips: Option<Vec<String>>,
     pub mac_address: Option<String>,
     pub driver_opts: Option<IndexMap<String, Text>>,
@@ -663,7 +663,7 @@ pub struct Service {
     pub ports: Option<Vec<Spanned<Port>>>,
     pub expose: Option<Vec<Spanned<Text>>>,
     pub volumes: Option<Vec<Spanned<ServiceVolume>>>,
-    pub tmpfs: Option<OneOrMany>,
+    pub tmpfs: Option<Spanned<OneOrMany>>,
     pub networks: Option<ServiceNetworks>,
     pub depends_on: Option<DependsOn>,
     pub links: Option<Vec<Spanned<String>>>,
@@ -693,7 +693,7 @@ pub struct Service {
     pub mem_reservation: Option<Spanned<Text>>,
     pub mem_swappiness: Option<Spanned<Text>>,
     pub oom_kill_disable: Option<bool>,
-    pub oom_score_adj: Option<Text>,
+    pub oom_score_adj: Option<Spanned<Text>>,
     pub blkio_config: Option<BlkioConfig>,
     pub pids_limit: Option<Spanned<Text>>,
     pub shm_size: Option<Spanned<Text>>,
@@ -705,7 +705,7 @@ pub struct Service {
     pub read_only: Option<bool>,
     pub security_opt: Option<Vec<String>>,
     pub devices: Option<Vec<Spanned<Device>>>,
-    pub dns: Option<OneOrMany>,
+    pub dns: Option<Spanned<OneOrMany>>,
     pub dns_search: Option<OneOrMany>,
     pub dns_opt: Option<Vec<String>>,
     pub extra_hosts: Option<Spanned<ExtraHosts>>,
