@@ -7,11 +7,11 @@
 
 use std::fmt;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan};
 
-use crate::source::{Sources, Span};
+use crate::source::{FileId, Sources, Span};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Severity {
     Error,
     Warning,
@@ -92,7 +92,91 @@ pub struct RenderOptions {
     pub width: usize,
 }
 
+/// At most this many diagnostics of one kind are printed; the rest are counted.
+/// Thousands of copies of one mistake say nothing more than twenty do, and
+/// printing them all is what made a hostile file take minutes.
+pub const MAX_PER_KIND: usize = 20;
+
+/// Characters of a long line shown around a label, and how many of them come
+/// before the label's start. Wider lines are cut with an ellipsis on either side.
+pub const WINDOW_CHARS: usize = 120;
+const WINDOW_BEFORE: usize = 40;
+
+/// A label over more lines than this is drawn over its first line only, so that a
+/// span covering a whole file never prints the whole file.
+const MAX_LABEL_LINES: usize = 4;
+
+/// Lines shown before and after each label.
+const CONTEXT_LINES: usize = 1;
+
+/// Label texts are one line under the source; longer ones are cut.
+const MAX_LABEL_TEXT: usize = 200;
+
+/// Renders diagnostics in order, at most [`MAX_PER_KIND`] of each kind, then one
+/// line per kind that was cut: "and K more like this".
+pub fn render_all(diags: &[Diagnostic], sources: &Sources, opts: RenderOptions) -> String {
+    let mut out = String::new();
+    let mut seen: std::collections::HashMap<(Severity, String), usize> = Default::default();
+    let mut cut: Vec<((Severity, String), String)> = Vec::new();
+    for d in diags {
+        let key = (d.severity, kind(&d.message));
+        let count = seen.entry(key.clone()).or_insert(0);
+        *count += 1;
+        if *count <= MAX_PER_KIND {
+            out.push_str(&render(d, sources, opts));
+        } else if *count == MAX_PER_KIND + 1 {
+            cut.push((key, d.message.clone()));
+        }
+    }
+    for (key, example) in cut {
+        let more = seen[&key] - MAX_PER_KIND;
+        let plural = if more == 1 { "" } else { "s" };
+        out.push_str(&format!(
+            "{}: and {more} more {}{plural} like this: {}\n",
+            severity_word(key.0),
+            severity_word(key.0),
+            clip(&example, MAX_LABEL_TEXT),
+        ));
+    }
+    out
+}
+
+/// What makes two messages "the same kind": the text with its quoted names and
+/// numbers blanked, so that "`A` is not set" and "`B` is not set" count together.
+fn kind(message: &str) -> String {
+    let mut key = String::new();
+    let mut quoted = false;
+    for c in message.chars() {
+        match c {
+            '`' => {
+                quoted = !quoted;
+                key.push('`');
+            }
+            _ if quoted => {}
+            '0'..='9' => {
+                if !key.ends_with('#') {
+                    key.push('#');
+                }
+            }
+            _ => key.push(c),
+        }
+    }
+    key
+}
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
 /// Renders one diagnostic with its source text, carets and help, miette style.
+///
+/// The snippet is built from the labels' lines only (see [`Excerpt`]): its cost is
+/// that of the output, whatever the size of the file, and a file whose contents
+/// must not be shown ([`crate::source::Opaque`]) gives its location and no text.
 pub fn render(d: &Diagnostic, sources: &Sources, opts: RenderOptions) -> String {
     let theme = if opts.color {
         GraphicalTheme::unicode()
@@ -102,7 +186,7 @@ pub fn render(d: &Diagnostic, sources: &Sources, opts: RenderOptions) -> String 
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(opts.width)
         .with_links(false)
-        .with_context_lines(1)
+        .with_context_lines(CONTEXT_LINES)
         .with_show_related_as_nested(true)
         // Break lines at spaces only: `./db-data` or `--remove-orphans` split
         // at a hyphen or a slash could not be copied whole.
@@ -110,40 +194,61 @@ pub fn render(d: &Diagnostic, sources: &Sources, opts: RenderOptions) -> String 
         .with_word_splitter(textwrap::WordSplitter::NoHyphenation);
     // miette draws labels against one source: the labels in each other file
     // become a related report of their own, so that every location is shown.
-    let first_file = d.primary_span().map(|s| s.file);
-    let mut related: Vec<(crate::source::FileId, Report)> = Vec::new();
-    let mut labels = Vec::new();
+    let mut files: Vec<(FileId, Vec<(Span, String)>)> = Vec::new();
     for (span, text) in &d.labels {
-        let label =
-            LabeledSpan::new_with_span(Some(text.clone()), (span.start, span.end - span.start));
-        if Some(span.file) == first_file {
-            labels.push(label);
-            continue;
-        }
-        match related.iter_mut().find(|(file, _)| *file == span.file) {
-            Some((_, r)) => r.labels.push(label),
-            None => related.push((
-                span.file,
-                Report {
-                    severity: d.severity,
-                    // The snippet's header names the file.
-                    message: "continued in another file".to_string(),
-                    help: None,
-                    labels: vec![label],
-                    source: Some(named_source(sources, *span)),
-                    related: Vec::new(),
-                },
-            )),
+        let text = clip(text, MAX_LABEL_TEXT);
+        match files.iter_mut().find(|(file, _)| *file == span.file) {
+            Some((_, labels)) => labels.push((*span, text)),
+            None => files.push((span.file, vec![(*span, text)])),
         }
     }
-    let related = related.into_iter().map(|(_, r)| r).collect();
+    let mut message = d.message.clone();
+    let mut reports = Vec::new();
+    for (i, (file, labels)) in files.into_iter().enumerate() {
+        let source = sources.get(file);
+        if let Some(why) = source.opaque() {
+            // No excerpt: the location alone, in the message.
+            for (span, text) in &labels {
+                let (line, col) = source.line_col(span.start);
+                message.push_str(&format!(
+                    "\n  at {}:{line}:{col}: {text} (its contents are not shown: {})",
+                    source.name,
+                    why.reason()
+                ));
+            }
+            continue;
+        }
+        let (excerpt, labels) = Excerpt::new(source, &labels);
+        reports.push(Report {
+            severity: d.severity,
+            // The snippet's header names the file.
+            message: if i == 0 {
+                String::new()
+            } else {
+                "continued in another file".to_string()
+            },
+            help: None,
+            labels,
+            source: Some(excerpt),
+            related: Vec::new(),
+        });
+    }
+    // The first file's labels belong to the report itself, unless that file is
+    // opaque: then every snippet is a related report.
+    let first_is_main = reports.first().is_some_and(|r| r.message.is_empty());
+    let (labels, source) = if first_is_main {
+        let main = reports.remove(0);
+        (main.labels, main.source)
+    } else {
+        (Vec::new(), None)
+    };
     let report = Report {
         severity: d.severity,
-        message: d.message.clone(),
+        message,
         help: d.help.clone(),
         labels,
-        source: d.primary_span().map(|s| named_source(sources, s)),
-        related,
+        source,
+        related: reports,
     };
     let mut out = String::new();
     if handler.render_report(&mut out, &report).is_err() {
@@ -159,9 +264,266 @@ fn severity_word(s: Severity) -> &'static str {
     }
 }
 
-fn named_source(sources: &Sources, span: Span) -> NamedSource<String> {
-    let file = sources.get(span.file);
-    NamedSource::new(file.name.clone(), file.text.to_string()).with_language("yaml")
+/// The lines of one file that a diagnostic's labels need, and nothing else: each
+/// label's lines with [`CONTEXT_LINES`] around them, long lines cut to a window of
+/// [`WINDOW_CHARS`] around the label. miette reads this instead of the file, with
+/// the labels moved to their place in it; line numbers and the `file:line:col`
+/// header stay those of the real file.
+#[derive(Debug)]
+struct Excerpt {
+    name: String,
+    text: String,
+    /// Runs of consecutive real lines, in file order, never adjacent.
+    segments: Vec<Segment>,
+}
+
+#[derive(Debug)]
+struct Segment {
+    /// Byte range in `Excerpt::text`, its last line break included.
+    range: std::ops::Range<usize>,
+    /// 0-based real line number of the first line.
+    first_line: usize,
+    lines: Vec<ExcerptLine>,
+}
+
+/// One real line as shown: the window `real` of it, at `shown` in the excerpt.
+#[derive(Debug)]
+struct ExcerptLine {
+    real: std::ops::Range<usize>,
+    /// Where the window's first byte is in the excerpt (after any leading ellipsis).
+    shown: usize,
+    /// The real line's start and end (before its line break).
+    line: std::ops::Range<usize>,
+    cut_after: bool,
+    /// 0-based character column of the window's first byte.
+    first_col: usize,
+}
+
+const ELLIPSIS: &str = "…";
+
+impl Excerpt {
+    fn new(
+        file: &crate::source::SourceFile,
+        labels: &[(Span, String)],
+    ) -> (Excerpt, Vec<LabeledSpan>) {
+        let text = &*file.text;
+        // The empty "line" after a final line break is shown only when a label is on
+        // it, as miette does.
+        let last_line = if text.ends_with('\n') {
+            file.line_count().saturating_sub(2)
+        } else {
+            file.line_count() - 1
+        };
+        // Each label as real byte offsets on real lines, long spans cut.
+        let spans: Vec<(usize, usize, usize, usize)> = labels
+            .iter()
+            .map(|(span, _)| {
+                let start = floor_char_boundary(text, span.start.min(text.len()));
+                let end = floor_char_boundary(text, span.end.min(text.len())).max(start);
+                let first = file.line_index(start);
+                let mut last = file.line_index(end.saturating_sub(1).max(start));
+                let mut end = end;
+                if last - first >= MAX_LABEL_LINES {
+                    last = first;
+                    end = end.min(file.line_range(first).end).max(start);
+                }
+                (start, end, first, last)
+            })
+            .collect();
+        // Line runs to show, merged (as miette merges them) when at most one line
+        // lies between them, so that miette never has to join two runs itself.
+        let mut runs: Vec<(usize, usize)> = spans
+            .iter()
+            .map(|&(_, _, a, b)| {
+                (
+                    a.saturating_sub(CONTEXT_LINES),
+                    (b + CONTEXT_LINES).min(last_line).max(b),
+                )
+            })
+            .collect();
+        runs.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::new();
+        for (a, b) in runs {
+            match merged.last_mut() {
+                Some(last) if a <= last.1 + 2 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        let mut out = String::new();
+        let mut segments = Vec::new();
+        for (a, b) in merged {
+            let seg_start = out.len();
+            // Where the window of a line without labels starts: the same byte
+            // column as the run's first label, so that context lines line up.
+            let anchor_col = spans
+                .iter()
+                .filter(|s| s.2 >= a && s.2 <= b)
+                .map(|s| s.0 - file.line_range(s.2).start)
+                .min()
+                .unwrap_or(0);
+            let mut lines = Vec::with_capacity(b - a + 1);
+            for n in a..=b {
+                let line = file.line_range(n);
+                let anchor = spans
+                    .iter()
+                    .filter(|s| s.2 == n)
+                    .map(|s| s.0)
+                    .min()
+                    .unwrap_or_else(|| {
+                        floor_char_boundary(text, (line.start + anchor_col).min(line.end))
+                    });
+                let (real, first_col) = window(text, line.clone(), anchor);
+                let cut_before = real.start > line.start;
+                let cut_after = real.end < line.end;
+                if cut_before {
+                    out.push_str(ELLIPSIS);
+                }
+                let shown = out.len();
+                out.push_str(&text[real.clone()]);
+                if cut_after {
+                    out.push_str(ELLIPSIS);
+                }
+                out.push('\n');
+                lines.push(ExcerptLine {
+                    real,
+                    shown,
+                    line,
+                    cut_after,
+                    first_col,
+                });
+            }
+            segments.push(Segment {
+                range: seg_start..out.len(),
+                first_line: a,
+                lines,
+            });
+        }
+        let excerpt = Excerpt {
+            name: file.name.clone(),
+            text: out,
+            segments,
+        };
+        let labels = spans
+            .iter()
+            .zip(labels)
+            .map(|(&(start, end, first, last), (_, text))| {
+                let s = excerpt.map(first, start);
+                let e = excerpt.map(last, end).max(s);
+                LabeledSpan::new_with_span(Some(text.clone()), (s, e - s))
+            })
+            .collect();
+        (excerpt, labels)
+    }
+
+    fn line(&self, real_line: usize) -> &ExcerptLine {
+        let seg = &self.segments[self.segments.partition_point(|s| s.first_line <= real_line) - 1];
+        &seg.lines[real_line - seg.first_line]
+    }
+
+    /// Where a real offset on a real line lands in the excerpt: inside the window
+    /// where it is shown, at the window's edge (over the ellipsis) where it is not.
+    fn map(&self, real_line: usize, offset: usize) -> usize {
+        let l = self.line(real_line);
+        let shown_end = l.shown + l.real.len();
+        if offset < l.real.start {
+            l.shown
+                - if l.real.start > l.line.start {
+                    ELLIPSIS.len()
+                } else {
+                    0
+                }
+        } else if offset <= l.real.end {
+            l.shown + (offset - l.real.start)
+        } else if l.cut_after && offset <= l.line.end {
+            shown_end + ELLIPSIS.len()
+        } else {
+            // Past the line's end: its line break.
+            shown_end + if l.cut_after { ELLIPSIS.len() } else { 0 } + 1
+        }
+    }
+
+    fn segment_at(&self, offset: usize) -> &Segment {
+        let i = self
+            .segments
+            .partition_point(|s| s.range.start <= offset)
+            .max(1);
+        &self.segments[i - 1]
+    }
+}
+
+/// The part of a line to show around `anchor`: the whole line when it fits,
+/// else [`WINDOW_CHARS`] characters starting [`WINDOW_BEFORE`] before the anchor.
+/// Also returns the window's character column. Costs the window's length, plus a
+/// count of the characters before it only when the line is cut.
+fn window(
+    text: &str,
+    line: std::ops::Range<usize>,
+    anchor: usize,
+) -> (std::ops::Range<usize>, usize) {
+    if line.len() <= WINDOW_CHARS {
+        return (line, 0);
+    }
+    let before = &text[line.start..anchor];
+    let start = before
+        .char_indices()
+        .rev()
+        .nth(WINDOW_BEFORE - 1)
+        .map_or(line.start, |(i, _)| line.start + i);
+    let rest = &text[start..line.end];
+    let end = rest
+        .char_indices()
+        .nth(WINDOW_CHARS)
+        .map_or(line.end, |(i, _)| start + i);
+    let first_col = text[line.start..start].chars().count();
+    (start..end, first_col)
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+impl miette::SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        if self.segments.is_empty() {
+            return Err(miette::MietteError::OutOfBounds);
+        }
+        let seg = self.segment_at(span.offset());
+        if context_lines_before == 0 && context_lines_after == 0 {
+            // The label's own position: what the `file:line:col` header shows.
+            let i = seg
+                .lines
+                .partition_point(|l| l.shown <= span.offset())
+                .max(1)
+                - 1;
+            let l = &seg.lines[i];
+            let offset = span.offset().clamp(l.shown, l.shown + l.real.len());
+            let col = l.first_col + self.text[l.shown..offset].chars().count();
+            return Ok(Box::new(miette::MietteSpanContents::new_named(
+                self.name.clone(),
+                &self.text.as_bytes()[span.offset()..span.offset()],
+                *span,
+                seg.first_line + i,
+                col,
+                1,
+            )));
+        }
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.name.clone(),
+            &self.text.as_bytes()[seg.range.clone()],
+            (seg.range.start, seg.range.len()).into(),
+            seg.first_line,
+            0,
+            seg.lines.len(),
+        )))
+    }
 }
 
 /// The miette view of a [`Diagnostic`], built only for rendering.
@@ -171,7 +533,7 @@ struct Report {
     message: String,
     help: Option<String>,
     labels: Vec<LabeledSpan>,
-    source: Option<NamedSource<String>>,
+    source: Option<Excerpt>,
     related: Vec<Report>,
 }
 
