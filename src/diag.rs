@@ -27,6 +27,9 @@ pub struct Diagnostic {
     pub labels: Vec<(Span, String)>,
     /// What to do next.
     pub help: Option<String>,
+    /// How many more diagnostics of this kind (see [`Diagnostics::push`]) were
+    /// found after this one and dropped rather than kept.
+    pub similar: usize,
 }
 
 impl Diagnostic {
@@ -36,6 +39,7 @@ impl Diagnostic {
             message: message.into(),
             labels: Vec::new(),
             help: None,
+            similar: 0,
         }
     }
 
@@ -66,13 +70,50 @@ impl Diagnostic {
 }
 
 /// Collects diagnostics from every stage of loading.
+///
+/// At most [`MAX_PER_KIND`] of one kind are kept; the rest are only counted, on
+/// the last one kept ([`Diagnostic::similar`]). A file with a million `$a` would
+/// otherwise hold a million warnings in memory to print twenty.
 #[derive(Debug, Default)]
 pub struct Diagnostics {
     pub items: Vec<Diagnostic>,
+    /// Per kind: how many were kept, and where the last one kept is in `items`.
+    kinds: std::collections::HashMap<(Severity, String), (usize, usize)>,
 }
 
 impl Diagnostics {
     pub fn push(&mut self, d: Diagnostic) {
+        let key = (d.severity, kind(&d.message));
+        let similar = 1 + d.similar;
+        match self.kinds.get_mut(&key) {
+            Some((kept, _)) if *kept < MAX_PER_KIND => *kept += 1,
+            Some((_, last)) => {
+                // `items` is public: if it was reordered since, find the last of
+                // the kind again.
+                let found = self
+                    .items
+                    .get(*last)
+                    .is_some_and(|k| k.severity == key.0 && kind(&k.message) == key.1);
+                if !found
+                    && let Some(i) = self
+                        .items
+                        .iter()
+                        .rposition(|k| k.severity == key.0 && kind(&k.message) == key.1)
+                {
+                    *last = i;
+                }
+                if let Some(k) = self.items.get_mut(*last) {
+                    k.similar += similar;
+                    return;
+                }
+            }
+            None => {
+                self.kinds.insert(key.clone(), (1, 0));
+            }
+        }
+        if let Some((_, last)) = self.kinds.get_mut(&key) {
+            *last = self.items.len();
+        }
         self.items.push(d);
     }
 
@@ -81,8 +122,19 @@ impl Diagnostics {
     }
 
     pub fn extend(&mut self, other: impl IntoIterator<Item = Diagnostic>) {
-        self.items.extend(other);
+        for d in other {
+            self.push(d);
+        }
     }
+}
+
+/// How many problems a list of diagnostics stands for, counting the similar
+/// ones that were dropped: (errors, warnings).
+pub fn count(diags: &[Diagnostic]) -> (usize, usize) {
+    diags.iter().fold((0, 0), |(e, w), d| match d.severity {
+        Severity::Error => (e + 1 + d.similar, w),
+        Severity::Warning => (e, w + 1 + d.similar),
+    })
 }
 
 /// How diagnostics are drawn.
@@ -116,20 +168,24 @@ const MAX_LABEL_TEXT: usize = 200;
 /// line per kind that was cut: "and K more like this".
 pub fn render_all(diags: &[Diagnostic], sources: &Sources, opts: RenderOptions) -> String {
     let mut out = String::new();
-    let mut seen: std::collections::HashMap<(Severity, String), usize> = Default::default();
+    // Per kind: how many so far, and whether it is already listed in `cut`.
+    let mut seen: std::collections::HashMap<(Severity, String), (usize, bool)> = Default::default();
     let mut cut: Vec<((Severity, String), String)> = Vec::new();
     for d in diags {
         let key = (d.severity, kind(&d.message));
-        let count = seen.entry(key.clone()).or_insert(0);
+        let (count, listed) = seen.entry(key.clone()).or_insert((0, false));
         *count += 1;
         if *count <= MAX_PER_KIND {
             out.push_str(&render(d, sources, opts));
-        } else if *count == MAX_PER_KIND + 1 {
+        }
+        *count += d.similar;
+        if *count > MAX_PER_KIND && !*listed {
+            *listed = true;
             cut.push((key, d.message.clone()));
         }
     }
     for (key, example) in cut {
-        let more = seen[&key] - MAX_PER_KIND;
+        let more = seen[&key].0 - MAX_PER_KIND;
         let plural = if more == 1 { "" } else { "s" };
         out.push_str(&format!(
             "{}: and {more} more {}{plural} like this: {}\n",
@@ -579,5 +635,216 @@ impl miette::Diagnostic for Report {
                 self.related.iter().map(|r| r as &dyn miette::Diagnostic),
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    const OPTS: RenderOptions = RenderOptions {
+        color: false,
+        width: 100,
+    };
+
+    fn one_file(text: String) -> (Sources, FileId) {
+        let mut sources = Sources::default();
+        // A made-up path: judged by its contents alone.
+        let id = sources.add(
+            "stack.yaml".into(),
+            PathBuf::from("/nonexistent/stack.yaml"),
+            text,
+        );
+        (sources, id)
+    }
+
+    fn longest_line(out: &str) -> usize {
+        out.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+    }
+
+    #[test]
+    fn a_label_past_column_65535_is_shown_in_a_window_with_its_real_column() {
+        let text = format!("services:\n  a: [{}BAD]\n", "x, ".repeat(30_000));
+        let at = text.find("BAD").unwrap();
+        let (sources, file) = one_file(text);
+        let d = Diagnostic::error("bad value").label(Span::new(file, at..at + 3), "here");
+        let out = render(&d, &sources, OPTS);
+        assert!(out.contains("[stack.yaml:2:90007]"), "{out}");
+        assert!(out.contains(" 2 │ … x, x, "), "{out}");
+        assert!(out.contains("BAD]"), "{out}");
+        assert!(out.contains("╰── here"), "{out}");
+        assert!(longest_line(&out) <= WINDOW_CHARS + 20, "{out}");
+    }
+
+    #[test]
+    fn a_label_70000_characters_long_is_cut_to_the_window() {
+        let value = "y".repeat(70_000);
+        let text = format!("services:\n  a:\n    image: \"{value}${{UNSET}}\"\n");
+        let start = text.find('y').unwrap();
+        let end = text.find('}').unwrap() + 1;
+        let (sources, file) = one_file(text);
+        let d = Diagnostic::warning("the variable `UNSET` is not set")
+            .label(Span::new(file, start..end), "y".repeat(70_000));
+        let out = render(&d, &sources, OPTS);
+        assert!(out.contains("[stack.yaml:3:13]"), "{out}");
+        assert!(out.contains("yyy…"), "{out}");
+        assert!(out.len() < 4_000, "{} bytes:\n{out}", out.len());
+    }
+
+    #[test]
+    fn only_the_lines_around_a_label_are_shown_whatever_the_file_size() {
+        let text: String = (1..=10_000).map(|n| format!("line{n}: v\n")).collect();
+        let at = text.find("line5000:").unwrap();
+        let (sources, file) = one_file(text);
+        let d = Diagnostic::error("bad").label(Span::new(file, at..at + 8), "this");
+        let out = render(&d, &sources, OPTS);
+        assert_eq!(
+            out,
+            "  × bad\n      ╭─[stack.yaml:5000:1]\n 4999 │ line4999: v\n 5000 │ line5000: v\n      · \
+             ────┬───\n      ·     ╰── this\n 5001 │ line5001: v\n      ╰────\n"
+        );
+    }
+
+    #[test]
+    fn a_label_over_a_whole_file_shows_its_first_line_only() {
+        let text: String = (1..=30)
+            .map(|n| format!("user{n}:x:{n}:{n}::/:/bin/sh\n"))
+            .collect();
+        let len = text.len();
+        let (sources, file) = one_file(text);
+        let d = Diagnostic::error("not a mapping").label(Span::new(file, 0..len), "a string");
+        let out = render(&d, &sources, OPTS);
+        assert!(out.contains("user1:"), "{out}");
+        assert!(out.contains("user2:"), "{out}");
+        assert!(!out.contains("user3:"), "{out}");
+        assert!(!out.contains("user30:"), "{out}");
+    }
+
+    #[test]
+    fn labels_far_apart_show_separate_snippets_with_real_line_numbers() {
+        let text: String = (1..=100).map(|n| format!("k{n}: v\n")).collect();
+        let a = text.find("k10:").unwrap();
+        let b = text.find("k90:").unwrap();
+        let (sources, file) = one_file(text);
+        let d = Diagnostic::error("twice")
+            .label(Span::new(file, a..a + 3), "first")
+            .label(Span::new(file, b..b + 3), "second");
+        let out = render(&d, &sources, OPTS);
+        for line in [
+            "  9 │ k9: v",
+            " 10 │ k10: v",
+            " 11 │ k11: v",
+            " 90 │ k90: v",
+        ] {
+            assert!(out.contains(line), "{line}:\n{out}");
+        }
+        assert!(!out.contains("k50:"), "{out}");
+        assert!(out.contains("[stack.yaml:90:1]"), "{out}");
+    }
+
+    #[test]
+    fn binary_text_is_located_but_never_shown() {
+        let (sources, file) = one_file("SECRET=hunter2\0HOME=/root\0".into());
+        let d = Diagnostic::error("invalid YAML").label(Span::new(file, 14..15), "stopped here");
+        let out = render(&d, &sources, OPTS);
+        assert!(!out.contains("hunter2"), "{out}");
+        assert!(!out.contains("HOME"), "{out}");
+        assert!(out.contains("stack.yaml:1:15: stopped here"), "{out}");
+        assert!(out.contains("binary content"), "{out}");
+    }
+
+    #[test]
+    fn procfs_and_device_files_are_never_shown() {
+        let mut sources = Sources::default();
+        // procfs: a plain-text file that reports a size of 0.
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let proc = sources.add("status".into(), "/proc/self/status".into(), status);
+        let dev = sources.add("null".into(), "/dev/null".into(), "key: value\n".into());
+        for (file, secret) in [(proc, "Name:"), (dev, "key: value")] {
+            let d = Diagnostic::error("not a mapping").label(Span::new(file, 0..4), "here");
+            let out = render(&d, &sources, OPTS);
+            assert!(!out.contains(secret), "{out}");
+            assert!(out.contains(":1:1: here"), "{out}");
+        }
+        // A regular file on disk is shown.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("compose.yaml");
+        std::fs::write(&path, "key: value\n").unwrap();
+        let file = sources.add("compose.yaml".into(), path, "key: value\n".into());
+        let d = Diagnostic::error("bad").label(Span::new(file, 0..3), "here");
+        assert!(render(&d, &sources, OPTS).contains("1 │ key: value"));
+    }
+
+    #[test]
+    fn an_opaque_file_keeps_the_snippets_of_other_files() {
+        let mut sources = Sources::default();
+        let bin = sources.add("env".into(), "/nonexistent/env".into(), "A=1\0".into());
+        let yaml = sources.add(
+            "stack.yaml".into(),
+            "/nonexistent/s".into(),
+            "a: b\n".into(),
+        );
+        let d = Diagnostic::error("bad include")
+            .label(Span::new(bin, 0..1), "in here")
+            .label(Span::new(yaml, 0..1), "included here");
+        let out = render(&d, &sources, OPTS);
+        assert!(!out.contains("A=1"), "{out}");
+        assert!(out.contains("env:1:1: in here"), "{out}");
+        assert!(out.contains("1 │ a: b"), "{out}");
+    }
+
+    #[test]
+    fn at_most_max_per_kind_are_printed_then_one_line_says_how_many_more() {
+        let text: String = (0..50).map(|n| format!("k{n}: ${{V{n}}}\n")).collect();
+        let (sources, file) = one_file(text.clone());
+        let mut diags: Vec<Diagnostic> = (0..50)
+            .map(|n| {
+                let at = text.find(&format!("${{V{n}}}")).unwrap();
+                Diagnostic::warning(format!("the variable `V{n}` is not set"))
+                    .label(Span::new(file, at..at + 4), "not set")
+            })
+            .collect();
+        diags.push(Diagnostic::error("another kind, line 7"));
+        let out = render_all(&diags, &sources, OPTS);
+        assert_eq!(out.matches("⚠ the variable").count(), MAX_PER_KIND, "{out}");
+        assert_eq!(out.matches("another kind").count(), 1, "{out}");
+        assert!(
+            out.ends_with(
+                "warning: and 30 more warnings like this: the variable `V20` is not set\n"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn diagnostics_keep_max_per_kind_and_count_the_rest() {
+        let mut diags = Diagnostics::default();
+        for n in 0..100_000 {
+            diags.push(Diagnostic::warning(format!(
+                "the variable `a{n}` is not set"
+            )));
+        }
+        diags.push(Diagnostic::error("port `1` is invalid"));
+        diags.push(Diagnostic::error("port `2` is invalid"));
+        assert_eq!(diags.items.len(), MAX_PER_KIND + 2);
+        assert_eq!(
+            diags.items[MAX_PER_KIND - 1].similar,
+            100_000 - MAX_PER_KIND
+        );
+        assert_eq!(count(&diags.items), (2, 100_000));
+        let (sources, _) = one_file(String::new());
+        let out = render_all(&diags.items, &sources, OPTS);
+        assert!(
+            out.contains("warning: and 99980 more warnings like this:"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn the_kind_of_a_message_ignores_quoted_names_and_numbers() {
+        assert_eq!(kind("port `80` at 12"), kind("port `99999` at 3"));
+        assert_ne!(kind("port `80` is bad"), kind("image `80` is bad"));
     }
 }

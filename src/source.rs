@@ -212,3 +212,42 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     }
     i
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition the line index replaces: count what comes before.
+    fn scanned(text: &str, offset: usize) -> (usize, usize) {
+        let before = &text[..floor_char_boundary(text, offset.min(text.len()))];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, col)
+    }
+
+    #[test]
+    fn line_col_by_index_agrees_with_a_scan_at_every_offset() {
+        let text = "a: é\r\n\n  b: ✓x\nlast";
+        let mut sources = Sources::default();
+        let id = sources.add("s".into(), "/nonexistent".into(), text.into());
+        for offset in 0..=text.len() + 2 {
+            assert_eq!(
+                sources.line_col(id, offset),
+                scanned(text, offset),
+                "at {offset}"
+            );
+        }
+        let f = sources.get(id);
+        assert_eq!(&text[f.line_range(0)], "a: é");
+        assert_eq!(&text[f.line_range(2)], "  b: ✓x");
+        assert_eq!(&text[f.line_range(3)], "last");
+        assert_eq!(f.line_range(9), text.len()..text.len());
+    }
+
+    #[test]
+    fn control_characters_other_than_line_breaks_and_tabs_make_a_file_binary() {
+        assert_eq!(opaque_content("a:\tb\r\n"), None);
+        assert_eq!(opaque_content("a\0b"), Some(Opaque::Binary));
+        assert_eq!(opaque_content("a\x1bb"), Some(Opaque::Binary));
+    }
+}
