@@ -161,6 +161,10 @@ const MAX_LABEL_LINES: usize = 4;
 /// Lines shown before and after each label.
 const CONTEXT_LINES: usize = 1;
 
+/// Labels drawn per diagnostic (a cycle through 50,000 services has 50,000):
+/// miette's layout costs labels × lines, and a hundred arrows help no one.
+const MAX_LABELS: usize = 16;
+
 /// Label texts are one line under the source; longer ones are cut.
 const MAX_LABEL_TEXT: usize = 200;
 
@@ -200,24 +204,27 @@ pub fn render_all(diags: &[Diagnostic], sources: &Sources, opts: RenderOptions) 
 /// What makes two messages "the same kind": the text with its quoted names and
 /// numbers blanked, so that "`A` is not set" and "`B` is not set" count together.
 fn kind(message: &str) -> String {
-    let mut key = String::new();
-    let mut quoted = false;
-    for c in message.chars() {
-        match c {
-            '`' => {
-                quoted = !quoted;
-                key.push('`');
-            }
-            _ if quoted => {}
-            '0'..='9' => {
-                if !key.ends_with('#') {
-                    key.push('#');
+    // Called once per diagnostic pushed, a million times for a hostile file: bytes,
+    // not chars (the markers are ASCII, so what is kept stays valid UTF-8).
+    let mut key = Vec::with_capacity(message.len());
+    for (i, part) in message.split('`').enumerate() {
+        if i > 0 {
+            key.push(b'`');
+        }
+        if i % 2 == 1 {
+            continue;
+        }
+        for &b in part.as_bytes() {
+            if b.is_ascii_digit() {
+                if key.last() != Some(&b'#') {
+                    key.push(b'#');
                 }
+            } else {
+                key.push(b);
             }
-            _ => key.push(c),
         }
     }
-    key
+    String::from_utf8(key).unwrap_or_default()
 }
 
 /// `text` cut to `max` characters, with an ellipsis when cut.
@@ -251,7 +258,7 @@ pub fn render(d: &Diagnostic, sources: &Sources, opts: RenderOptions) -> String 
     // miette draws labels against one source: the labels in each other file
     // become a related report of their own, so that every location is shown.
     let mut files: Vec<(FileId, Vec<(Span, String)>)> = Vec::new();
-    for (span, text) in &d.labels {
+    for (span, text) in d.labels.iter().take(MAX_LABELS) {
         let text = clip(text, MAX_LABEL_TEXT);
         match files.iter_mut().find(|(file, _)| *file == span.file) {
             Some((_, labels)) => labels.push((*span, text)),
@@ -259,6 +266,12 @@ pub fn render(d: &Diagnostic, sources: &Sources, opts: RenderOptions) -> String 
         }
     }
     let mut message = d.message.clone();
+    if d.labels.len() > MAX_LABELS {
+        message.push_str(&format!(
+            "\n  (the first {MAX_LABELS} of {} places are shown)",
+            d.labels.len()
+        ));
+    }
     let mut reports = Vec::new();
     for (i, (file, labels)) in files.into_iter().enumerate() {
         let source = sources.get(file);
@@ -840,6 +853,28 @@ mod tests {
             out.contains("warning: and 99980 more warnings like this:"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_diagnostic_with_thousands_of_labels_draws_the_first_few() {
+        let text: String = (0..50_000).map(|n| format!("s{n}: x\n")).collect();
+        let (sources, file) = one_file(text.clone());
+        let mut d = Diagnostic::error("dependency cycle");
+        let mut at = 0;
+        for n in 0..50_000 {
+            d = d.label(
+                Span::new(file, at..at + 2),
+                format!("s{n} depends on the next"),
+            );
+            at += text[at..].find('\n').unwrap() + 1;
+        }
+        let out = render(&d, &sources, OPTS);
+        assert!(
+            out.contains("(the first 16 of 50000 places are shown)"),
+            "{out}"
+        );
+        assert!(out.contains("s15 depends on the next"), "{out}");
+        assert!(!out.contains("s16 depends"), "{out}");
     }
 
     #[test]
