@@ -165,6 +165,9 @@ const CONTEXT_LINES: usize = 1;
 /// miette's layout costs labels × lines, and a hundred arrows help no one.
 const MAX_LABELS: usize = 16;
 
+/// Longest quoted value in a message or help (see [`clip_quoted`]).
+const MAX_QUOTE: usize = 80;
+
 /// Label texts are one line under the source; longer ones are cut.
 const MAX_LABEL_TEXT: usize = 200;
 
@@ -227,6 +230,24 @@ fn kind(message: &str) -> String {
     String::from_utf8(key).unwrap_or_default()
 }
 
+/// Messages quote the user's text between backticks (`invalid port `…``); a
+/// quote longer than [`MAX_QUOTE`] characters is cut, so that a 70,000-character
+/// value is not printed back whole.
+fn clip_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(4 * MAX_QUOTE));
+    for (i, part) in text.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        if i % 2 == 1 {
+            out.push_str(&clip(part, MAX_QUOTE));
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
 /// `text` cut to `max` characters, with an ellipsis when cut.
 fn clip(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
@@ -265,7 +286,7 @@ pub fn render(d: &Diagnostic, sources: &Sources, opts: RenderOptions) -> String 
             None => files.push((span.file, vec![(*span, text)])),
         }
     }
-    let mut message = d.message.clone();
+    let mut message = clip_quoted(&d.message);
     if d.labels.len() > MAX_LABELS {
         message.push_str(&format!(
             "\n  (the first {MAX_LABELS} of {} places are shown)",
@@ -314,7 +335,7 @@ pub fn render(d: &Diagnostic, sources: &Sources, opts: RenderOptions) -> String 
     let report = Report {
         severity: d.severity,
         message,
-        help: d.help.clone(),
+        help: d.help.as_deref().map(clip_quoted),
         labels,
         source,
         related: reports,
@@ -875,6 +896,19 @@ mod tests {
         );
         assert!(out.contains("s15 depends on the next"), "{out}");
         assert!(!out.contains("s16 depends"), "{out}");
+    }
+
+    #[test]
+    fn a_long_quoted_value_in_a_message_is_cut() {
+        let (sources, _) = one_file(String::new());
+        let value = "9".repeat(70_000);
+        let d = Diagnostic::error(format!("invalid port `{value}`: too large"))
+            .help(format!("not `{value}`"));
+        let out = render(&d, &sources, OPTS);
+        let cut = format!("`{}…`", "9".repeat(MAX_QUOTE));
+        assert_eq!(out.matches(&cut).count(), 2, "{out}");
+        assert!(out.contains(": too large"), "{out}");
+        assert!(out.len() < 1_000, "{out}");
     }
 
     #[test]
