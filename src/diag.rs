@@ -564,7 +564,7 @@ fn window(
         .char_indices()
         .nth(WINDOW_CHARS)
         .map_or(line.end, |(i, _)| start + i);
-    let first_col = text[line.start..start].chars().count();
+    let first_col = crate::source::char_count(&text[line.start..start]);
     (start..end, first_col)
 }
 
