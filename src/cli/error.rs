@@ -70,7 +70,7 @@ impl Error {
 
     /// The stack files did not load: every diagnostic, then how many.
     pub fn load_failed(failed: Failed) -> Error {
-        let n = failed.diagnostics.iter().filter(|d| d.is_error()).count();
+        let (n, _) = crate::diag::count(&failed.diagnostics);
         Error {
             mode: ProgressMode::Plain,
             parts: vec![

@@ -163,12 +163,11 @@ pub fn render_options() -> RenderOptions {
     RenderOptions { color, width }
 }
 
+/// Prints diagnostics to stderr, at most [`diag::MAX_PER_KIND`] of each kind.
 pub fn print_diagnostics(diags: &[Diagnostic], sources: &crate::source::Sources) {
     let opts = render_options();
     let mut err = std::io::stderr().lock();
-    for d in diags {
-        let _ = write!(err, "{}", diag::render(d, sources, opts));
-    }
+    let _ = write!(err, "{}", diag::render_all(diags, sources, opts));
 }
 
 /// Writes to stdout; a closed pipe (`berth config | head`) ends the command
