@@ -12,6 +12,7 @@
 //! once. It stops at the validated model: dependency order is `crate::graph`'s.
 
 pub mod de;
+pub mod input;
 pub mod interpolate;
 pub mod merge;
 pub mod objects;
@@ -171,14 +172,35 @@ fn read_env_file(
     into: &mut IndexMap<String, String>,
     overwrite: bool,
 ) -> Result<(), String> {
-    let iter = dotenvy::from_path_iter(path).map_err(|e| e.to_string())?;
-    for item in iter {
-        let (k, v) = item.map_err(|e| e.to_string())?;
+    let text = input::read_text(path, input::Kind::Env).map_err(|e| e.to_string())?;
+    for item in dotenvy::from_read_iter(text.as_bytes()) {
+        let (k, v) = item.map_err(|e| env_parse_error(&text, e))?;
         if overwrite || !into.contains_key(&k) {
             into.insert(k, v);
         }
     }
     Ok(())
+}
+
+/// dotenvy's error names the line by its content and a byte index in it;
+/// berth names it by number and column, and does not repeat its content.
+fn env_parse_error(text: &str, e: dotenvy::Error) -> String {
+    match e {
+        dotenvy::Error::LineParse(line, index) => {
+            let Some(start) = text.find(&line) else {
+                return format!("a line cannot be read as KEY=VALUE (at its byte {index})");
+            };
+            let at = (start + index).min(text.len());
+            let before = &text[..text.floor_char_boundary(at)];
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            format!(
+                "line {}, column {}: cannot be read as KEY=VALUE",
+                before.matches('\n').count() + 1,
+                before[line_start..].chars().count() + 1
+            )
+        }
+        e => e.to_string(),
+    }
 }
 
 /// Adds the variables of env files (later files winning) to `env`, where the
@@ -402,17 +424,43 @@ impl Reader<'_> {
     }
 
     fn parse_uncached(&mut self, path: &Path) -> Option<Vec<Node>> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match input::read_text(path, input::Kind::Stack) {
             Ok(t) => t,
+            Err(input::ReadError::Encoding {
+                encoding,
+                offset,
+                text,
+                ..
+            }) => {
+                // A regular text file: its line is shown, with the place.
+                let id = self
+                    .sources
+                    .add(display_name(path, self.cwd), path.to_path_buf(), text);
+                let end = self.sources.get(id).text[offset..]
+                    .chars()
+                    .next()
+                    .map_or(offset, |c| offset + c.len_utf8());
+                self.diags.push(
+                    Diagnostic::error(format!("stack file is not valid {encoding}"))
+                        .label(Span::new(id, offset..end), format!("not {encoding}"))
+                        .help("save the file as UTF-8 (or as UTF-16 or UTF-32 with a byte-order mark)"),
+                );
+                return None;
+            }
             Err(e) => {
                 let shown = display_name(path, self.cwd);
-                let message = if e.kind() == std::io::ErrorKind::NotFound {
-                    format!("stack file `{shown}` does not exist")
+                let (message, help) = if matches!(e, input::ReadError::NotFound) {
+                    (
+                        format!("stack file `{shown}` does not exist"),
+                        "check the path given with -f".to_string(),
+                    )
                 } else {
-                    format!("cannot read stack file `{shown}`: {e}")
+                    (
+                        format!("cannot read stack file `{shown}`: {e}"),
+                        e.help(input::Kind::Stack),
+                    )
                 };
-                self.diags
-                    .push(Diagnostic::error(message).help("check the path given with -f"));
+                self.diags.push(Diagnostic::error(message).help(help));
                 return None;
             }
         };
@@ -884,7 +932,9 @@ fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
     let mut vars = IndexMap::new();
     for (path, required, span) in entries {
         let abs = PathBuf::from(cx.abs_path(&path));
-        if !abs.is_file() {
+        // Only a missing file is skipped: anything else there is read, and
+        // refused with its reason when it is not a regular file.
+        if !abs.exists() {
             if required {
                 // The path as written: relative paths are read from the
                 // project directory, which the help names.
