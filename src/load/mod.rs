@@ -166,15 +166,35 @@ fn display_name(path: &Path, cwd: &Path) -> String {
         .unwrap_or_else(|_| path.display().to_string())
 }
 
+/// Why an env file was not read: the reason (never the file's content) and
+/// what to do.
+#[derive(Debug)]
+pub(crate) struct EnvFileError {
+    reason: String,
+    help: String,
+}
+
+impl std::fmt::Display for EnvFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
 /// Reads a dotenv file into `into`, keeping values already there.
 fn read_env_file(
     path: &Path,
     into: &mut IndexMap<String, String>,
     overwrite: bool,
-) -> Result<(), String> {
-    let text = input::read_text(path, input::Kind::Env).map_err(|e| e.to_string())?;
+) -> Result<(), EnvFileError> {
+    let text = input::read_text(path, input::Kind::Env).map_err(|e| EnvFileError {
+        reason: e.to_string(),
+        help: e.help(input::Kind::Env),
+    })?;
     for item in dotenvy::from_read_iter(text.as_bytes()) {
-        let (k, v) = item.map_err(|e| env_parse_error(&text, e))?;
+        let (k, v) = item.map_err(|e| EnvFileError {
+            reason: env_parse_error(&text, e),
+            help: "write one KEY=VALUE per line; quote a value with spaces".into(),
+        })?;
         if overwrite || !into.contains_key(&k) {
             into.insert(k, v);
         }
@@ -211,7 +231,7 @@ fn add_env_files(env: &mut IndexMap<String, String>, files: &[PathBuf], diags: &
         if let Err(e) = read_env_file(f, &mut from_files, true) {
             diags.push(
                 Diagnostic::error(format!("cannot read env file {}: {e}", f.display()))
-                    .help("check that the file exists and holds KEY=VALUE lines"),
+                    .help(e.help),
             );
         }
     }
@@ -950,7 +970,7 @@ fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
             cx.diagnostics.push(
                 Diagnostic::error(format!("cannot read env file `{path}`: {e}"))
                     .label(span, "unreadable env file")
-                    .help("env files hold KEY=VALUE lines"),
+                    .help(e.help),
             );
         }
     }
@@ -1231,6 +1251,61 @@ mod tests {
         let mut o = opts(&d);
         o.profiles = vec!["backend".into()];
         assert!(errors(load(&o)).is_empty());
+    }
+
+    #[test]
+    fn input_files_that_are_not_regular_text_are_refused_by_name() {
+        let d = dir(&[
+            (
+                "compose.yaml",
+                "include: [/proc/self/environ]\nservices:\n  web: {image: a}\n",
+            ),
+            ("bad.env", "A=1\nB C\n"),
+        ]);
+        let mut o = opts(&d);
+        o.env_files = vec![d.0.join("bad.env")];
+        let e = errors(load(&o));
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[0].contains("bad.env: line 2, column 3"), "{}", e[0]);
+        assert!(
+            e[1].contains("/proc/self/environ`: it is a kernel pseudo-file"),
+            "{}",
+            e[1]
+        );
+        // Service env files are read once the files load.
+        let d = dir(&[(
+            "compose.yaml",
+            "services:\n  web: {image: a, env_file: /dev/zero}\n",
+        )]);
+        assert_eq!(
+            errors(load(&opts(&d))),
+            ["cannot read env file `/dev/zero`: it is not a regular file but a character device"]
+        );
+    }
+
+    #[test]
+    fn stack_files_in_utf16_load_and_invalid_utf8_is_located() {
+        let mut utf16 = vec![0xFF, 0xFE];
+        for u in "services:\n  web: {image: a}\n".encode_utf16() {
+            utf16.extend(u.to_le_bytes());
+        }
+        let d = dir(&[("compose.yaml", "")]);
+        std::fs::write(d.0.join("compose.yaml"), utf16).unwrap();
+        let loaded = load(&opts(&d)).ok().unwrap();
+        assert_eq!(loaded.stack.services.len(), 1);
+        std::fs::write(
+            d.0.join("compose.yaml"),
+            b"services:\n  web: {image: \xC3(}\n",
+        )
+        .unwrap();
+        let Err(failed) = load(&opts(&d)) else {
+            panic!("invalid UTF-8 loaded");
+        };
+        let d = &failed.diagnostics[0];
+        assert_eq!(d.message, "stack file is not valid UTF-8");
+        let span = d.primary_span().unwrap();
+        let text = &failed.sources.get(span.file).text;
+        assert_eq!(&text[..span.start], "services:\n  web: {image: ");
     }
 
     #[test]
