@@ -381,7 +381,8 @@ fn parse_documents(file: FileId, text: &str, first_only: bool) -> Result<Vec<Nod
         if builder.event(event, sp)? {
             docs.extend(builder.root.take());
             builder.anchors.clear();
-            builder.size = Size::default();
+            // The anchors' copies go; the documents stay, so their nodes
+            // keep counting: the budget is the file's, not each document's.
             builder.held = Size::default();
             if first_only || end_of_stream {
                 break;
@@ -568,7 +569,7 @@ struct Builder<'t> {
     /// Each anchor's node and its expanded size, by the parser's anchor id (a
     /// name defined twice gets a new id, so the latest definition wins).
     anchors: HashMap<usize, (Node, Size)>,
-    /// Everything built so far in this document, aliases expanded.
+    /// Everything built so far in this file, aliases expanded.
     size: Size,
     /// The copies kept in `anchors`.
     held: Size,
@@ -762,7 +763,7 @@ impl Builder<'_> {
             )
         };
         Err(Diagnostic::error(message).label(span, label).help(format!(
-            "berth reads at most {what} per YAML document once anchors, aliases (`*name`) and merge keys (`<<: *name`) are expanded, so that a small file cannot exhaust memory; real stack files stay far below it: use fewer aliases of large anchors, or split the file"
+            "berth reads at most {what} per file once anchors, aliases (`*name`) and merge keys (`<<: *name`) are expanded, so that a small file cannot exhaust memory; real stack files stay far below it: use fewer aliases of large anchors, or split the file"
         )))
     }
 
@@ -961,6 +962,16 @@ mod tests {
             root.at(&["x-5", "9", "9", "9", "9", "9"]).unwrap().as_str(),
             Some("lol")
         );
+    }
+
+    #[test]
+    fn the_budget_is_the_files_not_each_documents() {
+        // Each document alone is within it; 20 of them are not.
+        let doc = laughs(5, 10);
+        let text = vec![doc.as_str(); 20].join("---\n");
+        assert!(parse_all(FileId(0), &doc).is_ok());
+        let e = parse_all(FileId(0), &text).unwrap_err();
+        assert!(e.message.contains("past the limit of"), "{}", e.message);
     }
 
     #[test]
