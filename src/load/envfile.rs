@@ -16,6 +16,9 @@ pub struct Error {
     /// 1-based line and column (in characters).
     pub at: Option<(usize, usize)>,
     pub reason: String,
+    /// What to do, when the reader knows better than [`Error::help`]'s
+    /// default (a file refused before it was read).
+    pub advice: Option<String>,
 }
 
 impl Error {
@@ -30,11 +33,14 @@ impl Error {
 
 impl Error {
     /// What to do about it.
-    pub fn help(&self) -> &'static str {
-        if self.at.is_some() {
+    pub fn help(&self) -> String {
+        if let Some(a) = &self.advice {
+            a.clone()
+        } else if self.at.is_some() {
             "write one `KEY=VALUE` per line; quote a value with spaces or `#` in it: `KEY=\"a b\"`"
+                .into()
         } else {
-            "check that the file exists and holds KEY=VALUE lines"
+            "check that the file exists and holds KEY=VALUE lines".into()
         }
     }
 }
@@ -107,15 +113,18 @@ pub fn parse(bytes: &[u8], mut add: impl FnMut(String, String)) -> Result<(), Er
                 Error {
                     at: Some(line_col(bytes, at.min(end))),
                     reason: "this line is not `KEY=VALUE` (an unclosed quote or a character not allowed here)".into(),
+                    advice: None,
                 }
             }
             dotenvy::Error::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => Error {
                 at: Some(line_col(bytes, last)),
                 reason: "this line is not UTF-8 text".into(),
+                advice: None,
             },
             other => Error {
                 at: None,
                 reason: other.to_string(),
+                advice: None,
             },
         });
     }

@@ -13,6 +13,7 @@
 
 pub mod de;
 pub mod envfile;
+pub mod input;
 pub mod interpolate;
 pub mod merge;
 pub mod objects;
@@ -174,11 +175,12 @@ fn read_env_file(
     into: &mut IndexMap<String, String>,
     overwrite: bool,
 ) -> Result<(), envfile::Error> {
-    let bytes = std::fs::read(path).map_err(|e| envfile::Error {
+    let text = input::read_text(path, input::Kind::Env).map_err(|e| envfile::Error {
         at: None,
         reason: e.to_string(),
+        advice: Some(e.help(input::Kind::Env)),
     })?;
-    envfile::parse(&bytes, |k, v| {
+    envfile::parse(text.as_bytes(), |k, v| {
         if overwrite || !into.contains_key(&k) {
             into.insert(k, v);
         }
@@ -438,17 +440,43 @@ impl Reader<'_> {
 
     fn parse_uncached(&mut self, path: &Path) -> Option<Vec<Node>> {
         self.parsed.reads += 1;
-        let text = match std::fs::read_to_string(path) {
+        let text = match input::read_text(path, input::Kind::Stack) {
             Ok(t) => t,
+            Err(input::ReadError::Encoding {
+                encoding,
+                offset,
+                text,
+                ..
+            }) => {
+                // A regular text file: its line is shown, with the place.
+                let id = self
+                    .sources
+                    .add(display_name(path, self.cwd), path.to_path_buf(), text);
+                let end = self.sources.get(id).text[offset..]
+                    .chars()
+                    .next()
+                    .map_or(offset, |c| offset + c.len_utf8());
+                self.diags.push(
+                    Diagnostic::error(format!("stack file is not valid {encoding}"))
+                        .label(Span::new(id, offset..end), format!("not {encoding}"))
+                        .help("save the file as UTF-8 (or as UTF-16 or UTF-32 with a byte-order mark)"),
+                );
+                return None;
+            }
             Err(e) => {
                 let shown = display_name(path, self.cwd);
-                let message = if e.kind() == std::io::ErrorKind::NotFound {
-                    format!("stack file `{shown}` does not exist")
+                let (message, help) = if matches!(e, input::ReadError::NotFound) {
+                    (
+                        format!("stack file `{shown}` does not exist"),
+                        "check the path given with -f".to_string(),
+                    )
                 } else {
-                    format!("cannot read stack file `{shown}`: {e}")
+                    (
+                        format!("cannot read stack file `{shown}`: {e}"),
+                        e.help(input::Kind::Stack),
+                    )
                 };
-                self.diags
-                    .push(Diagnostic::error(message).help("check the path given with -f"));
+                self.diags.push(Diagnostic::error(message).help(help));
                 return None;
             }
         };
@@ -962,7 +990,9 @@ fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
     let mut vars = IndexMap::new();
     for (path, required, span) in entries {
         let abs = PathBuf::from(cx.abs_path(&path));
-        if !abs.is_file() {
+        // Only a missing file is skipped: anything else there is read, and
+        // refused with its reason when it is not a regular file.
+        if !abs.exists() {
             if required {
                 // The path as written: relative paths are read from the
                 // project directory, which the help names.
@@ -1261,6 +1291,61 @@ mod tests {
         let mut o = opts(&d);
         o.profiles = vec!["backend".into()];
         assert!(errors(load(&o)).is_empty());
+    }
+
+    #[test]
+    fn input_files_that_are_not_regular_text_are_refused_by_name() {
+        let d = dir(&[
+            (
+                "compose.yaml",
+                "include: [/proc/self/environ]\nservices:\n  web: {image: a}\n",
+            ),
+            ("bad.env", "A=1\nB C\n"),
+        ]);
+        let mut o = opts(&d);
+        o.env_files = vec![d.0.join("bad.env")];
+        let e = errors(load(&o));
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[0].contains("bad.env:2:3"), "{}", e[0]);
+        assert!(
+            e[1].contains("/proc/self/environ`: it is a kernel pseudo-file"),
+            "{}",
+            e[1]
+        );
+        // Service env files are read once the files load.
+        let d = dir(&[(
+            "compose.yaml",
+            "services:\n  web: {image: a, env_file: /dev/zero}\n",
+        )]);
+        assert_eq!(
+            errors(load(&opts(&d))),
+            ["cannot read env file `/dev/zero`: it is not a regular file but a character device"]
+        );
+    }
+
+    #[test]
+    fn stack_files_in_utf16_load_and_invalid_utf8_is_located() {
+        let mut utf16 = vec![0xFF, 0xFE];
+        for u in "services:\n  web: {image: a}\n".encode_utf16() {
+            utf16.extend(u.to_le_bytes());
+        }
+        let d = dir(&[("compose.yaml", "")]);
+        std::fs::write(d.0.join("compose.yaml"), utf16).unwrap();
+        let loaded = load(&opts(&d)).ok().unwrap();
+        assert_eq!(loaded.stack.services.len(), 1);
+        std::fs::write(
+            d.0.join("compose.yaml"),
+            b"services:\n  web: {image: \xC3(}\n",
+        )
+        .unwrap();
+        let Err(failed) = load(&opts(&d)) else {
+            panic!("invalid UTF-8 loaded");
+        };
+        let d = &failed.diagnostics[0];
+        assert_eq!(d.message, "stack file is not valid UTF-8");
+        let span = d.primary_span().unwrap();
+        let text = &failed.sources.get(span.file).text;
+        assert_eq!(&text[..span.start], "services:\n  web: {image: ");
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! custom tags compose gives meaning to (`!reset`, `!override`), which a serde
 //! deserializer would drop. It stops there: no types, no interpolation.
 
+use std::collections::HashMap;
+
 use indexmap::IndexMap;
 use serde_saphyr::granit_parser::{self, Event, Parser, ScalarStyle};
 
@@ -347,7 +349,9 @@ fn parse_documents(file: FileId, text: &str, first_only: bool) -> Result<Vec<Nod
     let mut builder = Builder {
         text,
         file,
-        anchors: Vec::new(),
+        anchors: HashMap::new(),
+        size: Size::default(),
+        held: Size::default(),
         stack: Vec::new(),
         root: None,
         errors: Vec::new(),
@@ -377,6 +381,9 @@ fn parse_documents(file: FileId, text: &str, first_only: bool) -> Result<Vec<Nod
         if builder.event(event, sp)? {
             docs.extend(builder.root.take());
             builder.anchors.clear();
+            // The anchors' copies go; the documents stay, so their nodes
+            // keep counting: the budget is the file's, not each document's.
+            builder.held = Size::default();
             if first_only || end_of_stream {
                 break;
             }
@@ -468,6 +475,8 @@ enum Frame {
     Seq {
         items: Vec<Node>,
         start: Span,
+        /// [`Builder::size`] when the collection started.
+        size: Size,
         anchor: usize,
         tag: Option<Tag>,
     },
@@ -478,15 +487,92 @@ enum Frame {
         merges: Vec<Node>,
         pending_key: Option<(String, Span)>,
         start: Span,
+        size: Size,
         anchor: usize,
         tag: Option<Tag>,
     },
 }
 
+/// The most nodes one file may hold once its aliases and merge keys are
+/// expanded, counting the copies kept for anchors. The largest compose files in
+/// the wild expand to a few thousand nodes; a "billion laughs" file of a few
+/// hundred bytes expands to billions. A node costs about a hundred bytes
+/// here and is copied again by later stages, so this keeps a file within a
+/// few hundred MiB.
+pub const MAX_NODES: usize = 1_000_000;
+const _: () = assert!(MAX_NODES == 1_000_000, "the error message spells it out");
+
+/// The most bytes of scalar text one file may hold once expanded: an alias of
+/// a long string copies the string, which the node count does not see.
+pub const MAX_TEXT_BYTES: usize = 64 << 20;
+
+/// Nodes and text held so far, counted as they are built.
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl Size {
+    fn add(&mut self, other: Size) {
+        self.nodes = self.nodes.saturating_add(other.nodes);
+        self.bytes = self.bytes.saturating_add(other.bytes);
+    }
+
+    fn since(self, start: Size) -> Size {
+        Size {
+            nodes: self.nodes - start.nodes,
+            bytes: self.bytes - start.bytes,
+        }
+    }
+
+    fn minus(self, other: Size) -> Size {
+        Size {
+            nodes: self.nodes.saturating_sub(other.nodes),
+            bytes: self.bytes.saturating_sub(other.bytes),
+        }
+    }
+
+    fn over_budget(self) -> bool {
+        self.nodes > MAX_NODES || self.bytes > MAX_TEXT_BYTES
+    }
+}
+
+/// The size of a built subtree, counted as [`Builder`] counts it. A loop
+/// over a stack of its own: nesting depth is the file's to choose.
+fn measure(node: &Node) -> Size {
+    let mut size = Size::default();
+    let mut todo = vec![node];
+    while let Some(node) = todo.pop() {
+        size.nodes += 1;
+        match &node.value {
+            Value::Null => {}
+            Value::Scalar(s) => size.bytes += s.text.len(),
+            Value::Seq(items) => todo.extend(items),
+            Value::Map(m) => {
+                for (k, e) in m {
+                    size.add(Size {
+                        nodes: 1,
+                        bytes: k.len(),
+                    });
+                    todo.push(&e.value);
+                }
+            }
+        }
+    }
+    size
+}
+
 struct Builder<'t> {
     text: &'t str,
     file: FileId,
-    anchors: Vec<(usize, Node)>,
+    /// Each anchor's node and its expanded size, by the parser's anchor id (a
+    /// name defined twice gets a new id, so the latest definition wins).
+    anchors: HashMap<usize, (Node, Size)>,
+    /// Everything built so far in this file, aliases expanded.
+    size: Size,
+    /// The copies kept in `anchors`.
+    held: Size,
     stack: Vec<Frame>,
     root: Option<Node>,
     errors: Vec<Diagnostic>,
@@ -524,22 +610,23 @@ impl Builder<'_> {
                     .help("define the anchor (`&name`) before using it (`*name`)"));
             }
             Event::Alias(id) => {
-                let node = self
-                    .anchors
-                    .iter()
-                    .rev()
-                    .find(|(a, _)| *a == id)
-                    .map(|(_, n)| n.clone());
-                match node {
-                    Some(node) => self.push(node, span)?,
-                    None => {
-                        return Err(Diagnostic::error("unknown YAML anchor")
-                            .label(span, "this alias refers to no anchor defined before it")
-                            .help("an alias cannot refer to the node it is inside of; define the anchor (`&name`) earlier"));
-                    }
-                }
+                let Some(&(_, size)) = self.anchors.get(&id) else {
+                    return Err(Diagnostic::error("unknown YAML anchor")
+                        .label(span, "this alias refers to no anchor defined before it")
+                        .help("an alias cannot refer to the node it is inside of; define the anchor (`&name`) earlier"));
+                };
+                // Counted before it is copied, so that the copy that would
+                // exceed the budget is never made.
+                self.grow(size, span, true)?;
+                let node = self.anchors[&id].0.clone();
+                self.push(node, span)?;
             }
             Event::Scalar(text, style, anchor, tag) => {
+                let size = Size {
+                    nodes: 1,
+                    bytes: text.len(),
+                };
+                self.grow(size, span, false)?;
                 let plain = style == ScalarStyle::Plain;
                 let value = if plain && is_null(&text) && tag.is_none() {
                     Value::Null
@@ -551,29 +638,38 @@ impl Builder<'_> {
                 };
                 let mut node = Node::new(value, span);
                 node.tag = custom_tag(tag.as_deref());
-                if anchor != 0 {
-                    self.anchors.push((anchor, node.clone()));
-                }
+                self.anchor(anchor, &node, size, span)?;
                 self.push(node, span)?;
             }
-            Event::SequenceStart(_, anchor, tag) => self.stack.push(Frame::Seq {
-                items: Vec::new(),
-                start: span,
-                anchor,
-                tag: custom_tag(tag.as_deref()),
-            }),
-            Event::MappingStart(_, anchor, tag) => self.stack.push(Frame::Map {
-                map: Map::new(),
-                merges: Vec::new(),
-                pending_key: None,
-                start: span,
-                anchor,
-                tag: custom_tag(tag.as_deref()),
-            }),
+            Event::SequenceStart(_, anchor, tag) => {
+                let size = self.size;
+                self.grow(Size { nodes: 1, bytes: 0 }, span, false)?;
+                self.stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    start: span,
+                    size,
+                    anchor,
+                    tag: custom_tag(tag.as_deref()),
+                })
+            }
+            Event::MappingStart(_, anchor, tag) => {
+                let size = self.size;
+                self.grow(Size { nodes: 1, bytes: 0 }, span, false)?;
+                self.stack.push(Frame::Map {
+                    map: Map::new(),
+                    merges: Vec::new(),
+                    pending_key: None,
+                    start: span,
+                    size,
+                    anchor,
+                    tag: custom_tag(tag.as_deref()),
+                })
+            }
             Event::SequenceEnd => {
                 if let Some(Frame::Seq {
                     items,
                     start,
+                    size,
                     anchor,
                     tag,
                 }) = self.stack.pop()
@@ -581,9 +677,7 @@ impl Builder<'_> {
                     let sp = self.collection_span(start, span);
                     let mut node = Node::new(Value::Seq(items), sp);
                     node.tag = tag;
-                    if anchor != 0 {
-                        self.anchors.push((anchor, node.clone()));
-                    }
+                    self.anchor(anchor, &node, self.size.since(size), sp)?;
                     self.push(node, sp)?;
                 }
             }
@@ -592,6 +686,7 @@ impl Builder<'_> {
                     mut map,
                     merges,
                     start,
+                    size,
                     anchor,
                     tag,
                     ..
@@ -603,9 +698,7 @@ impl Builder<'_> {
                     let sp = self.collection_span(start, span);
                     let mut node = Node::new(Value::Map(map), sp);
                     node.tag = tag;
-                    if anchor != 0 {
-                        self.anchors.push((anchor, node.clone()));
-                    }
+                    self.anchor(anchor, &node, self.size.since(size), sp)?;
                     self.push(node, sp)?;
                 }
             }
@@ -613,6 +706,65 @@ impl Builder<'_> {
             _ => {}
         }
         Ok(false)
+    }
+
+    /// Keeps a copy of an anchored node for its aliases; the copy counts
+    /// against the budget too.
+    fn anchor(
+        &mut self,
+        anchor: usize,
+        node: &Node,
+        size: Size,
+        span: Span,
+    ) -> Result<(), Diagnostic> {
+        if anchor == 0 {
+            return Ok(());
+        }
+        self.held.add(size);
+        self.check(span, false)?;
+        self.anchors.insert(anchor, (node.clone(), size));
+        Ok(())
+    }
+
+    /// Counts `size` more nodes into the document, or fails at `span` when
+    /// that goes past the budget.
+    fn grow(&mut self, size: Size, span: Span, alias: bool) -> Result<(), Diagnostic> {
+        self.size.add(size);
+        self.check(span, alias)
+    }
+
+    fn check(&self, span: Span, alias: bool) -> Result<(), Diagnostic> {
+        let mut total = self.size;
+        total.add(self.held);
+        if !total.over_budget() {
+            return Ok(());
+        }
+        let what = if total.nodes > MAX_NODES {
+            "1,000,000 YAML nodes".to_string()
+        } else {
+            format!("{} MiB of text", MAX_TEXT_BYTES >> 20)
+        };
+        let (message, label) = if alias {
+            (
+                format!("YAML aliases expand this file past the limit of {what}"),
+                "this alias goes past the limit",
+            )
+        } else if self.held.nodes > 0 {
+            (
+                format!(
+                    "YAML anchors, aliases and merge keys expand this file past the limit of {what}"
+                ),
+                "the limit is reached here",
+            )
+        } else {
+            (
+                format!("this file holds more than the limit of {what}"),
+                "the limit is reached here",
+            )
+        };
+        Err(Diagnostic::error(message).label(span, label).help(format!(
+            "berth reads at most {what} per file once anchors, aliases (`*name`) and merge keys (`<<: *name`) are expanded, so that a small file cannot exhaust memory; real stack files stay far below it: use fewer aliases of large anchors, or split the file"
+        )))
     }
 
     /// A block collection's end event sits at the next token; stop the span at
@@ -627,6 +779,7 @@ impl Builder<'_> {
     }
 
     fn apply_merge(&mut self, map: &mut Map, merge: Node) -> Result<(), Diagnostic> {
+        let is_map = matches!(merge.value, Value::Map(_));
         let sources = match merge.value {
             Value::Map(_) => vec![merge],
             Value::Seq(items) => items,
@@ -639,17 +792,37 @@ impl Builder<'_> {
             }
         };
         // Earlier sources in a `<<: [*a, *b]` list win over later ones, and keys
-        // written in the mapping itself win over all of them.
+        // written in the mapping itself win over all of them. What is not
+        // kept (the sources' own nodes, entries a key already has) no longer
+        // counts, so that merges overriding one another do not add up.
+        let mut dropped = Size {
+            nodes: usize::from(!is_map),
+            bytes: 0,
+        };
         for source in sources {
             let span = source.span;
             let Value::Map(m) = source.value else {
                 return Err(Diagnostic::error("a merge key `<<` needs mappings")
                     .label(span, "this is not a mapping"));
             };
+            dropped.nodes += 1;
             for (k, v) in m {
-                map.entry(k).or_insert(v);
+                match map.entry(k) {
+                    indexmap::map::Entry::Vacant(slot) => {
+                        slot.insert(v);
+                    }
+                    indexmap::map::Entry::Occupied(slot) => {
+                        let mut gone = measure(&v.value);
+                        gone.add(Size {
+                            nodes: 1,
+                            bytes: slot.key().len(),
+                        });
+                        dropped.add(gone);
+                    }
+                }
             }
         }
+        self.size = self.size.minus(dropped);
         Ok(())
     }
 
@@ -681,7 +854,9 @@ impl Builder<'_> {
                 }
                 Some((key, key_span)) => {
                     if key == "<<" {
+                        // The key itself is not kept.
                         merges.push(node);
+                        self.size = self.size.minus(Size { nodes: 1, bytes: 2 });
                     } else if let Some(prev) = map.get(&key) {
                         self.errors.push(
                             Diagnostic::error(format!("duplicate key `{key}`"))
@@ -750,6 +925,133 @@ mod tests {
         let e = parse_all(FileId(0), "a: &x 1\n---\nb: *x\n").unwrap_err();
         assert!(e.message.contains("anchor"), "{}", e.message);
         assert!(parse_all(FileId(0), "").unwrap().is_empty());
+    }
+
+    /// `levels` anchors, each a list of `width` aliases of the one before.
+    fn laughs(levels: usize, width: usize) -> String {
+        let mut text = String::from("x-0: &a0 \"lol\"\n");
+        for i in 1..=levels {
+            let items = vec![format!("*a{}", i - 1); width].join(",");
+            text.push_str(&format!("x-{i}: &a{i} [{items}]\n"));
+        }
+        text
+    }
+
+    fn assert_over_budget(text: &str, alias: bool) {
+        let e = parse(FileId(0), text).unwrap_err();
+        assert!(e.message.contains("past the limit of"), "{}", e.message);
+        let span = e.primary_span().unwrap();
+        if alias {
+            assert!(
+                text[span.range()].starts_with('*'),
+                "{:?}",
+                &text[span.range()]
+            );
+        }
+    }
+
+    #[test]
+    fn billion_laughs_stop_at_the_alias_that_exceeds_the_budget() {
+        let e = parse(FileId(0), &laughs(10, 10)).unwrap_err();
+        assert!(e.message.contains("1,000,000 YAML nodes"), "{}", e.message);
+        assert_over_budget(&laughs(10, 10), true);
+        assert_over_budget(&laughs(7, 10), true);
+        // Five levels (111,111 nodes) are within it.
+        let root = p(&laughs(5, 10));
+        assert_eq!(
+            root.at(&["x-5", "9", "9", "9", "9", "9"]).unwrap().as_str(),
+            Some("lol")
+        );
+    }
+
+    #[test]
+    fn the_budget_is_the_files_not_each_documents() {
+        // Each document alone is within it; 20 of them are not.
+        let doc = laughs(5, 10);
+        let text = vec![doc.as_str(); 20].join("---\n");
+        assert!(parse_all(FileId(0), &doc).is_ok());
+        let e = parse_all(FileId(0), &text).unwrap_err();
+        assert!(e.message.contains("past the limit of"), "{}", e.message);
+    }
+
+    #[test]
+    fn aliases_of_long_text_count_their_bytes() {
+        let mut text = format!("s: &s {}\nx: [", "a".repeat(100 << 10));
+        text.push_str(&vec!["*s"; 700].join(","));
+        text.push_str("]\n");
+        let e = parse(FileId(0), &text).unwrap_err();
+        assert!(e.message.contains("MiB of text"), "{}", e.message);
+        assert!(text[e.primary_span().unwrap().range()].starts_with('*'));
+    }
+
+    #[test]
+    fn merge_key_chains_are_counted() {
+        // Each mapping merges the one before and adds a key: quadratic.
+        let mut text = String::from("m0: &m0 {k0: v}\n");
+        for i in 1..10_000 {
+            text.push_str(&format!("m{i}: &m{i} {{<<: *m{}, k{i}: v}}\n", i - 1));
+        }
+        assert_over_budget(&text, false);
+        // The same chain overriding one key each time stays small, so it loads.
+        let mut text = String::from("m0: &m0 {k: v}\n");
+        for i in 1..10_000 {
+            text.push_str(&format!("m{i}: &m{i} {{<<: *m{}, k: v{i}}}\n", i - 1));
+        }
+        let root = p(&text);
+        assert_eq!(root.at(&["m9999", "k"]).unwrap().as_str(), Some("v9999"));
+    }
+
+    #[test]
+    fn nested_anchors_are_not_counted_twice() {
+        // Every level keeps a copy of what is inside it: 40 levels hold
+        // 40 * 41 / 2 nodes, not 2^40.
+        let mut text = String::new();
+        for i in 0..40 {
+            text.push_str(&format!("{}- &a{i}\n", "  ".repeat(i)));
+        }
+        text.push_str(&format!("{}- x\n", "  ".repeat(40)));
+        text.push_str("- *a0\n");
+        let root = p(&text);
+        assert_eq!(root.as_seq().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn many_anchors_are_looked_up_by_id() {
+        let mut text = String::new();
+        for i in 0..100_000 {
+            text.push_str(&format!("a{i}: &a{i} v{i}\n"));
+        }
+        for i in 0..100_000 {
+            text.push_str(&format!("b{i}: *a{i}\n"));
+        }
+        let start = std::time::Instant::now();
+        let root = p(&text);
+        assert_eq!(root.get("b99999").unwrap().as_str(), Some("v99999"));
+        // About 2 s in a debug build; a linear scan (5e9 steps) takes far longer.
+        assert!(start.elapsed() < std::time::Duration::from_secs(15));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// Any nesting of aliases either loads within the budget or fails at
+        /// an alias, whatever its shape.
+        #[test]
+        fn alias_expansion_is_bounded(levels in 1usize..14, width in 1usize..14) {
+            let text = laughs(levels, width);
+            match parse(FileId(0), &text) {
+                Ok(root) => {
+                    let root = root.unwrap();
+                    proptest::prop_assert!(measure(&root).nodes <= MAX_NODES);
+                }
+                Err(e) => {
+                    proptest::prop_assert!(e.message.contains("past the limit"), "{}", e.message);
+                    let span = e.primary_span().unwrap();
+                    // At the alias, or at the anchored list whose copy
+                    // for later aliases would exceed it.
+                    proptest::prop_assert!(text[span.range()].starts_with(['*', '[']));
+                }
+            }
+        }
     }
 
     #[test]
