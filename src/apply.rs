@@ -30,6 +30,9 @@ use crate::engine::images::PullEvent;
 use crate::engine::spec::ObjectKind;
 use crate::engine::{Engine, EngineError};
 use crate::identity;
+// The loader's reader of input files: a Dockerfile outside the context is one
+// more file named by the stack (regular files only, bounded).
+use crate::load::input::{Kind, read_text};
 use crate::model::stack::Condition;
 use crate::plan::images::Dockerfile;
 use crate::plan::rules::{self, Refused};
@@ -458,7 +461,7 @@ impl Executor {
                 None
             }
             Some(Dockerfile::Inline(text)) => Some(text.clone()),
-            Some(Dockerfile::Outside(path)) => match std::fs::read_to_string(path) {
+            Some(Dockerfile::Outside(path)) => match read_text(path, Kind::Stack) {
                 Ok(text) => Some(text),
                 Err(e) => {
                     return failed(format!(

@@ -147,6 +147,12 @@ fn mib(bytes: u64) -> String {
 
 /// Reads a file of `kind` as text, within the rules of this module.
 pub fn read_text(path: &Path, kind: Kind) -> Result<String, ReadError> {
+    decode(read_bytes(path, kind.limit())?)
+}
+
+/// Reads a regular file of at most `limit` bytes (a secret's content, which
+/// need not be text), within the rules of this module.
+pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     let io = |e: std::io::Error| {
         if e.kind() == std::io::ErrorKind::NotFound {
             ReadError::NotFound
@@ -169,7 +175,6 @@ pub fn read_text(path: &Path, kind: Kind) -> Result<String, ReadError> {
     if on_pseudo_fs(&file) {
         return Err(ReadError::Pseudo);
     }
-    let limit = kind.limit();
     if meta.len() > limit {
         return Err(ReadError::TooLarge {
             limit,
@@ -186,7 +191,7 @@ pub fn read_text(path: &Path, kind: Kind) -> Result<String, ReadError> {
     if meta.len() == 0 && !bytes.is_empty() {
         return Err(ReadError::Pseudo);
     }
-    decode(bytes)
+    Ok(bytes)
 }
 
 fn open(path: &Path) -> std::io::Result<File> {

@@ -26,6 +26,8 @@ pub mod yaml;
 
 #[cfg(test)]
 mod fuzz;
+#[cfg(test)]
+mod hostile;
 
 use std::path::{Path, PathBuf};
 

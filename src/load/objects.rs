@@ -3,11 +3,10 @@
 //! created from it), not while loading, so that `config` and `plan` of a
 //! stack without a swarm never read secret files.
 //!
-//! A file must be a regular file no larger than the target keeps: a device,
-//! a FIFO or a huge file is refused by its metadata before anything is read,
-//! and an error never shows the content.
-
-use std::io::Read;
+//! A file is read by the loader's one reader of input files
+//! (`load::input`): a regular file no larger than the target keeps; a
+//! device, a FIFO, a procfs file or a huge file is refused before anything
+//! is read, and an error never shows the content.
 
 use crate::diag::Diagnostic;
 use crate::model::stack::FileObject;
@@ -30,34 +29,22 @@ pub fn content(obj: &FileObject, what: &str, limit: usize) -> Result<Vec<u8>, Di
         )
     };
     if let Some(path) = &obj.file {
-        let meta = std::fs::metadata(path).map_err(|e| {
-            fail(
-                format!("cannot read {path}: {e}"),
-                "create the file, or fix `file:`",
-            )
-        })?;
-        if !meta.is_file() {
-            return Err(fail(
-                format!("{path} is not a regular file"),
-                "point `file:` at a regular file",
-            ));
-        }
-        if meta.len() > limit as u64 {
-            return Err(too_big(meta.len()));
-        }
-        let mut data = Vec::new();
-        std::fs::File::open(path)
-            .and_then(|f| f.take(limit as u64 + 1).read_to_end(&mut data))
-            .map_err(|e| {
-                fail(
+        // The one reader of input files: regular files only, never procfs,
+        // bounded before anything is read.
+        return super::input::read_bytes(std::path::Path::new(path), limit as u64).map_err(|e| {
+            match e {
+                super::input::ReadError::TooLarge { size: Some(n), .. } => too_big(n),
+                super::input::ReadError::TooLarge { size: None, .. } => too_big(limit as u64 + 1),
+                super::input::ReadError::NotFound => fail(
+                    format!("cannot read {path}: it does not exist"),
+                    "create the file, or fix `file:`",
+                ),
+                e => fail(
                     format!("cannot read {path}: {e}"),
-                    "check the file's permissions",
-                )
-            })?;
-        if data.len() > limit {
-            return Err(too_big(data.len() as u64));
-        }
-        return Ok(data);
+                    "point `file:` at a regular file that holds the content",
+                ),
+            }
+        });
     }
     let data = if let Some(var) = &obj.environment {
         obj.value.clone().ok_or_else(|| {
@@ -165,6 +152,13 @@ mod tests {
                 "at most 100",
             ),
             (obj(), "no file, environment or content"),
+            (
+                FileObject {
+                    file: Some("/proc/self/environ".into()),
+                    ..obj()
+                },
+                "kernel pseudo-file",
+            ),
         ];
         for (o, want) in cases {
             let err = content(&o, "secret `pw`", 100).unwrap_err();
