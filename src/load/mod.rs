@@ -769,6 +769,10 @@ fn build(
         extensions,
         ..Stack::default()
     };
+    // Exactly as many as there are: a map that doubles as it grows would
+    // hold up to twice the services' size while it copies (a 100,000-service
+    // file is a few hundred MiB of models).
+    stack.services.reserve_exact(services_node.len());
     for (name, entry) in services_node {
         if !valid_service_name(&name) {
             diags.push(

@@ -776,30 +776,32 @@ pub fn service(
         out.restart = restart_policy(cx, r);
     }
     out.ulimits = ulimits(cx, &s.ulimits);
-    out.blkio_config = s.blkio_config.as_ref().map(|b| blkio(cx, b));
-    out.logging = s.logging.as_ref().map(|l| Logging {
-        driver: l.driver.clone(),
-        options: l
-            .options
-            .iter()
-            .flatten()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    v.as_ref().map(|t| t.0.clone()).unwrap_or_default(),
-                )
-            })
-            .collect(),
+    out.blkio_config = s.blkio_config.as_ref().map(|b| Box::new(blkio(cx, b)));
+    out.logging = s.logging.as_ref().map(|l| {
+        Box::new(Logging {
+            driver: l.driver.clone(),
+            options: l
+                .options
+                .iter()
+                .flatten()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_ref().map(|t| t.0.clone()).unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        })
     });
-    out.healthcheck = s.healthcheck.as_ref().map(|h| healthcheck(cx, h));
-    out.build = s.build.as_ref().map(|b| build(cx, b));
+    out.healthcheck = s.healthcheck.as_ref().map(|h| Box::new(healthcheck(cx, h)));
+    out.build = s.build.as_ref().map(|b| Box::new(build(cx, b)));
     out.devices = s
         .devices
         .iter()
         .flatten()
         .filter_map(|d| device(cx, d))
         .collect();
-    out.deploy = s.deploy.as_ref().map(|d| deploy(cx, d));
+    out.deploy = s.deploy.as_ref().map(|d| Box::new(deploy(cx, d)));
     out.ports = s
         .ports
         .iter()

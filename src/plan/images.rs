@@ -265,14 +265,13 @@ pub enum Dockerfile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::stack::Build;
 
     fn svc(build: bool, image: Option<&str>, policy: Option<&str>) -> Service {
         Service {
             name: "web".into(),
             image: image.map(str::to_string),
             pull_policy: policy.and_then(PullPolicy::parse),
-            build: build.then(Build::default),
+            build: build.then(Box::default),
             ..Service::default()
         }
     }
