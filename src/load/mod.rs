@@ -344,9 +344,17 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
     // read the `name:` keys first; the parsed files wait for load_model.
     let mut names: Vec<Node> = Vec::new();
     for f in &files {
-        if let Some(docs) = reader.parse(f) {
-            names.extend(docs.iter().filter_map(|t| t.get("name").cloned()));
-            reader.stash(f, docs);
+        // Not through the cache: it would keep a second copy of the whole
+        // tree for the rest of the load; the stash hands this one over.
+        match reader.parse_uncached(f) {
+            Some(docs) => {
+                names.extend(docs.iter().filter_map(|t| t.get("name").cloned()));
+                reader.stash(f, docs);
+            }
+            // Reported once: the next parse finds the failure cached.
+            None => {
+                reader.parsed.docs.insert(extends::canonical(f), None);
+            }
         }
     }
     let project = match project_name(opts, &env, &names, &project_dir, &reader) {
