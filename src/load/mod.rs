@@ -818,6 +818,7 @@ fn build(
                 *v = env.get(k).cloned();
             }
         }
+        s.shrink_to_fit();
         stack.services.insert(name, s);
     }
     diags.extend(sink.diagnostics.take());

@@ -271,6 +271,41 @@ pub struct Service {
     pub edges: Vec<Edge>,
 }
 
+impl Service {
+    /// Gives back the spare capacity of its lists and maps, once resolved:
+    /// a map grown by one insert keeps room for several, which across a
+    /// stack of many services is a large share of its memory.
+    pub fn shrink_to_fit(&mut self) {
+        self.profiles.shrink_to_fit();
+        self.cap_add.shrink_to_fit();
+        self.cap_drop.shrink_to_fit();
+        self.configs.shrink_to_fit();
+        self.depends_on.shrink_to_fit();
+        self.devices.shrink_to_fit();
+        self.dns.shrink_to_fit();
+        self.dns_opt.shrink_to_fit();
+        self.dns_search.shrink_to_fit();
+        self.environment.shrink_to_fit();
+        self.expose.shrink_to_fit();
+        self.external_links.shrink_to_fit();
+        self.extra_hosts.shrink_to_fit();
+        self.group_add.shrink_to_fit();
+        self.labels.shrink_to_fit();
+        self.links.shrink_to_fit();
+        self.networks.shrink_to_fit();
+        self.ports.shrink_to_fit();
+        self.secrets.shrink_to_fit();
+        self.security_opt.shrink_to_fit();
+        self.storage_opt.shrink_to_fit();
+        self.sysctls.shrink_to_fit();
+        self.tmpfs.shrink_to_fit();
+        self.ulimits.shrink_to_fit();
+        self.volumes.shrink_to_fit();
+        self.volumes_from.shrink_to_fit();
+        self.edges.shrink_to_fit();
+    }
+}
+
 /// `pull_policy`: whether `up` pulls or builds a service's image. Printed
 /// as compose prints it.
 #[derive(Debug, Clone, PartialEq, Eq)]
