@@ -11,8 +11,9 @@
 //! work is already done is the plan's table of rules ([`rules`]). The
 //! executor sends each step's request and looks the answer up there.
 //!
-//! After a failure, or when the cancel signal is raised, no new step starts;
-//! the steps in flight finish and the error says what was done. Progress is
+//! A failed step's dependents never start, but every other step still runs
+//! (like `make -k`); when the cancel signal is raised no new step starts.
+//! Either way the steps in flight finish and the error says what was done. Progress is
 //! reported through [`Event`]s; printing them is `output`'s job.
 
 use std::collections::{BTreeSet, HashMap};
