@@ -1377,23 +1377,25 @@ fn networks(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: &Def
         Some(raw::ServiceNetworks::Map(m)) => {
             for (name, cfg) in m {
                 check(cx, &name.value, name.span);
-                let net = cfg.value.as_ref().map(|c| ServiceNetwork {
-                    aliases: strings(&c.aliases),
-                    ipv4_address: c
-                        .ipv4_address
-                        .as_ref()
-                        .filter(|a| address_in(cx, a, &name.value, defined, true))
-                        .map(|a| a.value.clone()),
-                    ipv6_address: c
-                        .ipv6_address
-                        .as_ref()
-                        .filter(|a| address_in(cx, a, &name.value, defined, false))
-                        .map(|a| a.value.clone()),
-                    link_local_ips: strings(&c.link_local_ips),
-                    mac_address: c.mac_address.clone(),
-                    driver_opts: text_map(&c.driver_opts),
-                    priority: c.priority,
-                    gw_priority: c.gw_priority,
+                let net = cfg.value.as_ref().map(|c| {
+                    Box::new(ServiceNetwork {
+                        aliases: strings(&c.aliases),
+                        ipv4_address: c
+                            .ipv4_address
+                            .as_ref()
+                            .filter(|a| address_in(cx, a, &name.value, defined, true))
+                            .map(|a| a.value.clone()),
+                        ipv6_address: c
+                            .ipv6_address
+                            .as_ref()
+                            .filter(|a| address_in(cx, a, &name.value, defined, false))
+                            .map(|a| a.value.clone()),
+                        link_local_ips: strings(&c.link_local_ips),
+                        mac_address: c.mac_address.clone(),
+                        driver_opts: text_map(&c.driver_opts),
+                        priority: c.priority,
+                        gw_priority: c.gw_priority,
+                    })
                 });
                 out.networks.insert(name.value.clone(), net);
             }

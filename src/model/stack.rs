@@ -120,8 +120,10 @@ pub struct Service {
     pub environment: Map<Option<String>>,
     pub image: Option<String>,
     pub labels: Map<String>,
-    /// `null` for a network joined with no options.
-    pub networks: Map<Option<ServiceNetwork>>,
+    /// `null` for a network joined with no options. Boxed: nearly every
+    /// service joins `default` with none, and an inline `ServiceNetwork`
+    /// would take its full size in each of those entries.
+    pub networks: Map<Option<Box<ServiceNetwork>>>,
     pub ports: Vec<Port>,
     pub privileged: bool,
     pub read_only: bool,
@@ -334,7 +336,7 @@ struct ServiceView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     network_mode: &'a Option<String>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    networks: &'a Map<Option<ServiceNetwork>>,
+    networks: &'a Map<Option<Box<ServiceNetwork>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     oom_kill_disable: &'a Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
