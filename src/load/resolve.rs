@@ -584,40 +584,43 @@ pub fn service(
         name: name.to_string(),
         span: key_span,
         image: s.image.as_ref().map(|i| i.value.clone()),
-        hostname: s.hostname.clone(),
-        domainname: s.domainname.clone(),
-        user: s.user.as_ref().map(|u| u.0.clone()),
-        working_dir: s.working_dir.clone(),
-        init: s.init,
-        stop_signal: s.stop_signal.clone(),
-        cap_add: strings(&s.cap_add),
-        cap_drop: strings(&s.cap_drop),
         privileged: s.privileged.unwrap_or(false),
         read_only: s.read_only.unwrap_or(false),
-        security_opt: strings(&s.security_opt),
-        dns: one_or_many(s.dns.as_ref().map(|d| &d.value)),
-        dns_search: one_or_many(s.dns_search.as_ref()),
-        dns_opt: strings(&s.dns_opt),
-        external_links: strings(&s.external_links),
-        ipc: s.ipc.clone(),
-        pid: s.pid.clone(),
-        uts: s.uts.clone(),
-        userns_mode: s.userns_mode.clone(),
-        cgroup_parent: s.cgroup_parent.clone(),
-        isolation: s.isolation.clone(),
-        mac_address: s.mac_address.clone(),
         tty: s.tty.unwrap_or(false),
         stdin_open: s.stdin_open.unwrap_or(false),
-        profiles: strings(&s.profiles),
-        platform: s.platform.clone(),
-        runtime: s.runtime.clone(),
-        oom_kill_disable: s.oom_kill_disable,
-        group_add: texts(&s.group_add),
-        storage_opt: text_map(&s.storage_opt),
-        tmpfs: one_or_many(s.tmpfs.as_ref().map(|t| &t.value)),
         labels: labels(&s.labels),
-        sysctls: labels(&s.sysctls),
-        annotations: s.annotations.as_ref().map(|a| labels(&Some(a.clone()))),
+        extras: Some(Box::new(ServiceExtras {
+            hostname: s.hostname.clone(),
+            domainname: s.domainname.clone(),
+            user: s.user.as_ref().map(|u| u.0.clone()),
+            working_dir: s.working_dir.clone(),
+            init: s.init,
+            stop_signal: s.stop_signal.clone(),
+            cap_add: strings(&s.cap_add),
+            cap_drop: strings(&s.cap_drop),
+            security_opt: strings(&s.security_opt),
+            dns: one_or_many(s.dns.as_ref().map(|d| &d.value)),
+            dns_search: one_or_many(s.dns_search.as_ref()),
+            dns_opt: strings(&s.dns_opt),
+            external_links: strings(&s.external_links),
+            ipc: s.ipc.clone(),
+            pid: s.pid.clone(),
+            uts: s.uts.clone(),
+            userns_mode: s.userns_mode.clone(),
+            cgroup_parent: s.cgroup_parent.clone(),
+            isolation: s.isolation.clone(),
+            mac_address: s.mac_address.clone(),
+            profiles: strings(&s.profiles),
+            platform: s.platform.clone(),
+            runtime: s.runtime.clone(),
+            oom_kill_disable: s.oom_kill_disable,
+            group_add: texts(&s.group_add),
+            storage_opt: text_map(&s.storage_opt),
+            tmpfs: one_or_many(s.tmpfs.as_ref().map(|t| &t.value)),
+            sysctls: labels(&s.sysctls),
+            annotations: s.annotations.as_ref().map(|a| labels(&Some(a.clone()))),
+            ..ServiceExtras::default()
+        })),
         ..Service::default()
     };
     if s.image.is_none() && s.build.is_none() {
@@ -1374,23 +1377,25 @@ fn networks(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: &Def
         Some(raw::ServiceNetworks::Map(m)) => {
             for (name, cfg) in m {
                 check(cx, &name.value, name.span);
-                let net = cfg.value.as_ref().map(|c| ServiceNetwork {
-                    aliases: strings(&c.aliases),
-                    ipv4_address: c
-                        .ipv4_address
-                        .as_ref()
-                        .filter(|a| address_in(cx, a, &name.value, defined, true))
-                        .map(|a| a.value.clone()),
-                    ipv6_address: c
-                        .ipv6_address
-                        .as_ref()
-                        .filter(|a| address_in(cx, a, &name.value, defined, false))
-                        .map(|a| a.value.clone()),
-                    link_local_ips: strings(&c.link_local_ips),
-                    mac_address: c.mac_address.clone(),
-                    driver_opts: text_map(&c.driver_opts),
-                    priority: c.priority,
-                    gw_priority: c.gw_priority,
+                let net = cfg.value.as_ref().map(|c| {
+                    Box::new(ServiceNetwork {
+                        aliases: strings(&c.aliases),
+                        ipv4_address: c
+                            .ipv4_address
+                            .as_ref()
+                            .filter(|a| address_in(cx, a, &name.value, defined, true))
+                            .map(|a| a.value.clone()),
+                        ipv6_address: c
+                            .ipv6_address
+                            .as_ref()
+                            .filter(|a| address_in(cx, a, &name.value, defined, false))
+                            .map(|a| a.value.clone()),
+                        link_local_ips: strings(&c.link_local_ips),
+                        mac_address: c.mac_address.clone(),
+                        driver_opts: text_map(&c.driver_opts),
+                        priority: c.priority,
+                        gw_priority: c.gw_priority,
+                    })
                 });
                 out.networks.insert(name.value.clone(), net);
             }

@@ -97,212 +97,439 @@ impl Serialize for Duration {
 /// One service. The large sections most services leave out (`build`,
 /// `deploy`, `healthcheck`, `logging`, `blkio_config`) are boxed, so that a
 /// stack of many services holds a pointer for each instead of their full
-/// size (a 100,000-service file: about 130 MB less).
-#[derive(Debug, Clone, Default, Serialize)]
+/// size (a 100,000-service file: about 130 MB less). So are, together, the
+/// many fields most services leave empty ([`ServiceExtras`]): inline, each
+/// empty list or map would still take its full size in every service
+/// (a 100,000-service file: 376 MB at peak inline, 247 MB boxed). They are read and written
+/// through `Deref` as if they were the service's own fields; see
+/// [`Service::extras`].
+///
+/// Printed in compose's field order, extras and all: see the `Serialize`
+/// impl below.
+#[derive(Debug, Clone, Default)]
 pub struct Service {
-    #[serde(skip)]
     pub name: String,
     /// Where the service is defined (its key in `services:`).
-    #[serde(skip)]
     pub span: Span,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub profiles: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<Map<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub blkio_config: Option<Box<BlkioConfig>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub build: Option<Box<Build>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub cap_add: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub cap_drop: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cgroup: Option<Cgroup>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cgroup_parent: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpu_count: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "go_float")]
-    pub cpu_percent: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpu_period: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpu_quota: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpu_rt_period: Option<Duration>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpu_rt_runtime: Option<Duration>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "go_float")]
-    pub cpus: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpuset: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpu_shares: Option<i64>,
     /// compose prints `null` when no command is set.
     pub command: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub configs: Vec<FileRef>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub container_name: Option<String>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub depends_on: Map<Dependency>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deploy: Option<Box<Deploy>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub devices: Vec<Device>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub dns: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub dns_opt: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub dns_search: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub domainname: Option<String>,
     /// compose prints `null` when no entrypoint is set.
     pub entrypoint: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub environment: Map<Option<String>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub image: Option<String>,
+    pub labels: Map<String>,
+    /// `null` for a network joined with no options. Boxed: nearly every
+    /// service joins `default` with none, and an inline `ServiceNetwork`
+    /// would take its full size in each of those entries.
+    pub networks: Map<Option<Box<ServiceNetwork>>>,
+    pub ports: Vec<Port>,
+    pub privileged: bool,
+    pub read_only: bool,
+    pub stdin_open: bool,
+    pub tty: bool,
+    pub volumes: Vec<ServiceVolume>,
+    /// Where each dependency edge was written, for cycle reports.
+    pub edges: Vec<Edge>,
+    /// The fields most services leave empty; `None` when they all are
+    /// (the resolved service is compacted by [`Service::shrink_to_fit`]).
+    pub extras: Option<Box<ServiceExtras>>,
+}
+
+/// The fields of a [`Service`] that most services leave empty, kept out
+/// of line so that an empty one costs a pointer. Reached through the
+/// service (`Deref`), never named by callers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServiceExtras {
+    pub profiles: Vec<String>,
+    pub annotations: Option<Map<String>>,
+    pub blkio_config: Option<Box<BlkioConfig>>,
+    pub build: Option<Box<Build>>,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub cgroup: Option<Cgroup>,
+    pub cgroup_parent: Option<String>,
+    pub cpu_count: Option<i64>,
+    pub cpu_percent: Option<f64>,
+    pub cpu_period: Option<i64>,
+    pub cpu_quota: Option<i64>,
+    pub cpu_rt_period: Option<Duration>,
+    pub cpu_rt_runtime: Option<Duration>,
+    pub cpus: Option<f64>,
+    pub cpuset: Option<String>,
+    pub cpu_shares: Option<i64>,
+    pub configs: Vec<FileRef>,
+    pub deploy: Option<Box<Deploy>>,
+    pub devices: Vec<Device>,
+    pub dns: Vec<String>,
+    pub dns_opt: Vec<String>,
+    pub dns_search: Vec<String>,
+    pub domainname: Option<String>,
     pub expose: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub external_links: Vec<String>,
     /// `host=ip` lines, as compose prints them.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra_hosts: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_add: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<Box<Healthcheck>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub init: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ipc: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub isolation: Option<String>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub labels: Map<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub logging: Option<Box<Logging>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mem_limit: Option<Bytes>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mem_reservation: Option<Bytes>,
+    pub mem_swappiness: Option<i64>,
+    pub memswap_limit: Option<Bytes>,
+    pub network_mode: Option<String>,
+    pub oom_kill_disable: Option<bool>,
+    pub oom_score_adj: Option<i64>,
+    pub pid: Option<String>,
+    pub pids_limit: Option<i64>,
+    pub platform: Option<String>,
+    pub pull_policy: Option<PullPolicy>,
+    pub restart: Option<Restart>,
+    pub runtime: Option<String>,
+    pub scale: Option<i64>,
+    pub secrets: Vec<FileRef>,
+    pub security_opt: Vec<String>,
+    pub shm_size: Option<Bytes>,
+    pub stop_grace_period: Option<Duration>,
+    pub stop_signal: Option<String>,
+    pub storage_opt: Map<String>,
+    pub sysctls: Map<String>,
+    pub tmpfs: Vec<String>,
+    pub ulimits: Map<Ulimit>,
+    pub user: Option<String>,
+    pub userns_mode: Option<String>,
+    pub uts: Option<String>,
+    pub volumes_from: Vec<String>,
+    pub working_dir: Option<String>,
+}
+
+/// Empty extras, read through by a service that has none.
+fn no_extras() -> &'static ServiceExtras {
+    static EMPTY: std::sync::OnceLock<ServiceExtras> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(ServiceExtras::default)
+}
+
+impl std::ops::Deref for Service {
+    type Target = ServiceExtras;
+    fn deref(&self) -> &ServiceExtras {
+        match &self.extras {
+            Some(x) => x,
+            None => no_extras(),
+        }
+    }
+}
+
+/// Writing an extra field allocates the extras; [`Service::shrink_to_fit`]
+/// gives them back if they are left empty.
+impl std::ops::DerefMut for Service {
+    fn deref_mut(&mut self) -> &mut ServiceExtras {
+        self.extras.get_or_insert_with(Box::default)
+    }
+}
+
+/// The service as compose prints it: every field, extras included, in one
+/// mapping and in compose's order (a flattened box would print the extras
+/// after the service's own fields).
+#[derive(Serialize)]
+struct ServiceView<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    profiles: &'a Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    annotations: &'a Option<Map<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blkio_config: &'a Option<Box<BlkioConfig>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    build: &'a Option<Box<Build>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    cap_add: &'a Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    cap_drop: &'a Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cgroup: &'a Option<Cgroup>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cgroup_parent: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu_count: &'a Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "go_float")]
+    cpu_percent: &'a Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu_period: &'a Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu_quota: &'a Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu_rt_period: &'a Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu_rt_runtime: &'a Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "go_float")]
+    cpus: &'a Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpuset: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu_shares: &'a Option<i64>,
+    command: &'a Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    configs: &'a Vec<FileRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    container_name: &'a Option<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    depends_on: &'a Map<Dependency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deploy: &'a Option<Box<Deploy>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    devices: &'a Vec<Device>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    dns: &'a Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    dns_opt: &'a Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    dns_search: &'a Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domainname: &'a Option<String>,
+    entrypoint: &'a Option<Vec<String>>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    environment: &'a Map<Option<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    expose: &'a Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    external_links: &'a Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    extra_hosts: &'a Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    group_add: &'a Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    healthcheck: &'a Option<Box<Healthcheck>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hostname: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    init: &'a Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipc: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    isolation: &'a Option<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    labels: &'a Map<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    links: &'a Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logging: &'a Option<Box<Logging>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mac_address: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mem_limit: &'a Option<Bytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mem_reservation: &'a Option<Bytes>,
     #[serde(
         skip_serializing_if = "Option::is_none",
         serialize_with = "int_as_string"
     )]
-    pub mem_swappiness: Option<i64>,
+    mem_swappiness: &'a Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub memswap_limit: Option<Bytes>,
+    memswap_limit: &'a Option<Bytes>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub network_mode: Option<String>,
-    /// `null` for a network joined with no options.
+    network_mode: &'a Option<String>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub networks: Map<Option<ServiceNetwork>>,
+    networks: &'a Map<Option<Box<ServiceNetwork>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub oom_kill_disable: Option<bool>,
+    oom_kill_disable: &'a Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub oom_score_adj: Option<i64>,
+    oom_score_adj: &'a Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pid: Option<String>,
+    pid: &'a Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pids_limit: Option<i64>,
+    pids_limit: &'a Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub platform: Option<String>,
+    platform: &'a Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub ports: Vec<Port>,
+    ports: &'a Vec<Port>,
     #[serde(skip_serializing_if = "is_false")]
-    pub privileged: bool,
+    privileged: &'a bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pull_policy: Option<PullPolicy>,
+    pull_policy: &'a Option<PullPolicy>,
     #[serde(skip_serializing_if = "is_false")]
-    pub read_only: bool,
+    read_only: &'a bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub restart: Option<Restart>,
+    restart: &'a Option<Restart>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub runtime: Option<String>,
+    runtime: &'a Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scale: Option<i64>,
+    scale: &'a Option<i64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub secrets: Vec<FileRef>,
+    secrets: &'a Vec<FileRef>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub security_opt: Vec<String>,
+    security_opt: &'a Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shm_size: Option<Bytes>,
+    shm_size: &'a Option<Bytes>,
     #[serde(skip_serializing_if = "is_false")]
-    pub stdin_open: bool,
+    stdin_open: &'a bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stop_grace_period: Option<Duration>,
+    stop_grace_period: &'a Option<Duration>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stop_signal: Option<String>,
+    stop_signal: &'a Option<String>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub storage_opt: Map<String>,
+    storage_opt: &'a Map<String>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub sysctls: Map<String>,
+    sysctls: &'a Map<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tmpfs: Vec<String>,
+    tmpfs: &'a Vec<String>,
     #[serde(skip_serializing_if = "is_false")]
-    pub tty: bool,
+    tty: &'a bool,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub ulimits: Map<Ulimit>,
+    ulimits: &'a Map<Ulimit>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
+    user: &'a Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub userns_mode: Option<String>,
+    userns_mode: &'a Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub uts: Option<String>,
+    uts: &'a Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub volumes: Vec<ServiceVolume>,
+    volumes: &'a Vec<ServiceVolume>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub volumes_from: Vec<String>,
+    volumes_from: &'a Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub working_dir: Option<String>,
-    /// Where each dependency edge was written, for cycle reports.
-    #[serde(skip)]
-    pub edges: Vec<Edge>,
+    working_dir: &'a Option<String>,
+}
+
+impl Serialize for Service {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let x: &ServiceExtras = self;
+        ServiceView {
+            profiles: &x.profiles,
+            annotations: &x.annotations,
+            blkio_config: &x.blkio_config,
+            build: &x.build,
+            cap_add: &x.cap_add,
+            cap_drop: &x.cap_drop,
+            cgroup: &x.cgroup,
+            cgroup_parent: &x.cgroup_parent,
+            cpu_count: &x.cpu_count,
+            cpu_percent: &x.cpu_percent,
+            cpu_period: &x.cpu_period,
+            cpu_quota: &x.cpu_quota,
+            cpu_rt_period: &x.cpu_rt_period,
+            cpu_rt_runtime: &x.cpu_rt_runtime,
+            cpus: &x.cpus,
+            cpuset: &x.cpuset,
+            cpu_shares: &x.cpu_shares,
+            command: &self.command,
+            configs: &x.configs,
+            container_name: &self.container_name,
+            depends_on: &self.depends_on,
+            deploy: &x.deploy,
+            devices: &x.devices,
+            dns: &x.dns,
+            dns_opt: &x.dns_opt,
+            dns_search: &x.dns_search,
+            domainname: &x.domainname,
+            entrypoint: &self.entrypoint,
+            environment: &self.environment,
+            expose: &x.expose,
+            external_links: &x.external_links,
+            extra_hosts: &x.extra_hosts,
+            group_add: &x.group_add,
+            healthcheck: &x.healthcheck,
+            hostname: &x.hostname,
+            image: &self.image,
+            init: &x.init,
+            ipc: &x.ipc,
+            isolation: &x.isolation,
+            labels: &self.labels,
+            links: &x.links,
+            logging: &x.logging,
+            mac_address: &x.mac_address,
+            mem_limit: &x.mem_limit,
+            mem_reservation: &x.mem_reservation,
+            mem_swappiness: &x.mem_swappiness,
+            memswap_limit: &x.memswap_limit,
+            network_mode: &x.network_mode,
+            networks: &self.networks,
+            oom_kill_disable: &x.oom_kill_disable,
+            oom_score_adj: &x.oom_score_adj,
+            pid: &x.pid,
+            pids_limit: &x.pids_limit,
+            platform: &x.platform,
+            ports: &self.ports,
+            privileged: &self.privileged,
+            pull_policy: &x.pull_policy,
+            read_only: &self.read_only,
+            restart: &x.restart,
+            runtime: &x.runtime,
+            scale: &x.scale,
+            secrets: &x.secrets,
+            security_opt: &x.security_opt,
+            shm_size: &x.shm_size,
+            stdin_open: &self.stdin_open,
+            stop_grace_period: &x.stop_grace_period,
+            stop_signal: &x.stop_signal,
+            storage_opt: &x.storage_opt,
+            sysctls: &x.sysctls,
+            tmpfs: &x.tmpfs,
+            tty: &self.tty,
+            ulimits: &x.ulimits,
+            user: &x.user,
+            userns_mode: &x.userns_mode,
+            uts: &x.uts,
+            volumes: &self.volumes,
+            volumes_from: &x.volumes_from,
+            working_dir: &x.working_dir,
+        }
+        .serialize(s)
+    }
 }
 
 impl Service {
     /// Gives back the spare capacity of its lists and maps, once resolved:
     /// a map grown by one insert keeps room for several, which across a
-    /// stack of many services is a large share of its memory.
+    /// stack of many services is a large share of its memory. Extras left
+    /// empty (written to, or allocated by a mutable borrow, but holding
+    /// nothing) are dropped.
     pub fn shrink_to_fit(&mut self) {
+        self.depends_on.shrink_to_fit();
+        self.environment.shrink_to_fit();
+        self.labels.shrink_to_fit();
+        self.networks.shrink_to_fit();
+        self.ports.shrink_to_fit();
+        self.volumes.shrink_to_fit();
+        self.edges.shrink_to_fit();
+        if let Some(x) = &mut self.extras {
+            if **x == ServiceExtras::default() {
+                self.extras = None;
+            } else {
+                x.shrink_to_fit();
+            }
+        }
+    }
+}
+
+impl ServiceExtras {
+    fn shrink_to_fit(&mut self) {
         self.profiles.shrink_to_fit();
         self.cap_add.shrink_to_fit();
         self.cap_drop.shrink_to_fit();
         self.configs.shrink_to_fit();
-        self.depends_on.shrink_to_fit();
         self.devices.shrink_to_fit();
         self.dns.shrink_to_fit();
         self.dns_opt.shrink_to_fit();
         self.dns_search.shrink_to_fit();
-        self.environment.shrink_to_fit();
         self.expose.shrink_to_fit();
         self.external_links.shrink_to_fit();
         self.extra_hosts.shrink_to_fit();
         self.group_add.shrink_to_fit();
-        self.labels.shrink_to_fit();
         self.links.shrink_to_fit();
-        self.networks.shrink_to_fit();
-        self.ports.shrink_to_fit();
         self.secrets.shrink_to_fit();
         self.security_opt.shrink_to_fit();
         self.storage_opt.shrink_to_fit();
         self.sysctls.shrink_to_fit();
         self.tmpfs.shrink_to_fit();
         self.ulimits.shrink_to_fit();
-        self.volumes.shrink_to_fit();
         self.volumes_from.shrink_to_fit();
-        self.edges.shrink_to_fit();
     }
 }
 

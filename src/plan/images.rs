@@ -267,13 +267,14 @@ mod tests {
     use super::*;
 
     fn svc(build: bool, image: Option<&str>, policy: Option<&str>) -> Service {
-        Service {
+        let mut s = Service {
             name: "web".into(),
             image: image.map(str::to_string),
-            pull_policy: policy.and_then(PullPolicy::parse),
-            build: build.then(Box::default),
             ..Service::default()
-        }
+        };
+        s.pull_policy = policy.and_then(PullPolicy::parse);
+        s.build = build.then(Box::default);
+        s
     }
 
     #[test]

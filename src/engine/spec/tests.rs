@@ -375,7 +375,10 @@ fn first_network_by_priority_is_created_with_the_rest_to_connect() {
 #[test]
 fn fields_an_old_engine_lacks_are_listed() {
     let mut s = Service {
-        mac_address: Some("02:42:ac:11:00:02".into()),
+        extras: Some(Box::new(crate::model::stack::ServiceExtras {
+            mac_address: Some("02:42:ac:11:00:02".into()),
+            ..Default::default()
+        })),
         ..Service::default()
     };
     assert_eq!(unsupported(&s), vec!["mac_address"]);
