@@ -83,19 +83,18 @@ pub fn refused(action: &Action, err: &EngineError) -> Refused {
     }
 }
 
-/// Whether a start failed because the engine keeps a task for the
-/// container that it can no longer run: dockerd was killed while starting
-/// it, and containerd still holds the task ("task <id>: already exists";
-/// `docker start` fails the same way). No call settles that; replacing the
-/// container does, so `up` plans again with it marked
+/// Whether a start failed because containerd keeps state for the
+/// container that the engine can no longer use: dockerd was killed while
+/// starting it, and containerd still holds its task ("task <id>: already
+/// exists") or its container ("id already in use"); `docker start` fails
+/// the same way. No call settles that; replacing the container does (a new
+/// container has a new id), so `up` plans again with it marked
 /// ([`super::UpOptions::stale_tasks`]).
 pub fn stale_task(action: &Action, message: &str) -> Option<String> {
+    let stale = (message.contains("task ") && message.contains("already exists"))
+        || message.contains("id already in use");
     match action {
-        Action::Start { name, .. } | Action::Restart { name, .. }
-            if message.contains("task ") && message.contains("already exists") =>
-        {
-            Some(name.clone())
-        }
+        Action::Start { name, .. } | Action::Restart { name, .. } if stale => Some(name.clone()),
         _ => None,
     }
 }

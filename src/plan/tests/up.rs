@@ -615,6 +615,11 @@ fn a_start_that_found_a_stale_task_is_recognised() {
     };
     let msg = "task 3f2a…: already exists: unknown";
     assert_eq!(stale_task(&start, msg), Some("gb-db-1".into()));
+    assert_eq!(
+        stale_task(&start, "id already in use"),
+        Some("gb-db-1".into()),
+        "containerd still holds the container"
+    );
     assert_eq!(stale_task(&start, "port is already allocated"), None);
     let remove = Action::RemoveNetwork { name: "n".into() };
     assert_eq!(stale_task(&remove, msg), None);
