@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::engine::images::PullEvent;
-use crate::engine::spec::ObjectKind;
+use crate::engine::spec::{self, ObjectKind};
 use crate::engine::{Engine, EngineError};
 use crate::identity;
 // The loader's reader of input files: a Dockerfile outside the context is one
@@ -390,45 +390,25 @@ impl Executor {
     /// this run created, else the engine's answer for the name (objects
     /// that existed before, or that an interrupted run created).
     async fn with_object_ids(&self, spec: &ServiceSpec) -> Result<ServiceSpec, StepResult> {
-        let mut spec = spec.clone();
-        let Some(c) = spec
-            .task_template
-            .as_mut()
-            .and_then(|t| t.container_spec.as_mut())
-        else {
-            return Ok(spec);
-        };
-        let refs = c
-            .secrets
-            .iter_mut()
-            .flatten()
-            .map(|r| (ObjectKind::Secret, &r.secret_name, &mut r.secret_id))
-            .chain(
-                c.configs
-                    .iter_mut()
-                    .flatten()
-                    .map(|r| (ObjectKind::Config, &r.config_name, &mut r.config_id)),
-            );
-        for (kind, name, id) in refs {
-            let Some(name) = name.clone().filter(|_| id.is_none()) else {
-                continue;
-            };
+        let mut ids = HashMap::new();
+        for (kind, name) in spec::without_ids(spec) {
             let known = self
                 .object_ids
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .get(&(kind, name.clone()))
                 .cloned();
-            *id = Some(match known {
+            let id = match known {
                 Some(found) => found,
                 None => self
                     .engine
                     .object_id(kind, &name)
                     .await
                     .map_err(|e| StepResult::Failed(format!("{} {name}: {e}", kind.word())))?,
-            });
+            };
+            ids.insert((kind, name), id);
         }
-        Ok(spec)
+        Ok(spec::with_ids(spec.clone(), &ids))
     }
 
     /// The rule for a name already taken: done when the container under the

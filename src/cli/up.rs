@@ -133,7 +133,9 @@ async fn up(s: &Session, args: &UpArgs) -> Result<Outcome, Error> {
             "Replacing {}: the engine cannot start them again (a stale task)",
             stale.iter().cloned().collect::<Vec<_>>().join(", ")
         ));
-        let (_, observed) = observe(s).await?;
+        let observed = observe::observe(&engine, stack)
+            .await
+            .map_err(|e| Error::engine(s.mode(), &e))?;
         plan = plan_replacing(s, &observed, &args.flags, &stale)?;
         s.converge(&engine, &plan, &opts).await?;
     }

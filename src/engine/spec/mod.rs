@@ -35,7 +35,9 @@ use std::collections::HashMap;
 
 pub use container::{ContainerSpec, container, container_labels, environment, healthcheck};
 pub use network::{endpoints, extra_hosts, links, network, ports};
-pub use objects::{ObjectKind, ObjectNames, SwarmObject, object, objects_of, with_ids};
+pub use objects::{
+    ObjectKind, ObjectNames, SwarmObject, object, objects_of, with_ids, without_ids,
+};
 pub use resources::{resources, restart_policy, ulimits, update};
 pub use service::{
     STACK_IMAGE, STACK_NAMESPACE, ServiceMapping, SwarmError, SwarmIssue, SwarmWarning, canonical,

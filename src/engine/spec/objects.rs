@@ -276,6 +276,30 @@ pub fn objects_of(spec: &ServiceSpec) -> Vec<(ObjectKind, String)> {
         .collect()
 }
 
+/// The secrets and configs `spec` references by name only, with no id yet.
+pub fn without_ids(spec: &ServiceSpec) -> Vec<(ObjectKind, String)> {
+    let Some(c) = spec
+        .task_template
+        .as_ref()
+        .and_then(|t| t.container_spec.as_ref())
+    else {
+        return Vec::new();
+    };
+    let secrets = c
+        .secrets
+        .iter()
+        .flatten()
+        .filter(|r| r.secret_id.is_none())
+        .filter_map(|r| Some((ObjectKind::Secret, r.secret_name.clone()?)));
+    let configs = c
+        .configs
+        .iter()
+        .flatten()
+        .filter(|r| r.config_id.is_none())
+        .filter_map(|r| Some((ObjectKind::Config, r.config_name.clone()?)));
+    secrets.chain(configs).collect()
+}
+
 /// `spec` with the ids in `ids` (by kind and name) on its references that
 /// have none.
 pub fn with_ids(mut spec: ServiceSpec, ids: &HashMap<(ObjectKind, String), String>) -> ServiceSpec {
