@@ -380,7 +380,10 @@ impl Executor {
                 Refused::DoneIfOurs => self.if_ours(action, err).await,
                 Refused::Failed => match rules::advice(action, &err) {
                     Some(help) => StepResult::Failed(format!("{err}\n  help: {help}")),
-                    None => StepResult::Failed(err.to_string()),
+                    None => match crate::host_port::advice(e, action, &err).await {
+                        Some(help) => StepResult::Failed(format!("{err}\n  help: {help}")),
+                        None => StepResult::Failed(err.to_string()),
+                    },
                 },
             },
         }

@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 
 use crate::model::stack::{Service, Stack};
 
+/// The prefix of every label berth sets.
+pub const NAMESPACE: &str = "io.berth.";
 pub const PROJECT: &str = "io.berth.project";
 pub const SERVICE: &str = "io.berth.service";
 pub const NUMBER: &str = "io.berth.number";

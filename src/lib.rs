@@ -25,6 +25,7 @@ pub mod cli;
 pub mod diag;
 pub mod engine;
 pub mod graph;
+pub mod host_port;
 pub mod identity;
 pub mod limits;
 pub mod load;

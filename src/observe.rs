@@ -44,6 +44,9 @@ pub struct Observed {
     pub images: BTreeMap<String, Option<String>>,
     /// Bind sources the stack lets berth create that do not exist.
     pub missing_dirs: BTreeSet<PathBuf>,
+    /// Running containers outside the project that publish a host port
+    /// the stack publishes (as listed: with their ports).
+    pub publishers: Vec<ContainerState>,
     /// Swarm services of the project (the Swarm target only).
     pub services: Vec<ServiceState>,
     /// Every Swarm secret and config (the Swarm target only): the
@@ -112,6 +115,11 @@ pub struct ContainerState {
     pub networks: BTreeMap<String, Vec<String>>,
     /// Published and exposed ports (from the list; empty after an inspect).
     pub ports: Vec<PortState>,
+    /// When it was created (RFC 3339, from inspect; empty from the list).
+    pub created: String,
+    /// The engine's network mode (from inspect): `container:<id>` for one
+    /// that joins another container's network namespace.
+    pub network_mode: Option<String>,
 }
 
 /// One port of a container, as the container list shows it.
@@ -175,6 +183,32 @@ pub struct NetworkState {
     pub scope: String,
     /// Names of the containers attached (from inspect; empty if not inspected).
     pub containers: Vec<String>,
+    /// What its create set, as the list reports it: what a change of the
+    /// stack's network is compared with.
+    pub settings: NetworkSettings,
+}
+
+/// The settings of a network that only a new network can change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkSettings {
+    pub options: BTreeMap<String, String>,
+    /// `default` unless the create named one.
+    pub ipam_driver: String,
+    pub ipam_options: BTreeMap<String, String>,
+    /// The address pools; the engine picks one when the create gave none.
+    pub ipam_config: Vec<IpamPoolState>,
+    pub attachable: bool,
+    pub enable_ipv6: bool,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// One IPAM pool as the engine reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct IpamPoolState {
+    pub subnet: Option<String>,
+    pub ip_range: Option<String>,
+    pub gateway: Option<String>,
+    pub aux_addresses: BTreeMap<String, String>,
 }
 
 /// A Swarm service of the project, as the engine reports it.
@@ -249,17 +283,38 @@ pub async fn observe(engine: &Engine, stack: &Stack) -> engine::Result<Observed>
         Ok(out)
     };
     let image_ids = join_all(images.iter().map(|i| engine.image_id(i)));
-    let (containers, networks, volumes, image_ids) = futures_util::join!(
+    // The project's networks say who is attached: a network whose settings
+    // changed is recreated only when nothing outside the project uses it.
+    let networks = async {
+        let listed = engine.list_networks(project, &network_names).await?;
+        let mut out: Vec<NetworkState> = listed.iter().map(network_state).collect();
+        attach(engine, project, &mut out).await?;
+        Ok(out)
+    };
+    let published = published_ports(stack);
+    let publishers = async {
+        if published.is_empty() {
+            return Ok(Vec::new());
+        }
+        engine.list_publishing(&published).await
+    };
+    let (containers, networks, volumes, image_ids, publishers) = futures_util::join!(
         containers,
-        engine.list_networks(project, &network_names),
+        networks,
         engine.list_volumes(project, &volume_names),
         image_ids,
+        publishers,
     );
     let mut observed = Observed {
         containers: containers?,
-        networks: networks?.iter().map(network_state).collect(),
+        networks: networks?,
         volumes: volumes?.iter().map(volume_state).collect(),
         missing_dirs: missing_dirs(stack),
+        publishers: publishers?
+            .iter()
+            .map(container_from_summary)
+            .filter(|c| c.project.as_deref() != Some(project))
+            .collect(),
         ..Observed::default()
     };
     for (image, id) in images.into_iter().zip(image_ids) {
@@ -279,6 +334,23 @@ pub fn stack_images(stack: &Stack) -> Vec<String> {
     images.sort();
     images.dedup();
     images
+}
+
+/// The fixed host ports the stack publishes, as the list's `publish`
+/// filter takes them (`8080/tcp`, `9000-9001/udp`), each once.
+fn published_ports(stack: &Stack) -> Vec<String> {
+    let mut out: Vec<String> = stack
+        .services
+        .values()
+        .flat_map(|s| &s.ports)
+        .filter_map(|p| {
+            let published = p.published.as_deref().filter(|s| !s.is_empty())?;
+            Some(format!("{published}/{}", p.protocol))
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The bind sources berth may create (`create_host_path`, the default) that
@@ -342,23 +414,7 @@ pub async fn observe_for_down(
         let mut out: Vec<NetworkState> = listed.iter().map(network_state).collect();
         // Only the project's own networks are candidates for removal, so
         // only they need to say who is attached.
-        let inspects = join_all(
-            out.iter()
-                .filter(|n| n.project.as_deref() == Some(project))
-                .map(|n| engine.inspect_network(&n.id)),
-        )
-        .await;
-        for r in inspects {
-            match r {
-                Ok(i) => {
-                    if let Some(n) = out.iter_mut().find(|n| Some(&n.id) == i.id.as_ref()) {
-                        n.containers = attached_containers(&i);
-                    }
-                }
-                Err(EngineError::NotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
+        attach(engine, project, &mut out).await?;
         Ok(out)
     };
     let (containers, networks, volumes) = futures_util::join!(
@@ -374,6 +430,34 @@ pub async fn observe_for_down(
     };
     sort(&mut observed);
     Ok(observed)
+}
+
+/// Fills in who is attached to each of the project's networks (one
+/// inspect each, all at once).
+async fn attach(
+    engine: &Engine,
+    project: &str,
+    networks: &mut [NetworkState],
+) -> engine::Result<()> {
+    let inspects = join_all(
+        networks
+            .iter()
+            .filter(|n| n.project.as_deref() == Some(project))
+            .map(|n| engine.inspect_network(&n.id)),
+    )
+    .await;
+    for r in inspects {
+        match r {
+            Ok(i) => {
+                if let Some(n) = networks.iter_mut().find(|n| Some(&n.id) == i.id.as_ref()) {
+                    n.containers = attached_containers(&i);
+                }
+            }
+            Err(EngineError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// The engine lists in no particular order; plans must not depend on it.
@@ -412,6 +496,8 @@ pub fn container_state(i: &ContainerInspectResponse) -> ContainerState {
     c.exit_code = state.and_then(|s| s.exit_code);
     c.image_id = i.image.clone().unwrap_or_default();
     c.limits = limits_of(i.host_config.as_ref().unwrap_or(&HostConfig::default()));
+    c.created = i.created.clone().unwrap_or_default();
+    c.network_mode = i.host_config.as_ref().and_then(|h| h.network_mode.clone());
     c.networks = i
         .network_settings
         .as_ref()
@@ -498,6 +584,8 @@ fn labelled(id: String, name: &str, labels: &HashMap<String, String>) -> Contain
         limits: Limits::default(),
         networks: BTreeMap::new(),
         ports: Vec::new(),
+        created: String::new(),
+        network_mode: None,
     }
 }
 
@@ -578,6 +666,40 @@ pub fn network_state(n: &Network) -> NetworkState {
         internal: n.internal.unwrap_or(false),
         scope: n.scope.clone().unwrap_or_default(),
         containers: Vec::new(),
+        settings: network_settings(n),
+    }
+}
+
+fn network_settings(n: &Network) -> NetworkSettings {
+    let sorted = |m: Option<&HashMap<String, String>>| -> BTreeMap<String, String> {
+        m.into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let ipam = n.ipam.as_ref();
+    let mut ipam_config: Vec<IpamPoolState> = ipam
+        .and_then(|i| i.config.as_ref())
+        .into_iter()
+        .flatten()
+        .map(|p| IpamPoolState {
+            subnet: p.subnet.clone().filter(|s| !s.is_empty()),
+            ip_range: p.ip_range.clone().filter(|s| !s.is_empty()),
+            gateway: p.gateway.clone().filter(|s| !s.is_empty()),
+            aux_addresses: sorted(p.auxiliary_addresses.as_ref()),
+        })
+        .collect();
+    ipam_config.sort();
+    NetworkSettings {
+        options: sorted(n.options.as_ref()),
+        ipam_driver: ipam
+            .and_then(|i| i.driver.clone())
+            .unwrap_or_else(|| "default".into()),
+        ipam_options: sorted(ipam.and_then(|i| i.options.as_ref())),
+        ipam_config,
+        attachable: n.attachable.unwrap_or(false),
+        enable_ipv6: n.enable_ipv6.unwrap_or(false),
+        labels: sorted(n.labels.as_ref()),
     }
 }
 

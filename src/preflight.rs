@@ -15,6 +15,7 @@ use crate::diag::Diagnostic;
 use crate::identity::image_ref;
 use crate::model::stack::{MountType, Port, PullPolicy, Service, Stack};
 use crate::observe::Observed;
+use crate::plan::rules::PortTaken;
 use crate::source::Span;
 
 /// Every problem found, in file order of services.
@@ -26,6 +27,7 @@ pub fn check(stack: &Stack, observed: &Observed) -> Vec<Diagnostic> {
         binds(svc, &mut out);
     }
     ports(stack, &mut out);
+    published_elsewhere(stack, observed, &mut out);
     out
 }
 
@@ -234,6 +236,68 @@ fn show(b: &Binding) -> String {
         format!("{ports}/{}", b.protocol)
     } else {
         format!("{}:{ports}/{}", b.ip, b.protocol)
+    }
+}
+
+/// The `ports` entry of `svc` that publishes the host port the engine
+/// found taken, for the error to point at.
+pub fn port_entry(svc: &Service, taken: &PortTaken) -> Option<Span> {
+    let port = u32::from(taken.port);
+    svc.ports.iter().find_map(|p| {
+        let b = binding(&svc.name, p)?;
+        let proto = taken.protocol.is_empty() || taken.protocol == b.protocol;
+        let ip = b.ip == taken.ip || wildcard(b.ip) || wildcard(&taken.ip);
+        (proto && ip && b.ports.0 <= port && port <= b.ports.1).then_some(b.span)
+    })
+}
+
+/// A host port the stack publishes that a running container of another
+/// project (or of none) already publishes: its start would fail.
+fn published_elsewhere(stack: &Stack, observed: &Observed, out: &mut Vec<Diagnostic>) {
+    for svc in stack.services.values() {
+        for p in &svc.ports {
+            let Some(b) = binding(&svc.name, p) else {
+                continue;
+            };
+            let holder = observed.publishers.iter().find_map(|c| {
+                let port = c.ports.iter().find(|held| {
+                    let Some(public) = held.public else {
+                        return false;
+                    };
+                    let theirs = Binding {
+                        service: "",
+                        ip: held.ip.as_deref().unwrap_or(""),
+                        ports: (u32::from(public), u32::from(public)),
+                        protocol: &held.protocol,
+                        span: Span::default(),
+                    };
+                    clash(&theirs, &b)
+                })?;
+                Some((c, port))
+            });
+            let Some((c, held)) = holder else { continue };
+            let owner = match &c.project {
+                Some(project) => format!(" (berth project {project})"),
+                None => String::new(),
+            };
+            let theirs = match &held.ip {
+                Some(ip) => format!("{ip}:{}", held.public.unwrap_or_default()),
+                None => held.public.unwrap_or_default().to_string(),
+            };
+            out.push(
+                Diagnostic::error(format!(
+                    "host port {} of service `{}` is already published by container {}{owner}",
+                    show(&b),
+                    svc.name,
+                    c.name
+                ))
+                .label(b.span, format!("{} publishes {theirs}/{}", c.name, held.protocol))
+                .help(format!(
+                    "stop it (`docker stop {}`), or publish another host port (or none: the engine then picks a free one)",
+                    c.name
+                )),
+            );
+        }
     }
 }
 

@@ -489,9 +489,16 @@ impl Session {
                             .action
                             .service()
                             .and_then(|s| self.stack()?.services.get(s));
-                        match svc {
-                            Some(svc) => d.label(svc.span, format!("service {}", svc.name)),
-                            None => d,
+                        let taken = crate::plan::rules::port_taken(&f.message);
+                        let port = svc.zip(taken.as_ref()).and_then(|(svc, t)| {
+                            Some((crate::preflight::port_entry(svc, t)?, t.port))
+                        });
+                        match (svc, port) {
+                            (_, Some((span, port))) => {
+                                d.label(span, format!("host port {port} is already taken"))
+                            }
+                            (Some(svc), None) => d.label(svc.span, format!("service {}", svc.name)),
+                            (None, None) => d,
                         }
                     })
                     .collect();

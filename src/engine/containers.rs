@@ -13,6 +13,8 @@ use bollard::query_parameters::{
     StartContainerOptions, StopContainerOptionsBuilder,
 };
 
+use std::collections::HashMap;
+
 use super::{Engine, Result, project_filter};
 
 impl Engine {
@@ -21,6 +23,19 @@ impl Engine {
         let opts = ListContainersOptionsBuilder::new()
             .all(true)
             .filters(&project_filter(project))
+            .build();
+        self.docker
+            .list_containers(Some(opts))
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    /// Running containers of any project that publish one of `ports`
+    /// (`8080/tcp`, `8080-8082/udp`) on the host.
+    pub async fn list_publishing(&self, ports: &[String]) -> Result<Vec<ContainerSummary>> {
+        let filters = HashMap::from([("publish".to_string(), ports.to_vec())]);
+        let opts = ListContainersOptionsBuilder::new()
+            .filters(&filters)
             .build();
         self.docker
             .list_containers(Some(opts))

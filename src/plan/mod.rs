@@ -285,6 +285,14 @@ pub enum Cause {
     /// A swarm network, secret or config of the project that no service
     /// uses any more (a secret's old version, or one gone from the file).
     Unused,
+    /// A network of the project whose settings the stack changed: it is
+    /// removed and created again, its containers disconnected and
+    /// connected again around that.
+    NetworkChanged {
+        network: String,
+        /// `field old -> new`.
+        changes: Vec<String>,
+    },
 }
 
 /// Why a container is replaced.
@@ -307,6 +315,24 @@ pub enum Replace {
     StaleTask,
     /// A limit was removed, which `docker update` cannot do.
     LimitRemoved(Vec<Change>),
+    /// It joins the network namespace of (`network_mode: service:x`), or
+    /// mounts the volumes of (`volumes_from`), a container that this plan
+    /// replaces, or that was replaced since it was created: what it holds
+    /// is the old container's.
+    Shares {
+        what: Shared,
+        container: String,
+        /// Replaced before this plan (the dependent still holds the old
+        /// one), rather than by it.
+        earlier: bool,
+    },
+}
+
+/// What a container takes from another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shared {
+    NetworkNamespace,
+    Volumes,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,10 +1,13 @@
 //! The rules shared by networks and volumes: create what is missing, refuse
-//! what is not the project's to take, and require an external one to exist.
+//! what is not the project's to take, and require an external one to exist;
+//! and what a network of the project's whose settings changed differs in.
 
 use std::collections::BTreeMap;
 
 use super::PlanError;
-use crate::model::stack::{Network, Volume};
+use crate::identity;
+use crate::model::stack::{Map, Network, Volume};
+use crate::observe::{IpamPoolState, NetworkState};
 use crate::source::Span;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,4 +127,142 @@ fn show_options(o: &BTreeMap<String, String>) -> String {
     }
     let items: Vec<String> = o.iter().map(|(k, v)| format!("{k}={v}")).collect();
     format!("{{{}}}", items.join(", "))
+}
+
+/// What differs between the project's network on the engine and the one the
+/// stack describes, as `field old -> new`; empty when nothing does. Only what
+/// a create sets is compared, and only what the stack can say: address pools
+/// the engine picked because the stack named none are the engine's business,
+/// as is a gateway the stack leaves out. berth's own labels are left out.
+pub(super) fn network_changes(want: &Network, have: &NetworkState) -> Vec<String> {
+    let s = &have.settings;
+    let mut out = Vec::new();
+    let mut differs = |field: &str, old: String, new: String| {
+        if old != new {
+            out.push(format!("{field} {old} -> {new}"));
+        }
+    };
+    let driver = want.driver.as_deref().unwrap_or("bridge");
+    differs("driver", have.driver.clone(), driver.to_string());
+    differs(
+        "driver_opts",
+        show_options(&s.options),
+        show_options(&sorted(&want.driver_opts)),
+    );
+    differs(
+        "internal",
+        have.internal.to_string(),
+        want.internal.to_string(),
+    );
+    differs(
+        "attachable",
+        s.attachable.to_string(),
+        want.attachable.to_string(),
+    );
+    differs(
+        "enable_ipv6",
+        s.enable_ipv6.to_string(),
+        want.enable_ipv6.unwrap_or(false).to_string(),
+    );
+    let ipam = &want.ipam;
+    differs(
+        "ipam.driver",
+        s.ipam_driver.clone(),
+        ipam.driver.clone().unwrap_or_else(|| "default".into()),
+    );
+    differs(
+        "ipam.options",
+        show_options(&s.ipam_options),
+        show_options(&sorted(&ipam.options)),
+    );
+    if !ipam.config.is_empty() {
+        let mut wanted: Vec<IpamPoolState> = ipam
+            .config
+            .iter()
+            .map(|p| IpamPoolState {
+                subnet: p.subnet.clone(),
+                ip_range: p.ip_range.clone(),
+                gateway: p.gateway.clone(),
+                aux_addresses: sorted(&p.aux_addresses),
+            })
+            .collect();
+        wanted.sort();
+        // A pool that names no gateway gets one from the engine.
+        let mut had = s.ipam_config.clone();
+        for h in &mut had {
+            let named = wanted
+                .iter()
+                .any(|w| w.subnet == h.subnet && w.gateway.is_some());
+            if !named {
+                h.gateway = None;
+            }
+        }
+        had.sort();
+        differs("ipam.config", show_pools(&had), show_pools(&wanted));
+    }
+    let labels: BTreeMap<String, String> = s
+        .labels
+        .iter()
+        .filter(|(k, _)| !k.starts_with(identity::NAMESPACE))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    differs(
+        "labels",
+        show_options(&labels),
+        show_options(&sorted(&want.labels)),
+    );
+    out
+}
+
+fn sorted(m: &Map<String>) -> BTreeMap<String, String> {
+    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+fn show_pools(pools: &[IpamPoolState]) -> String {
+    let items: Vec<String> = pools
+        .iter()
+        .map(|p| {
+            let mut parts = Vec::new();
+            let fields = [
+                ("subnet", &p.subnet),
+                ("ip_range", &p.ip_range),
+                ("gateway", &p.gateway),
+            ];
+            for (k, v) in fields {
+                if let Some(v) = v {
+                    parts.push(format!("{k}={v}"));
+                }
+            }
+            if !p.aux_addresses.is_empty() {
+                parts.push(format!("aux_addresses={}", show_options(&p.aux_addresses)));
+            }
+            parts.join(" ")
+        })
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// A network of the project whose settings changed but that containers
+/// outside the project use: replacing it would cut them off, so nothing
+/// is changed.
+pub(super) fn network_in_use(
+    project: &str,
+    name: &str,
+    changes: &[String],
+    foreign: &[&str],
+    span: Span,
+) -> PlanError {
+    let first = foreign.first().copied().unwrap_or("CONTAINER");
+    PlanError::new(
+        format!(
+            "network {name} must be recreated ({}), but containers outside project {project} use it: {}",
+            changes.join(", "),
+            foreign.join(", ")
+        ),
+        format!(
+            "disconnect them (`docker network disconnect {name} {first}`) and run the command again, \
+             or change the network's settings in the stack back"
+        ),
+        Some(span).filter(|s| *s != Span::default()),
+    )
 }

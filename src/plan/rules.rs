@@ -127,3 +127,50 @@ pub fn advice(action: &Action, err: &EngineError) -> Option<String> {
 pub fn duplicate_network(warning: &str) -> bool {
     warning.contains("already exists")
 }
+
+/// A host port the engine could not publish because something holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortTaken {
+    /// The host address as the engine wrote it (`0.0.0.0`, `127.0.0.1`).
+    pub ip: String,
+    pub port: u16,
+    pub protocol: String,
+    /// Held by another container (the engine's own port allocator said
+    /// so), rather than by a process on the host.
+    pub by_container: bool,
+}
+
+/// The port a start could not publish, from the engine's answer (20.10):
+/// `Bind for 0.0.0.0:8080 failed: port is already allocated` (another
+/// container publishes it) or `listen tcp4 0.0.0.0:8080: bind: address
+/// already in use` (a process on the host listens on it).
+pub fn port_taken(message: &str) -> Option<PortTaken> {
+    let split = |addr: &str| -> Option<(String, u16)> {
+        let (ip, port) = addr.rsplit_once(':')?;
+        let ip = ip.trim_start_matches('[').trim_end_matches(']');
+        Some((ip.to_string(), port.parse().ok()?))
+    };
+    if message.contains("port is already allocated") {
+        let rest = message.split("Bind for ").nth(1)?;
+        let (ip, port) = split(rest.split(" failed").next()?)?;
+        // The allocator's message does not say the protocol.
+        return Some(PortTaken {
+            ip,
+            port,
+            protocol: String::new(),
+            by_container: true,
+        });
+    }
+    if message.contains("address already in use") {
+        let rest = message.split("listen ").nth(1)?;
+        let (network, rest) = rest.split_once(' ')?;
+        let (ip, port) = split(rest.split(": bind").next()?)?;
+        return Some(PortTaken {
+            ip,
+            port,
+            protocol: network.trim_end_matches(['4', '6']).to_string(),
+            by_container: false,
+        });
+    }
+    None
+}

@@ -11,7 +11,7 @@ use std::fmt;
 use serde_json::{Value, json};
 
 use super::images::Dockerfile;
-use super::{Action, Cause, ImageReason, Plan, Replace, Step};
+use super::{Action, Cause, ImageReason, Plan, Replace, Shared, Step};
 use crate::engine::spec::ObjectKind;
 use crate::limits::Change;
 use crate::model::stack::Condition;
@@ -398,6 +398,22 @@ impl fmt::Display for Replace {
             Replace::LimitRemoved(changes) => {
                 write!(f, "{}: a limit cannot be removed in place", join(changes))
             }
+            Replace::Shares {
+                what,
+                container,
+                earlier,
+            } => {
+                let what = match what {
+                    Shared::NetworkNamespace => "its network namespace's container",
+                    Shared::Volumes => "its volumes_from container",
+                };
+                let when = if *earlier {
+                    "was recreated after it"
+                } else {
+                    "is recreated"
+                };
+                write!(f, "{what} {container} {when}")
+            }
         }
     }
 }
@@ -436,6 +452,9 @@ impl fmt::Display for Cause {
             Cause::ServiceChanged(changes) if changes.is_empty() => f.write_str("spec changed"),
             Cause::ServiceChanged(changes) => f.write_str(&changes.join(", ")),
             Cause::Unused => f.write_str("no service uses it any more"),
+            Cause::NetworkChanged { network, changes } => {
+                write!(f, "recreate network {network}: {}", changes.join(", "))
+            }
         }
     }
 }
@@ -469,6 +488,7 @@ impl Cause {
             Cause::Image(ImageReason::PolicyBuild) => "pull_policy_build",
             Cause::ServiceChanged(_) => "service_changed",
             Cause::Unused => "unused",
+            Cause::NetworkChanged { .. } => "network_changed",
         }
     }
 }

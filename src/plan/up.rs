@@ -8,6 +8,9 @@
 //! beside the new one is a leftover to remove, a parked one alone is
 //! recreated again.
 
+mod network_change;
+mod shared;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::resources::{self, Declared, Kind, Verdict};
@@ -154,6 +157,10 @@ struct Up<'a> {
     /// Services some dependent waits on to complete successfully: an exited(0)
     /// container of theirs is done, not stopped.
     one_shots: BTreeSet<&'a str>,
+    /// Networks recreated because their settings changed.
+    recreates: network_change::Recreates,
+    /// Names of the containers this plan creates (new or replacing one).
+    created: BTreeSet<String>,
 }
 
 /// Plan `up`: what to create, recreate, update, connect and start so that the
@@ -177,6 +184,8 @@ pub fn plan_up(
         services: HashMap::new(),
         waits: Waits::default(),
         one_shots: BTreeSet::new(),
+        recreates: Default::default(),
+        created: BTreeSet::new(),
     };
     for name in &order {
         for (dep, d) in &stack.services[name.as_str()].depends_on {
@@ -190,6 +199,7 @@ pub fn plan_up(
         up.service(&stack.services[name.as_str()]);
     }
     up.orphans();
+    up.reconnect_the_rest();
     if up.errors.is_empty() {
         Ok(up.plan)
     } else {
@@ -293,6 +303,20 @@ impl<'a> Up<'a> {
                 }
                 Err(e) => self.errors.push(e),
             }
+        }
+        // The project's own network must still be the one the stack
+        // describes; one that is not is recreated (it holds no data).
+        for (key, net) in &stack.networks {
+            let Some(have) = self.observed.network_named(&net.name) else {
+                continue;
+            };
+            if net.external
+                || !networks.contains(key.as_str())
+                || have.project.as_ref() != Some(&stack.name)
+            {
+                continue;
+            }
+            self.network_changed(key, net, have);
         }
         // The project's own volume must still be the one the stack
         // describes: its data is never replaced implicitly.
@@ -421,6 +445,7 @@ impl<'a> Up<'a> {
 
     /// Stop (if running) and remove one container; the id of the remove.
     fn take_away(&mut self, c: &ContainerState, cause: Cause) -> StepId {
+        self.removed(c);
         take_away(&mut self.plan, c, cause, vec![])
     }
 
@@ -467,6 +492,9 @@ impl<'a> Up<'a> {
         if self.opts.force_recreate {
             return Some(Replace::ForceRecreate);
         }
+        if let Some(why) = self.shares_replaced(svc, c) {
+            return Some(why);
+        }
         if c.name != name {
             return Some(Replace::Parked(c.name.clone()));
         }
@@ -488,6 +516,7 @@ impl<'a> Up<'a> {
         after: Vec<StepId>,
     ) -> (StepId, Vec<StepId>) {
         let spec = spec::container(self.stack, svc, number);
+        self.created.insert(name.to_string());
         let create = self.plan.push(
             Action::CreateContainer {
                 service: svc.name.clone(),
@@ -607,6 +636,7 @@ impl<'a> Up<'a> {
         mut create_after: Vec<StepId>,
         steps: &mut ServiceSteps,
     ) -> Vec<StepId> {
+        self.removed(old);
         let cause = Cause::Recreate(why);
         let parked = identity::parked_name(&old.id, name);
         // Park the old one first, so the new one can take the name; one
@@ -686,6 +716,10 @@ impl<'a> Up<'a> {
                     after,
                 )
             };
+            if let Some(cause) = self.detached_from(c, &net.name) {
+                out.push(connect(self, cause, vec![]));
+                continue;
+            }
             match c.networks.get(&net.name) {
                 None => out.push(connect(self, Cause::NetworkAdded, vec![])),
                 Some(have) => {
@@ -709,7 +743,7 @@ impl<'a> Up<'a> {
             }
         }
         for network in c.networks.keys() {
-            if !wanted.contains(network.as_str()) {
+            if !wanted.contains(network.as_str()) && self.detached_from(c, network).is_none() {
                 out.push(self.plan.push(
                     Action::Disconnect {
                         service: svc.name.clone(),

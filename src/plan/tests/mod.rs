@@ -16,6 +16,7 @@ mod rules;
 mod swarm;
 mod text;
 mod up;
+mod up_shared;
 
 /// The 3-tier lab: frontend -> backend -> mongodb (healthy).
 const THREE_TIER: &str = r#"
@@ -83,6 +84,66 @@ fn container(stack: &Stack, service: &str, number: u32) -> ContainerState {
         limits,
         networks,
         ports: Vec::new(),
+        created: String::new(),
+        // The engine keeps the id of the container whose namespace it joins.
+        network_mode: svc
+            .network_mode
+            .as_deref()
+            .map(|m| match m.strip_prefix("service:") {
+                Some(x) => {
+                    let first = identity::container_name(stack, &stack.services[x], 1);
+                    format!("container:{:0<64}", first.replace(['-', '_'], ""))
+                }
+                None => m.to_string(),
+            }),
+    }
+}
+
+/// Network `key` as the engine reports it after berth created it for
+/// `stack`: what the create sent, with the engine's defaults and the
+/// address pool it picks when the stack names none.
+fn network_as_created(stack: &Stack, key: &str) -> NetworkState {
+    let r = crate::engine::spec::network(stack, key).unwrap();
+    let sorted = |m: Option<std::collections::HashMap<String, String>>| {
+        m.unwrap_or_default().into_iter().collect()
+    };
+    let ipam = r.ipam.clone().unwrap_or_default();
+    let mut pools: Vec<crate::observe::IpamPoolState> = ipam
+        .config
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| crate::observe::IpamPoolState {
+            gateway: p.gateway.or_else(|| Some("10.9.0.1".into())),
+            subnet: p.subnet,
+            ip_range: p.ip_range,
+            aux_addresses: sorted(p.auxiliary_addresses),
+        })
+        .collect();
+    if pools.is_empty() {
+        pools.push(crate::observe::IpamPoolState {
+            subnet: Some("172.18.0.0/16".into()),
+            gateway: Some("172.18.0.1".into()),
+            ..Default::default()
+        });
+    }
+    NetworkState {
+        id: format!("net-{key}"),
+        name: r.name.clone(),
+        project: Some(stack.name.clone()),
+        key: Some(key.to_string()),
+        driver: r.driver.clone().unwrap_or_default(),
+        internal: r.internal.unwrap_or(false),
+        scope: "local".into(),
+        containers: Vec::new(),
+        settings: crate::observe::NetworkSettings {
+            options: sorted(r.options),
+            ipam_driver: ipam.driver.unwrap_or_else(|| "default".into()),
+            ipam_options: sorted(ipam.options),
+            ipam_config: pools,
+            attachable: r.attachable.unwrap_or(false),
+            enable_ipv6: r.enable_ipv6.unwrap_or(false),
+            labels: sorted(r.labels),
+        },
     }
 }
 
@@ -90,16 +151,11 @@ fn container(stack: &Stack, service: &str, number: u32) -> ContainerState {
 fn converged(stack: &Stack) -> Observed {
     let mut o = Observed::default();
     for (key, n) in &stack.networks {
-        o.networks.push(NetworkState {
-            id: format!("net-{key}"),
-            name: n.name.clone(),
-            project: (!n.external).then(|| stack.name.clone()),
-            key: Some(key.clone()),
-            driver: "bridge".into(),
-            internal: false,
-            scope: "local".into(),
-            containers: Vec::new(),
-        });
+        let mut net = network_as_created(stack, key);
+        if n.external {
+            net.project = None;
+        }
+        o.networks.push(net);
     }
     for (key, v) in &stack.volumes {
         o.volumes.push(VolumeState {

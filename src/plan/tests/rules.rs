@@ -328,3 +328,34 @@ fn a_network_with_a_stale_endpoint_or_a_volume_in_use_fails_with_what_to_do() {
     assert_eq!(advice(&net, &api("something else")), None);
     assert_eq!(advice(&vol, &NotFound("gone".into())), None);
 }
+
+#[test]
+fn a_port_taken_is_read_from_the_engines_answer() {
+    let allocated = "driver failed programming external connectivity on endpoint nd-b \
+        (d504db0e952852b4): Bind for 127.0.0.1:18080 failed: port is already allocated";
+    assert_eq!(
+        crate::plan::rules::port_taken(allocated),
+        Some(crate::plan::rules::PortTaken {
+            ip: "127.0.0.1".into(),
+            port: 18080,
+            protocol: String::new(),
+            by_container: true,
+        })
+    );
+    let in_use = "driver failed programming external connectivity on endpoint nd-c \
+        (d9b7ac356cfc): Error starting userland proxy: listen udp6 [::]:53: bind: address already in use";
+    assert_eq!(
+        crate::plan::rules::port_taken(in_use),
+        Some(crate::plan::rules::PortTaken {
+            ip: "::".into(),
+            port: 53,
+            protocol: "udp".into(),
+            by_container: false,
+        })
+    );
+    assert_eq!(crate::plan::rules::port_taken("no such image"), None);
+    assert_eq!(
+        crate::plan::rules::port_taken("Bind for nowhere failed: port is already allocated"),
+        None
+    );
+}

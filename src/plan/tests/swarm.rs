@@ -102,6 +102,7 @@ fn deployed(plan: &Plan) -> Observed {
                 internal: false,
                 scope: "swarm".into(),
                 containers: Vec::new(),
+                settings: Default::default(),
             }),
             _ => {}
         }
@@ -230,6 +231,7 @@ fn a_local_network_of_the_same_name_or_a_foreign_service_is_refused() {
         internal: false,
         scope: "local".into(),
         containers: Vec::new(),
+        settings: Default::default(),
     });
     let mut other = spec("cache", "x", 1);
     other.labels = None;
@@ -268,6 +270,7 @@ fn down_removes_services_then_waits_for_their_tasks_before_the_networks() {
         internal: false,
         scope: "local".into(),
         containers: vec!["gb-cache-1".into()],
+        settings: Default::default(),
     });
     o.volumes.push(crate::observe::VolumeState {
         name: "gb_data".into(),
@@ -512,6 +515,7 @@ fn objects_and_networks_that_left_the_file_go_only_with_remove_orphans() {
         internal: false,
         scope: "swarm".into(),
         containers: Vec::new(),
+        settings: Default::default(),
     });
     let plan = swarm_up(&s, &o, &object_specs(&s, "one"));
     assert_eq!(plan.to_string(), "no changes\n");

@@ -272,6 +272,32 @@ fn every_cause_has_its_words_and_code() {
             "service_changed",
         ),
         (Cause::Unused, "no service uses it any more", "unused"),
+        (
+            Cause::NetworkChanged {
+                network: "gb_back".into(),
+                changes: vec!["internal false -> true".into()],
+            },
+            "recreate network gb_back: internal false -> true",
+            "network_changed",
+        ),
+        (
+            Cause::Recreate(Replace::Shares {
+                what: Shared::NetworkNamespace,
+                container: "gb-x-1".into(),
+                earlier: false,
+            }),
+            "recreate: its network namespace's container gb-x-1 is recreated",
+            "recreate",
+        ),
+        (
+            Cause::Recreate(Replace::Shares {
+                what: Shared::Volumes,
+                container: "gb-x-1".into(),
+                earlier: true,
+            }),
+            "recreate: its volumes_from container gb-x-1 was recreated after it",
+            "recreate",
+        ),
     ];
     let mut listed = std::collections::BTreeSet::new();
     for (cause, text, code) in &table {
@@ -279,10 +305,10 @@ fn every_cause_has_its_words_and_code() {
         assert_eq!(cause.code(), *code, "{cause:?}");
         listed.insert(variant(cause));
     }
-    // 19 plain causes, 8 replacements, 5 image reasons.
+    // 20 plain causes, 9 replacements, 5 image reasons.
     assert_eq!(
         listed.len(),
-        32,
+        34,
         "every variant is in the table: {listed:?}"
     );
 }
@@ -301,6 +327,7 @@ fn variant(cause: &Cause) -> &'static str {
             Replace::BeingRemoved => "Recreate(BeingRemoved)",
             Replace::StaleTask => "Recreate(StaleTask)",
             Replace::LimitRemoved(_) => "Recreate(LimitRemoved)",
+            Replace::Shares { .. } => "Recreate(Shares)",
         },
         Cause::Limits(_) => "Limits",
         Cause::NetworkAdded => "NetworkAdded",
@@ -312,6 +339,7 @@ fn variant(cause: &Cause) -> &'static str {
         Cause::DependsOn(_) => "DependsOn",
         Cause::ServiceChanged(_) => "ServiceChanged",
         Cause::Unused => "Unused",
+        Cause::NetworkChanged { .. } => "NetworkChanged",
         Cause::BindSourceMissing => "BindSourceMissing",
         Cause::ScaledDown => "ScaledDown",
         Cause::LeftOver => "LeftOver",
