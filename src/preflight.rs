@@ -3,11 +3,13 @@
 //! [`check`] looks at the stack, the observed engine and the local filesystem
 //! for problems the engine would otherwise report halfway through an `up`:
 //! an image that is not there and may not be pulled, a host
-//! port published twice, a blkio device that does not exist, a bind source
+//! port published twice, or already published by a running container of
+//! another project, a blkio device that does not exist, a bind source
 //! that is missing and may not be created. Each is an error pointing at the
 //! stack file. It does not ask the engine anything and decides nothing about
-//! what to change; problems only the engine can see (a port another process
-//! holds, memory below the minimum) stay the engine's to report.
+//! what to change; problems only the engine can see (a port a process on the
+//! host holds, memory below the minimum) stay the engine's to report, and
+//! [`port_entry`] finds the `ports` entry a refused port came from.
 
 use std::path::Path;
 
@@ -409,6 +411,88 @@ mod tests {
                 "host port 127.0.0.1:8080/tcp is published twice [published by service `web`: \"8080:80\"] [and again by service `api`: \"127.0.0.1:8080:81\"]",
                 "host port 7000/tcp is published by each of the 2 replicas of service `many` [one host port, several containers: \"7000:70\"]",
             ]
+        );
+    }
+
+    #[test]
+    fn a_port_another_projects_container_publishes_is_an_error_at_the_entry() {
+        use bollard::models::{ContainerSummary, PortSummary, PortSummaryTypeEnum};
+        let l = loaded(
+            r#"name: gb
+services:
+  web:
+    image: a
+    ports: ["127.0.0.1:8080:80", "9000:90", "7000-7002:70"]
+"#,
+        );
+        let publisher = |name: &str, project: Option<&str>, ip: &str, port: u16| {
+            crate::observe::container_from_summary(&ContainerSummary {
+                names: Some(vec![format!("/{name}")]),
+                labels: project.map(|p| {
+                    std::collections::HashMap::from([(
+                        crate::identity::PROJECT.to_string(),
+                        p.to_string(),
+                    )])
+                }),
+                ports: Some(vec![PortSummary {
+                    ip: Some(ip.into()),
+                    private_port: 80,
+                    public_port: Some(port),
+                    typ: Some(PortSummaryTypeEnum::TCP),
+                }]),
+                ..Default::default()
+            })
+        };
+        let mut o = Observed::default();
+        o.publishers = vec![
+            publisher("other-web-1", Some("other"), "0.0.0.0", 8080),
+            publisher("loner", None, "127.0.0.2", 9000),
+            publisher("elsewhere", None, "127.0.0.3", 5000),
+        ];
+        let d = check(&l.stack, &o);
+        assert_eq!(
+            render(&l, &d),
+            [
+                "host port 127.0.0.1:8080/tcp of service `web` is already published by container other-web-1 (berth project other) [other-web-1 publishes 0.0.0.0:8080/tcp: \"127.0.0.1:8080:80\"]",
+                "host port 9000/tcp of service `web` is already published by container loner [loner publishes 127.0.0.2:9000/tcp: \"9000:90\"]",
+            ]
+        );
+        assert_eq!(
+            d[0].help.as_deref(),
+            Some(
+                "stop it (`docker stop other-web-1`), or publish another host port (or none: the engine then picks a free one)"
+            )
+        );
+    }
+
+    #[test]
+    fn a_taken_port_is_found_at_its_entry() {
+        let l = loaded(
+            "services:\n  web:\n    image: a\n    ports: [\"127.0.0.1:8080:80\", \"9000-9002:90/udp\", \"7000:70\"]\n",
+        );
+        let svc = &l.stack.services["web"];
+        let taken = |ip: &str, port, protocol: &str| PortTaken {
+            ip: ip.into(),
+            port,
+            protocol: protocol.into(),
+            by_container: false,
+        };
+        let text = |t: PortTaken| {
+            port_entry(svc, &t).map(|span| l.sources.get(span.file).text[span.range()].to_string())
+        };
+        assert_eq!(
+            text(taken("127.0.0.1", 8080, "")).as_deref(),
+            Some("\"127.0.0.1:8080:80\"")
+        );
+        assert_eq!(
+            text(taken("0.0.0.0", 9001, "udp")).as_deref(),
+            Some("\"9000-9002:90/udp\"")
+        );
+        assert_eq!(text(taken("0.0.0.0", 9001, "tcp")), None);
+        assert_eq!(text(taken("127.0.0.2", 8080, "tcp")), None);
+        assert_eq!(
+            text(taken("::", 7000, "tcp")).as_deref(),
+            Some("\"7000:70\"")
         );
     }
 

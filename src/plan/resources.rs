@@ -144,9 +144,15 @@ pub(super) fn network_changes(want: &Network, have: &NetworkState) -> Vec<String
     };
     let driver = want.driver.as_deref().unwrap_or("bridge");
     differs("driver", have.driver.clone(), driver.to_string());
+    let mut options = s.options.clone();
+    for key in ENGINE_OPTIONS {
+        if !want.driver_opts.contains_key(*key) {
+            options.remove(*key);
+        }
+    }
     differs(
         "driver_opts",
-        show_options(&s.options),
+        show_options(&options),
         show_options(&sorted(&want.driver_opts)),
     );
     differs(
@@ -214,6 +220,9 @@ pub(super) fn network_changes(want: &Network, have: &NetworkState) -> Vec<String
     out
 }
 
+/// Driver options the engine adds to a network of its own accord.
+const ENGINE_OPTIONS: &[&str] = &["com.docker.network.driver.overlay.vxlanid_list"];
+
 fn sorted(m: &Map<String>) -> BTreeMap<String, String> {
     m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
@@ -240,6 +249,22 @@ fn show_pools(pools: &[IpamPoolState]) -> String {
         })
         .collect();
     format!("[{}]", items.join(", "))
+}
+
+/// A swarm-scoped network of the project whose settings changed: the
+/// swarm's services on other nodes may use it, which this node cannot see.
+pub(super) fn swarm_network_changed(name: &str, changes: &[String], span: Span) -> PlanError {
+    PlanError::new(
+        format!(
+            "network {name} must be recreated ({}), but it is a swarm network, which services on other nodes may use",
+            changes.join(", ")
+        ),
+        format!(
+            "remove it once nothing uses it (`docker network rm {name}`) and run the command again, \
+             or change the network's settings in the stack back"
+        ),
+        Some(span).filter(|s| *s != Span::default()),
+    )
 }
 
 /// A network of the project whose settings changed but that containers

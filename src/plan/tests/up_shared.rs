@@ -256,3 +256,67 @@ fn a_dependent_made_against_an_earlier_container_is_recreated() {
         ]
     );
 }
+
+#[test]
+fn an_interrupted_network_recreate_converges() {
+    let old = stack(THREE_TIER);
+    let new = stack(&internal(THREE_TIER));
+    // Stopped after the disconnects and the remove: the network is
+    // missing and no container is on it.
+    let mut o = converged(&old);
+    o.networks.clear();
+    for c in &mut o.containers {
+        c.networks.clear();
+    }
+    let plan = up(&new, &o);
+    assert_eq!(
+        plan.to_string(),
+        "\
+create network gb_devapp-net: not found
+connect gb-mongodb-1 to gb_devapp-net: network added
+connect gb-backend-1 to gb_devapp-net: network added
+connect gb-frontend-1 to gb_devapp-net: network added
+"
+    );
+    // Stopped after one disconnect: the others still go through the
+    // recreate, the one already off joins the new network.
+    let mut o = converged(&old);
+    o.containers[0].networks.clear();
+    let text = up(&new, &o).to_string();
+    assert!(!text.contains("disconnect gb-frontend-1"), "{text}");
+    assert!(
+        text.contains("connect gb-frontend-1 to gb_devapp-net: network added"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("remove network gb_devapp-net: {CHANGED}")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_changed_swarm_network_is_an_error() {
+    let old = stack(THREE_TIER);
+    let new = stack(&internal(THREE_TIER));
+    let mut o = converged(&old);
+    o.networks[0].scope = "swarm".into();
+    let errors = plan_up(&new, &o, &UpOptions::default()).unwrap_err();
+    assert!(
+        errors[0].message.contains("it is a swarm network"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn options_the_engine_adds_to_an_overlay_network_are_no_change() {
+    let s = stack(&THREE_TIER.replace(
+        "  devapp-net: {}",
+        "  devapp-net: {driver: overlay, attachable: true}",
+    ));
+    let mut o = converged(&s);
+    o.networks[0].settings.options.insert(
+        "com.docker.network.driver.overlay.vxlanid_list".into(),
+        "4097".into(),
+    );
+    assert_eq!(up(&s, &o).to_string(), "no changes\n");
+}

@@ -10,7 +10,14 @@
 //! endpoint (aliases, addresses); one whose service is not part of this
 //! `up` is connected with what its service asks, or, for an orphan, with
 //! the aliases it had. A container outside the project on N stops the plan:
-//! berth does not cut off what is not its own.
+//! berth does not cut off what is not its own; so does a swarm-scoped N,
+//! whose users on other nodes this one cannot see.
+//!
+//! A run stopped part way converges on the next: a container already
+//! disconnected is simply not attached (the recreate goes on without it,
+//! and the service's reconnect connects it as a network added), a network
+//! already removed is missing (created, its containers connected), one
+//! already created anew matches the stack (its containers connected).
 
 use std::collections::BTreeSet;
 
@@ -65,6 +72,12 @@ impl<'a> Up<'a> {
             .filter(|n| !self.project_containers().any(|c| &c.name == *n))
             .map(String::as_str)
             .collect();
+        if have.scope == "swarm" {
+            self.errors.push(resources::swarm_network_changed(
+                &want.name, &changes, want.span,
+            ));
+            return;
+        }
         if !foreign.is_empty() {
             self.errors.push(resources::network_in_use(
                 &self.stack.name,

@@ -127,22 +127,46 @@ fn a_changed_network_that_a_foreign_container_uses_is_left_alone() {
 
 fn shared_namespace(mode: &str) -> String {
     format!(
-        "services:\n{}{}",
-        idle("x", &format!("    environment: {{MODE: {mode}}}\n")),
+        "services:\n{}{}{}",
+        idle(
+            "x",
+            &format!("    environment: {{MODE: {mode}}}\n    volumes: [/shared]\n")
+        ),
         idle("ns", "    network_mode: service:x\n    depends_on: [x]\n"),
+        idle("vols", "    volumes_from: [x]\n"),
     )
 }
 
+/// The source of `/shared` in container `c`: x's anonymous volume, which
+/// `volumes_from` shares.
+fn shared_source(c: &Container) -> String {
+    c.json["Mounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["Destination"] == "/shared")
+        .and_then(|m| m["Name"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
 #[test]
-fn a_network_namespace_dependent_is_recreated_with_its_container() {
+fn namespace_and_volumes_dependents_are_recreated_with_their_container() {
     let p = Project::up("nsdep", &shared_namespace("a"));
     let ns = p.container("ns");
+    let vols = p.container("vols");
 
     p.write("compose.yaml", &shared_namespace("b"));
-    p.berth(&["plan"]).code_is(3).says(&format!(
-        "create container {}-ns-1: recreate: its network namespace's container {}-x-1 is recreated",
-        p.name, p.name
-    ));
+    p.berth(&["plan"])
+        .code_is(3)
+        .says(&format!(
+            "create container {}-ns-1: recreate: its network namespace's container {}-x-1 is recreated",
+            p.name, p.name
+        ))
+        .says(&format!(
+            "create container {}-vols-1: recreate: its volumes_from container {}-x-1 is recreated",
+            p.name, p.name
+        ));
     p.berth(&["up"]).ok();
     let x = p.container("x");
     let ns2 = p.container("ns");
@@ -152,17 +176,33 @@ fn a_network_namespace_dependent_is_recreated_with_its_container() {
         ns2.host("NetworkMode").as_str(),
         Some(format!("container:{}", x.id).as_str())
     );
+    let vols2 = p.container("vols");
+    assert_ne!(vols.id, vols2.id, "vols recreated");
+    assert!(vols2.running());
+    assert!(!shared_source(&x).is_empty());
+    assert_eq!(
+        shared_source(&vols2),
+        shared_source(&x),
+        "x's volume, as it is now"
+    );
     p.berth(&["plan"]).code_is(0).says_nothing_changed();
 
     // x replaced by an `up x` alone leaves ns on the old namespace; the
     // next `up` sees it.
     p.write("compose.yaml", &shared_namespace("c"));
     p.berth(&["up", "x"]).ok();
-    p.berth(&["plan"]).code_is(3).says(&format!(
-        "create container {}-ns-1: recreate: its network namespace's container {}-x-1 was recreated after it",
-        p.name, p.name
-    ));
+    p.berth(&["plan"])
+        .code_is(3)
+        .says(&format!(
+            "create container {}-ns-1: recreate: its network namespace's container {}-x-1 was recreated after it",
+            p.name, p.name
+        ))
+        .says(&format!(
+            "create container {}-vols-1: recreate: its volumes_from container {}-x-1 was recreated after it",
+            p.name, p.name
+        ));
     p.berth(&["up"]).ok();
+    p.berth(&["plan"]).code_is(0).says_nothing_changed();
     let x = p.container("x");
     assert_eq!(
         p.container("ns").host("NetworkMode").as_str(),
