@@ -443,12 +443,14 @@ services:
                 ..Default::default()
             })
         };
-        let mut o = Observed::default();
-        o.publishers = vec![
-            publisher("other-web-1", Some("other"), "0.0.0.0", 8080),
-            publisher("loner", None, "127.0.0.2", 9000),
-            publisher("elsewhere", None, "127.0.0.3", 5000),
-        ];
+        let o = Observed {
+            publishers: vec![
+                publisher("other-web-1", Some("other"), "0.0.0.0", 8080),
+                publisher("loner", None, "127.0.0.2", 9000),
+                publisher("elsewhere", None, "127.0.0.3", 5000),
+            ],
+            ..Observed::default()
+        };
         let d = check(&l.stack, &o);
         assert_eq!(
             render(&l, &d),
