@@ -6,7 +6,11 @@
 //! Networks and volumes whose names the stack uses are looked up by name too,
 //! so that the plan can refuse to take over one that is not berth's, and the
 //! bind sources berth may create are looked up on this host. Each image is
-//! inspected once, however many services run it.
+//! inspected once, however many services run it. The project's networks
+//! are inspected too (who is attached: a network whose settings changed is
+//! recreated only when no one outside the project uses it), and when the
+//! stack publishes fixed host ports, one more list call finds the running
+//! containers of other projects that publish them.
 //!
 //! Three snapshots, by what a command needs: [`observe`] for `up` and `plan`,
 //! [`observe_for_down`] (the list, and who is attached to each network) and
