@@ -187,6 +187,11 @@ pub fn plan_up(
     }
     up.networks_and_volumes(&order);
     for name in &order {
+        if let Err(e) = spec::copied_files(stack, &stack.services[name.as_str()]) {
+            up.errors.extend(e);
+        }
+    }
+    for name in &order {
         up.service(&stack.services[name.as_str()]);
     }
     up.orphans();
@@ -500,6 +505,7 @@ impl<'a> Up<'a> {
             after,
         );
         let mut ready = vec![create];
+        ready.extend(self.copies(svc, name, &cause, create));
         // API 1.41 attaches one network at create; the others follow.
         for (network, endpoint) in spec.connect {
             let mut after = vec![create];
@@ -518,6 +524,31 @@ impl<'a> Up<'a> {
             ));
         }
         (create, ready)
+    }
+
+    /// A step per secret or config copied into container `name` after
+    /// `after` (its create); their ids.
+    fn copies(&mut self, svc: &Service, name: &str, cause: &Cause, after: StepId) -> Vec<StepId> {
+        let files = spec::copied_files(self.stack, svc).unwrap_or_default();
+        // "copy ... into x: not found" would say the file is missing.
+        let cause = match cause {
+            Cause::NotFound => &Cause::Created,
+            other => other,
+        };
+        files
+            .into_iter()
+            .map(|file| {
+                self.plan.push(
+                    Action::CopyFile {
+                        service: svc.name.clone(),
+                        name: name.to_string(),
+                        file: Box::new(file),
+                    },
+                    cause.clone(),
+                    vec![after],
+                )
+            })
+            .collect()
     }
 
     fn network_key(&self, engine_name: &str) -> Option<&'a str> {
@@ -586,6 +617,20 @@ impl<'a> Up<'a> {
             && self.one_shots.contains(svc.name.as_str());
         if !is_running(c.status) && !done {
             let cause = if c.status == Status::Created {
+                // Never started: a run stopped before its files were
+                // copied; copying again is harmless.
+                let copies = spec::copied_files(self.stack, svc).unwrap_or_default();
+                for file in copies {
+                    own.push(self.plan.push(
+                        Action::CopyFile {
+                            service: svc.name.clone(),
+                            name: c.name.clone(),
+                            file: Box::new(file),
+                        },
+                        Cause::Created,
+                        vec![],
+                    ));
+                }
                 Cause::Created
             } else {
                 Cause::Stopped

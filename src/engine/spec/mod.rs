@@ -22,6 +22,7 @@
 //!   policy, and the `docker update` body.
 
 mod container;
+mod copies;
 mod network;
 mod objects;
 mod resources;
@@ -34,6 +35,7 @@ mod tests;
 use std::collections::HashMap;
 
 pub use container::{ContainerSpec, container, container_labels, environment, healthcheck};
+pub use copies::{CopiedFile, copied_files};
 pub use network::{endpoints, extra_hosts, links, network, ports};
 pub use objects::{
     ObjectKind, ObjectNames, SwarmObject, object, objects_of, with_ids, without_ids,

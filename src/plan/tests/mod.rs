@@ -9,6 +9,7 @@ use crate::model::stack::Stack;
 use crate::observe::{ContainerState, NetworkState, Observed, Status, VolumeState};
 use crate::testutil::stack;
 
+mod copies;
 mod down;
 mod images;
 mod lifecycle;

@@ -32,6 +32,7 @@ mod live {
     mod ownership;
     mod plan_json;
     mod recreate_crash;
+    mod secrets;
     mod swarm;
     mod swarm_demo;
     mod swarm_nodes;
