@@ -49,6 +49,9 @@ pub struct Observed {
     /// Every Swarm secret and config (the Swarm target only): the
     /// project's, and the external ones a stack may name.
     pub objects: Vec<ObjectState>,
+    /// What the engine can do (its API version, a blkio weight); unknown
+    /// unless the snapshot asked.
+    pub engine: crate::engine::facts::EngineFacts,
 }
 
 /// A Swarm secret or config.
@@ -249,13 +252,15 @@ pub async fn observe(engine: &Engine, stack: &Stack) -> engine::Result<Observed>
         Ok(out)
     };
     let image_ids = join_all(images.iter().map(|i| engine.image_id(i)));
-    let (containers, networks, volumes, image_ids) = futures_util::join!(
+    let (containers, networks, volumes, image_ids, facts) = futures_util::join!(
         containers,
         engine.list_networks(project, &network_names),
         engine.list_volumes(project, &volume_names),
         image_ids,
+        engine.facts(),
     );
     let mut observed = Observed {
+        engine: facts?,
         containers: containers?,
         networks: networks?.iter().map(network_state).collect(),
         volumes: volumes?.iter().map(volume_state).collect(),

@@ -52,7 +52,7 @@ fn volume_keys<'a>(stack: &Stack, service: &'a Service) -> Vec<&'a str> {
 /// What the engine would report for `want` on a container that has `have`:
 /// the daemon fills in some limits the stack leaves unset, and those must not
 /// look like changes.
-fn engine_view(want: &Limits, have: &Limits) -> Limits {
+fn engine_view(want: &Limits, have: &Limits, blkio_weight: Option<bool>) -> Limits {
     let mut w = want.clone();
     // The daemon sets swap to twice the memory when only memory is given (or
     // to -1 without swap accounting); keep whatever it chose while memory
@@ -64,11 +64,16 @@ fn engine_view(want: &Limits, have: &Limits) -> Limits {
             2 * w.memory
         };
     }
-    // A kernel without a proportional I/O scheduler (cgroup v1 without CFQ
-    // or BFQ, as on these machines) accepts a blkio weight and keeps none;
-    // asking again on every `up` would never converge.
-    if have.blkio_weight == 0 {
-        w.blkio_weight = 0;
+    // An engine without a blkio weight (cgroup v1 on Linux 5.0 or later, as
+    // on these machines) accepts one and keeps none; asking again on every
+    // `up` would never converge. The engine says which it is
+    // (`engine::facts`); only when it was not asked is a weight the
+    // container did not keep taken as discarded.
+    match blkio_weight {
+        Some(false) => w.blkio_weight = have.blkio_weight,
+        Some(true) => {}
+        None if have.blkio_weight == 0 => w.blkio_weight = 0,
+        None => {}
     }
     // 0 and -1 both mean "no pids limit".
     if w.pids_limit <= 0 && have.pids_limit <= 0 {
@@ -579,7 +584,7 @@ impl<'a> Up<'a> {
             return;
         };
         let want_limits = Limits::of(svc);
-        let limits = engine_view(&want_limits, &c.limits);
+        let limits = engine_view(&want_limits, &c.limits, self.observed.engine.blkio_weight);
         let changes = c.limits.changes(&limits);
         if let Some(why) = self.recreate_cause(svc, name, c, &changes) {
             let ready = self.recreate(svc, number, name, c, why, create_after, steps);

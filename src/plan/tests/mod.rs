@@ -11,6 +11,7 @@ use crate::testutil::stack;
 
 mod copies;
 mod down;
+mod engine_facts;
 mod images;
 mod lifecycle;
 mod rules;
