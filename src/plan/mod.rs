@@ -27,6 +27,7 @@
 mod down;
 pub mod images;
 mod lifecycle;
+mod newer;
 mod resources;
 pub mod rules;
 mod select;

@@ -200,6 +200,7 @@ pub fn plan_up(
         up.service(&stack.services[name.as_str()]);
     }
     up.orphans();
+    super::newer::pass_through(&mut up.plan, stack, observed.engine.api_or_base());
     if up.errors.is_empty() {
         Ok(up.plan)
     } else {

@@ -27,6 +27,7 @@ mod live {
     mod engine_killed;
     mod images;
     mod labs;
+    mod newer_keys;
     mod operate;
     mod order;
     mod ownership;
