@@ -511,7 +511,7 @@ impl<'a> Up<'a> {
             after,
         );
         let mut ready = vec![create];
-        ready.extend(self.copies(svc, name, &cause, create));
+        ready.extend(self.copies(svc, name, &cause, vec![create]));
         // API 1.41 attaches one network at create; the others follow.
         for (network, endpoint) in spec.connect {
             let mut after = vec![create];
@@ -534,7 +534,13 @@ impl<'a> Up<'a> {
 
     /// A step per secret or config copied into container `name` after
     /// `after` (its create); their ids.
-    fn copies(&mut self, svc: &Service, name: &str, cause: &Cause, after: StepId) -> Vec<StepId> {
+    fn copies(
+        &mut self,
+        svc: &Service,
+        name: &str,
+        cause: &Cause,
+        after: Vec<StepId>,
+    ) -> Vec<StepId> {
         let files = spec::copied_files(self.stack, svc).unwrap_or_default();
         // "copy ... into x: not found" would say the file is missing.
         let cause = match cause {
@@ -551,7 +557,7 @@ impl<'a> Up<'a> {
                         file: Box::new(file),
                     },
                     cause.clone(),
-                    vec![after],
+                    after.clone(),
                 )
             })
             .collect()
@@ -623,20 +629,9 @@ impl<'a> Up<'a> {
             && self.one_shots.contains(svc.name.as_str());
         if !is_running(c.status) && !done {
             let cause = if c.status == Status::Created {
-                // Never started: a run stopped before its files were
-                // copied; copying again is harmless.
-                let copies = spec::copied_files(self.stack, svc).unwrap_or_default();
-                for file in copies {
-                    own.push(self.plan.push(
-                        Action::CopyFile {
-                            service: svc.name.clone(),
-                            name: c.name.clone(),
-                            file: Box::new(file),
-                        },
-                        Cause::Created,
-                        vec![],
-                    ));
-                }
+                // Never started: a run may have stopped before its files
+                // were copied; copying again is harmless.
+                own.extend(self.copies(svc, &c.name, &Cause::Created, vec![]));
                 Cause::Created
             } else {
                 Cause::Stopped
