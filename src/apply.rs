@@ -276,6 +276,12 @@ impl Executor {
                 .map(|_| None),
             Action::Rename { id, to, .. } => e.rename_container(id, to).await.map(|_| None),
             Action::Start { name, .. } => e.start_container(name).await.map(|_| None),
+            Action::CopyFile { name, file, .. } => match file.tar() {
+                Ok(tar) => e.upload_to_container(name, tar).await.map(|_| None),
+                Err(err) => {
+                    return StepResult::Failed(format!("cannot pack {}: {err}", file.target));
+                }
+            },
             Action::Update { id, request, .. } => {
                 e.update_container(id, request).await.map(|_| None)
             }

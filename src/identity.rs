@@ -66,6 +66,17 @@ pub fn recreate_config(service: &Service) -> Value {
             o.remove(*k);
         }
         o.retain(|_, v| !v.is_null());
+        // The content copied into the container is part of it: by its
+        // sha256, so that the label never holds a secret.
+        for (key, refs) in [("secrets", &service.secrets), ("configs", &service.configs)] {
+            if let Some(Value::Array(items)) = o.get_mut(key) {
+                for (item, r) in items.iter_mut().zip(refs) {
+                    if let (Value::Object(m), Some(d)) = (item, &r.digest) {
+                        m.insert("content_sha256".into(), Value::String(d.clone()));
+                    }
+                }
+            }
+        }
     }
     v
 }

@@ -56,6 +56,9 @@ pub struct Observed {
     /// Every Swarm secret and config (the Swarm target only): the
     /// project's, and the external ones a stack may name.
     pub objects: Vec<ObjectState>,
+    /// What the engine can do (its API version, a blkio weight); unknown
+    /// unless the snapshot asked.
+    pub engine: crate::engine::facts::EngineFacts,
 }
 
 /// A Swarm secret or config.
@@ -302,14 +305,16 @@ pub async fn observe(engine: &Engine, stack: &Stack) -> engine::Result<Observed>
         }
         engine.list_publishing(&published).await
     };
-    let (containers, networks, volumes, image_ids, publishers) = futures_util::join!(
+    let (containers, networks, volumes, image_ids, publishers, facts) = futures_util::join!(
         containers,
         networks,
         engine.list_volumes(project, &volume_names),
         image_ids,
         publishers,
+        engine.facts(),
     );
     let mut observed = Observed {
+        engine: facts?,
         containers: containers?,
         networks: networks?,
         volumes: volumes?.iter().map(volume_state).collect(),

@@ -10,10 +10,16 @@
 //! what to change; problems only the engine can see (a port a process on the
 //! host holds, memory below the minimum) stay the engine's to report, and
 //! [`port_entry`] finds the `ports` entry a refused port came from.
+//!
+//! It also warns, once per key, about what the engine observed cannot
+//! honour: a key that needs a newer API version than the engine speaks
+//! (`engine::spec::newer`), a blkio weight on an engine that keeps none.
+//! Such a key is left out of the request; the rest of the stack runs.
 
 use std::path::Path;
 
 use crate::diag::Diagnostic;
+use crate::engine::spec::{self, newer::NewerKey};
 use crate::identity::image_ref;
 use crate::model::stack::{MountType, Port, PullPolicy, Service, Stack};
 use crate::observe::Observed;
@@ -27,10 +33,92 @@ pub fn check(stack: &Stack, observed: &Observed) -> Vec<Diagnostic> {
         missing_image(stack, svc, observed, &mut out);
         devices(svc, &mut out);
         binds(svc, &mut out);
+        newer_keys(
+            svc.name.as_str(),
+            spec::newer::container_keys(stack, svc),
+            observed,
+            &mut out,
+        );
+        blkio_weight(svc, observed, &mut out);
+        mounted_objects(stack, svc, &mut out);
+    }
+    for (key, n) in &stack.networks {
+        let what = format!("network `{key}`");
+        newer_keys(&what, spec::newer::network_keys(n), observed, &mut out);
     }
     ports(stack, &mut out);
     published_elsewhere(stack, observed, &mut out);
     out
+}
+
+/// A warning per key of `owner` (a service's name, or `network \`x\``) that
+/// needs a newer engine API than the one observed.
+fn newer_keys(owner: &str, keys: Vec<NewerKey>, observed: &Observed, out: &mut Vec<Diagnostic>) {
+    let api = observed.engine.api_or_base();
+    let owner = if owner.starts_with("network ") {
+        owner.to_string()
+    } else {
+        format!("service `{owner}`")
+    };
+    for k in keys.into_iter().filter(|k| k.needs > api) {
+        out.push(
+            Diagnostic::warning(format!(
+                "`{}` of {owner} needs engine API {}; this engine speaks {api}: it is left out",
+                k.key, k.needs
+            ))
+            .label(k.span, format!("`{}` needs API {}", k.key, k.needs))
+            .help(format!(
+                "upgrade the engine to Docker {} or later, or remove the key",
+                spec::newer::docker_release(k.needs)
+            )),
+        );
+    }
+}
+
+/// A warning per secret or config reference that sets `uid`, `gid` or
+/// `mode` on an object read from a file: that file is bind-mounted as it is
+/// (as compose does), so they are not applied.
+fn mounted_objects(stack: &Stack, svc: &Service, out: &mut Vec<Diagnostic>) {
+    let kinds = [
+        ("secrets", &svc.secrets, &stack.secrets),
+        ("configs", &svc.configs, &stack.configs),
+    ];
+    for (section, refs, objects) in kinds {
+        for (i, r) in refs.iter().enumerate() {
+            let from_file = objects.get(&r.source).is_some_and(|o| o.file.is_some());
+            if from_file && (r.uid.is_some() || r.gid.is_some() || r.mode.is_some()) {
+                out.push(
+                    Diagnostic::warning(format!(
+                        "`{section}[{i}]` of service `{}` sets uid, gid or mode on `{}`, which is read from a file and mounted as it is: they are not applied",
+                        svc.name, r.source
+                    ))
+                    .label(svc.span, "bind-mounted as it is")
+                    .help("set the file's own owner and mode, or give the content with `content:` or `environment:` (then it is copied in with them)"),
+                );
+            }
+        }
+    }
+}
+
+/// A warning when the service sets a blkio weight and the engine says it
+/// keeps none.
+fn blkio_weight(svc: &Service, observed: &Observed, out: &mut Vec<Diagnostic>) {
+    let weighted = svc
+        .blkio_config
+        .as_ref()
+        .is_some_and(|b| b.weight.is_some_and(|w| w > 0) || !b.weight_device.is_empty());
+    if weighted && observed.engine.blkio_weight == Some(false) {
+        out.push(
+            Diagnostic::warning(format!(
+                "`blkio_config` of service `{}` sets a weight, which this engine does not keep: it has no effect",
+                svc.name
+            ))
+            .label(svc.span, "weight not kept by this engine")
+            .help(
+                "proportional block I/O weights need cgroup v2 (io.weight) or a cgroup v1 kernel older than 5.0; the throttles (device_read_bps...) still apply",
+            ),
+        );
+    }
 }
 
 fn missing_image(stack: &Stack, svc: &Service, observed: &Observed, out: &mut Vec<Diagnostic>) {
@@ -576,5 +664,42 @@ services:
             groups: vec![0],
         };
         assert!(root.may_write(0o555, 1000, 100));
+    }
+
+    const NEWER: &str = "services:\n  app:\n    image: app\n    annotations: {a: b}\n    healthcheck:\n      test: [CMD, \"true\"]\n      start_interval: 2s\n    volumes:\n      - {type: volume, source: v, target: /v, volume: {subpath: sub}}\n    networks:\n      back: {gw_priority: 1}\n    blkio_config: {weight: 300}\nnetworks:\n  back: {enable_ipv4: false}\nvolumes:\n  v: {}\n";
+
+    fn on(l: &Loaded, api: crate::engine::facts::ApiVersion, blkio: bool) -> Vec<String> {
+        let mut o = images(l, &["app"]);
+        o.engine = crate::engine::facts::EngineFacts {
+            api: Some(api),
+            blkio_weight: Some(blkio),
+        };
+        render(l, &check(&l.stack, &o))
+    }
+
+    #[test]
+    fn keys_an_old_engine_cannot_honour_warn_once_each_with_the_version_they_need() {
+        use crate::engine::facts::ApiVersion;
+        let l = loaded(NEWER);
+        let got = on(&l, ApiVersion(1, 41), false);
+        assert_eq!(
+            got,
+            [
+                "`annotations` of service `app` needs engine API 1.43; this engine speaks 1.41: it is left out [`annotations` needs API 1.43: app]",
+                "`healthcheck.start_interval` of service `app` needs engine API 1.44; this engine speaks 1.41: it is left out [`healthcheck.start_interval` needs API 1.44: app]",
+                "`volumes[0].volume.subpath` of service `app` needs engine API 1.45; this engine speaks 1.41: it is left out [`volumes[0].volume.subpath` needs API 1.45: {type: volume, source: v, target: /v, volume: {subpath: sub}}]",
+                "`networks.back.gw_priority` of service `app` needs engine API 1.48; this engine speaks 1.41: it is left out [`networks.back.gw_priority` needs API 1.48: app]",
+                "`blkio_config` of service `app` sets a weight, which this engine does not keep: it has no effect [weight not kept by this engine: app]",
+                "`enable_ipv4` of network `back` needs engine API 1.48; this engine speaks 1.41: it is left out [`enable_ipv4` needs API 1.48: back]",
+            ]
+        );
+        assert_eq!(
+            on(&l, ApiVersion(1, 45), true),
+            [
+                "`networks.back.gw_priority` of service `app` needs engine API 1.48; this engine speaks 1.45: it is left out [`networks.back.gw_priority` needs API 1.48: app]",
+                "`enable_ipv4` of network `back` needs engine API 1.48; this engine speaks 1.45: it is left out [`enable_ipv4` needs API 1.48: back]",
+            ]
+        );
+        assert!(on(&l, ApiVersion(1, 48), true).is_empty());
     }
 }

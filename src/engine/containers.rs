@@ -10,7 +10,7 @@ use bollard::models::{
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder,
     RemoveContainerOptionsBuilder, RenameContainerOptionsBuilder, RestartContainerOptionsBuilder,
-    StartContainerOptions, StopContainerOptionsBuilder,
+    StartContainerOptions, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 
 use std::collections::HashMap;
@@ -67,6 +67,15 @@ impl Engine {
             .await
             .map_err(|e| self.error(e))?
             .id)
+    }
+
+    /// Extracts `tar` at `/` in the container (the archive API).
+    pub async fn upload_to_container(&self, id: &str, tar: Vec<u8>) -> Result<()> {
+        let opts = UploadToContainerOptionsBuilder::new().path("/").build();
+        self.docker
+            .upload_to_container(id, Some(opts), bollard::body_full(tar.into()))
+            .await
+            .map_err(|e| self.error(e))
     }
 
     /// 304 (already started) is Ok; bollard already counts it a success.

@@ -21,6 +21,7 @@ pub mod clock;
 pub mod containers;
 pub mod context;
 pub mod exec;
+pub mod facts;
 pub mod images;
 pub mod logs;
 pub mod networks;

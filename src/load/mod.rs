@@ -881,9 +881,45 @@ fn build(
         .flat_map(|s| s.configs.iter().map(|r| r.source.clone()))
         .collect();
     stack.configs.retain(|k, _| used_configs.contains(k));
+    copied_digests(&mut stack);
 
     diags.extend(cx.diagnostics);
     stack
+}
+
+/// Each service's references to secrets and configs that a plain engine
+/// copies into its containers (from `environment` or `content`) get the
+/// sha256 of that content, so that the config hash follows it.
+fn copied_digests(stack: &mut Stack) {
+    use sha2::{Digest, Sha256};
+    let Stack {
+        services,
+        secrets,
+        configs,
+        ..
+    } = stack;
+    let digest = |objects: &crate::model::stack::Map<FileObject>, key: &str| {
+        let o = objects.get(key)?;
+        let data = match (&o.environment, &o.content) {
+            (Some(_), _) => o.value.as_deref()?,
+            (None, Some(c)) => c.as_str(),
+            (None, None) => return None,
+        };
+        let d = Sha256::digest(data.as_bytes());
+        Some(d.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    };
+    for svc in services.values_mut() {
+        // Only a service that has references: writing allocates its extras.
+        if svc.secrets.is_empty() && svc.configs.is_empty() {
+            continue;
+        }
+        for r in &mut svc.secrets {
+            r.digest = digest(secrets, &r.source);
+        }
+        for r in &mut svc.configs {
+            r.digest = digest(configs, &r.source);
+        }
+    }
 }
 
 /// compose's rule for service names (its schema's `^[a-zA-Z0-9._-]+$`): they

@@ -1316,6 +1316,7 @@ fn file_refs(
             uid: long.and_then(|l| l.uid.as_ref().map(|u| u.0.clone())),
             gid: long.and_then(|l| l.gid.as_ref().map(|u| u.0.clone())),
             mode,
+            digest: None,
         });
     }
     out

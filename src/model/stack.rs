@@ -975,6 +975,12 @@ pub struct FileRef {
     pub gid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<FileMode>,
+    /// sha256 (hex) of the content a plain engine copies into the container
+    /// (an object from `environment` or `content`): part of the config hash,
+    /// so that a changed value recreates the container. berth's own, never
+    /// printed by `config`.
+    #[serde(skip)]
+    pub digest: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -27,6 +27,7 @@
 mod down;
 pub mod images;
 mod lifecycle;
+mod newer;
 mod resources;
 pub mod rules;
 mod select;
@@ -45,7 +46,7 @@ use bollard::models::{
 
 use crate::diag::Diagnostic;
 use crate::engine::images::BuildRequest;
-use crate::engine::spec::{ObjectKind, SwarmObject};
+use crate::engine::spec::{CopiedFile, ObjectKind, SwarmObject};
 use crate::limits::Change;
 use crate::model::stack::Condition;
 use crate::source::Span;
@@ -113,6 +114,13 @@ pub enum Action {
     Start {
         service: String,
         name: String,
+    },
+    /// Copy a secret or config into a created container, before it starts
+    /// (the engine's archive API). Its content is never printed.
+    CopyFile {
+        service: String,
+        name: String,
+        file: Box<CopiedFile>,
     },
     /// `docker update`: same container, not restarted.
     Update {
@@ -367,6 +375,7 @@ impl Action {
             | Action::CreateContainer { service, .. }
             | Action::Rename { service, .. }
             | Action::Start { service, .. }
+            | Action::CopyFile { service, .. }
             | Action::Update { service, .. }
             | Action::Connect { service, .. }
             | Action::Disconnect { service, .. }
@@ -439,7 +448,7 @@ pub struct PlanError {
 }
 
 impl PlanError {
-    fn new(message: String, help: impl Into<String>, span: Option<Span>) -> PlanError {
+    pub(crate) fn new(message: String, help: impl Into<String>, span: Option<Span>) -> PlanError {
         PlanError {
             message,
             help: help.into(),

@@ -62,6 +62,12 @@ impl Words {
                 Words::new("rename", "Renaming", "Renamed", format!("{from} to {to}"))
             }
             Action::Start { name, .. } => Words::new("start", "Starting", "Started", name.clone()),
+            Action::CopyFile { name, file, .. } => Words::new(
+                "copy",
+                "Copying",
+                "Copied",
+                format!("{} {} into {name}", file.kind.word(), file.key),
+            ),
             Action::Update { name, changes, .. } => {
                 let mut w = Words::new("update", "Updating", "Updated", format!("{name} in place"));
                 if !changes.is_empty() {
@@ -192,6 +198,7 @@ impl Action {
             Action::CreateContainer { .. } => "create_container",
             Action::Rename { .. } => "rename_container",
             Action::Start { .. } => "start_container",
+            Action::CopyFile { .. } => "copy_to_container",
             Action::Update { .. } => "update_container",
             Action::Connect { .. } => "connect_network",
             Action::Disconnect { .. } => "disconnect_network",
@@ -234,6 +241,7 @@ impl Action {
             Action::CreateDirectory { path, .. } => ("directory", path.display().to_string()),
             Action::CreateContainer { name, .. }
             | Action::Start { name, .. }
+            | Action::CopyFile { name, .. }
             | Action::Update { name, .. }
             | Action::Wait { name, .. }
             | Action::Stop { name, .. }
@@ -282,6 +290,9 @@ impl Action {
             }
             Action::Rename { id, to, .. } => json!({ "id": id, "name": to }),
             Action::Start { name, .. } => json!({ "id": name }),
+            Action::CopyFile { name, file, .. } => {
+                json!({ "id": name, "path": "/", "file": file.shown() })
+            }
             Action::Update { id, request, .. } => {
                 json!({ "id": id, "body": body(request.as_ref()) })
             }

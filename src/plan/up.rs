@@ -55,7 +55,7 @@ fn volume_keys<'a>(stack: &Stack, service: &'a Service) -> Vec<&'a str> {
 /// What the engine would report for `want` on a container that has `have`:
 /// the daemon fills in some limits the stack leaves unset, and those must not
 /// look like changes.
-fn engine_view(want: &Limits, have: &Limits) -> Limits {
+fn engine_view(want: &Limits, have: &Limits, blkio_weight: Option<bool>) -> Limits {
     let mut w = want.clone();
     // The daemon sets swap to twice the memory when only memory is given (or
     // to -1 without swap accounting); keep whatever it chose while memory
@@ -67,11 +67,16 @@ fn engine_view(want: &Limits, have: &Limits) -> Limits {
             2 * w.memory
         };
     }
-    // A kernel without a proportional I/O scheduler (cgroup v1 without CFQ
-    // or BFQ, as on these machines) accepts a blkio weight and keeps none;
-    // asking again on every `up` would never converge.
-    if have.blkio_weight == 0 {
-        w.blkio_weight = 0;
+    // An engine without a blkio weight (cgroup v1 on Linux 5.0 or later, as
+    // on these machines) accepts one and keeps none; asking again on every
+    // `up` would never converge. The engine says which it is
+    // (`engine::facts`); only when it was not asked is a weight the
+    // container did not keep taken as discarded.
+    match blkio_weight {
+        Some(false) => w.blkio_weight = have.blkio_weight,
+        Some(true) => {}
+        None if have.blkio_weight == 0 => w.blkio_weight = 0,
+        None => {}
     }
     // 0 and -1 both mean "no pids limit".
     if w.pids_limit <= 0 && have.pids_limit <= 0 {
@@ -196,10 +201,16 @@ pub fn plan_up(
     }
     up.networks_and_volumes(&order);
     for name in &order {
+        if let Err(e) = spec::copied_files(stack, &stack.services[name.as_str()]) {
+            up.errors.extend(e);
+        }
+    }
+    for name in &order {
         up.service(&stack.services[name.as_str()]);
     }
     up.orphans();
     up.reconnect_the_rest();
+    super::newer::pass_through(&mut up.plan, stack, observed.engine.api_or_base());
     if up.errors.is_empty() {
         Ok(up.plan)
     } else {
@@ -529,6 +540,7 @@ impl<'a> Up<'a> {
             after,
         );
         let mut ready = vec![create];
+        ready.extend(self.copies(svc, name, &cause, vec![create]));
         // API 1.41 attaches one network at create; the others follow.
         for (network, endpoint) in spec.connect {
             let mut after = vec![create];
@@ -547,6 +559,37 @@ impl<'a> Up<'a> {
             ));
         }
         (create, ready)
+    }
+
+    /// A step per secret or config copied into container `name` after
+    /// `after` (its create); their ids.
+    fn copies(
+        &mut self,
+        svc: &Service,
+        name: &str,
+        cause: &Cause,
+        after: Vec<StepId>,
+    ) -> Vec<StepId> {
+        let files = spec::copied_files(self.stack, svc).unwrap_or_default();
+        // "copy ... into x: not found" would say the file is missing.
+        let cause = match cause {
+            Cause::NotFound => &Cause::Created,
+            other => other,
+        };
+        files
+            .into_iter()
+            .map(|file| {
+                self.plan.push(
+                    Action::CopyFile {
+                        service: svc.name.clone(),
+                        name: name.to_string(),
+                        file: Box::new(file),
+                    },
+                    cause.clone(),
+                    after.clone(),
+                )
+            })
+            .collect()
     }
 
     fn network_key(&self, engine_name: &str) -> Option<&'a str> {
@@ -577,7 +620,7 @@ impl<'a> Up<'a> {
             return;
         };
         let want_limits = Limits::of(svc);
-        let limits = engine_view(&want_limits, &c.limits);
+        let limits = engine_view(&want_limits, &c.limits, self.observed.engine.blkio_weight);
         let changes = c.limits.changes(&limits);
         if let Some(why) = self.recreate_cause(svc, name, c, &changes) {
             let ready = self.recreate(svc, number, name, c, why, create_after, steps);
@@ -615,6 +658,9 @@ impl<'a> Up<'a> {
             && self.one_shots.contains(svc.name.as_str());
         if !is_running(c.status) && !done {
             let cause = if c.status == Status::Created {
+                // Never started: a run may have stopped before its files
+                // were copied; copying again is harmless.
+                own.extend(self.copies(svc, &c.name, &Cause::Created, vec![]));
                 Cause::Created
             } else {
                 Cause::Stopped

@@ -11,7 +11,7 @@ use bollard::models::{
 
 use super::network::{attachment, extra_hosts, links, ports};
 use super::resources::resources;
-use super::storage::{mounts, tmpfs, volumes_from};
+use super::storage::{binds, mounts, tmpfs, volumes_from};
 use super::{list, map, namespace_mode};
 use crate::identity;
 use crate::model::stack::{Service, Stack};
@@ -71,6 +71,7 @@ pub fn container(stack: &Stack, service: &Service, number: u32) -> ContainerSpec
 fn host_config(stack: &Stack, service: &Service) -> HostConfig {
     HostConfig {
         mounts: mounts(stack, service),
+        binds: binds(service),
         tmpfs: tmpfs(service),
         volumes_from: volumes_from(stack, service),
         storage_opt: map(&service.storage_opt),

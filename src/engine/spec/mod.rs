@@ -3,9 +3,10 @@
 //! `docker update`.
 //!
 //! Pure functions, no I/O: what a body holds can be tested without an engine.
-//! Only fields that Docker API 1.41 (Docker 20.10) knows are set; a model field
-//! that needs a newer engine is left out and listed by [`unsupported`], so
-//! that a caller can warn before creating anything. Name resolution (network
+//! The builders set only fields that Docker API 1.41 (Docker 20.10) knows; a
+//! key that needs a newer engine is listed with its version by
+//! [`newer::container_keys`] (preflight warns where the engine is older) and
+//! added by [`newer`] where it is new enough. Name resolution (network
 //! keys to engine names, `service:x` to a container name) happens here too.
 //! Whether a bind source must be created is the plan's business (a step of
 //! its own), and calling the engine is `Engine`'s.
@@ -22,7 +23,9 @@
 //!   policy, and the `docker update` body.
 
 mod container;
+mod copies;
 mod network;
+pub mod newer;
 mod objects;
 mod resources;
 mod service;
@@ -34,6 +37,7 @@ mod tests;
 use std::collections::HashMap;
 
 pub use container::{ContainerSpec, container, container_labels, environment, healthcheck};
+pub use copies::{CopiedFile, copied_files};
 pub use network::{endpoints, extra_hosts, links, network, ports};
 pub use objects::{
     ObjectKind, ObjectNames, SwarmObject, object, objects_of, with_ids, without_ids,
@@ -43,7 +47,7 @@ pub use service::{
     STACK_IMAGE, STACK_NAMESPACE, ServiceMapping, SwarmError, SwarmIssue, SwarmWarning, canonical,
     overlay_network, pin_image, service, service_changes, service_hash, service_name,
 };
-pub use storage::{host_dirs, mounts, tmpfs, volume, volume_mounts, volumes_from};
+pub use storage::{binds, host_dirs, mounts, tmpfs, volume, volume_mounts, volumes_from};
 
 use crate::identity;
 use crate::model::stack::{Map, MountType, Service, Stack};
@@ -92,7 +96,9 @@ fn namespace_mode(stack: &Stack, mode: &str) -> String {
 
 /// Fields a service sets that berth cannot pass to a Docker 20.10 engine
 /// (API 1.41) or that mean nothing outside swarm or Windows, by their stack
-/// file key. They are left out of the container, not refused.
+/// file key. They are left out of the container, not refused. (`bind.selinux`
+/// goes as a bind, `newer` adds the rest where the engine has them, and a
+/// secret's uid, gid and mode apply when it is copied in.)
 pub fn unsupported(service: &Service) -> Vec<&'static str> {
     let mut out = Vec::new();
     let mut check = |set: bool, key: &'static str| {
@@ -119,11 +125,6 @@ pub fn unsupported(service: &Service) -> Vec<&'static str> {
         "volumes[].volume.subpath",
     );
     check(
-        vols.iter()
-            .any(|v| v.bind.as_ref().is_some_and(|b| b.selinux.is_some())),
-        "volumes[].bind.selinux",
-    );
-    check(
         vols.iter().any(|v| {
             v.bind
                 .as_ref()
@@ -148,14 +149,6 @@ pub fn unsupported(service: &Service) -> Vec<&'static str> {
             .flatten()
             .any(|n| n.mac_address.is_some() || n.gw_priority.is_some()),
         "networks.*.mac_address/gw_priority",
-    );
-    check(
-        service
-            .secrets
-            .iter()
-            .chain(&service.configs)
-            .any(|r| r.uid.is_some() || r.gid.is_some() || r.mode.is_some()),
-        "secrets/configs uid, gid, mode",
     );
     out
 }

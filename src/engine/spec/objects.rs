@@ -392,6 +392,7 @@ mod tests {
             uid: None,
             gid: None,
             mode: None,
+            digest: None,
         };
         let s = secret_refs(std::slice::from_ref(&plain), &names);
         assert_eq!(s.len(), 1);
@@ -409,6 +410,7 @@ mod tests {
             uid: Some("1000".into()),
             gid: None,
             mode: Some(crate::model::stack::FileMode(0o440)),
+            digest: None,
         };
         let c = config_refs(&[custom, plain], &names);
         assert_eq!(c.len(), 1, "a secret's key is no config");

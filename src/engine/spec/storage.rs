@@ -32,12 +32,44 @@ pub fn volume(stack: &Stack, key: &str) -> Option<VolumeCreateRequest> {
     })
 }
 
-/// A service's `volumes:`, then its file-based secrets and configs, as
-/// engine mounts.
+/// A service's `volumes:` (but for [`binds`]), then its file-based secrets
+/// and configs, as engine mounts.
 pub fn mounts(stack: &Stack, service: &Service) -> Option<Vec<Mount>> {
-    let mut mounts = volume_mounts(stack, service);
+    let mut mounts: Vec<Mount> = service
+        .volumes
+        .iter()
+        .filter(|v| selinux(v).is_none())
+        .filter_map(|v| mount(stack, v))
+        .collect();
     mounts.extend(file_mounts(stack, service));
     (!mounts.is_empty()).then_some(mounts)
+}
+
+/// The SELinux relabel option (`z` or `Z`) of a bind.
+fn selinux(v: &ServiceVolume) -> Option<&str> {
+    let b = v.bind.as_ref()?;
+    b.selinux.as_deref().filter(|_| v.kind == MountType::Bind)
+}
+
+/// Binds with `bind.selinux`, as `source:target:options` entries: the mount
+/// API has no relabel option on any API version, the old bind syntax has
+/// had `z`/`Z` all along (compose does the same).
+pub fn binds(service: &Service) -> Option<Vec<String>> {
+    let out: Vec<String> = service
+        .volumes
+        .iter()
+        .filter_map(|v| {
+            let label = selinux(v)?;
+            let source = v.source.as_deref()?;
+            let mut opts = vec![if v.read_only { "ro" } else { "rw" }.to_string()];
+            opts.push(label.to_string());
+            if let Some(p) = v.bind.as_ref().and_then(|b| b.propagation.clone()) {
+                opts.push(p);
+            }
+            Some(format!("{source}:{}:{}", v.target, opts.join(",")))
+        })
+        .collect();
+    (!out.is_empty()).then_some(out)
 }
 
 /// The `volumes:` entries alone, as mounts: a Swarm service gets its

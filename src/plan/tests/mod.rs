@@ -9,7 +9,9 @@ use crate::model::stack::Stack;
 use crate::observe::{ContainerState, NetworkState, Observed, Status, VolumeState};
 use crate::testutil::stack;
 
+mod copies;
 mod down;
+mod engine_facts;
 mod images;
 mod lifecycle;
 mod rules;

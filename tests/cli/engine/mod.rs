@@ -27,12 +27,14 @@ mod live {
     mod engine_killed;
     mod images;
     mod labs;
+    mod newer_keys;
     mod operate;
     mod order;
     mod ownership;
     mod plan_json;
     mod reaching_changes;
     mod recreate_crash;
+    mod secrets;
     mod swarm;
     mod swarm_demo;
     mod swarm_nodes;

@@ -1,0 +1,183 @@
+//! Plans that follow what the engine says it can do.
+
+use super::*;
+use crate::engine::facts::{ApiVersion, EngineFacts};
+
+const WEIGHTED: &str =
+    "name: io\nservices:\n  disk:\n    image: disk\n    blkio_config:\n      weight: 300\n";
+
+/// `WEIGHTED` up, on an engine that kept `kept` as the weight, which says
+/// `supported` about weights.
+fn plan_with(kept: u16, supported: Option<bool>) -> Plan {
+    let s = stack(WEIGHTED);
+    let mut o = converged(&s);
+    o.containers[0].limits.blkio_weight = kept;
+    o.engine = EngineFacts {
+        blkio_weight: supported,
+        ..EngineFacts::default()
+    };
+    up(&s, &o)
+}
+
+#[test]
+fn a_blkio_weight_the_engine_cannot_keep_is_not_asked_for_again() {
+    assert_eq!(plan_with(0, Some(false)).to_string(), "no changes\n");
+}
+
+#[test]
+fn a_blkio_weight_the_engine_keeps_is_updated_in_place_when_missing() {
+    assert_eq!(
+        plan_with(0, Some(true)).to_string(),
+        "update io-disk-1 in place: blkio_weight unset -> 300\n"
+    );
+    assert_eq!(plan_with(300, Some(true)).to_string(), "no changes\n");
+    assert_eq!(
+        plan_with(200, Some(true)).to_string(),
+        "update io-disk-1 in place: blkio_weight 200 -> 300\n"
+    );
+}
+
+#[test]
+fn without_the_engine_s_answer_a_weight_not_kept_is_taken_as_discarded() {
+    assert_eq!(plan_with(0, None).to_string(), "no changes\n");
+    assert_eq!(
+        plan_with(200, None).to_string(),
+        "update io-disk-1 in place: blkio_weight 200 -> 300\n"
+    );
+}
+
+const NEWER: &str = r#"
+name: nk
+services:
+  app:
+    image: app
+    mac_address: "02:42:ac:11:00:99"
+    annotations: {a: b}
+    healthcheck:
+      test: ["CMD", "true"]
+      start_interval: 2s
+    volumes:
+      - {type: volume, source: v, target: /v, volume: {subpath: sub}}
+      - {type: bind, source: /tmp, target: /t, read_only: true, bind: {recursive: readonly}}
+    networks:
+      front: {gw_priority: 2, priority: 10}
+      back: {mac_address: "02:42:ac:11:00:98"}
+networks:
+  front: {enable_ipv4: false}
+  back: {}
+volumes:
+  v: {}
+"#;
+
+fn plan_on(api: Option<ApiVersion>) -> Plan {
+    let s = stack(NEWER);
+    let o = Observed {
+        engine: EngineFacts {
+            api,
+            ..EngineFacts::default()
+        },
+        ..Observed::default()
+    };
+    up(&s, &o)
+}
+
+/// The create body, the front network's request and the back network's
+/// connect endpoint of `plan`.
+fn requests(
+    plan: &Plan,
+) -> (
+    bollard::models::ContainerCreateBody,
+    bollard::models::NetworkCreateRequest,
+    bollard::models::EndpointSettings,
+) {
+    let mut body = None;
+    let mut net = None;
+    let mut connect = None;
+    for st in &plan.steps {
+        match &st.action {
+            Action::CreateContainer { request, .. } => body = Some((**request).clone()),
+            Action::CreateNetwork { name, request } if name == "nk_front" => {
+                net = Some((**request).clone())
+            }
+            Action::Connect { endpoint, .. } => connect = Some((**endpoint).clone()),
+            _ => {}
+        }
+    }
+    (body.unwrap(), net.unwrap(), connect.unwrap())
+}
+
+#[test]
+fn an_engine_new_enough_gets_the_newer_keys_passed_through() {
+    let (body, net, back) = requests(&plan_on(Some(ApiVersion(1, 54))));
+    let hc = body.host_config.as_ref().unwrap();
+    assert_eq!(hc.annotations.as_ref().unwrap()["a"], "b");
+    assert_eq!(
+        body.healthcheck.as_ref().unwrap().start_interval,
+        Some(2_000_000_000)
+    );
+    let mounts = hc.mounts.as_ref().unwrap();
+    let v = mounts
+        .iter()
+        .find(|m| m.target.as_deref() == Some("/v"))
+        .unwrap();
+    assert_eq!(
+        v.volume_options.as_ref().unwrap().subpath.as_deref(),
+        Some("sub")
+    );
+    let t = mounts
+        .iter()
+        .find(|m| m.target.as_deref() == Some("/t"))
+        .unwrap();
+    assert_eq!(
+        t.bind_options.as_ref().unwrap().read_only_force_recursive,
+        Some(true)
+    );
+    // Created on front (the first network): the service's MAC and the
+    // gateway priority; back is connected after, with its own MAC.
+    let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
+    let front = &endpoints["nk_front"];
+    assert_eq!(front.mac_address.as_deref(), Some("02:42:ac:11:00:99"));
+    assert_eq!(front.gw_priority, Some(2));
+    assert_eq!(back.mac_address.as_deref(), Some("02:42:ac:11:00:98"));
+    assert_eq!(net.enable_ipv4, Some(false));
+}
+
+#[test]
+fn an_engine_between_gets_only_what_its_version_has() {
+    let (body, net, back) = requests(&plan_on(Some(ApiVersion(1, 44))));
+    assert!(
+        body.host_config.as_ref().unwrap().annotations.is_some(),
+        "1.43"
+    );
+    let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
+    assert!(
+        endpoints["nk_front"].mac_address.is_some(),
+        "1.44 at create"
+    );
+    assert_eq!(endpoints["nk_front"].gw_priority, None, "1.48");
+    assert_eq!(back.mac_address, None, "a connect's MAC needs 1.54");
+    assert_eq!(net.enable_ipv4, None, "1.48");
+}
+
+#[test]
+fn an_api_1_41_engine_or_an_unknown_one_gets_none_of_them() {
+    for api in [Some(ApiVersion(1, 41)), None] {
+        let (body, net, back) = requests(&plan_on(api));
+        let hc = body.host_config.as_ref().unwrap();
+        assert_eq!(hc.annotations, None);
+        assert_eq!(body.healthcheck.as_ref().unwrap().start_interval, None);
+        assert!(hc.mounts.iter().flatten().all(|m| {
+            m.volume_options
+                .as_ref()
+                .is_none_or(|o| o.subpath.is_none())
+                && m.bind_options
+                    .as_ref()
+                    .is_none_or(|b| b.read_only_force_recursive.is_none())
+        }));
+        let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
+        assert_eq!(endpoints["nk_front"].mac_address, None);
+        assert_eq!(endpoints["nk_front"].gw_priority, None);
+        assert_eq!(back.mac_address, None);
+        assert_eq!(net.enable_ipv4, None);
+    }
+}
