@@ -37,3 +37,4 @@ pub mod schema;
 pub mod source;
 #[cfg(test)]
 mod testutil;
+pub mod watch;
