@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::context::DockerIgnore;
 use crate::model::develop::{ServiceHook, WatchAction, WatchRule};
-use crate::model::stack::{Service, Stack};
+use crate::model::stack::{MountType, Service, Stack};
 
 /// Files that editors write beside the one being edited (compose's list).
 const EPHEMERAL: &str = "**/*___jb_old___\n**/*___jb_tmp___\n**/.idea/**\n**/.#*\n**/#*#\n\
@@ -62,6 +62,10 @@ pub struct Mapping {
 #[derive(Debug, Default)]
 pub struct Rules {
     pub rules: Vec<Rule>,
+    /// Sync rules left out because a bind mount of the service already
+    /// shares their path with the container (service, path), as compose
+    /// leaves them out.
+    pub bind_mounted: Vec<(String, String)>,
 }
 
 /// What one batch asks of one service.
@@ -83,6 +87,7 @@ impl Rules {
     /// empty), in file order.
     pub fn of(stack: &Stack, services: &[String]) -> io::Result<Rules> {
         let mut rules = Vec::new();
+        let mut bind_mounted = Vec::new();
         for svc in stack.services.values() {
             if !services.is_empty() && !services.contains(&svc.name) {
                 continue;
@@ -92,6 +97,10 @@ impl Rules {
             };
             let context = build_ignore(svc)?;
             for r in &develop.watch {
+                if r.action.syncs() && bind_mount_covers(svc, Path::new(&r.path)) {
+                    bind_mounted.push((svc.name.clone(), r.path.clone()));
+                    continue;
+                }
                 rules.push(Rule {
                     service: svc.name.clone(),
                     rule: r.clone(),
@@ -103,7 +112,10 @@ impl Rules {
                 });
             }
         }
-        Ok(Rules { rules })
+        Ok(Rules {
+            rules,
+            bind_mounted,
+        })
     }
 
     /// The paths to watch: each rule's `path`, once.
@@ -331,6 +343,13 @@ fn build_ignore(svc: &Service) -> io::Result<Option<(PathBuf, DockerIgnore)>> {
     Ok(Some((ctx, DockerIgnore::default())))
 }
 
+/// Whether one of the service's bind mounts has `path` at or under its source.
+fn bind_mount_covers(svc: &Service, path: &Path) -> bool {
+    svc.volumes.iter().any(|v| {
+        v.kind == MountType::Bind && v.source.as_deref().is_some_and(|src| path.starts_with(src))
+    })
+}
+
 fn ephemeral() -> &'static DockerIgnore {
     static SET: std::sync::OnceLock<DockerIgnore> = std::sync::OnceLock::new();
     SET.get_or_init(|| DockerIgnore::parse(EPHEMERAL))
@@ -493,6 +512,39 @@ mod tests {
             })
             .collect();
         assert_eq!(entries, vec![("app/run.sh".to_string(), 0o755, 7)]);
+    }
+
+    #[test]
+    fn a_sync_rule_under_a_bind_mount_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        let mut stack = stack_with(
+            "web",
+            vec![
+                rule(WatchAction::Sync, &src.join("pages"), Some("/app/pages")),
+                rule(WatchAction::Restart, &src, None),
+            ],
+        );
+        let svc = stack.services.get_mut("web").unwrap();
+        svc.volumes.push(crate::model::stack::ServiceVolume {
+            kind: MountType::Bind,
+            source: Some(slash(&src)),
+            target: "/app".into(),
+            read_only: false,
+            consistency: None,
+            bind: None,
+            volume: None,
+            tmpfs: None,
+            image: None,
+            span: Default::default(),
+        });
+        let rules = Rules::of(&stack, &[]).unwrap();
+        assert_eq!(
+            rules.bind_mounted,
+            vec![("web".to_string(), slash(&src.join("pages")))]
+        );
+        let kept: Vec<WatchAction> = rules.rules.iter().map(|r| r.rule.action).collect();
+        assert_eq!(kept, vec![WatchAction::Restart]);
     }
 
     #[test]

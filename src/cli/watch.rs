@@ -111,6 +111,11 @@ pub(super) fn prepare(s: &Session, named: &[String]) -> Result<Rules, Error> {
             format!("cannot read a build context's .dockerignore: {e}"),
         )
     })?;
+    for (service, path) in &rules.bind_mounted {
+        s.progress.warning(&format!(
+            "{service}: `{path}` is bind-mounted into the container already; its sync rule is not followed"
+        ));
+    }
     if rules.rules.is_empty() {
         return Err(Error::message(
             s.mode(),
