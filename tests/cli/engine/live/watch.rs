@@ -167,3 +167,69 @@ fn watch_refuses_services_without_develop_watch_and_changes_nothing() {
     run.says("none of the selected services is configured for watch, consider setting a 'develop' section");
     assert!(p.containers().is_empty(), "nothing is brought up");
 }
+
+#[test]
+fn up_watch_syncs_initially_runs_exec_after_a_sync_and_deletes_what_was_deleted() {
+    let p = Project::with_stack(
+        "watch-exec",
+        &format!(
+            "services:\n{}",
+            idle(
+                "web",
+                r#"    develop:
+      watch:
+        - action: sync+exec
+          path: ./app
+          target: /app
+          initial_sync: true
+          ignore: ["*.tmp"]
+          exec:
+            command: ["sh", "-c", "ls /app > /tmp/listing; echo $$MODE >> /tmp/listing"]
+            environment: {MODE: reloaded}
+"#,
+            )
+        ),
+    );
+    std::fs::create_dir(p.path("app")).unwrap();
+    std::fs::write(p.path("app/a.txt"), "a").unwrap();
+    let mut w = p.spawn(&["up", "--watch", "--progress", "plain"]);
+    wait_for(
+        &mut w,
+        "up --watch brings the stack up and watches",
+        60,
+        |w| w.stderr_so_far().contains("Watching web for changes"),
+    );
+    assert_eq!(
+        watch_lines(&w),
+        vec!["watch: web: synced 1 file (initial sync of app)"]
+    );
+    let web = p.container("web");
+    assert_eq!(web.exec("cat /app/a.txt"), "a");
+
+    std::fs::write(p.path("app/b.txt"), "b").unwrap();
+    std::fs::write(p.path("app/skip.tmp"), "ignored").unwrap();
+    wait_for(&mut w, "the sync+exec is reported", 10, |w| {
+        watch_lines(w).len() >= 2
+    });
+    assert_eq!(
+        watch_lines(&w)[1],
+        "watch: web: synced 1 file and ran `sh -c ls /app > /tmp/listing; echo $MODE >> /tmp/listing` (b.txt)"
+    );
+    assert_eq!(web.exec("cat /tmp/listing"), "a.txt\nb.txt\nreloaded\n");
+
+    std::fs::remove_file(p.path("app/a.txt")).unwrap();
+    wait_for(&mut w, "the delete is reported", 10, |w| {
+        watch_lines(w).len() >= 3
+    });
+    assert!(
+        watch_lines(&w)[2].starts_with("watch: web: deleted 1 file and ran `"),
+        "{:?}",
+        watch_lines(&w)
+    );
+    assert_eq!(web.exec("ls /app"), "b.txt\n");
+    assert_eq!(p.container("web").id, web.id, "syncs keep the container");
+
+    w.interrupt();
+    w.wait().ok().says("Stopped watching");
+    assert!(p.container("web").running());
+}
