@@ -56,6 +56,8 @@ const NOT_HASHED: &[&str] = &[
     "profiles",
     "pull_policy",
     "build",
+    // What `berth watch` does; nothing of the container.
+    "develop",
 ];
 
 /// The part of a service whose change means a new container, as JSON.

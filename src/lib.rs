@@ -38,3 +38,4 @@ pub mod schema;
 pub mod source;
 #[cfg(test)]
 mod testutil;
+pub mod watch;

@@ -20,6 +20,7 @@ mod session;
 mod swarm;
 mod swarm_images;
 mod up;
+mod watch;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -101,6 +102,9 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Pull the images of the stack's services
     Pull(pull::PullArgs),
+    /// Bring the stack up, then sync, rebuild or restart services as their
+    /// files change (`develop.watch`); Ctrl-C stops watching
+    Watch(watch::WatchArgs),
 }
 
 /// How a command that did not fail ended, for the exit code.
@@ -141,6 +145,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Man => completions::man(),
         Command::Build(args) => build::run(&cli.global, args),
         Command::Pull(args) => pull::run(&cli.global, args),
+        Command::Watch(args) => watch::run(&cli.global, args),
         Command::Schema => {
             print_out(&crate::schema::generate())?;
             Ok(Outcome::Success)

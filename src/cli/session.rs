@@ -223,6 +223,17 @@ impl Session {
         }
     }
 
+    /// Takes the project's lock for a while (`berth watch` holds it only
+    /// while it changes the engine); released when the file is dropped.
+    pub(super) fn lock(&self) -> Result<File, Error> {
+        lock_project(&self.project, &self.progress).map_err(|m| Error::message(self.mode(), m))
+    }
+
+    /// Lets go of the lock the session took (`up --watch`, once up is done).
+    pub(super) fn release_lock(&mut self) {
+        self._lock = None;
+    }
+
     /// Plan errors as diagnostics pointing into the stack files, then
     /// "nothing was changed".
     pub fn plan_errors(&self, errors: &[crate::plan::PlanError]) -> Error {

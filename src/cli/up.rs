@@ -88,20 +88,31 @@ pub struct UpArgs {
     /// How to show progress (default: tty on a terminal, else plain)
     #[arg(long, value_enum, value_name = "MODE")]
     pub progress: Option<ProgressMode>,
+    /// Then follow the files of the services' `develop.watch` rules, as
+    /// `berth watch` does
+    #[arg(long, conflicts_with_all = ["dry_run", "swarm"])]
+    pub watch: bool,
 }
 
 pub fn run(global: &Global, args: UpArgs) -> Result<Outcome, Error> {
     // The lock is held for the whole run: a second `up` on the project
     // waits, then observes what the first one made and finds nothing to do.
     let needs = Needs::change(NeedsStack::Yes, args.dry_run, args.progress);
-    let session = Session::open(global, needs)?;
+    let mut session = Session::open(global, needs)?;
     if args.flags.swarm {
         return session.block_on(super::swarm::up(&session, &args));
     }
-    session.block_on(up(&session, &args))
+    if !args.watch {
+        return session.block_on(up(&session, &args));
+    }
+    // The watch rules are checked before anything changes.
+    let rules = super::watch::prepare(&session, &args.flags.services)?;
+    session.block_on(up(&session, &args))?;
+    session.release_lock();
+    session.block_on(super::watch::follow(&session, &rules, &args))
 }
 
-async fn up(s: &Session, args: &UpArgs) -> Result<Outcome, Error> {
+pub(super) async fn up(s: &Session, args: &UpArgs) -> Result<Outcome, Error> {
     let started = Instant::now();
     let stack = &s.loaded().stack;
     let (engine, mut observed) = observe(s).await?;

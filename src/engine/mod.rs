@@ -17,6 +17,7 @@
 //! success (304 for starting a running or stopping a stopped container),
 //! bollard passes that on as `Ok`.
 
+pub mod archive;
 pub mod clock;
 pub mod containers;
 pub mod context;

@@ -12,6 +12,7 @@
 //! once. It stops at the validated model: dependency order is `crate::graph`'s.
 
 pub mod de;
+pub mod develop;
 pub mod envfile;
 pub mod input;
 pub mod interpolate;

@@ -291,7 +291,7 @@ fn strings(v: &Option<Vec<String>>) -> Vec<String> {
     v.clone().unwrap_or_default()
 }
 
-fn one_or_many(v: Option<&raw::OneOrMany>) -> Vec<String> {
+pub(crate) fn one_or_many(v: Option<&raw::OneOrMany>) -> Vec<String> {
     spanned_list(v, Span::default())
         .into_iter()
         .map(|(s, _)| s)
@@ -309,7 +309,10 @@ fn spanned_list(v: Option<&raw::OneOrMany>, whole: Span) -> Vec<(String, Span)> 
 }
 
 /// `KEY=VALUE` lists and mappings to one mapping. `KEY` alone has no value.
-fn list_or_dict(v: &Option<raw::ListOrDict>, sep: char) -> IndexMap<String, Option<String>> {
+pub(crate) fn list_or_dict(
+    v: &Option<raw::ListOrDict>,
+    sep: char,
+) -> IndexMap<String, Option<String>> {
     let mut out = IndexMap::new();
     match v {
         None => {}
@@ -473,7 +476,7 @@ fn split_words(line: &str) -> Option<(Vec<String>, Option<usize>)> {
     Some((args, cut))
 }
 
-fn split_command(
+pub(crate) fn split_command(
     cx: &mut Context,
     c: &Option<Spanned<raw::Command>>,
     key: &str,
@@ -805,6 +808,14 @@ pub fn service(
         .filter_map(|d| device(cx, d))
         .collect();
     out.deploy = s.deploy.as_ref().map(|d| Box::new(deploy(cx, d)));
+    out.develop = s.develop.as_ref().map(|d| {
+        Box::new(crate::load::develop::resolve(
+            cx,
+            name,
+            s.build.is_some(),
+            d,
+        ))
+    });
     out.ports = s
         .ports
         .iter()

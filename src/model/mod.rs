@@ -4,6 +4,7 @@
 //! is generated from. `stack` is the validated, normalised form: long syntax only,
 //! sizes in bytes, durations parsed, paths absolute. `load` turns one into the other.
 
+pub mod develop;
 pub mod raw;
 pub mod stack;
 

@@ -649,6 +649,43 @@ pub struct Deploy {
     pub placement: Option<Placement>,
 }
 
+/// `develop`: what `berth watch` does when the service's files change.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("patternProperties" = { ext!(): {} }))]
+pub struct Develop {
+    pub watch: Option<Vec<Spanned<WatchRule>>>,
+}
+
+/// One `develop.watch` rule: a path on the host and what a change under it
+/// does (`sync`, `rebuild`, `restart`, `sync+restart`, `sync+exec`).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("patternProperties" = { ext!(): {} }))]
+pub struct WatchRule {
+    pub path: Spanned<String>,
+    #[schemars(extend("enum" = ["sync", "rebuild", "restart", "sync+restart", "sync+exec"]))]
+    pub action: Spanned<String>,
+    pub target: Option<Spanned<String>>,
+    pub ignore: Option<OneOrMany>,
+    pub include: Option<OneOrMany>,
+    pub initial_sync: Option<bool>,
+    pub exec: Option<Spanned<ServiceHook>>,
+}
+
+/// A command run in the service's containers (`develop.watch[].exec`).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("patternProperties" = { ext!(): {} }))]
+pub struct ServiceHook {
+    pub command: Spanned<Command>,
+    pub user: Option<Text>,
+    /// A boolean, or a string compose reads as one (`"true"`).
+    pub privileged: Option<Spanned<Text>>,
+    pub working_dir: Option<String>,
+    pub environment: Option<ListOrDict>,
+}
+
 /// One service: a container definition.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -730,6 +767,7 @@ pub struct Service {
     pub secrets: Option<Vec<Spanned<ServiceFileRef>>>,
     pub configs: Option<Vec<Spanned<ServiceFileRef>>>,
     pub deploy: Option<Deploy>,
+    pub develop: Option<Develop>,
     pub extends: Option<Spanned<Extends>>,
     pub group_add: Option<Vec<Text>>,
     pub storage_opt: Option<IndexMap<String, Text>>,

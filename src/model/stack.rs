@@ -161,6 +161,7 @@ pub struct ServiceExtras {
     pub cpu_shares: Option<i64>,
     pub configs: Vec<FileRef>,
     pub deploy: Option<Box<Deploy>>,
+    pub develop: Option<Box<super::develop::Develop>>,
     pub devices: Vec<Device>,
     pub dns: Vec<String>,
     pub dns_opt: Vec<String>,
@@ -246,6 +247,8 @@ struct ServiceView<'a> {
     blkio_config: &'a Option<Box<BlkioConfig>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     build: &'a Option<Box<Build>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    develop: &'a Option<Box<super::develop::Develop>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     cap_add: &'a Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -405,6 +408,7 @@ impl Serialize for Service {
             annotations: &x.annotations,
             blkio_config: &x.blkio_config,
             build: &x.build,
+            develop: &x.develop,
             cap_add: &x.cap_add,
             cap_drop: &x.cap_drop,
             cgroup: &x.cgroup,

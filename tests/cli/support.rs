@@ -176,6 +176,15 @@ impl Spawned {
         std::fs::read_to_string(&self.err_path).unwrap_or_default()
     }
 
+    /// SIGINT, as Ctrl-C in a terminal sends it.
+    pub fn interrupt(&mut self) {
+        // SAFETY: kill has no memory-safety preconditions; the pid is our
+        // own child's, not yet reaped.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGINT);
+        }
+    }
+
     pub fn kill9(&mut self) {
         // SIGKILL: no chance to clean up, as after a crash or `kill -9`.
         let _ = self.child.kill();

@@ -42,6 +42,7 @@ mod live {
     mod swarm_roll;
     mod swarm_secrets;
     mod up;
+    mod watch;
 }
 
 use std::io::{Read, Write};
