@@ -44,7 +44,8 @@ pub struct ComposeRow {
     /// How many mounts are volumes of the `local` driver, as a string.
     pub local_volumes: String,
     /// Volume names and bind sources, comma-joined, each cut to 15
-    /// characters unless `--no-trunc`.
+    /// characters unless `--no-trunc`; sorted, where compose keeps the
+    /// engine's order, which changes from one list to the next.
     pub mounts: String,
     pub name: String,
     pub names: String,
@@ -125,6 +126,17 @@ pub fn row(c: &ContainerSummary, exit_code: Option<i64>, cx: &Context) -> Compos
         _ => None,
     };
     let mounts = c.mounts.as_deref().unwrap_or_default();
+    let mut mount_names: Vec<&str> = mounts
+        .iter()
+        .map(|m| {
+            m.name
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .or(m.source.as_deref())
+                .unwrap_or_default()
+        })
+        .collect();
+    mount_names.sort_unstable();
     let mut networks: Vec<&str> = c
         .network_settings
         .iter()
@@ -161,15 +173,9 @@ pub fn row(c: &ContainerSummary, exit_code: Option<i64>, cx: &Context) -> Compos
             .filter(|m| m.driver.as_deref() == Some("local"))
             .count()
             .to_string(),
-        mounts: mounts
+        mounts: mount_names
             .iter()
-            .map(|m| {
-                let name = m
-                    .name
-                    .as_deref()
-                    .filter(|n| !n.is_empty())
-                    .or(m.source.as_deref())
-                    .unwrap_or_default();
+            .map(|name| {
                 if cx.trunc {
                     ellipsis(name, 15)
                 } else {
@@ -592,7 +598,7 @@ mod tests {
         let line = to_json_line(&row(&web(), None, &cx(true)));
         assert_eq!(
             line,
-            r#"{"Command":"\"httpd -f -p 8080\"","CreatedAt":"2026-11-30 07:36:07 +0000 UTC","ExitCode":0,"Health":"healthy","ID":"ee44d65ba184","Image":"berth-test/busybox:latest","Labels":"io.berth.project=p,io.berth.service=web,tier=front","LocalVolumes":"1","Mounts":"p_data,/tmp/psc/a-lon…","Name":"p-web-1","Names":"p-web-1","Networks":"p_back,p_default","Ports":"127.0.0.1:18081-\u003e8080/tcp, 0.0.0.0:32768-\u003e9000/tcp, [::]:32768-\u003e9000/tcp","Project":"p","Publishers":[{"URL":"127.0.0.1","TargetPort":8080,"PublishedPort":18081,"Protocol":"tcp"},{"URL":"0.0.0.0","TargetPort":9000,"PublishedPort":32768,"Protocol":"tcp"},{"URL":"::","TargetPort":9000,"PublishedPort":32768,"Protocol":"tcp"}],"RunningFor":"7 seconds ago","Service":"web","Size":"0B","State":"running","Status":"Up 4 seconds (healthy)"}
+            r#"{"Command":"\"httpd -f -p 8080\"","CreatedAt":"2026-11-30 07:36:07 +0000 UTC","ExitCode":0,"Health":"healthy","ID":"ee44d65ba184","Image":"berth-test/busybox:latest","Labels":"io.berth.project=p,io.berth.service=web,tier=front","LocalVolumes":"1","Mounts":"/tmp/psc/a-lon…,p_data","Name":"p-web-1","Names":"p-web-1","Networks":"p_back,p_default","Ports":"127.0.0.1:18081-\u003e8080/tcp, 0.0.0.0:32768-\u003e9000/tcp, [::]:32768-\u003e9000/tcp","Project":"p","Publishers":[{"URL":"127.0.0.1","TargetPort":8080,"PublishedPort":18081,"Protocol":"tcp"},{"URL":"0.0.0.0","TargetPort":9000,"PublishedPort":32768,"Protocol":"tcp"},{"URL":"::","TargetPort":9000,"PublishedPort":32768,"Protocol":"tcp"}],"RunningFor":"7 seconds ago","Service":"web","Size":"0B","State":"running","Status":"Up 4 seconds (healthy)"}
 "#
         );
     }
@@ -606,7 +612,7 @@ mod tests {
         let long = row(&c, None, &cx(false));
         assert_eq!(long.id.len(), 64);
         assert_eq!(long.command, "\"sh -c 'echo a long command line here'\"");
-        assert_eq!(long.mounts, "p_data,/tmp/psc/a-long-site-dir");
+        assert_eq!(long.mounts, "/tmp/psc/a-long-site-dir,p_data");
     }
 
     #[test]

@@ -31,6 +31,7 @@ mod live {
     mod order;
     mod ownership;
     mod plan_json;
+    mod ps_compose;
     mod recreate_crash;
     mod swarm;
     mod swarm_demo;
