@@ -279,6 +279,16 @@ fn ps_json_has_composes_keys_types_and_values() {
             "ps {args:?}"
         );
     }
+    // `config --hash` is the hash label the containers carry.
+    let label = docker(&[
+        "inspect",
+        "-f",
+        "{{index .Config.Labels \"io.berth.config-hash\"}}",
+        &format!("{}-web-1", p.name),
+    ]);
+    let hash = p.berth(&["config", "--hash", "web"]).ok();
+    assert_eq!(hash.stdout(), format!("web {}\n", label.trim()));
+
     let ids = p.berth(&["ps", "-q"]).ok();
     let web = docker(&["inspect", "-f", "{{.Id}}", &format!("{}-web-1", p.name)]);
     assert_eq!(
