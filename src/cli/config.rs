@@ -49,7 +49,7 @@ pub struct ConfigArgs {
     pub environment: bool,
     /// Print the merged stack files with their `${VAR}`s as written (not
     /// normalised or validated: that needs the values)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "swarm")]
     pub no_interpolate: bool,
     /// Pin each service's `image` to its registry digest
     /// (`docker.io/library/redis:7@sha256:...`), read from the local
