@@ -1,7 +1,7 @@
 //! `berth config` and `berth validate`: print or check the normalised stack.
 //!
 //! `config` also prints what compose's `config` flags print: the names of
-//! services, volumes, networks and images, each service's config hash, the
+//! services, volumes, networks, profiles and images, each service's config hash, the
 //! variables interpolation used, the merged files uninterpolated, and the
 //! stack with its images pinned to digests (read from the local engine).
 
@@ -34,6 +34,10 @@ pub struct ConfigArgs {
     /// Print the network names, one per line
     #[arg(long)]
     pub networks: bool,
+    /// Print every profile a service names, enabled or not, one per line
+    // Its own id: `profiles` is the global `--profile`'s.
+    #[arg(long = "profiles", id = "list_profiles")]
+    pub list_profiles: bool,
     /// Print each service's image (`<project>-<service>` for one only
     /// built), one per line
     #[arg(long)]
@@ -109,6 +113,8 @@ pub fn run(global: &Global, args: ConfigArgs) -> Result<Outcome, Error> {
             keys("volumes")
         } else if args.networks {
             keys("networks")
+        } else if args.list_profiles {
+            lines(&mut loaded.profiles.iter().cloned())
         } else if args.images || args.hash.is_some() || args.environment {
             return Err(Error::message(
                 ProgressMode::detect(),
@@ -140,6 +146,10 @@ pub fn run(global: &Global, args: ConfigArgs) -> Result<Outcome, Error> {
     }
     if args.networks {
         out.text(&lines(&mut stack.networks.keys().cloned()))?;
+        return Ok(Outcome::Success);
+    }
+    if args.list_profiles {
+        out.text(&lines(&mut loaded.profiles.iter().cloned()))?;
         return Ok(Outcome::Success);
     }
     if let Some(list) = &args.hash {

@@ -70,6 +70,8 @@ pub struct Loaded {
     /// With [`Options::no_interpolate`]: the merged files, `${VAR}` kept,
     /// `name` first.
     pub uninterpolated: Option<serde_json::Value>,
+    /// Every profile a service names, enabled or not, sorted.
+    pub profiles: Vec<String>,
 }
 
 /// Loading failed: every diagnostic found, with the sources they point into.
@@ -405,9 +407,11 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
             project_dir,
             environment: env,
             uninterpolated: Some(model.into()),
+            profiles: all_profiles(&root),
         });
     }
 
+    let profiles = all_profiles(&root);
     let stack = build(root, opts, &project, &project_dir, &env, &mut diags);
     // A cycle makes the stack impossible to start, so it is a load error.
     diags.extend(crate::graph::Graph::new(&stack).cycles());
@@ -425,7 +429,24 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
         project_dir,
         environment: env,
         uninterpolated: None,
+        profiles,
     })
+}
+
+/// Every profile a service names, enabled or not, sorted
+/// (`config --profiles`): the stack keeps only the enabled services.
+fn all_profiles(root: &Node) -> Vec<String> {
+    let services = root.get("services").and_then(Node::as_map);
+    let mut out: Vec<String> = services
+        .into_iter()
+        .flat_map(|m| m.iter())
+        .filter_map(|(_, e)| e.value.get("profiles").and_then(Node::as_seq))
+        .flatten()
+        .filter_map(|n| n.as_str().map(str::to_string))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Stages report in their own order; users read top to bottom. Diagnostics

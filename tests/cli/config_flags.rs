@@ -1,5 +1,5 @@
 //! `berth config`'s listing flags, as `docker compose config` v2.40 has
-//! them: `--images`, `--networks`, `--volumes`, `--services`, `--hash`,
+//! them: `--images`, `--networks`, `--volumes`, `--services`, `--profiles`, `--hash`,
 //! `--environment`, `--no-interpolate`, `--output` and, for images already
 //! pinned, `--resolve-image-digests` (the engine tests pin local images).
 //!
@@ -49,7 +49,9 @@ fn sorted_lines(run: &Run) -> Vec<String> {
 
 #[test]
 fn images_networks_volumes_and_services_list_what_compose_lists() {
-    let cases: [(&[&str], &[&str]); 6] = [
+    let cases: [(&[&str], &[&str]); 8] = [
+        (&["config", "--profiles"], &["dev"]),
+        (&["--profile", "dev", "config", "--profiles"], &["dev"]),
         (&["config", "--images"], &["nginx:1.27", "postgres:16"]),
         (
             &["--profile", "dev", "config", "--images"],
