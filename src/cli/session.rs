@@ -267,6 +267,16 @@ impl Replica {
 /// Loads the stack for a command, printing warnings; on failure the error
 /// carries every diagnostic.
 pub fn load_stack(global: &Global, positional: Option<&PathBuf>) -> Result<Loaded, Error> {
+    load_stack_as(global, positional, false)
+}
+
+/// [`load_stack`], or with `no_interpolate` the merged files as written
+/// ([`load::Options::no_interpolate`]).
+pub fn load_stack_as(
+    global: &Global,
+    positional: Option<&PathBuf>,
+    no_interpolate: bool,
+) -> Result<Loaded, Error> {
     let mut files = global.files.clone();
     if let Some(p) = positional {
         files.push(p.clone());
@@ -279,6 +289,7 @@ pub fn load_stack(global: &Global, positional: Option<&PathBuf>) -> Result<Loade
         profiles: global.profiles.clone(),
         cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
         environ: std::env::vars().collect(),
+        no_interpolate,
     };
     match load::load(&opts) {
         Ok(loaded) => {

@@ -52,6 +52,11 @@ pub struct Options {
     pub cwd: PathBuf,
     /// The process environment.
     pub environ: IndexMap<String, String>,
+    /// Leave `${VAR}` as written (`config --no-interpolate`): loading stops
+    /// once the files are merged, [`Loaded::uninterpolated`] holds the merged
+    /// tree and `stack` is empty but for its name, since nothing can be typed
+    /// or validated before its variables have values.
+    pub no_interpolate: bool,
 }
 
 /// A loaded stack with its sources (for rendering warnings).
@@ -60,6 +65,14 @@ pub struct Loaded {
     pub sources: Sources,
     pub diagnostics: Vec<Diagnostic>,
     pub project_dir: PathBuf,
+    /// The variables interpolation saw: the process environment, then the
+    /// env files, then `COMPOSE_PROJECT_NAME` (`config --environment`).
+    pub environment: IndexMap<String, String>,
+    /// With [`Options::no_interpolate`]: the merged files, `${VAR}` kept,
+    /// `name` first.
+    pub uninterpolated: Option<serde_json::Value>,
+    /// Every profile a service names, enabled or not, sorted.
+    pub profiles: Vec<String>,
 }
 
 /// Loading failed: every diagnostic found, with the sources they point into.
@@ -339,7 +352,10 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
         cwd: &opts.cwd,
         sources: &mut sources,
         diags: &mut diags,
-        parsed: Default::default(),
+        parsed: Parsed {
+            keep_variables: opts.no_interpolate,
+            ..Default::default()
+        },
     };
     // The project name comes before interpolation (files may use it), so
     // read the `name:` keys first; the parsed files wait for load_model.
@@ -375,7 +391,28 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
             diagnostics: diags.items,
         });
     }
+    if opts.no_interpolate {
+        let mut model = serde_json::Map::new();
+        model.insert("name".into(), project.clone().into());
+        if let serde_json::Value::Object(tree) = yaml::to_json(&root) {
+            model.extend(tree.into_iter().filter(|(k, _)| k != "name"));
+        }
+        sort_by_position(&mut diags.items);
+        return Ok(Loaded {
+            stack: Stack {
+                name: project,
+                ..Stack::default()
+            },
+            sources,
+            diagnostics: diags.items,
+            project_dir,
+            environment: env,
+            uninterpolated: Some(model.into()),
+            profiles: all_profiles(&root),
+        });
+    }
 
+    let profiles = all_profiles(&root);
     let stack = build(root, opts, &project, &project_dir, &env, &mut diags);
     // A cycle makes the stack impossible to start, so it is a load error.
     diags.extend(crate::graph::Graph::new(&stack).cycles());
@@ -391,7 +428,26 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
         sources,
         diagnostics: diags.items,
         project_dir,
+        environment: env,
+        uninterpolated: None,
+        profiles,
     })
+}
+
+/// Every profile a service names, enabled or not, sorted
+/// (`config --profiles`): the stack keeps only the enabled services.
+fn all_profiles(root: &Node) -> Vec<String> {
+    let services = root.get("services").and_then(Node::as_map);
+    let mut out: Vec<String> = services
+        .into_iter()
+        .flat_map(|m| m.iter())
+        .filter_map(|(_, e)| e.value.get("profiles").and_then(Node::as_seq))
+        .flatten()
+        .filter_map(|n| n.as_str().map(str::to_string))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Stages report in their own order; users read top to bottom. Diagnostics
@@ -427,6 +483,8 @@ pub(crate) struct Parsed {
     pub includes: include::Included,
     /// How many files were read from disk: what tests of the cache count.
     pub reads: usize,
+    /// Read files without interpolating them ([`Options::no_interpolate`]).
+    pub keep_variables: bool,
 }
 
 impl Reader<'_> {
@@ -529,9 +587,13 @@ impl Reader<'_> {
         ok.then_some(docs)
     }
 
-    /// Reads, parses and interpolates one file's documents.
+    /// Reads, parses and interpolates one file's documents (leaves their
+    /// `${VAR}`s as written with [`Parsed::keep_variables`]).
     pub fn read(&mut self, path: &Path, env: &IndexMap<String, String>) -> Option<Vec<Node>> {
         let mut docs = self.parse(path)?;
+        if self.parsed.keep_variables {
+            return Some(docs);
+        }
         for tree in &mut docs {
             let text = self.sources.get(tree.span.file).text.clone();
             interpolate_tree(tree, &text, env, self.diags);

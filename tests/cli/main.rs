@@ -1,6 +1,7 @@
 //! berth's integration tests: one binary that drives the `berth` executable.
 
 mod config_compat;
+mod config_flags;
 mod diagnostics;
 mod engine;
 mod errors;

@@ -32,6 +32,7 @@ mod live {
     mod order;
     mod ownership;
     mod plan_json;
+    mod ps_compose;
     mod reaching_changes;
     mod recreate_crash;
     mod secrets;

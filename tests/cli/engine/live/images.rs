@@ -268,3 +268,53 @@ fn a_failed_pull_names_the_image_and_the_registry_reason() {
         .says("pull_policy is `never`");
     assert!(!run.output().contains("Pulling"), "{}", run.output());
 }
+
+#[test]
+fn config_pins_images_to_the_digests_the_engine_holds() {
+    let registry = Registry::start();
+    let mut p = Project::new("img-digest");
+    let reference = registry.holding_busybox();
+    p.extra_images.push(reference.clone());
+    docker(&["pull", &reference]);
+    let held = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{index .RepoDigests 0}}",
+        &reference,
+    ]);
+    let digest = held
+        .trim()
+        .split_once('@')
+        .expect("name@digest")
+        .1
+        .to_string();
+    p.write(
+        "compose.yaml",
+        &format!("services:\n  a:\n    image: {reference}\n"),
+    );
+    let run = p
+        .berth(&["config", "--format", "json", "--resolve-image-digests"])
+        .ok();
+    let v: Value = serde_json::from_str(run.stdout()).expect("JSON");
+    assert_eq!(
+        v["services"]["a"]["image"],
+        format!("{reference}@{digest}"),
+        "pinned as compose pins: name:tag@digest"
+    );
+    // The test image was built here: no digest to pin it to.
+    p.write(
+        "compose.yaml",
+        &format!("services:\n  a:\n    image: {reference}\n  b:\n    image: {IMAGE}\n"),
+    );
+    p.berth(&["config", "--resolve-image-digests"])
+        .failed()
+        .says(&format!("service b: image {IMAGE} has no registry digest"));
+    p.write(
+        "compose.yaml",
+        "services:\n  c:\n    image: berth-test/never-here:1\n",
+    );
+    p.berth(&["config", "--resolve-image-digests"])
+        .failed()
+        .says("service c: image berth-test/never-here:1 is not on this engine");
+}
