@@ -170,27 +170,51 @@ fn display_name(path: &Path, cwd: &Path) -> String {
         .unwrap_or_else(|_| path.display().to_string())
 }
 
-/// Reads a dotenv file into `into`, keeping values already there.
-/// An error names the line and column ([`envfile::Error::located`]).
+/// Reads an env file into `vars` (its values win over those already there),
+/// interpolating its values from `outer` first, then from `vars` (see
+/// [`envfile`]). Returns the unset variables its values used. An error names
+/// the line and column ([`envfile::Error::located`]).
 fn read_env_file(
     path: &Path,
-    into: &mut IndexMap<String, String>,
-    overwrite: bool,
-) -> Result<(), envfile::Error> {
-    let text = input::read_text(path, input::Kind::Env).map_err(|e| envfile::Error {
-        at: None,
-        reason: e.to_string(),
-        advice: Some(e.help(input::Kind::Env)),
+    vars: &mut IndexMap<String, String>,
+    outer: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<envfile::Unset>, envfile::Error> {
+    let text = input::read_text(path, input::Kind::Env).map_err(|e| match e {
+        input::ReadError::Encoding {
+            encoding,
+            line,
+            column,
+            ..
+        } => envfile::Error {
+            at: Some((line, column)),
+            reason: format!("it is not valid {encoding}"),
+            advice: Some(e.help(input::Kind::Env)),
+        },
+        e => envfile::Error {
+            at: None,
+            reason: e.to_string(),
+            advice: Some(e.help(input::Kind::Env)),
+        },
     })?;
-    envfile::parse(text.as_bytes(), |k, v| {
-        if overwrite || !into.contains_key(&k) {
-            into.insert(k, v);
-        }
-    })
+    envfile::parse(&text, vars, outer)
+}
+
+/// The warning for a variable an env file's value used that is not set.
+fn env_file_unset(shown: &str, u: &envfile::Unset) -> Diagnostic {
+    let (line, col) = u.at;
+    Diagnostic::warning(format!(
+        "env file `{shown}:{line}:{col}` uses the variable `{}`, which is not set; using an empty string",
+        u.name
+    ))
+    .help(format!(
+        "set `{}` in the environment or on an earlier line, or give a default: `${{{}:-value}}`",
+        u.name, u.name
+    ))
 }
 
 /// Adds the variables of env files (later files winning) to `env`, where the
-/// process environment (already in `env`) wins over all of them.
+/// process environment (already in `env`) wins over all of them, also when
+/// the files' values are interpolated (as compose-go's `GetEnvFromFile`).
 /// `origin` says where the list came from (`--env-file`, ...), since these
 /// errors have no place in a stack file to point at.
 fn add_env_files(
@@ -201,15 +225,18 @@ fn add_env_files(
     diags: &mut Diagnostics,
 ) {
     let mut from_files = IndexMap::new();
+    let outer = |k: &str| env.get(k).cloned();
     for f in files {
-        if let Err(e) = read_env_file(f, &mut from_files, true) {
-            diags.push(
+        let shown = display_name(f, cwd);
+        match read_env_file(f, &mut from_files, &outer) {
+            Ok(unset) => diags.extend(unset.iter().map(|u| env_file_unset(&shown, u))),
+            Err(e) => diags.push(
                 Diagnostic::error(format!(
                     "cannot read env file `{}` (from {origin}): {e}",
-                    e.located(&display_name(f, cwd))
+                    e.located(&shown)
                 ))
                 .help(e.help()),
-            );
+            ),
         }
     }
     for (k, v) in from_files {
@@ -1003,6 +1030,16 @@ fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
             .collect(),
     };
     let mut vars = IndexMap::new();
+    // compose-go's WithServicesEnvironmentResolved: values are interpolated
+    // from the project's environment, then the service's `environment`,
+    // then the env files' lines read so far.
+    let own: IndexMap<String, String> = s
+        .environment
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+        .collect();
+    let project_env = cx.env;
+    let outer = |k: &str| project_env.get(k).or_else(|| own.get(k)).cloned();
     for (path, required, span) in entries {
         let abs = PathBuf::from(cx.abs_path(&path));
         // Only a missing file is skipped: anything else there is read, and
@@ -1019,12 +1056,18 @@ fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
             }
             continue;
         }
-        if let Err(e) = read_env_file(&abs, &mut vars, true) {
-            cx.diagnostics.push(
+        match read_env_file(&abs, &mut vars, &outer) {
+            Ok(unset) => {
+                for u in &unset {
+                    cx.diagnostics
+                        .push(env_file_unset(&path, u).label(span, "this env file"));
+                }
+            }
+            Err(e) => cx.diagnostics.push(
                 Diagnostic::error(format!("cannot read env file `{}`: {e}", e.located(&path)))
                     .label(span, "unreadable env file")
                     .help(e.help()),
-            );
+            ),
         }
     }
     // Values written in `environment:` win over env files.
@@ -1321,7 +1364,7 @@ mod tests {
         o.env_files = vec![d.0.join("bad.env")];
         let e = errors(load(&o));
         assert_eq!(e.len(), 2, "{e:?}");
-        assert!(e[0].contains("bad.env:2:3"), "{}", e[0]);
+        assert!(e[0].contains("bad.env:2:2"), "{}", e[0]);
         assert!(
             e[1].contains("/proc/self/environ`: it is a kernel pseudo-file"),
             "{}",
