@@ -981,12 +981,15 @@ fn section_map(node: Option<Node>, key: &str, diags: &mut Diagnostics) -> yaml::
     };
     match node.value {
         Value::Map(m) => m,
-        Value::Null => yaml::Map::new(),
+        // compose's schema refuses `services:` with nothing after it; an
+        // empty mapping is written `services: {}`.
         _ => {
             diags.push(
                 Diagnostic::error(format!("`{key}` must be a mapping"))
                     .label(node.span, format!("found {}", node.kind()))
-                    .help(format!("write `{key}:` followed by indented names")),
+                    .help(format!(
+                        "write `{key}:` followed by indented names, or `{key}: {{}}` for none"
+                    )),
             );
             yaml::Map::new()
         }

@@ -24,7 +24,7 @@ fn is_false(b: &bool) -> bool {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Stack {
     pub name: String,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    /// Printed even when empty (`"services": {}`), as compose prints it.
     pub services: Map<Service>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub networks: Map<Network>,
