@@ -361,12 +361,31 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
         );
     }
 
+    // `-f -`: the stack comes from standard input, read once, bounded as a
+    // file is; relative paths in it start at the working directory.
+    let dashes = opts.files.iter().filter(|f| f.as_os_str() == "-").count();
+    if dashes > 1 {
+        diags.push(
+            Diagnostic::error(
+                "`-f -` is given more than once: standard input can be read only once",
+            )
+            .help("pass one stack on standard input, and name the other files with -f"),
+        );
+        return Err(Failed {
+            sources,
+            diagnostics: diags.items,
+        });
+    }
     let mut reader = Reader {
         cwd: &opts.cwd,
         sources: &mut sources,
         diags: &mut diags,
         parsed: Default::default(),
     };
+    if dashes == 1 {
+        let text = input::read_stdin(input::Kind::Stack);
+        reader.parsed.stdin = Some((clean(&opts.cwd.join("-")), text));
+    }
     // The project name comes before interpolation (files may use it), so
     // read the `name:` keys first; the parsed files wait for load_model.
     let mut names: Vec<Node> = Vec::new();
@@ -453,7 +472,13 @@ pub(crate) struct Parsed {
     pub includes: include::Included,
     /// How many files were read from disk: what tests of the cache count.
     pub reads: usize,
+    /// `-f -`: the path standing for standard input, and what was read
+    /// from it, until the file is parsed.
+    stdin: Option<(PathBuf, Result<String, input::ReadError>)>,
 }
+
+/// What diagnostics call a stack file read from standard input (`-f -`).
+pub const STDIN_NAME: &str = "<stdin>";
 
 impl Reader<'_> {
     /// Reads and parses one file's documents, not yet interpolated.
@@ -477,7 +502,22 @@ impl Reader<'_> {
 
     fn parse_uncached(&mut self, path: &Path) -> Option<Vec<Node>> {
         self.parsed.reads += 1;
-        let text = match input::read_text(path, input::Kind::Stack) {
+        let from_stdin = self.parsed.stdin.as_ref().is_some_and(|(p, _)| p == path);
+        let read = match self.parsed.stdin.take() {
+            Some((_, text)) if from_stdin => text,
+            other => {
+                self.parsed.stdin = other;
+                input::read_text(path, input::Kind::Stack)
+            }
+        };
+        let shown = |cwd: &Path| {
+            if from_stdin {
+                STDIN_NAME.to_string()
+            } else {
+                display_name(path, cwd)
+            }
+        };
+        let text = match read {
             Ok(t) => t,
             Err(input::ReadError::Encoding {
                 encoding,
@@ -486,9 +526,7 @@ impl Reader<'_> {
                 ..
             }) => {
                 // A regular text file: its line is shown, with the place.
-                let id = self
-                    .sources
-                    .add(display_name(path, self.cwd), path.to_path_buf(), text);
+                let id = self.sources.add(shown(self.cwd), path.to_path_buf(), text);
                 let end = self.sources.get(id).text[offset..]
                     .chars()
                     .next()
@@ -501,7 +539,7 @@ impl Reader<'_> {
                 return None;
             }
             Err(e) => {
-                let shown = display_name(path, self.cwd);
+                let shown = shown(self.cwd);
                 let (message, help) = if matches!(e, input::ReadError::NotFound) {
                     (
                         format!("stack file `{shown}` does not exist"),
@@ -517,9 +555,7 @@ impl Reader<'_> {
                 return None;
             }
         };
-        let id = self
-            .sources
-            .add(display_name(path, self.cwd), path.to_path_buf(), text);
+        let id = self.sources.add(shown(self.cwd), path.to_path_buf(), text);
         let text = self.sources.get(id).text.clone();
         let docs = match yaml::parse_all(id, &text) {
             Ok(docs) => docs,
@@ -534,12 +570,9 @@ impl Reader<'_> {
             // ("empty compose file"); loading it as no services would make
             // `up` of a mistyped or truncated file a silent no-op.
             self.diags.push(
-                Diagnostic::error(format!(
-                    "stack file `{}` is empty",
-                    display_name(path, self.cwd)
-                ))
-                .label(Span::new(id, 0..0), "no YAML document here")
-                .help("a stack file needs at least `services:` with one service"),
+                Diagnostic::error(format!("stack file `{}` is empty", shown(self.cwd)))
+                    .label(Span::new(id, 0..0), "no YAML document here")
+                    .help("a stack file needs at least `services:` with one service"),
             );
             return None;
         }

@@ -73,3 +73,87 @@ fn an_unset_variable_in_an_env_file_is_a_located_warning() {
 "
     );
 }
+
+#[test]
+fn a_stack_read_from_standard_input_has_the_working_directory_as_project_directory() {
+    // compose, in a directory named `proj`: the project is `proj` and `./d`
+    // is `<cwd>/d`.
+    let dir = tempfile::tempdir().unwrap();
+    let proj = dir.path().join("proj");
+    std::fs::create_dir(&proj).unwrap();
+    let run = Berth::new()
+        .current_dir(&proj)
+        .stdin("services:\n  web:\n    image: busybox\n    volumes: [\"./d:/d\"]\n")
+        .args(["-f", "-", "config", "--format", "json"])
+        .run()
+        .ok();
+    let v: serde_json::Value = serde_json::from_str(run.stdout()).unwrap();
+    assert_eq!(v["name"], "proj");
+    assert_eq!(
+        v["services"]["web"]["volumes"][0]["source"],
+        proj.join("d").display().to_string()
+    );
+}
+
+#[test]
+fn a_stack_from_standard_input_merges_with_other_files_in_order() {
+    let run = Berth::new()
+        .file("over.yaml", "services:\n  web:\n    image: over\n")
+        .stdin("services:\n  web:\n    image: base\n    command: [\"true\"]\n")
+        .args(["-p", "p", "-f", "-", "-f", "over.yaml", "config"])
+        .run()
+        .ok();
+    assert!(
+        run.stdout().contains("    image: over\n"),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        run.stdout().contains("    - \"true\"\n"),
+        "{}",
+        run.stdout()
+    );
+}
+
+#[test]
+fn errors_in_a_stack_from_standard_input_name_it_stdin() {
+    let run = Berth::new()
+        .stdin("services:\n  web:\n    image: busybox\n    foo: 1\n")
+        .args(["-p", "p", "-f", "-", "config", "-q"])
+        .run()
+        .code_is(1);
+    assert!(
+        run.stderr()
+            .contains("  × unknown key `foo`\n   ╭─[<stdin>:4:5]\n"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn standard_input_is_read_once_bounded_and_not_twice() {
+    let run = Berth::new()
+        .stdin("services: {}\n")
+        .args(["-p", "p", "-f", "-", "-f", "-", "config"])
+        .run()
+        .code_is(1);
+    assert_eq!(
+        run.stderr(),
+        "  × `-f -` is given more than once: standard input can be read only once
+  help: pass one stack on standard input, and name the other files with -f
+1 error in the stack files
+"
+    );
+    let huge = format!("services: {{}}\n#{}\n", "x".repeat(17 << 20));
+    let run = Berth::new()
+        .stdin(&huge)
+        .args(["-p", "p", "-f", "-", "config"])
+        .run()
+        .code_is(1);
+    assert!(
+        run.stderr()
+            .contains("cannot read stack file `<stdin>`: it is larger than the limit of 16 MiB"),
+        "{}",
+        run.stderr()
+    );
+}
