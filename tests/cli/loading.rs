@@ -157,3 +157,28 @@ fn standard_input_is_read_once_bounded_and_not_twice() {
         run.stderr()
     );
 }
+
+#[test]
+fn a_windows_bind_source_is_refused_before_any_change() {
+    // compose prints it as written, then the Linux engine refuses the
+    // container ("invalid volume specification"); berth stops before.
+    let run = Berth::new()
+        .file(
+            "compose.yaml",
+            "services:\n  web:\n    image: berth-test/busybox:latest\n    volumes:\n      - C:\\data:/data\n",
+        )
+        .args(["-p", "berth-loader-winbind", "up", "--dry-run"])
+        .run()
+        .code_is(1);
+    assert!(
+        run.stderr()
+            .contains("× bind source `C:\\data` of service `web` is a Windows path"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        run.stderr().contains("[compose.yaml:5:9]"),
+        "{}",
+        run.stderr()
+    );
+}
