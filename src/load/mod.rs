@@ -932,7 +932,10 @@ fn build(
     let used_secrets: Vec<String> = stack
         .services
         .values()
-        .flat_map(|s| s.secrets.iter().map(|r| r.source.clone()))
+        .flat_map(|s| {
+            let build = s.build.iter().flat_map(|b| b.secrets.iter());
+            s.secrets.iter().chain(build).map(|r| r.source.clone())
+        })
         .collect();
     stack.secrets.retain(|k, _| used_secrets.contains(k));
     let used_configs: Vec<String> = stack

@@ -182,3 +182,59 @@ fn a_windows_bind_source_is_refused_before_any_change() {
         run.stderr()
     );
 }
+
+#[test]
+fn a_build_key_the_classic_builder_cannot_honour_is_a_located_warning() {
+    let run = Berth::new()
+        .file(
+            "compose.yaml",
+            "services:\n  web:\n    image: a\n    build:\n      context: .\n      entitlements: [network.host]\n",
+        )
+        .arg("validate")
+        .run()
+        .ok();
+    assert_eq!(
+        run.stderr(),
+        "  ⚠ `build.entitlements` is not honoured: berth builds with the engine's classic builder (API
+  │ 1.41): no entitlements
+   ╭─[compose.yaml:6:21]
+ 5 │       context: .
+ 6 │       entitlements: [network.host]
+   ·                     ───────┬──────
+   ·                            ╰── not honoured
+   ╰────
+  help: remove it, or build the image with `docker buildx build` and name it in `image:`
+"
+    );
+}
+
+#[test]
+fn every_build_key_of_the_specification_loads_and_those_not_honoured_warn_once_each() {
+    let run = Berth::new()
+        .current_dir(fixtures().join("config/svc-build-every-key"))
+        .args(["-p", "x", "validate"])
+        .run()
+        .ok();
+    let warned: Vec<&str> = run
+        .stderr()
+        .lines()
+        .filter_map(|l| l.strip_prefix("  ⚠ `build."))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            "secrets",
+            "additional_contexts",
+            "entitlements",
+            "provenance",
+            "sbom",
+            "ulimits",
+            "cache_to",
+            "platforms",
+            "tags",
+            "isolation",
+            "additional_contexts"
+        ]
+    );
+}
