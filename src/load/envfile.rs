@@ -20,8 +20,9 @@
 //! - Unquoted and double-quoted values are interpolated (`${VAR:-default}`,
 //!   see [`super::interpolate`]): from the outer lookup first, then from the
 //!   variables read so far. So the process environment wins over earlier
-//!   lines, as in compose: with `TAG=1` exported, `A=2` then `B=${A}` ... and
-//!   `IMAGE_TAG="${IMAGE_TAG:-latest}"` keeps the exported `IMAGE_TAG`.
+//!   lines, as in compose (checked with `docker compose config`): with `A=5`
+//!   exported, `A=1` then `B=${A}` gives `B=5`, and
+//!   `IMAGE_TAG="${IMAGE_TAG:-latest}"` keeps an exported `IMAGE_TAG`.
 //!
 //! Where it stops: reading the file is [`super::input`]'s; which files are
 //! read, in which order and what wins over what is the caller's. Errors never
