@@ -272,6 +272,59 @@ pub fn parse(
     Ok(unset)
 }
 
+/// Parses an env file of `format: raw`, as compose reads it (docker's
+/// `--env-file` parser): one `KEY=VALUE` per line, the value verbatim (no
+/// quotes, escapes, comments or interpolation); leading blanks dropped;
+/// blank lines and lines starting with `#` skipped; a name alone takes the
+/// variable from `outer`, or nothing.
+pub fn parse_raw(
+    text: &str,
+    vars: &mut IndexMap<String, String>,
+    outer: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), Error> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    for (n, line) in text.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let trimmed = line.trim_start();
+        let col = line.len() - trimmed.len();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let at = |c: usize| Some((n + 1, line[..c].chars().count() + 1));
+        let (key, value) = match trimmed.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (trimmed, None),
+        };
+        if key.is_empty() {
+            return Err(Error {
+                at: at(col),
+                reason: "a line without a variable name".into(),
+                advice: Some("write `KEY=VALUE`".into()),
+            });
+        }
+        if let Some(i) = key.find([' ', '\t']) {
+            return Err(Error {
+                at: at(col + i),
+                reason: "a variable name cannot contain a space".into(),
+                advice: Some(
+                    "in a `format: raw` env file write `KEY=VALUE` with nothing around `=`; the value is taken as written".into(),
+                ),
+            });
+        }
+        match value {
+            Some(v) => {
+                vars.insert(key.to_string(), v.to_string());
+            }
+            None => {
+                if let Some(v) = outer(key) {
+                    vars.insert(key.to_string(), v);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Error {
     fn with_advice(mut self, advice: impl Into<String>) -> Self {
         self.advice = Some(advice.into());
@@ -755,6 +808,36 @@ mod tests {
         assert!(!e.reason.contains("hunter2"), "{}", e.reason);
         assert!(!e.help().contains("hunter2"));
         assert_eq!(e.located("x.env"), "x.env:1:8");
+    }
+
+    #[test]
+    fn raw_files_take_values_verbatim_as_compose_does() {
+        let outer = |k: &str| (k == "K").then(|| "fromk".to_string());
+        let mut v = IndexMap::new();
+        parse_raw(
+            "A=\"quoted $X\" # c\r\n# comment\n\n  C=x\nD= x \nK\nNOT_SET\nE=a=b\n",
+            &mut v,
+            &outer,
+        )
+        .unwrap();
+        let got: Vec<(String, String)> = v.into_iter().collect();
+        assert_eq!(
+            got,
+            pairs(&[
+                ("A", "\"quoted $X\" # c"),
+                ("C", "x"),
+                ("D", " x "),
+                ("K", "fromk"),
+                ("E", "a=b"),
+            ])
+        );
+        let err = |t: &str| parse_raw(t, &mut IndexMap::new(), &outer).unwrap_err();
+        assert_eq!(err("A=1\nC =x\n").at, Some((2, 2)));
+        assert_eq!(
+            err("export F=1").reason,
+            "a variable name cannot contain a space"
+        );
+        assert_eq!(err("A=1\n  =v").at, Some((2, 3)));
     }
 
     #[test]

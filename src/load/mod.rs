@@ -199,6 +199,20 @@ fn read_env_file(
     envfile::parse(&text, vars, outer)
 }
 
+/// Reads an env file of `format: raw` ([`envfile::parse_raw`]) into `vars`.
+fn read_raw_env_file(
+    path: &Path,
+    vars: &mut IndexMap<String, String>,
+    outer: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), envfile::Error> {
+    let text = input::read_text(path, input::Kind::Env).map_err(|e| envfile::Error {
+        at: None,
+        reason: e.to_string(),
+        advice: Some(e.help(input::Kind::Env)),
+    })?;
+    envfile::parse_raw(&text, vars, outer)
+}
+
 /// The warning for a variable an env file's value used that is not set.
 fn env_file_unset(shown: &str, u: &envfile::Unset) -> Diagnostic {
     let (line, col) = u.at;
@@ -1058,13 +1072,18 @@ fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
     let Some(ef) = &raw.env_file else {
         return;
     };
-    let entries: Vec<(String, bool, Span)> = match &ef.value {
-        raw::EnvFile::One(p) => vec![(p.clone(), true, ef.span)],
+    let entries: Vec<(String, bool, Option<String>, Span)> = match &ef.value {
+        raw::EnvFile::One(p) => vec![(p.clone(), true, None, ef.span)],
         raw::EnvFile::Many(list) => list
             .iter()
             .map(|e| match &e.value {
-                raw::EnvFileEntry::Path(p) => (p.clone(), true, e.span),
-                raw::EnvFileEntry::Long(l) => (l.path.clone(), l.required.unwrap_or(true), e.span),
+                raw::EnvFileEntry::Path(p) => (p.clone(), true, None, e.span),
+                raw::EnvFileEntry::Long(l) => (
+                    l.path.clone(),
+                    l.required.unwrap_or(true),
+                    l.format.clone(),
+                    e.span,
+                ),
             })
             .collect(),
     };
@@ -1079,7 +1098,20 @@ fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
         .collect();
     let project_env = cx.env;
     let outer = |k: &str| project_env.get(k).or_else(|| own.get(k)).cloned();
-    for (path, required, span) in entries {
+    for (path, required, format, span) in entries {
+        // compose knows the dotenv format (the default) and `raw`.
+        let raw = match format.as_deref() {
+            None | Some(".env") => false,
+            Some("raw") => true,
+            Some(other) => {
+                cx.diagnostics.push(
+                    Diagnostic::error(format!("env file `{path}`: unknown format `{other}`"))
+                        .label(span, "unknown format")
+                        .help("leave `format` out for a .env file, or write `format: raw` for KEY=VALUE lines taken verbatim"),
+                );
+                continue;
+            }
+        };
         let abs = PathBuf::from(cx.abs_path(&path));
         // Only a missing file is skipped: anything else there is read, and
         // refused with its reason when it is not a regular file.
@@ -1095,7 +1127,12 @@ fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
             }
             continue;
         }
-        match read_env_file(&abs, &mut vars, &outer) {
+        let read = if raw {
+            read_raw_env_file(&abs, &mut vars, &outer).map(|()| Vec::new())
+        } else {
+            read_env_file(&abs, &mut vars, &outer)
+        };
+        match read {
             Ok(unset) => {
                 for u in &unset {
                     cx.diagnostics
