@@ -185,6 +185,19 @@ fn binds(svc: &Service, out: &mut Vec<Diagnostic>) {
         }
         let Some(source) = &v.source else { continue };
         let path = Path::new(source);
+        // Only a Windows path (`C:\data`) is left relative by the loader, as
+        // compose leaves it; the engine here runs Linux and refuses it.
+        if !path.is_absolute() {
+            out.push(
+                Diagnostic::error(format!(
+                    "bind source `{source}` of service `{}` is a Windows path",
+                    svc.name
+                ))
+                .label(v.span, "not a path on this engine's host")
+                .help("the engine runs on Linux: write the host path as a Linux path (`/c/data`, `./data`); compose passes it on and the engine refuses it as an invalid volume specification"),
+            );
+            continue;
+        }
         if path.exists() {
             continue;
         }

@@ -99,6 +99,9 @@ pub fn run(global: &Global, args: UpArgs) -> Result<Outcome, Error> {
     // waits, then observes what the first one made and finds nothing to do.
     let needs = Needs::change(NeedsStack::Yes, args.dry_run, args.progress);
     let mut session = Session::open(global, needs)?;
+    if session.loaded().stack.services.is_empty() {
+        return Err(no_services(&session));
+    }
     if args.flags.swarm {
         return session.block_on(super::swarm::up(&session, &args));
     }
@@ -110,6 +113,20 @@ pub fn run(global: &Global, args: UpArgs) -> Result<Outcome, Error> {
     session.block_on(up(&session, &args))?;
     session.release_lock();
     session.block_on(super::watch::follow(&session, &rules, &args))
+}
+
+/// compose's `up` refuses a stack without services ("no service selected")
+/// rather than bringing up only its networks: it is a truncated or wrong file.
+fn no_services(s: &Session) -> Error {
+    let d = Diagnostic::error("no service selected: the stack defines no services")
+        .label(
+            crate::source::Span::new(crate::source::FileId(0), 0..0),
+            "no services in this stack",
+        )
+        .help(
+            "define at least one service under `services:`; `berth config` shows what berth read",
+        );
+    Error::diagnostics(s.mode(), vec![d], Some(s.loaded())).then("nothing was changed")
 }
 
 pub(super) async fn up(s: &Session, args: &UpArgs) -> Result<Outcome, Error> {

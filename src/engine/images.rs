@@ -29,6 +29,8 @@ pub struct BuildRequest {
     pub network: Option<String>,
     pub extra_hosts: Vec<String>,
     pub cache_from: Vec<String>,
+    /// `build.shm_size` in bytes (the API takes at most i32::MAX).
+    pub shm_size: Option<i32>,
 }
 
 /// One line of a pull's progress, as the engine reports it.
@@ -87,6 +89,7 @@ impl Engine {
             labels: Some(req.labels.clone()),
             networkmode: req.network.clone(),
             target: req.target.clone().unwrap_or_default(),
+            shmsize: req.shm_size,
             ..Default::default()
         };
         let mut stream =

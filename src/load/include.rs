@@ -141,8 +141,18 @@ pub(crate) fn apply(
         };
         let mut inc_env = env.clone();
         let mut vars = IndexMap::new();
+        let outer = |k: &str| env.get(k).cloned();
         for f in &env_files {
-            if let Err(e) = crate::load::read_env_file(f, &mut vars, true) {
+            let read = crate::load::read_env_file(f, &mut vars, &outer);
+            if let Ok(unset) = &read {
+                let shown = shown(f, reader.cwd);
+                for u in unset {
+                    let d =
+                        crate::load::env_file_unset(&shown, u).label(item.span, "included here");
+                    reader.diags.push(d);
+                }
+            }
+            if let Err(e) = read {
                 reader.diags.push(
                     Diagnostic::error(format!(
                         "cannot read env file `{}` of an included stack: {e}",

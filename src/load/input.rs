@@ -150,6 +150,22 @@ pub fn read_text(path: &Path, kind: Kind) -> Result<String, ReadError> {
     decode(read_bytes(path, kind.limit())?)
 }
 
+/// Reads standard input (`-f -`) as text of `kind`, bounded as a file is:
+/// at most the limit of its kind is read, whatever is piped in.
+pub fn read_stdin(kind: Kind) -> Result<String, ReadError> {
+    let limit = kind.limit();
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge { limit, size: None });
+    }
+    decode(bytes)
+}
+
 /// Reads a regular file of at most `limit` bytes (a secret's content, which
 /// need not be text), within the rules of this module.
 pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {

@@ -40,9 +40,9 @@
 //!   no `}` balances, the text runs to the last `}` on the line.
 //! - A reference never spans a line break, because `.` in compose-go's pattern
 //!   does not match `\n`.
-//! - `${name[...]...}` is compose-go's "named mapping" syntax. `docker compose`
-//!   never turns that feature on, so it passes the text through unchanged,
-//!   and shell array syntax such as `${arr[@]}` in a `command:` survives.
+//! - `${name[...]}` (shell array syntax, `${arr[@]}`) is invalid: compose-go
+//!   once read it as a "named mapping" and kept it, but current compose
+//!   (v2.40) rejects it, so a `command:` using it needs `$${arr[@]}`.
 //!
 //! One deliberate difference: names here are ASCII. compose-go matches names
 //! case-insensitively with Unicode folding, which also lets `ſ` and the Kelvin
@@ -289,7 +289,6 @@ impl Interpolator<'_> {
                 self.substitute(p, name_start, stop, stop + 1);
                 return Ok(stop + 1);
             }
-            Some(b'[') => return self.named_mapping(p, stop, region_end),
             Some(b'-') => (Op::DefaultIfUnset, 1),
             Some(b'?') => (Op::ErrorIfUnset, 1),
             Some(b'+') => (Op::ReplaceIfSet, 1),
@@ -317,34 +316,6 @@ impl Interpolator<'_> {
         });
         *end = close;
         Ok(arg_start)
-    }
-
-    /// `${name[` at `p`, with the `[` at `bracket`. compose-go parses this as a
-    /// named mapping. With no mappings configured (docker compose configures
-    /// none) it keeps the text verbatim, but only if its pattern matches.
-    fn named_mapping(
-        &mut self,
-        p: usize,
-        bracket: usize,
-        region_end: usize,
-    ) -> Result<usize, InterpolationError> {
-        let bytes = self.input.as_bytes();
-        let braces = self.braces(p);
-        let close = braces.closing(p + 1, bracket + 1, region_end);
-        // compose-go finds the reference, cuts it at the balancing `}`, then
-        // matches its pattern again on the cut text. So a suitable `]...}`
-        // has to fit inside the cut, not just somewhere on the line.
-        let keep = close.filter(|&c| braces.mapping_threshold(bytes, bracket + 1) <= c);
-        match keep {
-            Some(c) => {
-                self.out.push_str(&self.input[p..=c]);
-                Ok(c + 1)
-            }
-            None if close.is_none() => {
-                Err(self.syntax(p, region_end, "missing closing '}'".into()))
-            }
-            None => Err(self.unexpected(p, p + 2, bracket, region_end)),
-        }
     }
 
     /// Replaces or keeps a finished operator reference's argument text.
@@ -462,9 +433,6 @@ struct BraceIndex {
     last_close: Vec<usize>,
     /// Scratch stack of open `{` offsets, kept to reuse its allocation.
     open: Vec<usize>,
-    /// `mapping[k]`: see [`BraceIndex::mapping_threshold`]; built on first use.
-    mapping: Vec<usize>,
-    mapping_built: bool,
 }
 
 impl BraceIndex {
@@ -486,7 +454,6 @@ impl BraceIndex {
         self.last_close.clear();
         self.last_close.reserve(line.len() + 1);
         self.open.clear();
-        self.mapping_built = false;
 
         let mut last = NONE;
         // compose-go's scan does `i++` after every `{` it counts. So the next
@@ -540,53 +507,6 @@ impl BraceIndex {
             .copied()
             .unwrap_or(NONE);
         (last != NONE && last >= min).then_some(last)
-    }
-
-    /// compose-go's named-mapping pattern, `name\[(.*)\](?::?[-+?}](.*))?}`,
-    /// matches iff some `]` after the `[` is followed by `}`, or by
-    /// `-`/`+`/`?` and later a `}`, or by `:` then one of `-+?}` and later a
-    /// `}`. Each `]` thus needs the line to reach a certain `}`, its
-    /// threshold. This returns the smallest threshold over the `]`s at or
-    /// after `from`: the pattern fits in text ending at `c` iff the result is
-    /// `<= c`.
-    fn mapping_threshold(&mut self, bytes: &[u8], from: usize) -> usize {
-        if !self.mapping_built {
-            let line = &bytes[self.start..self.line_end];
-            self.mapping.clear();
-            self.mapping.resize(line.len() + 1, NONE);
-            // First `}` at or after k+1, k+2, k+3, walking k downwards.
-            let (mut next1, mut next2, mut next3) = (NONE, NONE, NONE);
-            let mut best = NONE;
-            for k in (0..line.len()).rev() {
-                if line[k] == b']' {
-                    let threshold = match line.get(k + 1) {
-                        Some(b'}') => self.start + k + 1,
-                        Some(b'-' | b'+' | b'?') => next2,
-                        Some(b':')
-                            if matches!(line.get(k + 2), Some(b'-' | b'+' | b'?' | b'}')) =>
-                        {
-                            next3
-                        }
-                        _ => NONE,
-                    };
-                    best = best.min(threshold);
-                }
-                self.mapping[k] = best;
-                let next0 = if line[k] == b'}' {
-                    self.start + k
-                } else {
-                    next1
-                };
-                next3 = next2;
-                next2 = next1;
-                next1 = next0;
-            }
-            self.mapping_built = true;
-        }
-        self.mapping
-            .get(from.wrapping_sub(self.start))
-            .copied()
-            .unwrap_or(NONE)
     }
 }
 
@@ -924,17 +844,16 @@ mod tests {
     }
 
     #[test]
-    fn named_mapping_syntax_passes_through() {
-        assert_eq!(ok("${arr[@]}"), "${arr[@]}");
-        assert_eq!(ok("echo ${arr[0]} $FOO"), "echo ${arr[0]} first");
-        assert_eq!(ok("${a[b]:-x} ${FOO}"), "${a[b]:-x} first");
-        assert_eq!(ok("${a[${FOO}]}"), "${a[${FOO}]}");
-        assert!(unset("${a[$X]}").is_empty());
-        // The pattern has to fit before the balancing `}`.
-        assert_eq!(syntax_range("${a[}]}"), 0..5);
-        assert_eq!(syntax_range("${a[b]x}"), 0..8);
-        assert_eq!(syntax_range("${a[b]"), 0..6);
-        assert_eq!(syntax_range("${a[b]:}"), 0..8);
+    fn shell_array_syntax_is_invalid_as_in_compose() {
+        assert_eq!(syntax_range("${arr[@]}"), 0..9);
+        assert_eq!(syntax_range("echo ${arr[0]} $FOO"), 5..14);
+        assert_eq!(syntax_range("${a[b]:-x} ${FOO}"), 0..10);
+        assert_eq!(
+            err("${arr[@]}").to_string(),
+            "invalid interpolation format for \"${arr[@]}\": unexpected '[' after variable name \"arr\""
+        );
+        // Escaped, it is kept for the shell.
+        assert_eq!(ok("$${arr[@]}"), "${arr[@]}");
     }
 
     #[test]
@@ -992,8 +911,6 @@ mod tests {
         assert!(interpolate(&unbalanced, &env).is_err());
         let mappings = format!("{}]}}", "${a[}".repeat(n));
         assert!(interpolate(&mappings, &env).is_err());
-        let mapping_ok = "${a[b]}".repeat(n);
-        assert_eq!(ok(&mapping_ok), mapping_ok);
         let flat = "${A:-x}$FOO$$".repeat(n);
         assert_eq!(ok(&flat), "xfirst$".repeat(n));
         let lines = "${A:-{x}\n".repeat(n);
@@ -1015,7 +932,6 @@ mod tests {
             Escaped,
             Named(String),
             Braced(String),
-            Mapping,
             Invalid,
         }
 
@@ -1032,7 +948,7 @@ mod tests {
         }
 
         /// The leftmost-first match of
-        /// `\$(?i:(\$)|([_a-z][_a-z0-9]*)|{(?:(braced)}|(mapping)}|()))` at `i`.
+        /// `\$(?i:(\$)|([_a-z][_a-z0-9]*)|{(?:(braced)}|()))` at `i`.
         fn match_at(t: &str, i: usize) -> Option<(usize, Group)> {
             let b = t.as_bytes();
             let c = *b.get(i + 1)?;
@@ -1067,21 +983,6 @@ mod tests {
                 }
                 if at(q) == Some(b'}') {
                     return Some((q + 1, Group::Braced(t[n..q].to_string())));
-                }
-                // mapping: name \[(.*)\] (:?[-+?}](.*))? }
-                if at(q) == Some(b'[') {
-                    let op = |k: usize| matches!(at(k), Some(b'-' | b'+' | b'?' | b'}'));
-                    for r in (q + 1..line_end).rev().filter(|&r| b[r] == b']') {
-                        let with_colon =
-                            last_close(r + 3).filter(|_| at(r + 1) == Some(b':') && op(r + 2));
-                        let without = last_close(r + 2).filter(|_| op(r + 1));
-                        if let Some(l) = with_colon.or(without) {
-                            return Some((l + 1, Group::Mapping));
-                        }
-                        if at(r + 1) == Some(b'}') {
-                            return Some((r + 2, Group::Mapping));
-                        }
-                    }
                 }
             }
             Some((i + 2, Group::Invalid))
@@ -1148,7 +1049,6 @@ mod tests {
                     None => plain(&sub, lookup, unset),
                     Some(sep) => apply(&sub, sep, lookup, unset)?,
                 },
-                Group::Mapping => cut.to_string(),
                 Group::Invalid => return Err(Failure::Syntax),
             };
             if !rest.is_empty() {

@@ -184,27 +184,65 @@ fn display_name(path: &Path, cwd: &Path) -> String {
         .unwrap_or_else(|_| path.display().to_string())
 }
 
-/// Reads a dotenv file into `into`, keeping values already there.
-/// An error names the line and column ([`envfile::Error::located`]).
+/// Reads an env file into `vars` (its values win over those already there),
+/// interpolating its values from `outer` first, then from `vars` (see
+/// [`envfile`]). Returns the unset variables its values used. An error names
+/// the line and column ([`envfile::Error::located`]).
 fn read_env_file(
     path: &Path,
-    into: &mut IndexMap<String, String>,
-    overwrite: bool,
+    vars: &mut IndexMap<String, String>,
+    outer: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<envfile::Unset>, envfile::Error> {
+    let text = input::read_text(path, input::Kind::Env).map_err(|e| match e {
+        input::ReadError::Encoding {
+            encoding,
+            line,
+            column,
+            ..
+        } => envfile::Error {
+            at: Some((line, column)),
+            reason: format!("it is not valid {encoding}"),
+            advice: Some(e.help(input::Kind::Env)),
+        },
+        e => envfile::Error {
+            at: None,
+            reason: e.to_string(),
+            advice: Some(e.help(input::Kind::Env)),
+        },
+    })?;
+    envfile::parse(&text, vars, outer)
+}
+
+/// Reads an env file of `format: raw` ([`envfile::parse_raw`]) into `vars`.
+fn read_raw_env_file(
+    path: &Path,
+    vars: &mut IndexMap<String, String>,
+    outer: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), envfile::Error> {
     let text = input::read_text(path, input::Kind::Env).map_err(|e| envfile::Error {
         at: None,
         reason: e.to_string(),
         advice: Some(e.help(input::Kind::Env)),
     })?;
-    envfile::parse(text.as_bytes(), |k, v| {
-        if overwrite || !into.contains_key(&k) {
-            into.insert(k, v);
-        }
-    })
+    envfile::parse_raw(&text, vars, outer)
+}
+
+/// The warning for a variable an env file's value used that is not set.
+fn env_file_unset(shown: &str, u: &envfile::Unset) -> Diagnostic {
+    let (line, col) = u.at;
+    Diagnostic::warning(format!(
+        "env file `{shown}:{line}:{col}` uses the variable `{}`, which is not set; using an empty string",
+        u.name
+    ))
+    .help(format!(
+        "set `{}` in the environment or on an earlier line, or give a default: `${{{}:-value}}`",
+        u.name, u.name
+    ))
 }
 
 /// Adds the variables of env files (later files winning) to `env`, where the
-/// process environment (already in `env`) wins over all of them.
+/// process environment (already in `env`) wins over all of them, also when
+/// the files' values are interpolated (as compose-go's `GetEnvFromFile`).
 /// `origin` says where the list came from (`--env-file`, ...), since these
 /// errors have no place in a stack file to point at.
 fn add_env_files(
@@ -215,15 +253,18 @@ fn add_env_files(
     diags: &mut Diagnostics,
 ) {
     let mut from_files = IndexMap::new();
+    let outer = |k: &str| env.get(k).cloned();
     for f in files {
-        if let Err(e) = read_env_file(f, &mut from_files, true) {
-            diags.push(
+        let shown = display_name(f, cwd);
+        match read_env_file(f, &mut from_files, &outer) {
+            Ok(unset) => diags.extend(unset.iter().map(|u| env_file_unset(&shown, u))),
+            Err(e) => diags.push(
                 Diagnostic::error(format!(
                     "cannot read env file `{}` (from {origin}): {e}",
-                    e.located(&display_name(f, cwd))
+                    e.located(&shown)
                 ))
                 .help(e.help()),
-            );
+            ),
         }
     }
     for (k, v) in from_files {
@@ -348,6 +389,21 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
         );
     }
 
+    // `-f -`: the stack comes from standard input, read once, bounded as a
+    // file is; relative paths in it start at the working directory.
+    let dashes = opts.files.iter().filter(|f| f.as_os_str() == "-").count();
+    if dashes > 1 {
+        diags.push(
+            Diagnostic::error(
+                "`-f -` is given more than once: standard input can be read only once",
+            )
+            .help("pass one stack on standard input, and name the other files with -f"),
+        );
+        return Err(Failed {
+            sources,
+            diagnostics: diags.items,
+        });
+    }
     let mut reader = Reader {
         cwd: &opts.cwd,
         sources: &mut sources,
@@ -357,6 +413,10 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
             ..Default::default()
         },
     };
+    if dashes == 1 {
+        let text = input::read_stdin(input::Kind::Stack);
+        reader.parsed.stdin = Some((clean(&opts.cwd.join("-")), text));
+    }
     // The project name comes before interpolation (files may use it), so
     // read the `name:` keys first; the parsed files wait for load_model.
     let mut names: Vec<Node> = Vec::new();
@@ -485,7 +545,13 @@ pub(crate) struct Parsed {
     pub reads: usize,
     /// Read files without interpolating them ([`Options::no_interpolate`]).
     pub keep_variables: bool,
+    /// `-f -`: the path standing for standard input, and what was read
+    /// from it, until the file is parsed.
+    stdin: Option<(PathBuf, Result<String, input::ReadError>)>,
 }
+
+/// What diagnostics call a stack file read from standard input (`-f -`).
+pub const STDIN_NAME: &str = "<stdin>";
 
 impl Reader<'_> {
     /// Reads and parses one file's documents, not yet interpolated.
@@ -509,7 +575,22 @@ impl Reader<'_> {
 
     fn parse_uncached(&mut self, path: &Path) -> Option<Vec<Node>> {
         self.parsed.reads += 1;
-        let text = match input::read_text(path, input::Kind::Stack) {
+        let from_stdin = self.parsed.stdin.as_ref().is_some_and(|(p, _)| p == path);
+        let read = match self.parsed.stdin.take() {
+            Some((_, text)) if from_stdin => text,
+            other => {
+                self.parsed.stdin = other;
+                input::read_text(path, input::Kind::Stack)
+            }
+        };
+        let shown = |cwd: &Path| {
+            if from_stdin {
+                STDIN_NAME.to_string()
+            } else {
+                display_name(path, cwd)
+            }
+        };
+        let text = match read {
             Ok(t) => t,
             Err(input::ReadError::Encoding {
                 encoding,
@@ -518,9 +599,7 @@ impl Reader<'_> {
                 ..
             }) => {
                 // A regular text file: its line is shown, with the place.
-                let id = self
-                    .sources
-                    .add(display_name(path, self.cwd), path.to_path_buf(), text);
+                let id = self.sources.add(shown(self.cwd), path.to_path_buf(), text);
                 let end = self.sources.get(id).text[offset..]
                     .chars()
                     .next()
@@ -533,7 +612,7 @@ impl Reader<'_> {
                 return None;
             }
             Err(e) => {
-                let shown = display_name(path, self.cwd);
+                let shown = shown(self.cwd);
                 let (message, help) = if matches!(e, input::ReadError::NotFound) {
                     (
                         format!("stack file `{shown}` does not exist"),
@@ -549,9 +628,7 @@ impl Reader<'_> {
                 return None;
             }
         };
-        let id = self
-            .sources
-            .add(display_name(path, self.cwd), path.to_path_buf(), text);
+        let id = self.sources.add(shown(self.cwd), path.to_path_buf(), text);
         let text = self.sources.get(id).text.clone();
         let docs = match yaml::parse_all(id, &text) {
             Ok(docs) => docs,
@@ -566,12 +643,9 @@ impl Reader<'_> {
             // ("empty compose file"); loading it as no services would make
             // `up` of a mistyped or truncated file a silent no-op.
             self.diags.push(
-                Diagnostic::error(format!(
-                    "stack file `{}` is empty",
-                    display_name(path, self.cwd)
-                ))
-                .label(Span::new(id, 0..0), "no YAML document here")
-                .help("a stack file needs at least `services:` with one service"),
+                Diagnostic::error(format!("stack file `{}` is empty", shown(self.cwd)))
+                    .label(Span::new(id, 0..0), "no YAML document here")
+                    .help("a stack file needs at least `services:` with one service"),
             );
             return None;
         }
@@ -935,7 +1009,10 @@ fn build(
     let used_secrets: Vec<String> = stack
         .services
         .values()
-        .flat_map(|s| s.secrets.iter().map(|r| r.source.clone()))
+        .flat_map(|s| {
+            let build = s.build.iter().flat_map(|b| b.secrets.iter());
+            s.secrets.iter().chain(build).map(|r| r.source.clone())
+        })
         .collect();
     stack.secrets.retain(|k, _| used_secrets.contains(k));
     let used_configs: Vec<String> = stack
@@ -1053,12 +1130,15 @@ fn section_map(node: Option<Node>, key: &str, diags: &mut Diagnostics) -> yaml::
     };
     match node.value {
         Value::Map(m) => m,
-        Value::Null => yaml::Map::new(),
+        // compose's schema refuses `services:` with nothing after it; an
+        // empty mapping is written `services: {}`.
         _ => {
             diags.push(
                 Diagnostic::error(format!("`{key}` must be a mapping"))
                     .label(node.span, format!("found {}", node.kind()))
-                    .help(format!("write `{key}:` followed by indented names")),
+                    .help(format!(
+                        "write `{key}:` followed by indented names, or `{key}: {{}}` for none"
+                    )),
             );
             yaml::Map::new()
         }
@@ -1091,18 +1171,46 @@ fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
     let Some(ef) = &raw.env_file else {
         return;
     };
-    let entries: Vec<(String, bool, Span)> = match &ef.value {
-        raw::EnvFile::One(p) => vec![(p.clone(), true, ef.span)],
+    let entries: Vec<(String, bool, Option<String>, Span)> = match &ef.value {
+        raw::EnvFile::One(p) => vec![(p.clone(), true, None, ef.span)],
         raw::EnvFile::Many(list) => list
             .iter()
             .map(|e| match &e.value {
-                raw::EnvFileEntry::Path(p) => (p.clone(), true, e.span),
-                raw::EnvFileEntry::Long(l) => (l.path.clone(), l.required.unwrap_or(true), e.span),
+                raw::EnvFileEntry::Path(p) => (p.clone(), true, None, e.span),
+                raw::EnvFileEntry::Long(l) => (
+                    l.path.clone(),
+                    l.required.unwrap_or(true),
+                    l.format.clone(),
+                    e.span,
+                ),
             })
             .collect(),
     };
     let mut vars = IndexMap::new();
-    for (path, required, span) in entries {
+    // compose-go's WithServicesEnvironmentResolved: values are interpolated
+    // from the project's environment, then the service's `environment`,
+    // then the env files' lines read so far.
+    let own: IndexMap<String, String> = s
+        .environment
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+        .collect();
+    let project_env = cx.env;
+    let outer = |k: &str| project_env.get(k).or_else(|| own.get(k)).cloned();
+    for (path, required, format, span) in entries {
+        // compose knows the dotenv format (the default) and `raw`.
+        let raw = match format.as_deref() {
+            None | Some(".env") => false,
+            Some("raw") => true,
+            Some(other) => {
+                cx.diagnostics.push(
+                    Diagnostic::error(format!("env file `{path}`: unknown format `{other}`"))
+                        .label(span, "unknown format")
+                        .help("leave `format` out for a .env file, or write `format: raw` for KEY=VALUE lines taken verbatim"),
+                );
+                continue;
+            }
+        };
         let abs = PathBuf::from(cx.abs_path(&path));
         // Only a missing file is skipped: anything else there is read, and
         // refused with its reason when it is not a regular file.
@@ -1118,12 +1226,23 @@ fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
             }
             continue;
         }
-        if let Err(e) = read_env_file(&abs, &mut vars, true) {
-            cx.diagnostics.push(
+        let read = if raw {
+            read_raw_env_file(&abs, &mut vars, &outer).map(|()| Vec::new())
+        } else {
+            read_env_file(&abs, &mut vars, &outer)
+        };
+        match read {
+            Ok(unset) => {
+                for u in &unset {
+                    cx.diagnostics
+                        .push(env_file_unset(&path, u).label(span, "this env file"));
+                }
+            }
+            Err(e) => cx.diagnostics.push(
                 Diagnostic::error(format!("cannot read env file `{}`: {e}", e.located(&path)))
                     .label(span, "unreadable env file")
                     .help(e.help()),
-            );
+            ),
         }
     }
     // Values written in `environment:` win over env files.
@@ -1420,7 +1539,7 @@ mod tests {
         o.env_files = vec![d.0.join("bad.env")];
         let e = errors(load(&o));
         assert_eq!(e.len(), 2, "{e:?}");
-        assert!(e[0].contains("bad.env:2:3"), "{}", e[0]);
+        assert!(e[0].contains("bad.env:2:2"), "{}", e[0]);
         assert!(
             e[1].contains("/proc/self/environ`: it is a kernel pseudo-file"),
             "{}",

@@ -14,8 +14,58 @@ use crate::model::Spanned;
 use crate::model::raw;
 use crate::model::stack::*;
 
+/// compose-go's `isFilePath`: `.`, `/`, `~`, a Windows named pipe or UNC
+/// path (`\\`), or a Windows drive (`C:`).
 fn is_path(s: &str) -> bool {
-    s.starts_with('/') || s.starts_with('.') || s.starts_with('~') || s.starts_with('\\')
+    s.starts_with('/')
+        || s.starts_with('.')
+        || s.starts_with('~')
+        || s.starts_with("\\\\")
+        || is_drive(s)
+}
+
+/// `C:` and more: a letter, then `:` (compose-go's `isWindowsDrive`).
+fn is_drive(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next().is_some_and(char::is_alphabetic) && c.next() == Some(':')
+}
+
+/// Splits a short volume spec at its `:`s as compose-go's `ParseVolume`
+/// does: not the `:` of a Windows drive (`C:\data:/data`), nor one inside
+/// `${...}` (a spec not interpolated). Errors as compose's.
+fn split_spec(spec: &str) -> Result<Vec<&str>, &'static str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut depth = 0usize;
+    let bytes = spec.as_bytes();
+    for (i, c) in spec.char_indices() {
+        if c == '$' && bytes.get(i + 1) == Some(&b'{') {
+            depth += 1;
+        } else if c == '}' && depth > 0 {
+            depth -= 1;
+        } else if c == ':' && depth == 0 {
+            let part = &spec[start..i];
+            let mut chars = part.chars();
+            let drive = chars.next().is_some_and(char::is_alphabetic) && chars.next().is_none();
+            if drive {
+                continue;
+            }
+            if part.is_empty() {
+                return Err("empty section between colons");
+            }
+            if parts.len() == 2 {
+                return Err("too many colons");
+            }
+            parts.push(part);
+            start = i + 1;
+        }
+    }
+    let last = &spec[start..];
+    if last.is_empty() {
+        return Err("empty section between colons");
+    }
+    parts.push(last);
+    Ok(parts)
 }
 
 pub fn resolve(
@@ -85,7 +135,17 @@ fn short(cx: &mut Context, s: &str, v: &Spanned<raw::ServiceVolume>) -> Option<S
             span: v.span,
         });
     }
-    let parts: Vec<&str> = s.split(':').collect();
+    let parts = match split_spec(s) {
+        Ok(p) => p,
+        Err(why) => {
+            cx.diagnostics.push(
+                Diagnostic::error(format!("invalid volume `{s}`: {why}"))
+                    .label(v.span, "not a mount")
+                    .help("write `[SOURCE:]TARGET[:MODE]`, e.g. `./data:/data:ro` or `db-data:/var/lib/mysql`"),
+            );
+            return None;
+        }
+    };
     let (source, target, mode) = match parts.as_slice() {
         [t] => (None, *t, None),
         [src, t] if t.starts_with('/') || !src.starts_with('/') => (Some(*src), *t, None),
@@ -133,7 +193,7 @@ fn short(cx: &mut Context, s: &str, v: &Spanned<raw::ServiceVolume>) -> Option<S
     }
     let (kind, source) = match source {
         None => (MountType::Volume, None),
-        Some(src) if is_path(src) => (MountType::Bind, Some(cx.abs_path(src))),
+        Some(src) if is_path(src) => (MountType::Bind, Some(bind_source(cx, src))),
         Some(src) => (MountType::Volume, Some(src.to_string())),
     };
     // compose fills in the options block of the mount's own type, and also
@@ -164,6 +224,34 @@ fn short(cx: &mut Context, s: &str, v: &Spanned<raw::ServiceVolume>) -> Option<S
         image: None,
         span: v.span,
     })
+}
+
+/// A bind source as compose-go's `maybeUnixPath` spells it: `~` expanded
+/// and a relative path joined to the project directory (both cleaned), but
+/// an absolute one, Unix (`/data/`, `//c/path`) or Windows (`C:\\data`,
+/// `\\\\server\\share`), kept exactly as written.
+fn bind_source(cx: &Context, p: &str) -> String {
+    if let Some(rest) = p.strip_prefix('~')
+        && let Some(home) = &cx.home
+    {
+        // compose joins whatever follows `~`, so `~x` is `$HOME/x`.
+        return clean_path(&home.join(rest.trim_start_matches('/')));
+    }
+    if p.starts_with('/') || is_windows_abs(p) {
+        return p.to_string();
+    }
+    cx.abs_path(p)
+}
+
+/// Go's Windows `filepath.IsAbs`, as compose-go copies it: a drive and a
+/// separator (`C:\\`, `C:/`), or two separators (a UNC or device path).
+pub fn is_windows_abs(p: &str) -> bool {
+    let sep = |b: u8| b == b'\\' || b == b'/';
+    let b = p.as_bytes();
+    if b.len() >= 2 && sep(b[0]) && sep(b[1]) {
+        return true;
+    }
+    b.len() >= 3 && b[1] == b':' && sep(b[2])
 }
 
 fn long(
@@ -198,7 +286,7 @@ fn long(
     let mut source = l.source.as_ref().map(|s| s.value.clone());
     if kind == MountType::Bind {
         match &source {
-            Some(s) => source = Some(cx.abs_path(s)),
+            Some(s) => source = Some(bind_source(cx, s)),
             None => {
                 cx.diagnostics.push(
                     Diagnostic::error("a bind mount needs a `source`")
@@ -267,4 +355,55 @@ fn long(
         }),
         span: v.span,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_split_at_colons_but_not_a_drive_or_an_interpolation() {
+        assert_eq!(split_spec("./a:/b:ro"), Ok(vec!["./a", "/b", "ro"]));
+        assert_eq!(split_spec(r"C:\data:/data"), Ok(vec![r"C:\data", "/data"]));
+        assert_eq!(split_spec("c:/x:/y:ro"), Ok(vec!["c:/x", "/y", "ro"]));
+        assert_eq!(split_spec("${SRC:-./a}:/b"), Ok(vec!["${SRC:-./a}", "/b"]));
+        assert_eq!(split_spec("/a::/b"), Err("empty section between colons"));
+        assert_eq!(split_spec("/a:/b:"), Err("empty section between colons"));
+        assert_eq!(split_spec("/a:/b:ro:z"), Err("too many colons"));
+    }
+
+    #[test]
+    fn windows_paths_are_absolute_as_compose_sees_them() {
+        for p in [
+            r"C:\data",
+            "C:/data",
+            "//c/data",
+            r"\\server\share",
+            r"\\.\pipe\x",
+        ] {
+            assert!(is_windows_abs(p), "{p}");
+        }
+        for p in ["C:data", "./c", "data", "c"] {
+            assert!(!is_windows_abs(p), "{p}");
+        }
+        assert!(is_path(r"C:\data") && is_path(r"\\server\share") && !is_path(r"\data"));
+    }
+
+    #[test]
+    fn bind_sources_keep_compose_spelling() {
+        let s = crate::testutil::stack(
+            "services:\n  web:\n    image: a\n    volumes: ['/abs/dir/:/a', './rel/:/r', 'C:\\data\\:/w', '//c/x:/c', '/x/../y:/y']\n",
+        );
+        let sources: Vec<String> = s.services["web"]
+            .volumes
+            .iter()
+            .map(|v| v.source.clone().unwrap())
+            .collect();
+        let dir = s.services["web"].volumes[1].source.clone().unwrap();
+        assert!(dir.ends_with("/t/rel"), "{dir}");
+        assert_eq!(
+            sources,
+            ["/abs/dir/", &dir, "C:\\data\\", "//c/x", "/x/../y"]
+        );
+    }
 }

@@ -24,7 +24,7 @@ fn is_false(b: &bool) -> bool {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Stack {
     pub name: String,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    /// Printed even when empty (`"services": {}`), as compose prints it.
     pub services: Map<Service>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub networks: Map<Network>,
@@ -761,6 +761,23 @@ pub struct Build {
     pub isolation: Option<String>,
     #[serde(skip_serializing_if = "is_false")]
     pub privileged: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entitlements: Vec<String>,
+    /// As written (`true`, `mode=max`); compose prints it as a string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sbom: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub no_cache_filter: Vec<String>,
+    /// Name to a path (absolute) or a URL such as `docker-image://alpine`.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub additional_contexts: Map<String>,
+    /// Build secrets: no default target, unlike a service's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<FileRef>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub ulimits: Map<Ulimit>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -222,6 +222,8 @@ fn build_action(
                 network: build.network.clone(),
                 extra_hosts: build.extra_hosts.clone(),
                 cache_from: build.cache_from.clone(),
+                // Larger sizes are warned about when the stack loads.
+                shm_size: build.shm_size.and_then(|b| i32::try_from(b.0).ok()),
             },
         }),
     })
@@ -302,5 +304,22 @@ mod tests {
         );
         let policy_build = svc(true, None, Some("build"));
         assert_eq!(image_need(&policy_build, true, false), build(PolicyBuild));
+    }
+}
+
+#[cfg(test)]
+mod build_request_tests {
+    use super::*;
+
+    #[test]
+    fn a_builds_shm_size_goes_into_the_request() {
+        let stack = crate::testutil::stack(
+            "services:\n  web:\n    build:\n      context: .\n      shm_size: 64m\n      entitlements: [network.host]\n",
+        );
+        let action = build_action(&stack, &stack.services["web"], false, false).unwrap();
+        let Action::Build { request, .. } = action else {
+            panic!("not a build: {action:?}");
+        };
+        assert_eq!(request.request.shm_size, Some(64 << 20));
     }
 }

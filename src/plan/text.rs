@@ -340,6 +340,7 @@ impl Action {
                     "networkmode": r.network,
                     "extrahosts": r.extra_hosts,
                     "cachefrom": r.cache_from,
+                    "shmsize": r.shm_size,
                 })
             }
             Action::Pull { image, optional } => json!({ "fromImage": image, "optional": optional }),

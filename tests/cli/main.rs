@@ -6,6 +6,7 @@ mod diagnostics;
 mod engine;
 mod errors;
 mod graph;
+mod loading;
 mod stacks;
 mod support;
 mod swarm_config;

@@ -184,6 +184,9 @@ pub fn host_dirs(service: &Service) -> Vec<PathBuf> {
             v.kind == MountType::Bind && v.bind.as_ref().is_some_and(|b| b.create_host_path)
         })
         .filter_map(|v| v.source.as_ref().map(PathBuf::from))
+        // A Windows source (`C:\data`) is no directory to create here:
+        // preflight refuses it.
+        .filter(|p| p.is_absolute())
         .collect()
 }
 
