@@ -357,8 +357,9 @@ impl Executor {
                     Polled::Failed(why) => StepResult::Failed(why),
                 };
             }
-            Action::WaitServiceGone { name } => {
-                return match self.poll(name, service_gone).await {
+            Action::WaitServiceGone { name, id } => {
+                let gone = |engine, _| service_gone(engine, id.clone());
+                return match self.poll(name, gone).await {
                     Polled::Ready => StepResult::done(),
                     Polled::Interrupted => StepResult::Interrupted,
                     Polled::Failed(why) => StepResult::Failed(why),
@@ -695,11 +696,19 @@ fn run_started() -> i64 {
 }
 
 /// Whether a removed service's tasks are all gone.
-async fn service_gone(engine: Engine, name: String) -> Readiness {
-    match engine.service_tasks(&name).await {
-        Ok(tasks) if tasks.is_empty() => Readiness::Ready,
-        Ok(_) => Readiness::NotYet,
-        Err(EngineError::NotFound(_)) => Readiness::Ready,
+async fn service_gone(engine: Engine, id: String) -> Readiness {
+    // Not a `service` filter: the engine resolves it to a service first and
+    // answers 404 as soon as the service is removed, while its tasks still
+    // run and hold their networks (measured on 20.10).
+    match engine.all_tasks().await {
+        Ok(tasks)
+            if tasks
+                .iter()
+                .any(|t| t.service_id.as_deref() == Some(id.as_str())) =>
+        {
+            Readiness::NotYet
+        }
+        Ok(_) => Readiness::Ready,
         Err(e) => Readiness::Failed(e.to_string()),
     }
 }

@@ -103,6 +103,15 @@ impl Engine {
             .map_err(|e| self.error(e))
     }
 
+    /// Every task the swarm keeps, of any service: the only way to see the
+    /// tasks of a removed service, which a `service` filter no longer finds.
+    pub async fn all_tasks(&self) -> Result<Vec<Task>> {
+        self.docker
+            .list_tasks(None::<bollard::query_parameters::ListTasksOptions>)
+            .await
+            .map_err(|e| self.error(e))
+    }
+
     /// The tasks of the services `ids` (any state), from one list call;
     /// none without a call when `ids` is empty.
     pub async fn tasks_of(&self, ids: &[String]) -> Result<Vec<Task>> {

@@ -221,6 +221,10 @@ pub enum Action {
     /// can be removed. No engine change.
     WaitServiceGone {
         name: String,
+        /// The removed service's id: the engine no longer resolves its
+        /// name (nor its id, in a task filter) once the service is gone,
+        /// while its tasks are still shutting down.
+        id: String,
     },
     /// Create a Swarm secret or config, named by its content.
     CreateObject {

@@ -242,6 +242,7 @@ pub fn plan_swarm_up(
             let gone = plan.push(
                 Action::WaitServiceGone {
                     name: s.name.clone(),
+                    id: s.id.clone(),
                 },
                 Cause::Unused,
                 vec![removed],
@@ -548,6 +549,7 @@ pub fn plan_swarm_down(project: &str, observed: &Observed, volumes: bool) -> Pla
         gone.push(plan.push(
             Action::WaitServiceGone {
                 name: s.name.clone(),
+                id: s.id.clone(),
             },
             Cause::Down,
             vec![removed],

@@ -146,7 +146,7 @@ impl Words {
                 w.done_object = format!("service {name}");
                 w
             }
-            Action::WaitServiceGone { name } => {
+            Action::WaitServiceGone { name, .. } => {
                 let mut w = Words::new(
                     "wait",
                     "Waiting",
@@ -254,7 +254,7 @@ impl Action {
             | Action::UpdateService { name, .. }
             | Action::RemoveService { name, .. }
             | Action::WaitService { name, .. }
-            | Action::WaitServiceGone { name } => ("service", name.clone()),
+            | Action::WaitServiceGone { name, .. } => ("service", name.clone()),
             Action::CreateObject { object } => (object.kind.word(), object.name.clone()),
             Action::RemoveObject { kind, name, .. } => (kind.word(), name.clone()),
         };
@@ -352,7 +352,7 @@ impl Action {
                 ..
             } => json!({ "id": id, "version": version, "body": body(request.as_ref()) }),
             Action::RemoveService { id, .. } => json!({ "id": id }),
-            Action::WaitService { name, .. } | Action::WaitServiceGone { name } => {
+            Action::WaitService { name, .. } | Action::WaitServiceGone { name, .. } => {
                 json!({ "service": name })
             }
             Action::CreateObject { object } => object.shown(),

@@ -202,3 +202,47 @@ services:
     ) == first));
     p.berth(&["down", "--swarm"]).ok();
 }
+
+/// `down --swarm` with a task that takes seconds to stop: it waits until the
+/// removed service's tasks are gone, then removes their network, and
+/// returns with nothing of the stack left running. (The wait once asked the
+/// engine for the tasks by service name, which the engine stops resolving
+/// the moment the service is removed; under load the network removal then
+/// raced the orchestrator and failed with "in use by task". That race is
+/// not reproducible on demand; this test keeps the slow-stop case honest.)
+#[test]
+fn down_waits_for_the_tasks_of_a_removed_service_to_end_before_removing_their_network() {
+    let _swarm = Swarm::join();
+    let p = Project::new("swarm-slowstop");
+    p.write(
+        "compose.yaml",
+        r#"
+services:
+  slow:
+    image: {IMAGE}
+    command: [sh, -c, "trap 'sleep 4; exit 0' TERM; sleep 3600 & wait"]
+    stop_grace_period: 20s
+    networks: [back]
+    deploy:
+      endpoint_mode: dnsrr
+networks:
+  back: {}
+"#,
+    );
+    p.berth(&["up", "--swarm", "--wait"]).ok();
+    p.berth(&["down", "--swarm"])
+        .ok()
+        .says(&format!("Gone tasks of {}_slow", p.name));
+    let running = docker_lines(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.swarm.service.name={}_slow", p.name),
+    ]);
+    assert!(
+        running.is_empty(),
+        "down returned while {running:?} still ran"
+    );
+    assert!(services_of(&p.name).is_empty());
+    assert!(!exists("network", &format!("{}_back", p.name)));
+}
