@@ -311,7 +311,7 @@ pub async fn observe(engine: &Engine, stack: &Stack) -> engine::Result<Observed>
         engine.list_volumes(project, &volume_names),
         image_ids,
         publishers,
-        engine.facts(),
+        engine.facts(sets_blkio_weight(stack)),
     );
     let mut observed = Observed {
         engine: facts?,
@@ -895,6 +895,16 @@ pub fn volume_state(v: &Volume) -> VolumeState {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
     }
+}
+
+/// Whether a service of `stack` asks for a blkio weight: only then does the
+/// snapshot ask the engine whether it keeps one.
+fn sets_blkio_weight(stack: &Stack) -> bool {
+    stack.services.values().any(|s| {
+        s.blkio_config
+            .as_ref()
+            .is_some_and(|b| b.weight.is_some_and(|w| w > 0) || !b.weight_device.is_empty())
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! What the engine can do, as far as a plan needs to know: its API version
 //! (which stack keys it can be sent) and whether it keeps a blkio weight.
-//! Read once per snapshot from `/version` and `/info`; the reading of
+//! Read once per snapshot from `/version`, and from `/info` only when the
+//! stack sets a blkio weight (the only fact taken from it); the reading of
 //! their answers is pure and tested here.
 
 use bollard::models::{SystemInfo, SystemInfoCgroupVersionEnum};
@@ -74,14 +75,22 @@ pub fn blkio_weight(info: &SystemInfo) -> bool {
 }
 
 impl Engine {
-    /// `/version` and `/info`, read at once.
-    pub async fn facts(&self) -> Result<EngineFacts> {
-        let (version, info) = futures_util::join!(self.docker.version(), self.docker.info());
+    /// `/version`, and `/info` at the same time when `weights` (the stack
+    /// sets a blkio weight): a stack without one has no use for it, and a
+    /// no-op `up` makes no call it does not need.
+    pub async fn facts(&self, weights: bool) -> Result<EngineFacts> {
+        let info = async {
+            match weights {
+                true => self.docker.info().await.map(Some),
+                false => Ok(None),
+            }
+        };
+        let (version, info) = futures_util::join!(self.docker.version(), info);
         let version = version.map_err(|e| self.error(e))?;
         let info = info.map_err(|e| self.error(e))?;
         Ok(EngineFacts {
             api: version.api_version.as_deref().and_then(ApiVersion::parse),
-            blkio_weight: Some(blkio_weight(&info)),
+            blkio_weight: info.as_ref().map(blkio_weight),
         })
     }
 }
