@@ -848,3 +848,43 @@ mod tests {
         assert!(start.elapsed() < std::time::Duration::from_secs(2));
     }
 }
+
+/// The parser reads files from cloned repositories: whatever the text, it
+/// returns (no panic, no slicing inside a character), and an error's place
+/// is inside the text.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces that steer the parser into each of its paths: quotes,
+    /// escapes (octal ones too), comments, `export`, `:` and `=`,
+    /// interpolation, line ends, multi-byte characters and a BOM.
+    fn soup() -> impl Strategy<Value = String> {
+        let piece = prop::sample::select(vec![
+            "A", "b_2", "=", " = ", ":", " ", "\t", "#", " # c", "'", "\"", "\\", "\\0", "\\01",
+            "\\0377", "\\n", "\\'", "\\\"", "$", "${", "}", "${A:-x}", "${B?e}", "${", "export ",
+            "\n", "\r\n", "\r", "é", "😀", "\u{feff}", ".", "-", "[", "]", "\\u", "7",
+        ]);
+        prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_text_parses_or_fails_at_a_place_inside_it(text in soup()) {
+            let lines = text.split('\n').count();
+            let outer = |n: &str| (n == "A").then(|| "1".to_string());
+            for result in [
+                parse(&text, &mut IndexMap::new(), &outer).map(|_| ()),
+                parse_raw(&text, &mut IndexMap::new(), &outer),
+            ] {
+                if let Err(Error { at: Some((line, col)), .. }) = &result {
+                    prop_assert!(*line >= 1 && *line <= lines, "{result:?} in {text:?}");
+                    prop_assert!(*col >= 1, "{result:?} in {text:?}");
+                }
+            }
+        }
+    }
+}
