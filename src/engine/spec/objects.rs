@@ -251,8 +251,9 @@ pub fn config_refs(refs: &[FileRef], names: &ObjectNames) -> Vec<TaskSpecContain
         .collect()
 }
 
-/// The secrets and configs `spec` references, by kind and name.
-pub fn objects_of(spec: &ServiceSpec) -> Vec<(ObjectKind, String)> {
+/// Each secret and config reference of `spec` that has a name: its kind,
+/// its name and whether its id is filled in.
+fn named_refs(spec: &ServiceSpec) -> Vec<(ObjectKind, String, bool)> {
     let Some(c) = spec
         .task_template
         .as_ref()
@@ -260,44 +261,32 @@ pub fn objects_of(spec: &ServiceSpec) -> Vec<(ObjectKind, String)> {
     else {
         return Vec::new();
     };
-    let secrets = c
-        .secrets
-        .iter()
-        .flatten()
-        .filter_map(|r| r.secret_name.clone());
-    let configs = c
-        .configs
-        .iter()
-        .flatten()
-        .filter_map(|r| r.config_name.clone());
-    secrets
-        .map(|n| (ObjectKind::Secret, n))
-        .chain(configs.map(|n| (ObjectKind::Config, n)))
+    let secrets = c.secrets.iter().flatten().filter_map(|r| {
+        let name = r.secret_name.clone()?;
+        Some((ObjectKind::Secret, name, r.secret_id.is_some()))
+    });
+    let configs = c.configs.iter().flatten().filter_map(|r| {
+        let name = r.config_name.clone()?;
+        Some((ObjectKind::Config, name, r.config_id.is_some()))
+    });
+    secrets.chain(configs).collect()
+}
+
+/// The secrets and configs `spec` references, by kind and name.
+pub fn objects_of(spec: &ServiceSpec) -> Vec<(ObjectKind, String)> {
+    named_refs(spec)
+        .into_iter()
+        .map(|(kind, name, _)| (kind, name))
         .collect()
 }
 
 /// The secrets and configs `spec` references by name only, with no id yet.
 pub fn without_ids(spec: &ServiceSpec) -> Vec<(ObjectKind, String)> {
-    let Some(c) = spec
-        .task_template
-        .as_ref()
-        .and_then(|t| t.container_spec.as_ref())
-    else {
-        return Vec::new();
-    };
-    let secrets = c
-        .secrets
-        .iter()
-        .flatten()
-        .filter(|r| r.secret_id.is_none())
-        .filter_map(|r| Some((ObjectKind::Secret, r.secret_name.clone()?)));
-    let configs = c
-        .configs
-        .iter()
-        .flatten()
-        .filter(|r| r.config_id.is_none())
-        .filter_map(|r| Some((ObjectKind::Config, r.config_name.clone()?)));
-    secrets.chain(configs).collect()
+    named_refs(spec)
+        .into_iter()
+        .filter(|(_, _, has_id)| !has_id)
+        .map(|(kind, name, _)| (kind, name))
+        .collect()
 }
 
 /// `spec` with the ids in `ids` (by kind and name) on its references that
