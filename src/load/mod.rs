@@ -26,6 +26,8 @@ pub mod volumes;
 pub mod yaml;
 
 #[cfg(test)]
+mod as_written;
+#[cfg(test)]
 mod fuzz;
 #[cfg(test)]
 mod hostile;
@@ -761,7 +763,14 @@ fn interpolate_tree(
                             )),
                         );
                     }
+                    // A scalar that held `${...}` was a string in the file,
+                    // and stays one: compose interpolates after YAML has typed
+                    // the document, so `ZIP: ${ZIP}` with `ZIP=0012` is the
+                    // text `0012`, never the octal number 10. Fields that want
+                    // a number or a boolean still read it from this text
+                    // (`load::de`), as compose's casts do.
                     s.text = done.value;
+                    s.plain = false;
                 }
                 Err(e) => {
                     let (range, label, help) = match &e {

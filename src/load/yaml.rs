@@ -578,6 +578,21 @@ struct Builder<'t> {
     errors: Vec<Diagnostic>,
 }
 
+/// A `!!binary` scalar's text, as compose's YAML decoder (yaml.v3) gives it:
+/// the base64 decoded (line breaks inside it skipped, as Go's decoder skips
+/// them), read as a string. Bytes that are not UTF-8 become U+FFFD, which is
+/// what compose prints for them too.
+fn decode_binary(text: &str, span: Span) -> Result<String, Diagnostic> {
+    use base64::Engine as _;
+    let joined: String = text.chars().filter(|c| !matches!(c, '\n' | '\r')).collect();
+    match base64::engine::general_purpose::STANDARD.decode(joined.as_bytes()) {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(_) => Err(Diagnostic::error("a `!!binary` value is not valid base64")
+            .label(span, "not base64")
+            .help("write the value's bytes in standard base64 (`A-Z a-z 0-9 + /`, padded with `=`), or remove the `!!binary` tag")),
+    }
+}
+
 fn custom_tag(tag: Option<&granit_parser::Tag>) -> Option<Tag> {
     let tag = tag?;
     match (tag.original_handle(), tag.suffix()) {
@@ -628,7 +643,15 @@ impl Builder<'_> {
                 };
                 self.grow(size, span, false)?;
                 let plain = style == ScalarStyle::Plain;
-                let value = if plain && is_null(&text) && tag.is_none() {
+                let binary = tag.as_deref().is_some_and(|t| {
+                    t.suffix_in_namespace("tag:yaml.org,2002:").as_deref() == Some("binary")
+                });
+                let value = if binary {
+                    Value::Scalar(Scalar {
+                        text: decode_binary(&text, span)?,
+                        plain: false,
+                    })
+                } else if plain && is_null(&text) && tag.is_none() {
                     Value::Null
                 } else {
                     Value::Scalar(Scalar {
