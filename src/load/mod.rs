@@ -918,6 +918,10 @@ fn build(
     // hold up to twice the services' size while it copies (a 100,000-service
     // file is a few hundred MiB of models).
     stack.services.reserve_exact(services_node.len());
+    // Where each `container_name` was first set: the engine names one
+    // container per name, so a second service with it could never start.
+    let mut container_names: std::collections::HashMap<String, (String, Span)> =
+        std::collections::HashMap::new();
     for (name, entry) in services_node {
         if !valid_service_name(&name) {
             diags.push(
@@ -948,6 +952,22 @@ fn build(
             }
         }
         let mut s = resolve::service(&mut cx, &name, entry.key_span, &svc, &defined);
+        if let Some(c) = &svc.container_name {
+            match container_names.get(&c.value) {
+                Some((first, at)) => diags.push(
+                    Diagnostic::error(format!(
+                        "services `{first}` and `{name}` both set `container_name: {}`",
+                        c.value
+                    ))
+                    .label(c.span, "set again here")
+                    .label(*at, format!("first set by `{first}`"))
+                    .help("container names are unique on an engine: give each service its own `container_name`, or leave it out to get `<project>-<service>-1`"),
+                ),
+                None => {
+                    container_names.insert(c.value.clone(), (name.clone(), c.span));
+                }
+            }
+        }
         env_files(&mut cx, &mut s, &svc);
         drop(svc);
         for (k, v) in s.environment.iter_mut() {
@@ -1095,10 +1115,13 @@ fn needs(svc: &raw::Service) -> Vec<(String, Span)> {
             out.push((before_colon(&v.value), v.span));
         }
     }
-    if let Some(n) = &svc.network_mode
-        && let Some(target) = n.value.strip_prefix("service:")
+    for n in [&svc.network_mode, &svc.ipc, &svc.pid]
+        .into_iter()
+        .flatten()
     {
-        out.push((target.to_string(), n.span));
+        if let Some(target) = n.value.strip_prefix("service:") {
+            out.push((target.to_string(), n.span));
+        }
     }
     out
 }
@@ -1265,13 +1288,34 @@ fn external(e: &Option<crate::model::Spanned<raw::External>>) -> (bool, Option<S
 fn network(cx: &mut resolve::Context, key: &str, span: Span, n: &raw::Network) -> Network {
     resolve::empty_names(cx, &n.labels, &format!("networks.{key}.labels"));
     let (is_external, ext_name) = external(&n.external);
-    let name = n.name.clone().or(ext_name).unwrap_or_else(|| {
-        if is_external {
-            key.to_string()
-        } else {
-            format!("{}_{key}", cx.project)
-        }
-    });
+    let name = n
+        .name
+        .as_ref()
+        .map(|n| n.value.clone())
+        .or(ext_name)
+        .unwrap_or_else(|| {
+            if is_external {
+                key.to_string()
+            } else {
+                format!("{}_{key}", cx.project)
+            }
+        });
+    // The engine creates a network of any other name (`a/b` too: measured
+    // on 20.10), but never one of its own predefined ones. An external
+    // network is not created, so `name: host` is how it is used.
+    if !is_external && PREDEFINED_NETWORKS.contains(&name.as_str()) {
+        let at = n.name.as_ref().map_or(span, |n| n.span);
+        cx.diagnostics.push(
+            Diagnostic::error(format!(
+                "network `{key}` cannot be named `{name}`: that is one of the engine's predefined networks"
+            ))
+            .label(at, "predefined network")
+            .help(format!(
+                "the engine creates no network called {}; to use its `{name}` network, add `external: true`",
+                PREDEFINED_NETWORKS.map(|n| format!("`{n}`")).join(", ")
+            )),
+        );
+    }
     let ipam = n.ipam.as_ref().map_or_else(Ipam::default, |i| Ipam {
         driver: i.driver.clone(),
         config: i
@@ -1325,6 +1369,18 @@ fn network(cx: &mut resolve::Context, key: &str, span: Span, n: &raw::Network) -
     }
 }
 
+/// Networks every engine has, which it refuses to create.
+const PREDEFINED_NETWORKS: [&str; 4] = ["bridge", "host", "none", "default"];
+
+/// The local volume driver's rule for names (moby's
+/// `^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`).
+fn is_local_volume_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.len() >= 2
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
 fn is_cidr(v: &str) -> bool {
     match v.split_once('/') {
         Some((ip, bits)) => {
@@ -1363,13 +1419,31 @@ fn label_map(l: &Option<raw::ListOrDict>) -> IndexMap<String, String> {
 fn volume(cx: &mut resolve::Context, key: &str, span: Span, v: &raw::Volume) -> Volume {
     resolve::empty_names(cx, &v.labels, &format!("volumes.{key}.labels"));
     let (is_external, ext_name) = external(&v.external);
-    let name = v.name.clone().or(ext_name).unwrap_or_else(|| {
-        if is_external {
-            key.to_string()
-        } else {
-            format!("{}_{key}", cx.project)
-        }
-    });
+    let name = v
+        .name
+        .as_ref()
+        .map(|n| n.value.clone())
+        .or(ext_name)
+        .unwrap_or_else(|| {
+            if is_external {
+                key.to_string()
+            } else {
+                format!("{}_{key}", cx.project)
+            }
+        });
+    // The engine's local driver creates only volumes named like this
+    // (`docker volume create a/b` fails); other drivers have rules of their
+    // own. An external volume is not created: a name the local driver
+    // refuses can only be a volume of another driver, which is its business.
+    let local = v.driver.as_deref().is_none_or(|d| d == "local");
+    if local && !is_external && !is_local_volume_name(&name) {
+        let at = v.name.as_ref().map_or(span, |n| n.span);
+        cx.diagnostics.push(
+            Diagnostic::error(format!("invalid volume name `{name}` for volume `{key}`"))
+                .label(at, "not a volume name the engine accepts")
+                .help("the engine's local driver takes names of at least two characters, of letters, digits, `_`, `.` and `-`, that start with a letter or digit; a path is for a bind mount in the service's `volumes:`"),
+        );
+    }
     Volume {
         name,
         driver: v.driver.clone(),

@@ -752,8 +752,8 @@ pub struct Service {
     pub dns_opt: Option<Vec<String>>,
     pub extra_hosts: Option<Spanned<ExtraHosts>>,
     pub network_mode: Option<Spanned<String>>,
-    pub ipc: Option<String>,
-    pub pid: Option<String>,
+    pub ipc: Option<Spanned<String>>,
+    pub pid: Option<Spanned<String>>,
     pub uts: Option<String>,
     pub userns_mode: Option<String>,
     pub cgroup: Option<Spanned<String>>,
@@ -832,7 +832,7 @@ impl<'de> Deserialize<'de> for External {
 #[serde(deny_unknown_fields)]
 #[schemars(extend("patternProperties" = { ext!(): {} }))]
 pub struct Network {
-    pub name: Option<String>,
+    pub name: Option<Spanned<String>>,
     pub driver: Option<String>,
     pub driver_opts: Option<IndexMap<String, Text>>,
     pub external: Option<Spanned<External>>,
@@ -848,7 +848,7 @@ pub struct Network {
 #[serde(deny_unknown_fields)]
 #[schemars(extend("patternProperties" = { ext!(): {} }))]
 pub struct Volume {
-    pub name: Option<String>,
+    pub name: Option<Spanned<String>>,
     pub driver: Option<String>,
     pub driver_opts: Option<IndexMap<String, Text>>,
     pub external: Option<Spanned<External>>,
