@@ -606,8 +606,8 @@ pub fn service(
             dns_search: one_or_many(s.dns_search.as_ref()),
             dns_opt: strings(&s.dns_opt),
             external_links: strings(&s.external_links),
-            ipc: s.ipc.clone(),
-            pid: s.pid.clone(),
+            ipc: s.ipc.as_ref().map(|v| v.value.clone()),
+            pid: s.pid.as_ref().map(|v| v.value.clone()),
             uts: s.uts.clone(),
             userns_mode: s.userns_mode.clone(),
             cgroup_parent: s.cgroup_parent.clone(),
@@ -1697,21 +1697,34 @@ fn dependencies(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: 
             EdgeKind::VolumesFrom,
         );
     }
-    // compose also makes `network_mode: service:x` a dependency that restarts
-    // with x; the edge itself is recorded by `networks`.
-    let shared = s
-        .network_mode
-        .as_ref()
-        .and_then(|m| m.value.strip_prefix("service:"));
-    if let Some(target) = shared
-        && defined.services.contains(&target)
-        && !out.depends_on.contains_key(target)
-    {
-        let dep = Dependency {
-            restart: true,
-            ..started
-        };
-        out.depends_on.insert(target.to_string(), dep);
+    // compose also makes `network_mode`, `ipc` and `pid: service:x` a
+    // dependency that restarts with x (compose-go's implied dependencies);
+    // the network edge itself is recorded by `networks`.
+    let shared = [
+        ("network_mode", &s.network_mode),
+        ("ipc", &s.ipc),
+        ("pid", &s.pid),
+    ]
+    .into_iter()
+    .filter_map(|(key, m)| {
+        let m = m.as_ref()?;
+        Some((key, m.value.strip_prefix("service:")?, m.span))
+    });
+    for (key, target, span) in shared {
+        if !defined.services.contains(&target) {
+            // An unknown network_mode target is reported by `networks`.
+            if key != "network_mode" {
+                undefined(cx, "service", target, span, &defined.services, "services");
+            }
+            continue;
+        }
+        if !out.depends_on.contains_key(target) {
+            let dep = Dependency {
+                restart: true,
+                ..started.clone()
+            };
+            out.depends_on.insert(target.to_string(), dep);
+        }
     }
 }
 
