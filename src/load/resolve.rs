@@ -614,7 +614,7 @@ pub fn service(
             isolation: s.isolation.clone(),
             mac_address: s.mac_address.clone(),
             profiles: strings(&s.profiles),
-            platform: s.platform.clone(),
+            platform: s.platform.as_ref().map(|p| p.value.clone()),
             runtime: s.runtime.clone(),
             oom_kill_disable: s.oom_kill_disable,
             group_add: texts(&s.group_add),
@@ -801,6 +801,7 @@ pub fn service(
     });
     out.healthcheck = s.healthcheck.as_ref().map(|h| Box::new(healthcheck(cx, h)));
     out.build = s.build.as_ref().map(|b| Box::new(build(cx, b, defined)));
+    build_platform(cx, s);
     out.devices = s
         .devices
         .iter()
@@ -1114,6 +1115,7 @@ fn build(cx: &mut Context, b: &Spanned<raw::Build>, defined: &Defined) -> Build 
         },
         raw::Build::Long(l) => {
             not_honoured(cx, l);
+            build_ssh(cx, l);
             Build {
                 labels: {
                     empty_names(cx, &l.labels, "build.labels");
@@ -1183,6 +1185,60 @@ fn build(cx: &mut Context, b: &Spanned<raw::Build>, defined: &Defined) -> Build 
                 ulimits: ulimits(cx, &l.ulimits),
             }
         }
+    }
+}
+
+/// compose-go's rule: a service's `platform`, when set, is one of its
+/// `build.platforms`, when those are listed (compared as written).
+fn build_platform(cx: &mut Context, s: &raw::Service) {
+    let Some(platform) = &s.platform else {
+        return;
+    };
+    let Some(raw::Build::Long(l)) = s.build.as_ref().map(|b| &b.value) else {
+        return;
+    };
+    let Some(platforms) = l.platforms.as_ref().filter(|p| !p.value.is_empty()) else {
+        return;
+    };
+    if platforms.value.contains(&platform.value) {
+        return;
+    }
+    let listed: Vec<String> = platforms.value.iter().map(|p| format!("`{p}`")).collect();
+    cx.diagnostics.push(
+        Diagnostic::error(format!(
+            "`platform: {}` is not among the service's `build.platforms`",
+            platform.value
+        ))
+        .label(platform.span, "not a platform the image is built for")
+        .label(platforms.span, "built for these")
+        .help(format!(
+            "set `platform` to one of {} (spelled the same), or add it to `build.platforms`",
+            listed.join(", ")
+        )),
+    );
+}
+
+/// Each `build.ssh` entry is `default` (the SSH agent) or `ID=PATH`, as
+/// compose-go reads them; an ID alone is refused there, so here.
+fn build_ssh(cx: &mut Context, l: &raw::BuildLong) {
+    let Some(raw::ListOrDict::List(entries)) = l.ssh.as_ref().map(|s| &s.value) else {
+        return;
+    };
+    for e in entries {
+        let text = &e.value.0;
+        if text == "default" || text.contains('=') {
+            continue;
+        }
+        cx.error(
+            e.span,
+            if text.is_empty() {
+                "empty `build.ssh` entry".to_string()
+            } else {
+                format!("invalid `build.ssh` entry `{text}`")
+            },
+            "not `default` or `ID=PATH`",
+            "write `default` to forward the SSH agent, or `ID=PATH` (such as `github=~/.ssh/id_ed25519`) to forward a key",
+        );
     }
 }
 

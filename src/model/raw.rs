@@ -767,7 +767,7 @@ pub struct Service {
     pub profiles: Option<Vec<String>>,
     pub scale: Option<Spanned<Text>>,
     pub pull_policy: Option<Spanned<String>>,
-    pub platform: Option<String>,
+    pub platform: Option<Spanned<String>>,
     pub runtime: Option<String>,
     pub secrets: Option<Vec<Spanned<ServiceFileRef>>>,
     pub configs: Option<Vec<Spanned<ServiceFileRef>>>,
