@@ -240,6 +240,19 @@ fn env_file_unset(shown: &str, u: &envfile::Unset) -> Diagnostic {
     ))
 }
 
+/// The `.env` of a directory, when there is one to read. Anything there but
+/// a directory is read, and refused with what it is when it is not a
+/// regular file (a FIFO, a socket, a link loop): skipping it would load the
+/// stack without the variables it was meant to give. A directory is skipped,
+/// as compose skips it: a Python virtual environment is often called `.env`.
+pub(crate) fn dot_env(dir: &Path) -> Option<PathBuf> {
+    let dot = dir.join(".env");
+    match input::probe(&dot) {
+        Err(input::ReadError::NotFound | input::ReadError::NotRegular("a directory")) => None,
+        _ => Some(dot),
+    }
+}
+
 /// Adds the variables of env files (later files winning) to `env`, where the
 /// process environment (already in `env`) wins over all of them, also when
 /// the files' values are interpolated (as compose-go's `GetEnvFromFile`).
@@ -352,9 +365,8 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
         let files = list.split(',').map(|f| opts.cwd.join(f.trim())).collect();
         (files, "COMPOSE_ENV_FILES")
     } else {
-        let dot = work_dir.join(".env");
         (
-            if dot.is_file() { vec![dot] } else { vec![] },
+            dot_env(&work_dir).into_iter().collect(),
             "the working directory",
         )
     };
@@ -378,8 +390,10 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
     };
     // Files found in a parent directory: compose reads that directory's
     // `.env` too, after (and below) the one in the working directory.
-    let dot = project_dir.join(".env");
-    if !explicit_env_files && project_dir != work_dir && dot.is_file() {
+    if !explicit_env_files
+        && project_dir != work_dir
+        && let Some(dot) = dot_env(&project_dir)
+    {
         add_env_files(
             &mut env,
             &[dot],
@@ -1236,8 +1250,9 @@ fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
         };
         let abs = PathBuf::from(cx.abs_path(&path));
         // Only a missing file is skipped: anything else there is read, and
-        // refused with its reason when it is not a regular file.
-        if !abs.exists() {
+        // refused with its reason when it is not a regular file (a link
+        // loop too, which `exists` takes for missing).
+        if matches!(input::probe(&abs), Err(input::ReadError::NotFound)) {
             if required {
                 // The path as written: relative paths are read from the
                 // project directory, which the help names.
@@ -1628,6 +1643,95 @@ mod tests {
             errors(load(&opts(&d))),
             ["cannot read env file `/dev/zero`: it is not a regular file but a character device"]
         );
+    }
+
+    /// A directory, a FIFO, a socket and a symbolic-link loop, in `d`.
+    fn special_files(d: &Path) -> std::os::unix::net::UnixListener {
+        std::fs::create_dir(d.join("dir")).unwrap();
+        let fifo = std::ffi::CString::new(d.join("fifo").to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        std::os::unix::fs::symlink("loop2", d.join("loop1")).unwrap();
+        std::os::unix::fs::symlink("loop1", d.join("loop2")).unwrap();
+        std::os::unix::net::UnixListener::bind(d.join("sock")).unwrap()
+    }
+
+    #[test]
+    fn a_named_file_that_is_not_regular_is_refused_saying_what_it_is() {
+        let d = dir(&[]);
+        let _socket = special_files(&d.0);
+        let what = [
+            ("dir", "a directory"),
+            ("fifo", "a FIFO (named pipe)"),
+            ("sock", "a socket"),
+            ("loop1", "a symbolic-link loop"),
+        ];
+        for (name, is) in what {
+            let stack = format!(
+                "include:\n  - {name}\n  - path: [{name}]\nservices:\n  a: {{image: x, env_file: {name}}}\n  b: {{image: x, env_file: [{{path: {name}, required: false}}]}}\n  c: {{extends: {{file: {name}, service: a}}}}\n"
+            );
+            std::fs::write(d.0.join("compose.yaml"), stack).unwrap();
+            let env = format!("cannot read env file `{name}`: it is not a regular file but {is}");
+            assert_eq!(
+                errors(load(&opts(&d))),
+                [
+                    format!("included file `{name}` is {is}, not a regular file"),
+                    format!("included file `{name}` is {is}, not a regular file"),
+                    format!("file `{name}` named in `extends` is {is}, not a regular file"),
+                ],
+                "{name}"
+            );
+            // Service env files are read once the includes and extends load.
+            let stack = format!(
+                "services:\n  a: {{image: x, env_file: {name}}}\n  b: {{image: x, env_file: [{{path: {name}, required: false}}]}}\n"
+            );
+            std::fs::write(d.0.join("compose.yaml"), stack).unwrap();
+            assert_eq!(errors(load(&opts(&d))), [env.clone(), env], "{name}");
+            let mut o = opts(&d);
+            o.files = vec![d.0.join(name)];
+            assert_eq!(
+                errors(load(&o)),
+                [format!(
+                    "cannot read stack file `{name}`: it is not a regular file but {is}"
+                )],
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_dot_env_that_is_not_regular_is_refused_as_an_env_file_option_is() {
+        let d = dir(&[("compose.yaml", "services:\n  a: {image: x}\n")]);
+        let _socket = special_files(&d.0);
+        for (name, is) in [
+            ("fifo", "a FIFO (named pipe)"),
+            ("sock", "a socket"),
+            ("loop1", "a symbolic-link loop"),
+        ] {
+            let _ = std::fs::remove_file(d.0.join(".env"));
+            std::os::unix::fs::symlink(name, d.0.join(".env")).unwrap();
+            assert_eq!(
+                errors(load(&opts(&d))),
+                [format!(
+                    "cannot read env file `.env` (from the working directory): it is not a regular file but {is}"
+                )],
+                "{name}"
+            );
+            let mut o = opts(&d);
+            o.env_files = vec![d.0.join(name)];
+            assert_eq!(
+                errors(load(&o)),
+                [format!(
+                    "cannot read env file `{name}` (from --env-file): it is not a regular file but {is}"
+                )],
+                "{name}"
+            );
+        }
+        // A directory called `.env` is skipped, as compose skips it: it is
+        // often a Python virtual environment.
+        std::fs::remove_file(d.0.join(".env")).unwrap();
+        std::fs::create_dir(d.0.join(".env")).unwrap();
+        assert!(load(&opts(&d)).is_ok());
     }
 
     #[test]
