@@ -524,7 +524,7 @@ one_of!(Ulimit, "a number or a mapping with `soft` and `hard`",
 #[serde(deny_unknown_fields)]
 pub struct WeightDevice {
     pub path: String,
-    pub weight: Text,
+    pub weight: Spanned<Text>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -611,18 +611,18 @@ pub struct Resources {
 pub struct RestartPolicy {
     pub condition: Option<String>,
     pub delay: Option<Spanned<Text>>,
-    pub max_attempts: Option<Text>,
+    pub max_attempts: Option<Spanned<Text>>,
     pub window: Option<Spanned<Text>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateConfig {
-    pub parallelism: Option<Text>,
+    pub parallelism: Option<Spanned<Text>>,
     pub delay: Option<Spanned<Text>>,
     pub failure_action: Option<String>,
     pub monitor: Option<Spanned<Text>>,
-    pub max_failure_ratio: Option<Text>,
+    pub max_failure_ratio: Option<Spanned<Text>>,
     pub order: Option<String>,
 }
 
@@ -637,7 +637,7 @@ pub struct Preference {
 pub struct Placement {
     pub constraints: Option<Vec<String>>,
     pub preferences: Option<Vec<Preference>>,
-    pub max_replicas_per_node: Option<Text>,
+    pub max_replicas_per_node: Option<Spanned<Text>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, JsonSchema)]
