@@ -128,7 +128,15 @@ fn find_files(
             names
                 .iter()
                 .map(|n| d.join(n))
-                .filter(|p| p.is_file())
+                // A FIFO or a link loop called `compose.yaml` is found, and
+                // refused saying what it is; a directory is not a file.
+                .filter(|p| {
+                    !matches!(
+                        input::probe(p),
+                        Err(input::ReadError::NotFound
+                            | input::ReadError::NotRegular("a directory"))
+                    )
+                })
                 .collect()
         };
         let mains = found(DEFAULT_FILES);
@@ -1727,9 +1735,20 @@ mod tests {
                 "{name}"
             );
         }
+        // A stack file found by its name is refused in the same words.
+        std::os::unix::fs::symlink("fifo", d.0.join("compose.yml")).unwrap();
+        std::fs::remove_file(d.0.join("compose.yaml")).unwrap();
+        let _ = std::fs::remove_file(d.0.join(".env"));
+        assert_eq!(
+            errors(load(&opts(&d))),
+            [
+                "cannot read stack file `compose.yml`: it is not a regular file but a FIFO (named pipe)"
+            ]
+        );
+        std::fs::remove_file(d.0.join("compose.yml")).unwrap();
+        std::fs::write(d.0.join("compose.yaml"), "services:\n  a: {image: x}\n").unwrap();
         // A directory called `.env` is skipped, as compose skips it: it is
         // often a Python virtual environment.
-        std::fs::remove_file(d.0.join(".env")).unwrap();
         std::fs::create_dir(d.0.join(".env")).unwrap();
         assert!(load(&opts(&d)).is_ok());
     }
