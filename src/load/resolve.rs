@@ -1874,7 +1874,8 @@ fn dependencies(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: 
     }
     // compose also makes `network_mode`, `ipc` and `pid: service:x` a
     // dependency that restarts with x (compose-go's implied dependencies);
-    // the network edge itself is recorded by `networks`.
+    // the network edge itself is recorded by `networks`, the others here, so
+    // that a cycle through them is found.
     let shared = [
         ("network_mode", &s.network_mode),
         ("ipc", &s.ipc),
@@ -1892,6 +1893,18 @@ fn dependencies(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: 
                 undefined(cx, "service", target, span, &defined.services, "services");
             }
             continue;
+        }
+        let kind = match key {
+            "ipc" => Some(EdgeKind::Ipc),
+            "pid" => Some(EdgeKind::Pid),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            out.edges.push(Edge {
+                to: target.to_string(),
+                kind,
+                span,
+            });
         }
         if !out.depends_on.contains_key(target) {
             let dep = Dependency {
