@@ -2,9 +2,9 @@
 //! can start.
 //!
 //! Services are nodes; `depends_on`, `links`, `volumes_from` and
-//! `network_mode: service:x` are edges from the dependent to its dependency. A
-//! cycle is reported with its whole path and a label on each edge where it was
-//! written. The order it gives is for display and for `up`'s scheduler; it does
+//! `network_mode`, `ipc` and `pid: service:x` are edges from the dependent to
+//! its dependency. A cycle is reported with its whole path and a label on each
+//! edge where it was written. The order it gives is for display and for `up`'s scheduler; it does
 //! not decide what to create.
 //!
 //! Stack files may come from anyone, and a chain of dependencies is as long as
@@ -224,6 +224,8 @@ fn describe(e: &Edge) -> &'static str {
         crate::model::stack::EdgeKind::Link => "links to",
         crate::model::stack::EdgeKind::VolumesFrom => "takes volumes from",
         crate::model::stack::EdgeKind::NetworkMode => "shares the network of",
+        crate::model::stack::EdgeKind::Ipc => "shares the IPC namespace of",
+        crate::model::stack::EdgeKind::Pid => "shares the process namespace of",
     }
 }
 

@@ -86,14 +86,21 @@ pub(crate) fn apply(
         let mut files = Vec::new();
         for p in &entry.paths {
             let path = abs(p);
-            if path.is_file() {
-                files.push(path);
-            } else {
-                reader.diags.push(
-                    Diagnostic::error(format!("included file `{p}` does not exist"))
-                        .label(item.span, "no such file")
-                        .help("fix the path; it is relative to the project directory"),
-                );
+            match crate::load::input::probe(&path) {
+                Ok(()) => files.push(path),
+                Err(e) => {
+                    let help = match e {
+                        crate::load::input::ReadError::NotFound => {
+                            "fix the path; it is relative to the project directory".to_string()
+                        }
+                        _ => e.help(crate::load::input::Kind::Stack),
+                    };
+                    reader.diags.push(
+                        Diagnostic::error(format!("included file `{p}` {}", e.predicate()))
+                            .label(item.span, e.label())
+                            .help(help),
+                    );
+                }
             }
         }
         if files.len() != entry.paths.len() {
@@ -134,8 +141,7 @@ pub(crate) fn apply(
         // The included stack's variables: the environment it is loaded in,
         // then its env files, which never override what is already set.
         let env_files: Vec<PathBuf> = if entry.env_files.is_empty() {
-            let dot = project_dir.join(".env");
-            if dot.is_file() { vec![dot] } else { vec![] }
+            crate::load::dot_env(&project_dir).into_iter().collect()
         } else {
             entry.env_files.iter().map(|f| abs(f)).collect()
         };

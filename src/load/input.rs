@@ -52,7 +52,18 @@ impl Kind {
             Kind::Env => "env file",
         }
     }
+
+    /// The noun with its article: "a stack file", "an env file".
+    fn a_noun(self) -> &'static str {
+        match self {
+            Kind::Stack => "a stack file",
+            Kind::Env => "an env file",
+        }
+    }
 }
+
+/// What a symbolic link that leads back to itself is called in errors.
+const LOOP: &str = "a symbolic-link loop";
 
 /// Why a file was not read. Its text is a reason to follow "cannot read
 /// stack file `x`: "; it never holds any of the file's content.
@@ -115,14 +126,40 @@ impl fmt::Display for ReadError {
 }
 
 impl ReadError {
+    /// The same reason as a predicate of the file's name, for messages that
+    /// name it first: "`x` is a directory", "`x` does not exist".
+    pub fn predicate(&self) -> String {
+        match self {
+            ReadError::NotFound => "does not exist".into(),
+            ReadError::NotRegular(what) => format!("is {what}, not a regular file"),
+            e => format!("cannot be read: {}", e),
+        }
+    }
+
+    /// A few words for a label under the name.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ReadError::NotFound => "no such file",
+            ReadError::NotRegular(what) => what,
+            _ => "unreadable",
+        }
+    }
+
     /// What to do about it, for a file of `kind`.
     pub fn help(&self, kind: Kind) -> String {
         let noun = kind.noun();
+        let a_noun = kind.a_noun();
         match self {
             ReadError::NotFound => format!("check the path of the {noun}"),
             ReadError::Io(_) => format!("check the {noun}'s permissions"),
+            ReadError::NotRegular("a directory") => {
+                format!("name {a_noun} inside the directory, not the directory itself")
+            }
+            ReadError::NotRegular(LOOP) => {
+                format!("the link leads, through other links, back to itself; point it at {a_noun}")
+            }
             ReadError::NotRegular(_) => format!(
-                "berth reads a {noun} only from a regular file, so that a pipe cannot block it and a device cannot feed it without end; copy the content into a file and name that"
+                "berth reads {a_noun} only from a regular file, so that a pipe cannot block it and a device cannot feed it without end; copy the content into a file and name that"
             ),
             ReadError::Pseudo => format!(
                 "berth never reads or shows such files: they hold the state of processes and of the system (the environment, secrets); name a regular {noun}"
@@ -166,16 +203,27 @@ pub fn read_stdin(kind: Kind) -> Result<String, ReadError> {
     decode(bytes)
 }
 
+/// What is at `path`, without opening it: `Ok` for a regular file (which
+/// may still be refused when read), else why it is not one. For callers
+/// that decide what to do before reading, such as an optional file that
+/// may be missing but must not be a directory or a FIFO.
+pub fn probe(path: &Path) -> Result<(), ReadError> {
+    regular(&std::fs::metadata(path).map_err(io)?)
+}
+
+fn io(e: std::io::Error) -> ReadError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        ReadError::NotFound
+    } else if e.raw_os_error() == Some(libc::ELOOP) {
+        ReadError::NotRegular(LOOP)
+    } else {
+        ReadError::Io(e)
+    }
+}
+
 /// Reads a regular file of at most `limit` bytes (a secret's content, which
 /// need not be text), within the rules of this module.
 pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let io = |e: std::io::Error| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            ReadError::NotFound
-        } else {
-            ReadError::Io(e)
-        }
-    };
     // Checked before opening: opening some devices has effects of its own.
     let meta = std::fs::metadata(path).map_err(io)?;
     regular(&meta)?;

@@ -130,7 +130,15 @@ fn find_files(
             names
                 .iter()
                 .map(|n| d.join(n))
-                .filter(|p| p.is_file())
+                // A FIFO or a link loop called `compose.yaml` is found, and
+                // refused saying what it is; a directory is not a file.
+                .filter(|p| {
+                    !matches!(
+                        input::probe(p),
+                        Err(input::ReadError::NotFound
+                            | input::ReadError::NotRegular("a directory"))
+                    )
+                })
                 .collect()
         };
         let mains = found(DEFAULT_FILES);
@@ -240,6 +248,19 @@ fn env_file_unset(shown: &str, u: &envfile::Unset) -> Diagnostic {
         "set `{}` in the environment or on an earlier line, or give a default: `${{{}:-value}}`",
         u.name, u.name
     ))
+}
+
+/// The `.env` of a directory, when there is one to read. Anything there but
+/// a directory is read, and refused with what it is when it is not a
+/// regular file (a FIFO, a socket, a link loop): skipping it would load the
+/// stack without the variables it was meant to give. A directory is skipped,
+/// as compose skips it: a Python virtual environment is often called `.env`.
+pub(crate) fn dot_env(dir: &Path) -> Option<PathBuf> {
+    let dot = dir.join(".env");
+    match input::probe(&dot) {
+        Err(input::ReadError::NotFound | input::ReadError::NotRegular("a directory")) => None,
+        _ => Some(dot),
+    }
 }
 
 /// Adds the variables of env files (later files winning) to `env`, where the
@@ -354,9 +375,8 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
         let files = list.split(',').map(|f| opts.cwd.join(f.trim())).collect();
         (files, "COMPOSE_ENV_FILES")
     } else {
-        let dot = work_dir.join(".env");
         (
-            if dot.is_file() { vec![dot] } else { vec![] },
+            dot_env(&work_dir).into_iter().collect(),
             "the working directory",
         )
     };
@@ -380,8 +400,10 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
     };
     // Files found in a parent directory: compose reads that directory's
     // `.env` too, after (and below) the one in the working directory.
-    let dot = project_dir.join(".env");
-    if !explicit_env_files && project_dir != work_dir && dot.is_file() {
+    if !explicit_env_files
+        && project_dir != work_dir
+        && let Some(dot) = dot_env(&project_dir)
+    {
         add_env_files(
             &mut env,
             &[dot],
@@ -927,6 +949,10 @@ fn build(
     // hold up to twice the services' size while it copies (a 100,000-service
     // file is a few hundred MiB of models).
     stack.services.reserve_exact(services_node.len());
+    // Where each `container_name` was first set: the engine names one
+    // container per name, so a second service with it could never start.
+    let mut container_names: std::collections::HashMap<String, (String, Span)> =
+        std::collections::HashMap::new();
     for (name, entry) in services_node {
         if !valid_service_name(&name) {
             diags.push(
@@ -957,6 +983,22 @@ fn build(
             }
         }
         let mut s = resolve::service(&mut cx, &name, entry.key_span, &svc, &defined);
+        if let Some(c) = &svc.container_name {
+            match container_names.get(&c.value) {
+                Some((first, at)) => diags.push(
+                    Diagnostic::error(format!(
+                        "services `{first}` and `{name}` both set `container_name: {}`",
+                        c.value
+                    ))
+                    .label(c.span, "set again here")
+                    .label(*at, format!("first set by `{first}`"))
+                    .help("container names are unique on an engine: give each service its own `container_name`, or leave it out to get `<project>-<service>-1`"),
+                ),
+                None => {
+                    container_names.insert(c.value.clone(), (name.clone(), c.span));
+                }
+            }
+        }
         env_files(&mut cx, &mut s, &svc);
         drop(svc);
         for (k, v) in s.environment.iter_mut() {
@@ -1104,10 +1146,13 @@ fn needs(svc: &raw::Service) -> Vec<(String, Span)> {
             out.push((before_colon(&v.value), v.span));
         }
     }
-    if let Some(n) = &svc.network_mode
-        && let Some(target) = n.value.strip_prefix("service:")
+    for n in [&svc.network_mode, &svc.ipc, &svc.pid]
+        .into_iter()
+        .flatten()
     {
-        out.push((target.to_string(), n.span));
+        if let Some(target) = n.value.strip_prefix("service:") {
+            out.push((target.to_string(), n.span));
+        }
     }
     out
 }
@@ -1222,8 +1267,9 @@ fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
         };
         let abs = PathBuf::from(cx.abs_path(&path));
         // Only a missing file is skipped: anything else there is read, and
-        // refused with its reason when it is not a regular file.
-        if !abs.exists() {
+        // refused with its reason when it is not a regular file (a link
+        // loop too, which `exists` takes for missing).
+        if matches!(input::probe(&abs), Err(input::ReadError::NotFound)) {
             if required {
                 // The path as written: relative paths are read from the
                 // project directory, which the help names.
@@ -1274,13 +1320,34 @@ fn external(e: &Option<crate::model::Spanned<raw::External>>) -> (bool, Option<S
 fn network(cx: &mut resolve::Context, key: &str, span: Span, n: &raw::Network) -> Network {
     resolve::empty_names(cx, &n.labels, &format!("networks.{key}.labels"));
     let (is_external, ext_name) = external(&n.external);
-    let name = n.name.clone().or(ext_name).unwrap_or_else(|| {
-        if is_external {
-            key.to_string()
-        } else {
-            format!("{}_{key}", cx.project)
-        }
-    });
+    let name = n
+        .name
+        .as_ref()
+        .map(|n| n.value.clone())
+        .or(ext_name)
+        .unwrap_or_else(|| {
+            if is_external {
+                key.to_string()
+            } else {
+                format!("{}_{key}", cx.project)
+            }
+        });
+    // The engine creates a network of any other name (`a/b` too: measured
+    // on 20.10), but never one of its own predefined ones. An external
+    // network is not created, so `name: host` is how it is used.
+    if !is_external && PREDEFINED_NETWORKS.contains(&name.as_str()) {
+        let at = n.name.as_ref().map_or(span, |n| n.span);
+        cx.diagnostics.push(
+            Diagnostic::error(format!(
+                "network `{key}` cannot be named `{name}`: that is one of the engine's predefined networks"
+            ))
+            .label(at, "predefined network")
+            .help(format!(
+                "the engine creates no network called {}; to use its `{name}` network, add `external: true`",
+                PREDEFINED_NETWORKS.map(|n| format!("`{n}`")).join(", ")
+            )),
+        );
+    }
     let ipam = n.ipam.as_ref().map_or_else(Ipam::default, |i| Ipam {
         driver: i.driver.clone(),
         config: i
@@ -1334,6 +1401,18 @@ fn network(cx: &mut resolve::Context, key: &str, span: Span, n: &raw::Network) -
     }
 }
 
+/// Networks every engine has, which it refuses to create.
+const PREDEFINED_NETWORKS: [&str; 4] = ["bridge", "host", "none", "default"];
+
+/// The local volume driver's rule for names (moby's
+/// `^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`).
+fn is_local_volume_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.len() >= 2
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
 fn is_cidr(v: &str) -> bool {
     match v.split_once('/') {
         Some((ip, bits)) => {
@@ -1372,13 +1451,31 @@ fn label_map(l: &Option<raw::ListOrDict>) -> IndexMap<String, String> {
 fn volume(cx: &mut resolve::Context, key: &str, span: Span, v: &raw::Volume) -> Volume {
     resolve::empty_names(cx, &v.labels, &format!("volumes.{key}.labels"));
     let (is_external, ext_name) = external(&v.external);
-    let name = v.name.clone().or(ext_name).unwrap_or_else(|| {
-        if is_external {
-            key.to_string()
-        } else {
-            format!("{}_{key}", cx.project)
-        }
-    });
+    let name = v
+        .name
+        .as_ref()
+        .map(|n| n.value.clone())
+        .or(ext_name)
+        .unwrap_or_else(|| {
+            if is_external {
+                key.to_string()
+            } else {
+                format!("{}_{key}", cx.project)
+            }
+        });
+    // The engine's local driver creates only volumes named like this
+    // (`docker volume create a/b` fails); other drivers have rules of their
+    // own. An external volume is not created: a name the local driver
+    // refuses can only be a volume of another driver, which is its business.
+    let local = v.driver.as_deref().is_none_or(|d| d == "local");
+    if local && !is_external && !is_local_volume_name(&name) {
+        let at = v.name.as_ref().map_or(span, |n| n.span);
+        cx.diagnostics.push(
+            Diagnostic::error(format!("invalid volume name `{name}` for volume `{key}`"))
+                .label(at, "not a volume name the engine accepts")
+                .help("the engine's local driver takes names of at least two characters, of letters, digits, `_`, `.` and `-`, that start with a letter or digit; a path is for a bind mount in the service's `volumes:`"),
+        );
+    }
     Volume {
         name,
         driver: v.driver.clone(),
@@ -1563,6 +1660,106 @@ mod tests {
             errors(load(&opts(&d))),
             ["cannot read env file `/dev/zero`: it is not a regular file but a character device"]
         );
+    }
+
+    /// A directory, a FIFO, a socket and a symbolic-link loop, in `d`.
+    fn special_files(d: &Path) -> std::os::unix::net::UnixListener {
+        std::fs::create_dir(d.join("dir")).unwrap();
+        let fifo = std::ffi::CString::new(d.join("fifo").to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        std::os::unix::fs::symlink("loop2", d.join("loop1")).unwrap();
+        std::os::unix::fs::symlink("loop1", d.join("loop2")).unwrap();
+        std::os::unix::net::UnixListener::bind(d.join("sock")).unwrap()
+    }
+
+    #[test]
+    fn a_named_file_that_is_not_regular_is_refused_saying_what_it_is() {
+        let d = dir(&[]);
+        let _socket = special_files(&d.0);
+        let what = [
+            ("dir", "a directory"),
+            ("fifo", "a FIFO (named pipe)"),
+            ("sock", "a socket"),
+            ("loop1", "a symbolic-link loop"),
+        ];
+        for (name, is) in what {
+            let stack = format!(
+                "include:\n  - {name}\n  - path: [{name}]\nservices:\n  a: {{image: x, env_file: {name}}}\n  b: {{image: x, env_file: [{{path: {name}, required: false}}]}}\n  c: {{extends: {{file: {name}, service: a}}}}\n"
+            );
+            std::fs::write(d.0.join("compose.yaml"), stack).unwrap();
+            let env = format!("cannot read env file `{name}`: it is not a regular file but {is}");
+            assert_eq!(
+                errors(load(&opts(&d))),
+                [
+                    format!("included file `{name}` is {is}, not a regular file"),
+                    format!("included file `{name}` is {is}, not a regular file"),
+                    format!("file `{name}` named in `extends` is {is}, not a regular file"),
+                ],
+                "{name}"
+            );
+            // Service env files are read once the includes and extends load.
+            let stack = format!(
+                "services:\n  a: {{image: x, env_file: {name}}}\n  b: {{image: x, env_file: [{{path: {name}, required: false}}]}}\n"
+            );
+            std::fs::write(d.0.join("compose.yaml"), stack).unwrap();
+            assert_eq!(errors(load(&opts(&d))), [env.clone(), env], "{name}");
+            let mut o = opts(&d);
+            o.files = vec![d.0.join(name)];
+            assert_eq!(
+                errors(load(&o)),
+                [format!(
+                    "cannot read stack file `{name}`: it is not a regular file but {is}"
+                )],
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_dot_env_that_is_not_regular_is_refused_as_an_env_file_option_is() {
+        let d = dir(&[("compose.yaml", "services:\n  a: {image: x}\n")]);
+        let _socket = special_files(&d.0);
+        for (name, is) in [
+            ("fifo", "a FIFO (named pipe)"),
+            ("sock", "a socket"),
+            ("loop1", "a symbolic-link loop"),
+        ] {
+            let _ = std::fs::remove_file(d.0.join(".env"));
+            std::os::unix::fs::symlink(name, d.0.join(".env")).unwrap();
+            assert_eq!(
+                errors(load(&opts(&d))),
+                [format!(
+                    "cannot read env file `.env` (from the working directory): it is not a regular file but {is}"
+                )],
+                "{name}"
+            );
+            let mut o = opts(&d);
+            o.env_files = vec![d.0.join(name)];
+            assert_eq!(
+                errors(load(&o)),
+                [format!(
+                    "cannot read env file `{name}` (from --env-file): it is not a regular file but {is}"
+                )],
+                "{name}"
+            );
+        }
+        // A stack file found by its name is refused in the same words.
+        std::os::unix::fs::symlink("fifo", d.0.join("compose.yml")).unwrap();
+        std::fs::remove_file(d.0.join("compose.yaml")).unwrap();
+        let _ = std::fs::remove_file(d.0.join(".env"));
+        assert_eq!(
+            errors(load(&opts(&d))),
+            [
+                "cannot read stack file `compose.yml`: it is not a regular file but a FIFO (named pipe)"
+            ]
+        );
+        std::fs::remove_file(d.0.join("compose.yml")).unwrap();
+        std::fs::write(d.0.join("compose.yaml"), "services:\n  a: {image: x}\n").unwrap();
+        // A directory called `.env` is skipped, as compose skips it: it is
+        // often a Python virtual environment.
+        std::fs::create_dir(d.0.join(".env")).unwrap();
+        assert!(load(&opts(&d)).is_ok());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 
 use crate::diag::Diagnostic;
-use crate::load::units::{parse_bytes, parse_go_duration, parse_go_int};
+use crate::load::units::{Whole, parse_bytes, parse_go_duration, parse_go_int, parse_whole};
 use crate::model::Spanned;
 use crate::model::raw::{self, Text};
 use crate::model::stack::*;
@@ -142,32 +142,42 @@ fn duration(cx: &mut Context, v: &Spanned<Text>, key: &str) -> Option<Duration> 
 }
 
 fn int(cx: &mut Context, v: &Spanned<Text>, key: &str) -> Option<i64> {
-    match v.value.0.trim().parse::<i64>() {
-        Ok(n) => Some(n),
-        Err(_) => {
-            cx.error(
-                v.span,
-                format!("`{key}` must be a whole number, not `{}`", v.value.0),
-                "not a whole number",
-                format!("write `{key}` as an integer"),
-            );
-            None
-        }
-    }
+    int_in(cx, v, key, i64::MIN..=i64::MAX)
 }
 
 /// An integer that must lie in `range`, as the engine or compose's schema
-/// demands; a value outside it is an error at the value, never clamped.
+/// demands; a value outside it is an error at the value, never clamped. A
+/// whole float (`1e3`) is read as compose reads it, and a number past 64
+/// bits is "too large", however it is written.
 fn int_in(
     cx: &mut Context,
     v: &Spanned<Text>,
     key: &str,
     range: std::ops::RangeInclusive<i64>,
 ) -> Option<i64> {
-    let n = int(cx, v, key)?;
+    let (lo, hi) = (*range.start(), *range.end());
+    let n = match parse_whole(&v.value.0) {
+        Ok(n) => n,
+        Err(Whole::NotWhole) => {
+            cx.error(
+                v.span,
+                format!("`{key}` must be a whole number, not `{}`", v.value.0),
+                "not a whole number",
+                format!("write `{key}` as an integer"),
+            );
+            return None;
+        }
+        Err(Whole::TooLarge) => {
+            out_of_range(cx, v, key, "too large", format!("the maximum is {hi}"));
+            return None;
+        }
+        Err(Whole::TooSmall) => {
+            out_of_range(cx, v, key, "too small", format!("the minimum is {lo}"));
+            return None;
+        }
+    };
     if !range.contains(&n) {
-        let (lo, hi) = (range.start(), range.end());
-        let allowed = if *hi == i64::MAX {
+        let allowed = if hi == i64::MAX {
             format!("{lo} or more")
         } else {
             format!("from {lo} to {hi}")
@@ -183,6 +193,16 @@ fn int_in(
     Some(n)
 }
 
+/// `key: value` is too large or too small; `bound` says the limit.
+fn out_of_range(cx: &mut Context, v: &Spanned<Text>, key: &str, what: &str, bound: String) {
+    cx.error(
+        v.span,
+        format!("`{key}: {}` is {what}: {bound}", v.value.0),
+        what.to_string(),
+        format!("write `{key}` as a whole number within range; {bound}"),
+    );
+}
+
 fn cpus(cx: &mut Context, v: &Spanned<Text>, key: &str) -> Option<f64> {
     // Asked once: the answer reads cgroup files, and a large stack has
     // thousands of services.
@@ -191,13 +211,29 @@ fn cpus(cx: &mut Context, v: &Spanned<Text>, key: &str) -> Option<f64> {
         *NCPU.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()) as f64);
     match v.value.0.trim().parse::<f64>() {
         // The engine takes CPUs as an i64 count of billionths (NanoCPUs): a
-        // value that does not fit, or that rounds to 0 (no limit at all),
-        // would be changed silently on the way.
-        Ok(n) if n.is_finite() && (n * 1e9 >= i64::MAX as f64 || (n > 0.0 && n < 1e-9)) => {
+        // value that does not fit (`+Inf` too, from `.inf` or `1e400`), or
+        // that rounds to 0 (no limit at all), would be changed silently on
+        // the way.
+        Ok(n) if n * 1e9 >= i64::MAX as f64 => {
             cx.error(
                 v.span,
-                format!("`{key}: {}` is not a CPU count the engine can take", v.value.0),
-                "out of range",
+                format!(
+                    "`{key}: {}` is too large: the engine takes at most 9223372036.854775807 CPUs",
+                    v.value.0
+                ),
+                "too large",
+                "write a number of CPUs from 0.000000001 to the CPUs of the machine, such as `0.5` or `2`",
+            );
+            None
+        }
+        Ok(n) if n > 0.0 && n < 1e-9 => {
+            cx.error(
+                v.span,
+                format!(
+                    "`{key}: {}` is too small: the engine takes at least 0.000000001 CPUs",
+                    v.value.0
+                ),
+                "too small",
                 "write a number of CPUs from 0.000000001 to the CPUs of the machine, such as `0.5` or `2`",
             );
             None
@@ -268,14 +304,19 @@ fn check_tmpfs(cx: &mut Context, entry: &str, span: Span) {
         );
     }
     for size in options.split(',').filter_map(|o| o.strip_prefix("size=")) {
-        let ok = match size.strip_suffix('%') {
-            Some(pct) => pct.parse::<u8>().is_ok_and(|p| p <= 100),
-            None => parse_bytes(size).is_ok_and(|b| b >= 0),
+        let problem = match size.strip_suffix('%') {
+            Some(pct) if pct.parse::<u8>().is_ok_and(|p| p <= 100) => None,
+            Some(_) => Some(format!("`{size}` is not a percentage from 0 to 100")),
+            None => match parse_bytes(size) {
+                Ok(b) if b >= 0 => None,
+                Ok(_) => Some(format!("`{size}` is not a size")),
+                Err(e) => Some(e),
+            },
         };
-        if !ok {
+        if let Some(problem) = problem {
             cx.error(
                 span,
-                format!("`tmpfs` size `{size}` is not a size"),
+                format!("invalid `tmpfs` size: {problem}"),
                 "not a size",
                 "write a size such as `64m`, or a percentage of memory such as `50%`",
             );
@@ -606,15 +647,15 @@ pub fn service(
             dns_search: one_or_many(s.dns_search.as_ref()),
             dns_opt: strings(&s.dns_opt),
             external_links: strings(&s.external_links),
-            ipc: s.ipc.clone(),
-            pid: s.pid.clone(),
+            ipc: s.ipc.as_ref().map(|v| v.value.clone()),
+            pid: s.pid.as_ref().map(|v| v.value.clone()),
             uts: s.uts.clone(),
             userns_mode: s.userns_mode.clone(),
             cgroup_parent: s.cgroup_parent.clone(),
             isolation: s.isolation.clone(),
             mac_address: s.mac_address.clone(),
             profiles: strings(&s.profiles),
-            platform: s.platform.clone(),
+            platform: s.platform.as_ref().map(|p| p.value.clone()),
             runtime: s.runtime.clone(),
             oom_kill_disable: s.oom_kill_disable,
             group_add: texts(&s.group_add),
@@ -801,6 +842,7 @@ pub fn service(
     });
     out.healthcheck = s.healthcheck.as_ref().map(|h| Box::new(healthcheck(cx, h)));
     out.build = s.build.as_ref().map(|b| Box::new(build(cx, b, defined)));
+    build_platform(cx, s);
     out.devices = s
         .devices
         .iter()
@@ -977,7 +1019,16 @@ fn ulimits(
 ) -> IndexMap<String, Ulimit> {
     let mut out = IndexMap::new();
     for (name, v) in u.iter().flatten() {
-        let parse = |t: &str| t.trim().parse::<i64>().ok();
+        // The engine takes limits as signed 64-bit numbers.
+        let mut too_large = None;
+        let mut parse = |t: &str| match parse_whole(t) {
+            Ok(n) => Some(n),
+            Err(Whole::NotWhole) => None,
+            Err(_) => {
+                too_large.get_or_insert(t.trim().to_string());
+                None
+            }
+        };
         let value = match &v.value {
             raw::Ulimit::Single(s) => parse(s).map(Ulimit::Single),
             raw::Ulimit::Long(l) => match (parse(&l.soft.0), parse(&l.hard.0)) {
@@ -1001,6 +1052,16 @@ fn ulimits(
             Some(u) => {
                 out.insert(name.clone(), u);
             }
+            None if too_large.is_some() => cx.error(
+                v.span,
+                format!(
+                    "ulimit `{name}`: `{}` is too large: the maximum is {}",
+                    too_large.unwrap_or_default(),
+                    i64::MAX
+                ),
+                "too large",
+                "write a limit of at most 9223372036854775807, or -1 for no limit",
+            ),
             None => cx.error(
                 v.span,
                 format!("ulimit `{name}` must be a number or `{{soft, hard}}`"),
@@ -1020,8 +1081,21 @@ fn throttles(
     let mut out = Vec::new();
     for d in v.iter().flatten() {
         let rate = if iops {
-            match d.rate.value.0.trim().parse::<i64>() {
+            match parse_whole(&d.rate.value.0) {
                 Ok(n) if n >= 0 => Some(Bytes(n)),
+                Err(Whole::TooLarge) => {
+                    cx.error(
+                        d.rate.span,
+                        format!(
+                            "I/O rate `{}` is too large: the maximum is {}",
+                            d.rate.value.0,
+                            i64::MAX
+                        ),
+                        "too large",
+                        "iops limits are whole numbers of operations per second",
+                    );
+                    None
+                }
                 _ => {
                     cx.error(
                         d.rate.span,
@@ -1046,19 +1120,59 @@ fn throttles(
     out
 }
 
-fn blkio(cx: &mut Context, b: &raw::BlkioConfig) -> BlkioConfig {
-    let mut weight = None;
-    if let Some(w) = &b.weight {
-        match w.value.0.trim().parse::<u16>() {
-            Ok(n) if n == 0 || (10..=1000).contains(&n) => weight = Some(n),
-            _ => cx.error(
+/// A blkio weight: 10 to 1000, or 0 for none.
+fn blkio_weight(cx: &mut Context, w: &Spanned<Text>) -> Option<u16> {
+    match parse_whole(&w.value.0) {
+        Ok(n) if n == 0 || (10..=1000).contains(&n) => Some(n as u16),
+        Err(Whole::NotWhole) => {
+            cx.error(
+                w.span,
+                format!("blkio weight `{}` is not a whole number", w.value.0),
+                "not a number",
+                "use a weight between 10 and 1000",
+            );
+            None
+        }
+        _ => {
+            cx.error(
                 w.span,
                 format!("blkio weight `{}` is out of range", w.value.0),
                 "not 10-1000",
                 "use a weight between 10 and 1000",
-            ),
+            );
+            None
         }
     }
+}
+
+/// A count that swarm takes as an unsigned number (`parallelism`,
+/// `max_attempts`): 0 or more.
+fn count(cx: &mut Context, v: &Spanned<Text>, key: &str) -> Option<u64> {
+    int_in(cx, v, key, 0..=i64::MAX).map(|n| n as u64)
+}
+
+/// `max_failure_ratio`: a fraction of the tasks, from 0 to 1 (swarm refuses
+/// any other).
+fn ratio(cx: &mut Context, v: &Spanned<Text>) -> Option<f64> {
+    match v.value.0.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Some(r),
+        _ => {
+            cx.error(
+                v.span,
+                format!(
+                    "`max_failure_ratio: {}` is not a ratio from 0 to 1",
+                    v.value.0
+                ),
+                "not from 0 to 1",
+                "write the share of failed tasks that is tolerated, from 0 (none) to 1 (all), such as `0.2`",
+            );
+            None
+        }
+    }
+}
+
+fn blkio(cx: &mut Context, b: &raw::BlkioConfig) -> BlkioConfig {
+    let weight = b.weight.as_ref().and_then(|w| blkio_weight(cx, w));
     BlkioConfig {
         weight,
         weight_device: b
@@ -1068,7 +1182,7 @@ fn blkio(cx: &mut Context, b: &raw::BlkioConfig) -> BlkioConfig {
             .filter_map(|d| {
                 Some(WeightDevice {
                     path: d.path.clone(),
-                    weight: d.weight.0.trim().parse().ok()?,
+                    weight: blkio_weight(cx, &d.weight)?,
                 })
             })
             .collect(),
@@ -1114,6 +1228,7 @@ fn build(cx: &mut Context, b: &Spanned<raw::Build>, defined: &Defined) -> Build 
         },
         raw::Build::Long(l) => {
             not_honoured(cx, l);
+            build_ssh(cx, l);
             Build {
                 labels: {
                     empty_names(cx, &l.labels, "build.labels");
@@ -1183,6 +1298,60 @@ fn build(cx: &mut Context, b: &Spanned<raw::Build>, defined: &Defined) -> Build 
                 ulimits: ulimits(cx, &l.ulimits),
             }
         }
+    }
+}
+
+/// compose-go's rule: a service's `platform`, when set, is one of its
+/// `build.platforms`, when those are listed (compared as written).
+fn build_platform(cx: &mut Context, s: &raw::Service) {
+    let Some(platform) = &s.platform else {
+        return;
+    };
+    let Some(raw::Build::Long(l)) = s.build.as_ref().map(|b| &b.value) else {
+        return;
+    };
+    let Some(platforms) = l.platforms.as_ref().filter(|p| !p.value.is_empty()) else {
+        return;
+    };
+    if platforms.value.contains(&platform.value) {
+        return;
+    }
+    let listed: Vec<String> = platforms.value.iter().map(|p| format!("`{p}`")).collect();
+    cx.diagnostics.push(
+        Diagnostic::error(format!(
+            "`platform: {}` is not among the service's `build.platforms`",
+            platform.value
+        ))
+        .label(platform.span, "not a platform the image is built for")
+        .label(platforms.span, "built for these")
+        .help(format!(
+            "set `platform` to one of {} (spelled the same), or add it to `build.platforms`",
+            listed.join(", ")
+        )),
+    );
+}
+
+/// Each `build.ssh` entry is `default` (the SSH agent) or `ID=PATH`, as
+/// compose-go reads them; an ID alone is refused there, so here.
+fn build_ssh(cx: &mut Context, l: &raw::BuildLong) {
+    let Some(raw::ListOrDict::List(entries)) = l.ssh.as_ref().map(|s| &s.value) else {
+        return;
+    };
+    for e in entries {
+        let text = &e.value.0;
+        if text == "default" || text.contains('=') {
+            continue;
+        }
+        cx.error(
+            e.span,
+            if text.is_empty() {
+                "empty `build.ssh` entry".to_string()
+            } else {
+                format!("invalid `build.ssh` entry `{text}`")
+            },
+            "not `default` or `ID=PATH`",
+            "write `default` to forward the SSH agent, or `ID=PATH` (such as `github=~/.ssh/id_ed25519`) to forward a key",
+        );
     }
 }
 
@@ -1337,11 +1506,14 @@ fn deploy(cx: &mut Context, d: &raw::Deploy) -> Deploy {
     };
     let update = |cx: &mut Context, u: &Option<raw::UpdateConfig>| {
         u.as_ref().map(|u| UpdateConfig {
-            parallelism: u.parallelism.as_ref().and_then(|p| p.0.parse().ok()),
+            parallelism: u
+                .parallelism
+                .as_ref()
+                .and_then(|p| count(cx, p, "parallelism")),
             delay: u.delay.as_ref().and_then(|v| duration(cx, v, "delay")),
             failure_action: u.failure_action.clone(),
             monitor: u.monitor.as_ref().and_then(|v| duration(cx, v, "monitor")),
-            max_failure_ratio: u.max_failure_ratio.as_ref().and_then(|p| p.0.parse().ok()),
+            max_failure_ratio: u.max_failure_ratio.as_ref().and_then(|p| ratio(cx, p)),
             order: u.order.clone(),
         })
     };
@@ -1376,7 +1548,10 @@ fn deploy(cx: &mut Context, d: &raw::Deploy) -> Deploy {
         restart_policy: d.restart_policy.as_ref().map(|r| RestartPolicy {
             condition: r.condition.clone(),
             delay: r.delay.as_ref().and_then(|v| duration(cx, v, "delay")),
-            max_attempts: r.max_attempts.as_ref().and_then(|p| p.0.parse().ok()),
+            max_attempts: r
+                .max_attempts
+                .as_ref()
+                .and_then(|p| count(cx, p, "max_attempts")),
             window: r.window.as_ref().and_then(|v| duration(cx, v, "window")),
         }),
         update_config: update(cx, &d.update_config),
@@ -1397,7 +1572,7 @@ fn deploy(cx: &mut Context, d: &raw::Deploy) -> Deploy {
                 max_replicas_per_node: p
                     .max_replicas_per_node
                     .as_ref()
-                    .and_then(|v| v.0.parse().ok()),
+                    .and_then(|v| count(cx, v, "max_replicas_per_node")),
             })
             .unwrap_or_default(),
     }
@@ -1697,21 +1872,47 @@ fn dependencies(cx: &mut Context, out: &mut Service, s: &raw::Service, defined: 
             EdgeKind::VolumesFrom,
         );
     }
-    // compose also makes `network_mode: service:x` a dependency that restarts
-    // with x; the edge itself is recorded by `networks`.
-    let shared = s
-        .network_mode
-        .as_ref()
-        .and_then(|m| m.value.strip_prefix("service:"));
-    if let Some(target) = shared
-        && defined.services.contains(&target)
-        && !out.depends_on.contains_key(target)
-    {
-        let dep = Dependency {
-            restart: true,
-            ..started
+    // compose also makes `network_mode`, `ipc` and `pid: service:x` a
+    // dependency that restarts with x (compose-go's implied dependencies);
+    // the network edge itself is recorded by `networks`, the others here, so
+    // that a cycle through them is found.
+    let shared = [
+        ("network_mode", &s.network_mode),
+        ("ipc", &s.ipc),
+        ("pid", &s.pid),
+    ]
+    .into_iter()
+    .filter_map(|(key, m)| {
+        let m = m.as_ref()?;
+        Some((key, m.value.strip_prefix("service:")?, m.span))
+    });
+    for (key, target, span) in shared {
+        if !defined.services.contains(&target) {
+            // An unknown network_mode target is reported by `networks`.
+            if key != "network_mode" {
+                undefined(cx, "service", target, span, &defined.services, "services");
+            }
+            continue;
+        }
+        let kind = match key {
+            "ipc" => Some(EdgeKind::Ipc),
+            "pid" => Some(EdgeKind::Pid),
+            _ => None,
         };
-        out.depends_on.insert(target.to_string(), dep);
+        if let Some(kind) = kind {
+            out.edges.push(Edge {
+                to: target.to_string(),
+                kind,
+                span,
+            });
+        }
+        if !out.depends_on.contains_key(target) {
+            let dep = Dependency {
+                restart: true,
+                ..started.clone()
+            };
+            out.depends_on.insert(target.to_string(), dep);
+        }
     }
 }
 
@@ -1890,6 +2091,112 @@ mod tests {
     fn extra_hosts_need_an_address_and_a_plain_name() {
         assert_eq!(hosts(list(&["nohost"])).1, 1);
         assert_eq!(hosts(list(&[":1.1.1.1"])).1, 1);
+    }
+
+    /// The error messages of loading `services: {a: {image: x, <service>}}`.
+    fn messages(service: &str) -> Vec<String> {
+        let d = crate::testutil::dir(&[(
+            "compose.yaml",
+            &format!("services:\n  a:\n    image: x\n{service}\n"),
+        )]);
+        let opts = crate::load::Options {
+            cwd: d.0.clone(),
+            ..Default::default()
+        };
+        match crate::load::load(&opts) {
+            Ok(_) => Vec::new(),
+            Err(f) => f.diagnostics.into_iter().map(|d| d.message).collect(),
+        }
+    }
+
+    const MAX: i64 = i64::MAX;
+
+    #[test]
+    fn huge_whole_numbers_are_too_large_with_their_maximum() {
+        // YAML reads all three as floats; `+Inf` and `1e+20` are their text.
+        for (huge, shown) in [
+            ("1e400", "+Inf"),
+            ("99999999999999999999", "1e+20"),
+            ("1e19", "1e+19"),
+        ] {
+            let service = [
+                "cpu_shares",
+                "cpu_quota",
+                "pids_limit",
+                "mem_swappiness",
+                "scale",
+            ]
+            .map(|k| format!("    {k}: {huge}"))
+            .join("\n");
+            assert_eq!(
+                messages(&service),
+                [
+                    format!("`cpu_shares: {shown}` is too large: the maximum is {MAX}"),
+                    format!("`cpu_quota: {shown}` is too large: the maximum is {MAX}"),
+                    format!("`pids_limit: {shown}` is too large: the maximum is {MAX}"),
+                    format!("`mem_swappiness: {shown}` is too large: the maximum is {MAX}"),
+                    format!("`scale: {shown}` is too large: the maximum is {MAX}"),
+                ],
+                "{huge}"
+            );
+        }
+        assert_eq!(
+            messages("    oom_score_adj: 1e400"),
+            ["`oom_score_adj: +Inf` is too large: the maximum is 1000"]
+        );
+        assert_eq!(
+            messages("    cpu_shares: -1e400"),
+            ["`cpu_shares: -Inf` is too small: the minimum is 0"]
+        );
+        // A whole float is read as the number it is, as compose reads it.
+        assert_eq!(messages("    pids_limit: 1e3"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn huge_sizes_durations_and_cpus_are_too_large_with_their_maximum() {
+        let size = "is too large: the largest size is 8 EiB - 1 byte (9223372036854775807 bytes)";
+        let long = "is too long: the longest duration is 2562047h47m16.854775807s";
+        assert_eq!(
+            messages(
+                "    mem_limit: 1e19\n    shm_size: 9e18g\n    stop_grace_period: 1e19s\n    cpu_rt_runtime: 1e400\n    tmpfs: ['/x:size=1e19']\n    deploy: {resources: {limits: {cpus: 1e400}}}"
+            ),
+            [
+                format!("invalid size for `mem_limit`: `1e+19` {size}"),
+                format!("invalid size for `shm_size`: `9e18g` {size}"),
+                format!("invalid duration for `stop_grace_period`: `1e19s` {long}"),
+                format!("invalid duration for `cpu_rt_runtime`: `+Inf` {long}"),
+                format!("invalid `tmpfs` size: `1e19` {size}"),
+                "`deploy.resources.cpus: +Inf` is too large: the engine takes at most 9223372036.854775807 CPUs".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn huge_limits_counts_and_weights_are_too_large_not_dropped() {
+        assert_eq!(
+            messages(
+                "    ulimits: {nofile: 1e400, nproc: {soft: 1, hard: 99999999999999999999}}\n    blkio_config: {weight: 1e19, weight_device: [{path: /dev/sda, weight: 1e400}], device_read_iops: [{path: /dev/sda, rate: 1e19}]}"
+            ),
+            [
+                format!("ulimit `nofile`: `+Inf` is too large: the maximum is {MAX}"),
+                format!("ulimit `nproc`: `1e+20` is too large: the maximum is {MAX}"),
+                "blkio weight `1e+19` is out of range".to_string(),
+                "blkio weight `+Inf` is out of range".to_string(),
+                format!("I/O rate `1e+19` is too large: the maximum is {MAX}"),
+            ]
+        );
+        // These were dropped without a word when they did not parse.
+        assert_eq!(
+            messages(
+                "    deploy:\n      update_config: {parallelism: 1e400, max_failure_ratio: 1e19}\n      restart_policy: {max_attempts: 99999999999999999999}\n      placement: {max_replicas_per_node: -1}"
+            ),
+            [
+                format!("`parallelism: +Inf` is too large: the maximum is {MAX}"),
+                "`max_failure_ratio: 1e+19` is not a ratio from 0 to 1".to_string(),
+                format!("`max_attempts: 1e+20` is too large: the maximum is {MAX}"),
+                "`max_replicas_per_node: -1` is out of range: it must be 0 or more".to_string(),
+            ]
+        );
     }
 
     #[test]

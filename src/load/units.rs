@@ -4,12 +4,94 @@
 //! 6 MiB) where crates such as bytesize are decimal, and compose prints durations
 //! the way Go's `time.Duration` does (`1m30s`), which no Rust crate reproduces.
 //! Only parsing and printing live here; limits (the engine's 6 MiB minimum) are
-//! checked by the caller, which knows the key.
+//! checked by the caller, which knows the key. What does not fit in 64 bits is
+//! "too large" (or "too long") here, however it is written: digits, an
+//! exponent (`9e18g`), or the text of a YAML float (`1e+19`, `+Inf`).
+
+/// The largest size: the engine takes sizes as signed 64-bit byte counts.
+pub const MAX_BYTES: &str = "8 EiB - 1 byte (9223372036854775807 bytes)";
+
+/// The value of a number written with an exponent or as an infinity: what a
+/// YAML float becomes as text (`1e+19`, `+Inf`, from `1e19`, `1e400` or
+/// `.inf`), or a size or duration's number part written so (`9e18` of
+/// `9e18g`). `None` for any other text, plain decimals included, so that
+/// those keep their own, exact, reading.
+fn exponent_form(num: &str) -> Option<f64> {
+    let lower = num.to_ascii_lowercase();
+    let unsigned = lower.trim_start_matches(['+', '-']);
+    if !(unsigned.contains('e') || unsigned == "inf" || unsigned == "infinity") {
+        return None;
+    }
+    lower.parse::<f64>().ok().filter(|f| !f.is_nan())
+}
+
+/// Why a text is not a whole number in range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whole {
+    NotWhole,
+    /// Above [`i64::MAX`].
+    TooLarge,
+    /// Below [`i64::MIN`].
+    TooSmall,
+}
+
+/// Reads a whole number that fits in 64 bits, as compose reads integer keys:
+/// a float that is whole (`1e3`, which YAML reads as a float) is that
+/// number; one past 64 bits, however written (`99999999999999999999`,
+/// `1e400`), is too large rather than "not a number".
+pub fn parse_whole(text: &str) -> Result<i64, Whole> {
+    let t = text.trim();
+    if let Ok(n) = t.parse::<i64>() {
+        return Ok(n);
+    }
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(if t.starts_with('-') {
+            Whole::TooSmall
+        } else {
+            Whole::TooLarge
+        });
+    }
+    let Some(f) = exponent_form(t).or_else(|| t.parse::<f64>().ok().filter(|f| f.is_finite()))
+    else {
+        return Err(Whole::NotWhole);
+    };
+    // 2^63 is `i64::MAX as f64`, and does not fit; -2^63 does.
+    if f >= i64::MAX as f64 {
+        Err(Whole::TooLarge)
+    } else if f < i64::MIN as f64 {
+        Err(Whole::TooSmall)
+    } else if f.fract() != 0.0 {
+        Err(Whole::NotWhole)
+    } else {
+        Ok(f as i64)
+    }
+}
 
 /// Parses a size in Docker's binary units: `1024`, `6m`, `1.5g`, `50M`, `1mb`,
 /// `2GiB`. Returns bytes.
 pub fn parse_bytes(text: &str) -> Result<i64, String> {
     let t = text.trim();
+    let too_large = || format!("`{text}` is too large: the largest size is {MAX_BYTES}");
+    // A YAML float (`1e+19`, `+Inf`), or a number with an exponent and a
+    // unit (`9e18g`): Docker reads neither, but a huge one is first of all
+    // too large, whatever its unit.
+    let (num, unit) = split_number(t);
+    if let Some(f) = exponent_form(num) {
+        let shift = size_shift(&unit.trim_start().to_ascii_lowercase()).unwrap_or(0);
+        if f * (1u64 << shift) as f64 >= i64::MAX as f64 {
+            return Err(too_large());
+        }
+        if f < 0.0 {
+            return Err(format!("`{text}` is not a size"));
+        }
+        if unit.is_empty() && f.fract() == 0.0 {
+            return Ok(f as i64);
+        }
+        return Err(format!(
+            "`{text}` is not a size: write it without an exponent, such as `512m` or `1073741824`"
+        ));
+    }
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
@@ -19,17 +101,9 @@ pub fn parse_bytes(text: &str) -> Result<i64, String> {
     {
         return Err(format!("`{text}` is not a size"));
     }
-    let lower = unit.to_ascii_lowercase();
-    let shift = match lower.as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        "t" | "tb" | "tib" => 40,
-        "p" | "pb" | "pib" => 50,
-        _ => return Err(format!("`{text}` has an unknown unit `{unit}`")),
+    let Some(shift) = size_shift(&unit.to_ascii_lowercase()) else {
+        return Err(format!("`{text}` has an unknown unit `{unit}`"));
     };
-    let too_large = || format!("`{text}` is too large: sizes stop below 8 EiB (2^63 bytes)");
     // Whole numbers are computed exactly, so that a size just past 2^63
     // bytes is refused rather than rounded (a float cast would clamp it to
     // i64::MAX without a word); only fractions go through f64.
@@ -47,6 +121,45 @@ pub fn parse_bytes(text: &str) -> Result<i64, String> {
         return Err(too_large());
     }
     Ok(bytes as i64)
+}
+
+/// How far a size unit (lower case) shifts bytes: `m` is 20 (MiB).
+fn size_shift(unit: &str) -> Option<u32> {
+    Some(match unit {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        "p" | "pb" | "pib" => 50,
+        _ => return None,
+    })
+}
+
+/// Splits a leading number, exponent or infinity included (`9e18` of
+/// `9e18g`, `+Inf`), from what follows it.
+fn split_number(t: &str) -> (&str, &str) {
+    let b = t.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    if t[i..].to_ascii_lowercase().starts_with("inf") {
+        return (t, "");
+    }
+    while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+        i += 1;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        let mut j = i + 1;
+        if j < b.len() && (b[j] == b'+' || b[j] == b'-') {
+            j += 1;
+        }
+        if j < b.len() && b[j].is_ascii_digit() {
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            i = j;
+        }
+    }
+    t.split_at(i)
 }
 
 /// Reads an integer as compose's YAML parser does (yaml.v3: Go's
@@ -103,6 +216,35 @@ pub fn parse_go_duration(text: &str) -> Result<i64, String> {
     if s.is_empty() {
         return Err(bad());
     }
+    let too_long = || {
+        format!(
+            "`{text}` is too long: the longest duration is {}",
+            format_go_duration(i64::MAX)
+        )
+    };
+    // A YAML float (`1e+19`, `+Inf`), or a number part with an exponent
+    // (`1e19s`): Go reads neither, but a huge one is first of all too long.
+    let (num, unit) = split_number(s);
+    if let Some(f) = exponent_form(num) {
+        let unit = [
+            ("h", H),
+            ("ms", MS),
+            ("m", M),
+            ("s", S),
+            ("us", US),
+            ("µs", US),
+            ("μs", US),
+        ]
+        .into_iter()
+        .find(|(u, _)| unit.starts_with(u))
+        .map_or(NS, |(_, n)| n);
+        if f.abs() * unit as f64 >= i64::MAX as f64 {
+            return Err(too_long());
+        }
+        return Err(format!(
+            "`{text}` is not a duration: write it without an exponent, such as `90s` or `1h30m`"
+        ));
+    }
     let mut total: f64 = 0.0;
     while !s.is_empty() {
         let n_end = s
@@ -130,7 +272,7 @@ pub fn parse_go_duration(text: &str) -> Result<i64, String> {
     }
     // `>=`: i64::MAX rounds up to 2^63 as a float, which does not fit.
     if total >= i64::MAX as f64 {
-        return Err(format!("`{text}` is too long a duration"));
+        return Err(too_long());
     }
     let ns = total.round() as i64;
     Ok(if neg { -ns } else { ns })
@@ -213,7 +355,77 @@ mod tests {
         assert_eq!(parse_bytes("8388607t"), Ok(8388607 << 40));
         assert!(parse_bytes("8388608.0t").is_err());
         assert!(parse_bytes("99999999999999999999999999999999999999999g").is_err());
-        assert!(parse_go_duration("2562048h").is_err());
+    }
+
+    #[test]
+    fn huge_sizes_are_too_large_however_written() {
+        let too_large = |t: &str| format!("`{t}` is too large: the largest size is {MAX_BYTES}");
+        // `+Inf` and `1e+19` are what YAML's `1e400`, `.inf` and `1e19` become.
+        for t in [
+            "+Inf", "1e+19", "1e+20", "9e18g", "1e19s", "1E400", "8388608t",
+        ] {
+            assert_eq!(parse_bytes(t), Err(too_large(t)), "{t}");
+        }
+        // A whole number in exponent form is that number of bytes; with a
+        // unit, or a fraction, it is written another way.
+        assert_eq!(parse_bytes("1e+06"), Ok(1_000_000));
+        assert_eq!(
+            parse_bytes("1e3m"),
+            Err("`1e3m` is not a size: write it without an exponent, such as `512m` or `1073741824`".into())
+        );
+        assert_eq!(parse_bytes("-Inf"), Err("`-Inf` is not a size".into()));
+    }
+
+    #[test]
+    fn huge_durations_are_too_long_however_written() {
+        let too_long = |t: &str| {
+            format!("`{t}` is too long: the longest duration is 2562047h47m16.854775807s")
+        };
+        for t in [
+            "+Inf",
+            "-Inf",
+            "1e+19",
+            "1e19s",
+            "1e12h",
+            "2562048h",
+            "99999999999999999999s",
+        ] {
+            assert_eq!(parse_go_duration(t), Err(too_long(t)), "{t}");
+        }
+        assert_eq!(
+            parse_go_duration("1e3s"),
+            Err(
+                "`1e3s` is not a duration: write it without an exponent, such as `90s` or `1h30m`"
+                    .into()
+            )
+        );
+        assert_eq!(format_go_duration(i64::MAX), "2562047h47m16.854775807s");
+    }
+
+    #[test]
+    fn whole_numbers_past_64_bits_are_too_large_or_too_small() {
+        assert_eq!(parse_whole("42"), Ok(42));
+        assert_eq!(parse_whole(" -7 "), Ok(-7));
+        // A whole float is its number, as compose reads `pids_limit: 1e3`.
+        assert_eq!(parse_whole("1e+06"), Ok(1_000_000));
+        assert_eq!(parse_whole("1000.0"), Ok(1000));
+        assert_eq!(parse_whole("9223372036854775807"), Ok(i64::MAX));
+        assert_eq!(parse_whole("-9223372036854775808"), Ok(i64::MIN));
+        for t in [
+            "9223372036854775808",
+            "99999999999999999999",
+            "1e+19",
+            "+Inf",
+            "1e400",
+        ] {
+            assert_eq!(parse_whole(t), Err(Whole::TooLarge), "{t}");
+        }
+        for t in ["-9223372036854775809", "-1e+20", "-Inf"] {
+            assert_eq!(parse_whole(t), Err(Whole::TooSmall), "{t}");
+        }
+        for t in ["1.5", "NaN", "abc", "", "1e19s", "0x10"] {
+            assert_eq!(parse_whole(t), Err(Whole::NotWhole), "{t}");
+        }
     }
 
     #[test]

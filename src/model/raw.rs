@@ -524,7 +524,7 @@ one_of!(Ulimit, "a number or a mapping with `soft` and `hard`",
 #[serde(deny_unknown_fields)]
 pub struct WeightDevice {
     pub path: String,
-    pub weight: Text,
+    pub weight: Spanned<Text>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -611,18 +611,18 @@ pub struct Resources {
 pub struct RestartPolicy {
     pub condition: Option<String>,
     pub delay: Option<Spanned<Text>>,
-    pub max_attempts: Option<Text>,
+    pub max_attempts: Option<Spanned<Text>>,
     pub window: Option<Spanned<Text>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateConfig {
-    pub parallelism: Option<Text>,
+    pub parallelism: Option<Spanned<Text>>,
     pub delay: Option<Spanned<Text>>,
     pub failure_action: Option<String>,
     pub monitor: Option<Spanned<Text>>,
-    pub max_failure_ratio: Option<Text>,
+    pub max_failure_ratio: Option<Spanned<Text>>,
     pub order: Option<String>,
 }
 
@@ -637,7 +637,7 @@ pub struct Preference {
 pub struct Placement {
     pub constraints: Option<Vec<String>>,
     pub preferences: Option<Vec<Preference>>,
-    pub max_replicas_per_node: Option<Text>,
+    pub max_replicas_per_node: Option<Spanned<Text>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, JsonSchema)]
@@ -752,8 +752,8 @@ pub struct Service {
     pub dns_opt: Option<Vec<String>>,
     pub extra_hosts: Option<Spanned<ExtraHosts>>,
     pub network_mode: Option<Spanned<String>>,
-    pub ipc: Option<String>,
-    pub pid: Option<String>,
+    pub ipc: Option<Spanned<String>>,
+    pub pid: Option<Spanned<String>>,
     pub uts: Option<String>,
     pub userns_mode: Option<String>,
     pub cgroup: Option<Spanned<String>>,
@@ -767,7 +767,7 @@ pub struct Service {
     pub profiles: Option<Vec<String>>,
     pub scale: Option<Spanned<Text>>,
     pub pull_policy: Option<Spanned<String>>,
-    pub platform: Option<String>,
+    pub platform: Option<Spanned<String>>,
     pub runtime: Option<String>,
     pub secrets: Option<Vec<Spanned<ServiceFileRef>>>,
     pub configs: Option<Vec<Spanned<ServiceFileRef>>>,
@@ -832,7 +832,7 @@ impl<'de> Deserialize<'de> for External {
 #[serde(deny_unknown_fields)]
 #[schemars(extend("patternProperties" = { ext!(): {} }))]
 pub struct Network {
-    pub name: Option<String>,
+    pub name: Option<Spanned<String>>,
     pub driver: Option<String>,
     pub driver_opts: Option<IndexMap<String, Text>>,
     pub external: Option<Spanned<External>>,
@@ -848,7 +848,7 @@ pub struct Network {
 #[serde(deny_unknown_fields)]
 #[schemars(extend("patternProperties" = { ext!(): {} }))]
 pub struct Volume {
-    pub name: Option<String>,
+    pub name: Option<Spanned<String>>,
     pub driver: Option<String>,
     pub driver_opts: Option<IndexMap<String, Text>>,
     pub external: Option<Spanned<External>>,

@@ -686,6 +686,10 @@ pub enum EdgeKind {
     Link,
     VolumesFrom,
     NetworkMode,
+    /// `ipc: service:x`.
+    Ipc,
+    /// `pid: service:x`.
+    Pid,
 }
 
 impl EdgeKind {
@@ -695,6 +699,8 @@ impl EdgeKind {
             EdgeKind::Link => "links",
             EdgeKind::VolumesFrom => "volumes_from",
             EdgeKind::NetworkMode => "network_mode",
+            EdgeKind::Ipc => "ipc",
+            EdgeKind::Pid => "pid",
         }
     }
 }
