@@ -598,8 +598,12 @@ impl Reader<'_> {
                 text,
                 ..
             }) => {
-                // A regular text file: its line is shown, with the place.
+                // Its line is shown, with the place, if what comes before it
+                // shows a stack file (see `is_stack`).
                 let id = self.sources.add(shown(self.cwd), path.to_path_buf(), text);
+                if yaml::opens_with_key(&self.sources.get(id).text, STACK_KEYS) {
+                    self.sources.recognise_stack(id);
+                }
                 let end = self.sources.get(id).text[offset..]
                     .chars()
                     .next()
@@ -632,12 +636,23 @@ impl Reader<'_> {
         let text = self.sources.get(id).text.clone();
         let docs = match yaml::parse_all(id, &text) {
             Ok(docs) => docs,
-            Err(d) => {
+            Err(d) if yaml::opens_with_key(&text, STACK_KEYS) => {
+                // A file that does not parse has not shown it is a stack file,
+                // but one whose top level opened with `services:` (or another
+                // key only a stack has) before the error was written as one:
+                // the files a stack can be pointed at to steal from (keys,
+                // credentials, other tools' configuration) do not start so.
+                // Without its lines, the commonest mistake in a stack file, a
+                // line indented wrongly, would be hard to find.
+                self.sources.recognise_stack(id);
                 self.diags.push(d);
                 return None;
             }
+            Err(d) => {
+                self.diags.push(not_yaml(&d, &shown(self.cwd)));
+                return None;
+            }
         };
-        self.diags.extend(tags::check(id, &text));
         if docs.is_empty() {
             // Nothing but blanks and comments: compose refuses such a file
             // ("empty compose file"); loading it as no services would make
@@ -652,13 +667,29 @@ impl Reader<'_> {
         let mut ok = true;
         for tree in docs.iter().filter(|t| !matches!(t.value, Value::Map(_))) {
             ok = false;
+            // compose: "top-level object must be a mapping". Neither the
+            // value nor its text: this may be a key or a token.
+            let kind = match tree.value {
+                Value::Null => "empty",
+                _ => tree.kind(),
+            };
             self.diags.push(
-                Diagnostic::error("a stack file must be a mapping at the top level")
-                    .label(tree.span, format!("found {}", tree.kind()))
-                    .help("start the file with `services:`; an empty document between `---` lines counts too"),
+                Diagnostic::error(format!(
+                    "`{}`: the top level must be a mapping (of `services`, `networks`, ...); it is {kind}",
+                    shown(self.cwd)
+                ))
+                .label(Span::new(id, tree.span.start..tree.span.start), "the top level starts here")
+                .help("a stack file starts with `services:`; an empty document between `---` lines counts too. If this file is not a stack file, remove it from `-f`, `COMPOSE_FILE`, `include` or `extends`"),
             );
         }
-        ok.then_some(docs)
+        if !ok {
+            return None;
+        }
+        if is_stack(&docs) {
+            self.sources.recognise_stack(id);
+        }
+        self.diags.extend(tags::check(id, &text));
+        Some(docs)
     }
 
     /// Reads, parses and interpolates one file's documents (leaves their
@@ -673,6 +704,38 @@ impl Reader<'_> {
             interpolate_tree(tree, &text, env, self.diags);
         }
         Some(docs)
+    }
+}
+
+/// The top-level keys only a stack file has. `name` and `version` are not
+/// among them: configuration files of other tools have those too.
+const STACK_KEYS: &[&str] = &[
+    "services", "networks", "volumes", "secrets", "configs", "include",
+];
+
+/// Whether a parsed file looks like a stack file, so that its lines may be
+/// shown in diagnostics: every document a mapping, and one of them with a
+/// key only a stack has. A file a stack names can be any file of the user's;
+/// one that is a mapping but not a stack's (`~/.config/gh/hosts.yml`, a
+/// one-line `~/.docker/config.json`) is reported at its keys, not quoted.
+fn is_stack(docs: &[Node]) -> bool {
+    docs.iter().all(|d| d.as_map().is_some())
+        && docs
+            .iter()
+            .filter_map(Node::as_map)
+            .any(|m| STACK_KEYS.iter().any(|k| m.contains_key(*k)))
+}
+
+/// The parse error of a file that has not shown it is a stack file: its
+/// place, and nothing the parser said about its text (an unknown anchor's
+/// name, a duplicate key, an unexpected character are the file's own).
+fn not_yaml(d: &Diagnostic, shown: &str) -> Diagnostic {
+    let error = Diagnostic::error(format!("`{shown}` is not valid YAML")).help(
+        "if it is a stack file, fix the YAML at this line and column; if it is not, remove it from `-f`, `COMPOSE_FILE`, `include` or `extends`",
+    );
+    match d.primary_span() {
+        Some(at) => error.label(at, "the YAML parser stopped here"),
+        None => error,
     }
 }
 
@@ -778,7 +841,7 @@ fn interpolate_tree(
                         ),
                     };
                     diags.push(
-                        Diagnostic::error(e.to_string())
+                        Diagnostic::error(e.unquoted())
                             .label(at(range), label)
                             .help(help),
                     );

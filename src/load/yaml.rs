@@ -395,6 +395,51 @@ fn parse_documents(file: FileId, text: &str, first_only: bool) -> Result<Vec<Nod
     Ok(docs)
 }
 
+/// Whether the first document is a mapping with one of `keys` among the
+/// top-level keys read before the parser stops, at an error or at the
+/// document's end. For a file that does not parse: whether what came before
+/// the error shows what the file was meant to be.
+pub fn opens_with_key(text: &str, keys: &[&str]) -> bool {
+    let mut options = granit_parser::Options::default();
+    options.emit_comments = false;
+    // Open collections, the top-level mapping included, and whether the next
+    // node directly in that mapping is a key.
+    let mut depth = 0usize;
+    let mut at_key = true;
+    for item in Parser::new_from_str_with_options(text, options) {
+        let Ok((event, _)) = item else {
+            return false;
+        };
+        match event {
+            Event::StreamStart | Event::DocumentStart(..) | Event::Anchor(..) => {}
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                if depth == 0 && !matches!(event, Event::MappingStart(..)) {
+                    return false;
+                }
+                depth += 1;
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                depth -= 1;
+                match depth {
+                    0 => return false,
+                    1 => at_key = !at_key,
+                    _ => {}
+                }
+            }
+            Event::Scalar(value, ..) if depth == 1 => {
+                if at_key && keys.contains(&&*value) {
+                    return true;
+                }
+                at_key = !at_key;
+            }
+            Event::Scalar(..) | Event::Alias(..) | Event::UnresolvedAlias(..) if depth > 1 => {}
+            Event::Alias(..) | Event::UnresolvedAlias(..) if depth == 1 => at_key = !at_key,
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// A parser error in words that say what to fix. The parser reports where it
 /// gave up, which for the two most common mistakes (a tab in the indentation,
 /// a bracket never closed) is not where the mistake is: point at that too.
