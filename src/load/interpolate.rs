@@ -928,6 +928,26 @@ mod tests {
     }
 
     #[test]
+    fn an_unquoted_syntax_error_holds_none_of_the_value() {
+        for input in [
+            "pa${ss hunter2",
+            "pa${hunter2",
+            "x${1hunter2}",
+            "${hunter2[@]}",
+        ] {
+            let e = err(input);
+            // compose's wording quotes the value.
+            assert!(e.to_string().contains("hunter2"), "{input}: {e}");
+            let unquoted = e.unquoted();
+            assert!(!unquoted.contains("hunter2"), "{input}: {unquoted}");
+            assert!(
+                unquoted.starts_with("invalid interpolation format: "),
+                "{unquoted}"
+            );
+        }
+    }
+
+    #[test]
     fn syntax_error_messages() {
         let e = err("x ${A B}");
         assert_eq!(

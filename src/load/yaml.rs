@@ -934,6 +934,26 @@ mod tests {
     }
 
     #[test]
+    fn a_file_opens_with_a_key_only_when_its_top_level_mapping_has_it_before_an_error() {
+        let keys = &["services", "volumes"];
+        assert!(opens_with_key("services:\n  web: {}\n", keys));
+        assert!(opens_with_key(
+            "x-a: &a {k: [1, {services: c}]}\nb: *a\nvolumes:\n  v:\n   bad: [\n",
+            keys
+        ));
+        // Nested, a value, or after the first document: not the top level.
+        assert!(!opens_with_key("other:\n  services: {}\n", keys));
+        assert!(!opens_with_key("a: services\nb: [volumes]\n", keys));
+        assert!(!opens_with_key("a: 1\n---\nservices: {}\n", keys));
+        // Not a mapping at the top.
+        assert!(!opens_with_key("services\n", keys));
+        assert!(!opens_with_key("- services: {}\n", keys));
+        assert!(!opens_with_key("[default]\nservices = x\n", keys));
+        // The parser stopped before the key.
+        assert!(!opens_with_key("token: x\n  bad: [\nservices: {}\n", keys));
+    }
+
+    #[test]
     fn spans_point_at_keys_and_values() {
         let text = "services:\n  web:\n    image: nginx\n";
         let root = p(text);
