@@ -301,3 +301,23 @@ fn a_file_with_a_syntax_error_before_any_stack_key_shows_no_line() {
         "{err}"
     );
 }
+
+#[test]
+fn a_command_cut_at_an_operator_names_the_operator_not_the_interpolated_rest() {
+    let run = Berth::new()
+        .env("TOKEN", "hunter2-s3cret")
+        .file(
+            "compose.yaml",
+            "services:\n  web:\n    image: nginx\n    command: setup && login --token ${TOKEN}\n",
+        )
+        .args(["config", "-q"])
+        .run()
+        .code_is(0);
+    assert!(!run.output().contains("hunter2"), "{}", run.output());
+    assert!(
+        run.stderr()
+            .contains("⚠ `command` stops at `&&`; compose and berth ignore the rest of the line"),
+        "{}",
+        run.stderr()
+    );
+}
