@@ -227,17 +227,17 @@ fn read_raw_env_file(
     envfile::parse_raw(&text, vars, outer)
 }
 
-/// The warning for a variable an env file's value used that is not set.
+/// The warning for a variable an env file's value used that is not set. Its
+/// name is part of the value, which may be a password with a `$` in it
+/// (`Xy7$Qz9`): the place is given instead, as for every env-file problem.
 fn env_file_unset(shown: &str, u: &envfile::Unset) -> Diagnostic {
     let (line, col) = u.at;
     Diagnostic::warning(format!(
-        "env file `{shown}:{line}:{col}` uses the variable `{}`, which is not set; using an empty string",
-        u.name
+        "env file `{shown}:{line}:{col}` uses a variable that is not set; using an empty string"
     ))
-    .help(format!(
-        "set `{}` in the environment or on an earlier line, or give a default: `${{{}:-value}}`",
-        u.name, u.name
-    ))
+    .help(
+        "a `$` in a value starts a variable: set it in the environment or on an earlier line, give a default (`${NAME:-value}`), or write `$$` for a literal `$`",
+    )
 }
 
 /// Adds the variables of env files (later files winning) to `env`, where the

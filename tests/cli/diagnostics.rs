@@ -321,3 +321,24 @@ fn a_command_cut_at_an_operator_names_the_operator_not_the_interpolated_rest() {
         run.stderr()
     );
 }
+
+#[test]
+fn a_dollar_in_an_env_file_password_is_warned_about_by_its_place_not_its_text() {
+    let run = Berth::new()
+        .file(".env", "DB_PASSWORD=Xy7$Qz9hunter\n")
+        .file(
+            "compose.yaml",
+            "services:\n  web:\n    image: nginx\n    environment: {P: \"${DB_PASSWORD}\"}\n",
+        )
+        .args(["config", "-q"])
+        .run()
+        .code_is(0);
+    assert!(!run.output().contains("Qz9"), "{}", run.output());
+    assert!(
+        run.stderr().contains(
+            "⚠ env file `.env:1:16` uses a variable that is not set; using an empty string"
+        ),
+        "{}",
+        run.stderr()
+    );
+}
