@@ -305,7 +305,7 @@ fn project_name(
             let mut node = node.clone();
             let text = reader.sources.get(node.span.file).text.clone();
             // Warnings about the name's variables come with the whole file.
-            interpolate_tree(&mut node, &text, env, &mut Diagnostics::default());
+            interpolate_tree(&mut node, &text, false, env, &mut Diagnostics::default());
             node.as_str().map(str::to_string)
         })
         .rfind(|n| !n.is_empty())
@@ -700,8 +700,9 @@ impl Reader<'_> {
             return Some(docs);
         }
         for tree in &mut docs {
-            let text = self.sources.get(tree.span.file).text.clone();
-            interpolate_tree(tree, &text, env, self.diags);
+            let file = self.sources.get(tree.span.file);
+            let (text, shown) = (file.text.clone(), file.opaque().is_none());
+            interpolate_tree(tree, &text, shown, env, self.diags);
         }
         Some(docs)
     }
@@ -782,10 +783,14 @@ pub(crate) fn load_model(
     acc.unwrap_or_else(|| Node::new(Value::Map(Default::default()), Span::default()))
 }
 
-/// Interpolates every scalar value (not keys) in place.
+/// Interpolates every scalar value (not keys) in place. `shown`: whether the
+/// file's lines are shown (see `Sources::recognise_stack`); if not, a
+/// warning does not name the variable either, since the name is part of a
+/// value of a file that may be anything (a password `Xy7$Qz9` uses `Qz9`).
 fn interpolate_tree(
     node: &mut Node,
     text: &str,
+    shown: bool,
     env: &IndexMap<String, String>,
     diags: &mut Diagnostics,
 ) {
@@ -812,17 +817,20 @@ fn interpolate_tree(
             match interpolate::interpolate(&s.text, &lookup) {
                 Ok(done) => {
                     for u in &done.unset {
-                        diags.push(
+                        let warning = if shown {
                             Diagnostic::warning(format!(
                                 "the variable `{}` is not set; using an empty string",
                                 u.name
                             ))
-                            .label(at(u.range.clone()), "not set")
                             .help(format!(
                                 "set `{}` in the environment or in .env, or give a default: `${{{}:-value}}`",
                                 u.name, u.name
-                            )),
-                        );
+                            ))
+                        } else {
+                            Diagnostic::warning("a variable that is not set is used; using an empty string")
+                                .help("a `$` in a value starts a variable: set it in the environment or in .env, give a default (`${NAME:-value}`), or write `$$` for a literal `$`")
+                        };
+                        diags.push(warning.label(at(u.range.clone()), "not set"));
                     }
                     s.text = done.value;
                 }
@@ -850,12 +858,12 @@ fn interpolate_tree(
         }
         Value::Seq(items) => {
             for i in items {
-                interpolate_tree(i, text, env, diags);
+                interpolate_tree(i, text, shown, env, diags);
             }
         }
         Value::Map(m) => {
             for (_, e) in m.iter_mut() {
-                interpolate_tree(&mut e.value, text, env, diags);
+                interpolate_tree(&mut e.value, text, shown, env, diags);
             }
         }
         Value::Null => {}

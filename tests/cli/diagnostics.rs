@@ -342,3 +342,24 @@ fn a_dollar_in_an_env_file_password_is_warned_about_by_its_place_not_its_text() 
         run.stderr()
     );
 }
+
+#[test]
+fn a_dollar_in_a_value_of_a_file_that_is_not_a_stack_is_warned_about_by_its_place() {
+    let err = refused_without_quoting(
+        Berth::new(),
+        &[
+            ("db.yml", "db:\n  password: Xy7$Qz9hunter\n"),
+            (
+                "compose.yaml",
+                "include:\n  - db.yml\nservices:\n  web:\n    image: nginx\n",
+            ),
+        ],
+        &["Qz9", "Xy7", "password"],
+    );
+    assert!(
+        err.contains("⚠ a variable that is not set is used; using an empty string"),
+        "{err}"
+    );
+    assert!(err.contains("at db.yml:2:16: not set"), "{err}");
+    assert!(err.contains("× unknown key `db`"), "{err}");
+}
