@@ -598,8 +598,8 @@ impl Reader<'_> {
                 text,
                 ..
             }) => {
-                // Its line is shown, with the place, if what comes before it
-                // shows a stack file (see `is_stack`).
+                // Its line is shown, with the place, if the text before the
+                // bad byte opened as a stack file (as for a YAML error below).
                 let id = self.sources.add(shown(self.cwd), path.to_path_buf(), text);
                 if yaml::opens_with_key(&self.sources.get(id).text, STACK_KEYS) {
                     self.sources.recognise_stack(id);
