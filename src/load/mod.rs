@@ -601,7 +601,13 @@ impl Reader<'_> {
                 // Its line is shown, with the place, if the text before the
                 // bad byte opened as a stack file (as for a YAML error below).
                 let id = self.sources.add(shown(self.cwd), path.to_path_buf(), text);
-                if yaml::opens_with_key(&self.sources.get(id).text, STACK_KEYS) {
+                let text = self.sources.get(id).text.clone();
+                let before = &text[..offset.min(text.len())];
+                let stack = match yaml::parse_all_noting(id, before, STACK_KEYS) {
+                    Ok(docs) => is_stack(&docs),
+                    Err((_, opened)) => opened,
+                };
+                if stack {
                     self.sources.recognise_stack(id);
                 }
                 let end = self.sources.get(id).text[offset..]
@@ -634,9 +640,9 @@ impl Reader<'_> {
         };
         let id = self.sources.add(shown(self.cwd), path.to_path_buf(), text);
         let text = self.sources.get(id).text.clone();
-        let docs = match yaml::parse_all(id, &text) {
+        let docs = match yaml::parse_all_noting(id, &text, STACK_KEYS) {
             Ok(docs) => docs,
-            Err(d) if yaml::opens_with_key(&text, STACK_KEYS) => {
+            Err((d, true)) => {
                 // A file that does not parse has not shown it is a stack file,
                 // but one whose top level opened with `services:` (or another
                 // key only a stack has) before the error was written as one:
@@ -648,7 +654,7 @@ impl Reader<'_> {
                 self.diags.push(d);
                 return None;
             }
-            Err(d) => {
+            Err((d, false)) => {
                 self.diags.push(not_yaml(&d, &shown(self.cwd)));
                 return None;
             }
