@@ -691,6 +691,7 @@ mod tests {
             PathBuf::from("/nonexistent/stack.yaml"),
             text,
         );
+        sources.recognise_stack(id);
         (sources, id)
     }
 
@@ -796,6 +797,9 @@ mod tests {
         let status = std::fs::read_to_string("/proc/self/status").unwrap();
         let proc = sources.add("status".into(), "/proc/self/status".into(), status);
         let dev = sources.add("null".into(), "/dev/null".into(), "key: value\n".into());
+        // Parsing as a stack does not make such a file showable.
+        sources.recognise_stack(proc);
+        sources.recognise_stack(dev);
         for (file, secret) in [(proc, "Name:"), (dev, "key: value")] {
             let d = Diagnostic::error("not a mapping").label(Span::new(file, 0..4), "here");
             let out = render(&d, &sources, OPTS);
@@ -807,8 +811,29 @@ mod tests {
         let path = dir.path().join("compose.yaml");
         std::fs::write(&path, "key: value\n").unwrap();
         let file = sources.add("compose.yaml".into(), path, "key: value\n".into());
+        sources.recognise_stack(file);
         let d = Diagnostic::error("bad").label(Span::new(file, 0..3), "here");
         assert!(render(&d, &sources, OPTS).contains("1 │ key: value"));
+    }
+
+    #[test]
+    fn a_file_not_recognised_as_a_stack_is_located_but_never_shown() {
+        let mut sources = Sources::default();
+        let file = sources.add(
+            "credentials".into(),
+            "/nonexistent/credentials".into(),
+            "[default]\nkey = AKIASECRET\n".into(),
+        );
+        let d = Diagnostic::error("not valid YAML").label(Span::new(file, 10..13), "stopped here");
+        let out = render(&d, &sources, OPTS);
+        assert_eq!(
+            out,
+            "  × not valid YAML\n  │   at credentials:2:1: stopped here (its contents are not shown: it \
+             does not read as a stack\n  │ file)\n"
+        );
+        sources.recognise_stack(file);
+        let out = render(&d, &sources, OPTS);
+        assert!(out.contains("2 │ key = AKIASECRET"), "{out}");
     }
 
     #[test]
@@ -820,6 +845,7 @@ mod tests {
             "/nonexistent/s".into(),
             "a: b\n".into(),
         );
+        sources.recognise_stack(yaml);
         let d = Diagnostic::error("bad include")
             .label(Span::new(bin, 0..1), "in here")
             .label(Span::new(yaml, 0..1), "included here");

@@ -67,7 +67,8 @@ pub struct SourceFile {
 }
 
 /// Why a file's contents are kept out of error snippets: its bytes are not a text
-/// file the user wrote, and may be secrets (`/proc/self/environ`) or garbage.
+/// file the user wrote, and may be secrets (`/proc/self/environ`) or garbage, or
+/// it is not known to be a stack file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Opaque {
     /// A FIFO, device, directory or socket.
@@ -76,6 +77,12 @@ pub enum Opaque {
     Virtual,
     /// NUL bytes or other control characters: binary, not YAML.
     Binary,
+    /// Not (yet) seen to be a stack file: every file starts so, until the
+    /// loader finds it parses as YAML with a stack's mapping at the top
+    /// ([`Sources::recognise_stack`]). A stack file may name any file as an
+    /// `include` or `extends` (`~/.aws/credentials`, `~/.ssh/id_rsa`), and
+    /// what such a file holds is the user's, not the stack author's.
+    NotAStack,
 }
 
 impl Opaque {
@@ -84,6 +91,7 @@ impl Opaque {
             Opaque::NotRegular => "not a regular file",
             Opaque::Virtual => "a kernel-generated file (procfs or sysfs)",
             Opaque::Binary => "binary content, not text",
+            Opaque::NotAStack => "it does not read as a stack file",
         }
     }
 }
@@ -138,10 +146,14 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// Registers a file's text. Whether it may be quoted in diagnostics is decided
-    /// here, from the file itself, so that no caller can forget to ask.
+    /// Registers a file's text. It may not be quoted in diagnostics until the
+    /// loader has seen it is a stack file ([`Sources::recognise_stack`]), and
+    /// never when the file itself says so (not a regular text file): decided
+    /// here, so that no caller can forget to ask.
     pub fn add(&mut self, name: String, path: PathBuf, text: String) -> FileId {
-        let opaque = opaque_content(&text).or_else(|| opaque_file(&path, &text));
+        let opaque = opaque_content(&text)
+            .or_else(|| opaque_file(&path, &text))
+            .or(Some(Opaque::NotAStack));
         let line_starts = std::iter::once(0)
             .chain(memchr_newlines(&text))
             .collect::<Vec<_>>()
@@ -154,6 +166,16 @@ impl Sources {
             opaque,
         });
         FileId((self.files.len() - 1) as u32)
+    }
+
+    /// The file parsed as YAML and looks like a stack file (see
+    /// `load::yaml::looks_like_stack`): its lines may be shown from now on,
+    /// unless it is opaque for a reason of its own.
+    pub fn recognise_stack(&mut self, id: FileId) {
+        let file = &mut self.files[id.0 as usize];
+        if file.opaque == Some(Opaque::NotAStack) {
+            file.opaque = None;
+        }
     }
 
     pub fn get(&self, id: FileId) -> &SourceFile {

@@ -367,7 +367,7 @@ fn expand(
             };
             Err(Error {
                 at: Some(place(range.start)),
-                reason: e.to_string(),
+                reason: e.unquoted(),
                 advice: Some(advice),
             })
         }

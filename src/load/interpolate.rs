@@ -84,6 +84,8 @@ pub enum InterpolationError {
     /// of the line (or of the enclosing default) when there is no `}`.
     Syntax {
         message: String,
+        /// What is wrong, in words that quote nothing of the value.
+        problem: &'static str,
         range: Range<usize>,
     },
 }
@@ -106,6 +108,19 @@ impl fmt::Display for InterpolationError {
 }
 
 impl std::error::Error for InterpolationError {}
+
+impl InterpolationError {
+    /// What is wrong, without the text it was found in: the value may be a
+    /// secret (an env file's, an `environment` value), so a diagnostic names
+    /// its place instead. A required variable's message is the file
+    /// author's own words for the user (`${DB:?set DB first}`) and is kept.
+    pub fn unquoted(&self) -> String {
+        match self {
+            Self::Required { .. } => self.to_string(),
+            Self::Syntax { problem, .. } => format!("invalid interpolation format: {problem}"),
+        }
+    }
+}
 
 /// Interpolates `input`, resolving variables through `lookup` (`None` = unset).
 pub fn interpolate(
@@ -274,12 +289,24 @@ impl Interpolator<'_> {
 
         let name_start = p + 2;
         match at(name_start) {
-            None => return Err(self.syntax(p, region_end, "missing closing '}'".into())),
-            Some(b'}') => return Err(self.syntax(p, region_end, "empty variable name".into())),
+            None => return Err(self.syntax(p, region_end, MISSING_CLOSE.into(), MISSING_CLOSE)),
+            Some(b'}') => {
+                return Err(self.syntax(
+                    p,
+                    region_end,
+                    "empty variable name".into(),
+                    "empty variable name",
+                ));
+            }
             Some(c) if !is_name_start(c) => {
                 let found = self.char_at(name_start);
                 let reason = format!("a variable name cannot start with {found:?}");
-                return Err(self.syntax(p, region_end, reason));
+                return Err(self.syntax(
+                    p,
+                    region_end,
+                    reason,
+                    "a variable name starts with a letter or `_`",
+                ));
             }
             Some(_) => {}
         }
@@ -299,12 +326,12 @@ impl Interpolator<'_> {
                 _ => return Err(self.unexpected(p, name_start, stop, region_end)),
             },
             Some(_) => return Err(self.unexpected(p, name_start, stop, region_end)),
-            None => return Err(self.syntax(p, region_end, "missing closing '}'".into())),
+            None => return Err(self.syntax(p, region_end, MISSING_CLOSE.into(), MISSING_CLOSE)),
         };
         let arg_start = stop + op_len;
         let close = self.braces(p).closing(p + 1, arg_start, region_end);
         let Some(close) = close else {
-            return Err(self.syntax(p, region_end, "missing closing '}'".into()));
+            return Err(self.syntax(p, region_end, MISSING_CLOSE.into(), MISSING_CLOSE));
         };
         self.frames.push(Frame {
             start: p,
@@ -398,10 +425,21 @@ impl Interpolator<'_> {
         let found = self.char_at(at);
         let name = &self.input[name_start..at];
         let reason = format!("unexpected {found:?} after variable name {name:?}");
-        self.syntax(p, region_end, reason)
+        self.syntax(
+            p,
+            region_end,
+            reason,
+            "an unexpected character after the variable name",
+        )
     }
 
-    fn syntax(&self, p: usize, region_end: usize, reason: String) -> InterpolationError {
+    fn syntax(
+        &self,
+        p: usize,
+        region_end: usize,
+        reason: String,
+        problem: &'static str,
+    ) -> InterpolationError {
         let bytes = self.input.as_bytes();
         let limit = region_end.min(bytes.len());
         let tail = bytes.get(p..limit).unwrap_or(&[]);
@@ -413,10 +451,13 @@ impl Interpolator<'_> {
         let text = self.input.get(p..stop).unwrap_or("");
         InterpolationError::Syntax {
             message: format!("invalid interpolation format for {text:?}: {reason}"),
+            problem,
             range: p..stop,
         }
     }
 }
+
+const MISSING_CLOSE: &str = "missing closing '}'";
 
 /// Brace structure of one line (from the first `${` that needed it). compose-go
 /// finds the end of a reference by rescanning from each `${`. That is quadratic
@@ -883,6 +924,26 @@ mod tests {
         ];
         for (input, range) in cases {
             assert_eq!(syntax_range(input), range, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn an_unquoted_syntax_error_holds_none_of_the_value() {
+        for input in [
+            "pa${ss hunter2",
+            "pa${hunter2",
+            "x${1hunter2}",
+            "${hunter2[@]}",
+        ] {
+            let e = err(input);
+            // compose's wording quotes the value.
+            assert!(e.to_string().contains("hunter2"), "{input}: {e}");
+            let unquoted = e.unquoted();
+            assert!(!unquoted.contains("hunter2"), "{input}: {unquoted}");
+            assert!(
+                unquoted.starts_with("invalid interpolation format: "),
+                "{unquoted}"
+            );
         }
     }
 

@@ -237,17 +237,17 @@ fn read_raw_env_file(
     envfile::parse_raw(&text, vars, outer)
 }
 
-/// The warning for a variable an env file's value used that is not set.
+/// The warning for a variable an env file's value used that is not set. Its
+/// name is part of the value, which may be a password with a `$` in it
+/// (`Xy7$Qz9`): the place is given instead, as for every env-file problem.
 fn env_file_unset(shown: &str, u: &envfile::Unset) -> Diagnostic {
     let (line, col) = u.at;
     Diagnostic::warning(format!(
-        "env file `{shown}:{line}:{col}` uses the variable `{}`, which is not set; using an empty string",
-        u.name
+        "env file `{shown}:{line}:{col}` uses a variable that is not set; using an empty string"
     ))
-    .help(format!(
-        "set `{}` in the environment or on an earlier line, or give a default: `${{{}:-value}}`",
-        u.name, u.name
-    ))
+    .help(
+        "a `$` in a value starts a variable: set it in the environment or on an earlier line, give a default (`${NAME:-value}`), or write `$$` for a literal `$`",
+    )
 }
 
 /// The `.env` of a directory, when there is one to read. Anything there but
@@ -328,7 +328,7 @@ fn project_name(
             let mut node = node.clone();
             let text = reader.sources.get(node.span.file).text.clone();
             // Warnings about the name's variables come with the whole file.
-            interpolate_tree(&mut node, &text, env, &mut Diagnostics::default());
+            interpolate_tree(&mut node, &text, false, env, &mut Diagnostics::default());
             node.as_str().map(str::to_string)
         })
         .rfind(|n| !n.is_empty())
@@ -622,8 +622,18 @@ impl Reader<'_> {
                 text,
                 ..
             }) => {
-                // A regular text file: its line is shown, with the place.
+                // Its line is shown, with the place, if the text before the
+                // bad byte opened as a stack file (as for a YAML error below).
                 let id = self.sources.add(shown(self.cwd), path.to_path_buf(), text);
+                let text = self.sources.get(id).text.clone();
+                let before = &text[..offset.min(text.len())];
+                let stack = match yaml::parse_all_noting(id, before, STACK_KEYS) {
+                    Ok(docs) => is_stack(&docs),
+                    Err((_, opened)) => opened,
+                };
+                if stack {
+                    self.sources.recognise_stack(id);
+                }
                 let end = self.sources.get(id).text[offset..]
                     .chars()
                     .next()
@@ -654,14 +664,25 @@ impl Reader<'_> {
         };
         let id = self.sources.add(shown(self.cwd), path.to_path_buf(), text);
         let text = self.sources.get(id).text.clone();
-        let docs = match yaml::parse_all(id, &text) {
+        let docs = match yaml::parse_all_noting(id, &text, STACK_KEYS) {
             Ok(docs) => docs,
-            Err(d) => {
+            Err((d, true)) => {
+                // A file that does not parse has not shown it is a stack file,
+                // but one whose top level opened with `services:` (or another
+                // key only a stack has) before the error was written as one:
+                // the files a stack can be pointed at to steal from (keys,
+                // credentials, other tools' configuration) do not start so.
+                // Without its lines, the commonest mistake in a stack file, a
+                // line indented wrongly, would be hard to find.
+                self.sources.recognise_stack(id);
                 self.diags.push(d);
                 return None;
             }
+            Err((d, false)) => {
+                self.diags.push(not_yaml(&d, &shown(self.cwd)));
+                return None;
+            }
         };
-        self.diags.extend(tags::check(id, &text));
         if docs.is_empty() {
             // Nothing but blanks and comments: compose refuses such a file
             // ("empty compose file"); loading it as no services would make
@@ -676,13 +697,29 @@ impl Reader<'_> {
         let mut ok = true;
         for tree in docs.iter().filter(|t| !matches!(t.value, Value::Map(_))) {
             ok = false;
+            // compose: "top-level object must be a mapping". Neither the
+            // value nor its text: this may be a key or a token.
+            let kind = match tree.value {
+                Value::Null => "empty",
+                _ => tree.kind(),
+            };
             self.diags.push(
-                Diagnostic::error("a stack file must be a mapping at the top level")
-                    .label(tree.span, format!("found {}", tree.kind()))
-                    .help("start the file with `services:`; an empty document between `---` lines counts too"),
+                Diagnostic::error(format!(
+                    "`{}`: the top level must be a mapping (of `services`, `networks`, ...); it is {kind}",
+                    shown(self.cwd)
+                ))
+                .label(Span::new(id, tree.span.start..tree.span.start), "the top level starts here")
+                .help("a stack file starts with `services:`; an empty document between `---` lines counts too. If this file is not a stack file, remove it from `-f`, `COMPOSE_FILE`, `include` or `extends`"),
             );
         }
-        ok.then_some(docs)
+        if !ok {
+            return None;
+        }
+        if is_stack(&docs) {
+            self.sources.recognise_stack(id);
+        }
+        self.diags.extend(tags::check(id, &text));
+        Some(docs)
     }
 
     /// Reads, parses and interpolates one file's documents (leaves their
@@ -693,10 +730,43 @@ impl Reader<'_> {
             return Some(docs);
         }
         for tree in &mut docs {
-            let text = self.sources.get(tree.span.file).text.clone();
-            interpolate_tree(tree, &text, env, self.diags);
+            let file = self.sources.get(tree.span.file);
+            let (text, shown) = (file.text.clone(), file.opaque().is_none());
+            interpolate_tree(tree, &text, shown, env, self.diags);
         }
         Some(docs)
+    }
+}
+
+/// The top-level keys only a stack file has. `name` and `version` are not
+/// among them: configuration files of other tools have those too.
+const STACK_KEYS: &[&str] = &[
+    "services", "networks", "volumes", "secrets", "configs", "include",
+];
+
+/// Whether a parsed file looks like a stack file, so that its lines may be
+/// shown in diagnostics: every document a mapping, and one of them with a
+/// key only a stack has. A file a stack names can be any file of the user's;
+/// one that is a mapping but not a stack's (`~/.config/gh/hosts.yml`, a
+/// one-line `~/.docker/config.json`) is reported at its keys, not quoted.
+fn is_stack(docs: &[Node]) -> bool {
+    docs.iter().all(|d| d.as_map().is_some())
+        && docs
+            .iter()
+            .filter_map(Node::as_map)
+            .any(|m| STACK_KEYS.iter().any(|k| m.contains_key(*k)))
+}
+
+/// The parse error of a file that has not shown it is a stack file: its
+/// place, and nothing the parser said about its text (an unknown anchor's
+/// name, a duplicate key, an unexpected character are the file's own).
+fn not_yaml(d: &Diagnostic, shown: &str) -> Diagnostic {
+    let error = Diagnostic::error(format!("`{shown}` is not valid YAML")).help(
+        "if it is a stack file, fix the YAML at this line and column; if it is not, remove it from `-f`, `COMPOSE_FILE`, `include` or `extends`",
+    );
+    match d.primary_span() {
+        Some(at) => error.label(at, "the YAML parser stopped here"),
+        None => error,
     }
 }
 
@@ -743,10 +813,14 @@ pub(crate) fn load_model(
     acc.unwrap_or_else(|| Node::new(Value::Map(Default::default()), Span::default()))
 }
 
-/// Interpolates every scalar value (not keys) in place.
+/// Interpolates every scalar value (not keys) in place. `shown`: whether the
+/// file's lines are shown (see `Sources::recognise_stack`); if not, a
+/// warning does not name the variable either, since the name is part of a
+/// value of a file that may be anything (a password `Xy7$Qz9` uses `Qz9`).
 fn interpolate_tree(
     node: &mut Node,
     text: &str,
+    shown: bool,
     env: &IndexMap<String, String>,
     diags: &mut Diagnostics,
 ) {
@@ -773,17 +847,20 @@ fn interpolate_tree(
             match interpolate::interpolate(&s.text, &lookup) {
                 Ok(done) => {
                     for u in &done.unset {
-                        diags.push(
+                        let warning = if shown {
                             Diagnostic::warning(format!(
                                 "the variable `{}` is not set; using an empty string",
                                 u.name
                             ))
-                            .label(at(u.range.clone()), "not set")
                             .help(format!(
                                 "set `{}` in the environment or in .env, or give a default: `${{{}:-value}}`",
                                 u.name, u.name
-                            )),
-                        );
+                            ))
+                        } else {
+                            Diagnostic::warning("a variable that is not set is used; using an empty string")
+                                .help("a `$` in a value starts a variable: set it in the environment or in .env, give a default (`${NAME:-value}`), or write `$$` for a literal `$`")
+                        };
+                        diags.push(warning.label(at(u.range.clone()), "not set"));
                     }
                     // A scalar that held `${...}` was a string in the file,
                     // and stays one: compose interpolates after YAML has typed
@@ -809,7 +886,7 @@ fn interpolate_tree(
                         ),
                     };
                     diags.push(
-                        Diagnostic::error(e.to_string())
+                        Diagnostic::error(e.unquoted())
                             .label(at(range), label)
                             .help(help),
                     );
@@ -818,12 +895,12 @@ fn interpolate_tree(
         }
         Value::Seq(items) => {
             for i in items {
-                interpolate_tree(i, text, env, diags);
+                interpolate_tree(i, text, shown, env, diags);
             }
         }
         Value::Map(m) => {
             for (_, e) in m.iter_mut() {
-                interpolate_tree(&mut e.value, text, env, diags);
+                interpolate_tree(&mut e.value, text, shown, env, diags);
             }
         }
         Value::Null => {}

@@ -530,10 +530,17 @@ pub(crate) fn split_command(
             Some((words, cut)) => {
                 // Valid, and what compose runs too, but rarely what was meant.
                 if let Some(at) = cut {
+                    // The operator, not what follows it: the line is
+                    // interpolated, and may go on with a password.
+                    let op: String = s[at..]
+                        .trim_start()
+                        .chars()
+                        .take_while(|c| c.is_ascii_digit() || ";&|<>".contains(*c))
+                        .take(4)
+                        .collect();
                     cx.diagnostics.push(
                         Diagnostic::warning(format!(
-                            "`{key}` stops before `{}`, which compose and berth ignore",
-                            s[at..].trim()
+                            "`{key}` stops at `{op}`; compose and berth ignore the rest of the line"
                         ))
                         .label(span, "split into words, not run by a shell")
                         .help(format!(

@@ -335,16 +335,33 @@ fn is_null(text: &str) -> bool {
 
 /// Parses the first document of a YAML file. An empty file gives `Ok(None)`.
 pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
-    Ok(parse_documents(file, text, true)?.into_iter().next())
+    let docs = parse_documents(file, text, true, &[]).map_err(|(d, _)| d)?;
+    Ok(docs.into_iter().next())
 }
 
 /// Parses every document of a YAML file (`---` separated): compose merges them
 /// in order, as if each were a file of its own. Anchors do not cross documents.
 pub fn parse_all(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
-    parse_documents(file, text, false)
+    parse_documents(file, text, false, &[]).map_err(|(d, _)| d)
 }
 
-fn parse_documents(file: FileId, text: &str, first_only: bool) -> Result<Vec<Node>, Diagnostic> {
+/// [`parse_all`]; on an error, also whether the first document had opened
+/// as a mapping with one of `keys` among the top-level keys read before it
+/// (a key whose value was being read counts): what the file was written to be.
+pub fn parse_all_noting(
+    file: FileId,
+    text: &str,
+    keys: &[&str],
+) -> Result<Vec<Node>, (Diagnostic, bool)> {
+    parse_documents(file, text, false, keys)
+}
+
+fn parse_documents(
+    file: FileId,
+    text: &str,
+    first_only: bool,
+    keys: &[&str],
+) -> Result<Vec<Node>, (Diagnostic, bool)> {
     let mut docs = Vec::new();
     let mut builder = Builder {
         text,
@@ -370,7 +387,8 @@ fn parse_documents(file: FileId, text: &str, first_only: bool) -> Result<Vec<Nod
                     offset -= 1;
                 }
                 let open = builder.open_flow();
-                return Err(syntax_error(text, file, offset, &e.info(), open));
+                let error = syntax_error(text, file, offset, &e.info(), open);
+                return Err((error, builder.opened_with(&docs, keys)));
             }
         };
         let range = span
@@ -378,7 +396,11 @@ fn parse_documents(file: FileId, text: &str, first_only: bool) -> Result<Vec<Nod
             .unwrap_or_else(|| span.start.index()..span.end.index());
         let sp = Span::new(file, range.start.min(text.len())..range.end.min(text.len()));
         let end_of_stream = matches!(event, Event::StreamEnd);
-        if builder.event(event, sp)? {
+        let done = match builder.event(event, sp) {
+            Ok(done) => done,
+            Err(error) => return Err((error, builder.opened_with(&docs, keys))),
+        };
+        if done {
             docs.extend(builder.root.take());
             builder.anchors.clear();
             // The anchors' copies go; the documents stay, so their nodes
@@ -389,8 +411,9 @@ fn parse_documents(file: FileId, text: &str, first_only: bool) -> Result<Vec<Nod
             }
         }
     }
-    if let Some(e) = builder.errors.into_iter().next() {
-        return Err(e);
+    if !builder.errors.is_empty() {
+        let opened = builder.opened_with(&docs, keys);
+        return Err((builder.errors.swap_remove(0), opened));
     }
     Ok(docs)
 }
@@ -603,6 +626,28 @@ fn custom_tag(tag: Option<&granit_parser::Tag>) -> Option<Tag> {
 }
 
 impl Builder<'_> {
+    /// Whether the first document is, or has opened as, a mapping with one
+    /// of `keys` among its top-level keys so far (`docs`: the documents
+    /// complete).
+    fn opened_with(&self, docs: &[Node], keys: &[&str]) -> bool {
+        let has = |map: &Map| keys.iter().any(|k| map.contains_key(*k));
+        match (docs.first(), self.stack.first()) {
+            (Some(doc), _) => doc.as_map().is_some_and(has),
+            (
+                None,
+                Some(Frame::Map {
+                    map, pending_key, ..
+                }),
+            ) => {
+                has(map)
+                    || pending_key
+                        .as_ref()
+                        .is_some_and(|(k, _)| keys.contains(&k.as_str()))
+            }
+            _ => false,
+        }
+    }
+
     /// Where the innermost flow collection (`[` or `{`) still open starts.
     fn open_flow(&self) -> Option<usize> {
         self.stack.iter().rev().find_map(|f| {
@@ -909,6 +954,30 @@ mod tests {
 
     fn p(text: &str) -> Node {
         parse(FileId(0), text).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_broken_file_opened_with_a_key_only_when_its_top_level_mapping_had_it_before_the_error() {
+        let keys = &["services", "volumes"];
+        let opened = |text: &str| parse_all_noting(FileId(0), text, keys).unwrap_err().1;
+        assert!(opened("services:\n  web: {}\n bad: [\n"));
+        // Read while its value was: the key counts.
+        assert!(opened("services:\n  web:\n    image: x\n   bad: 1\n"));
+        assert!(opened(
+            "x-a: &a {k: [1, {services: c}]}\nb: *a\nvolumes:\n  v:\n   bad: [\n"
+        ));
+        // A complete first document, and a later one broken.
+        assert!(opened("volumes: {}\n---\na: [\n"));
+        // Nested, a value, or in a later document: not the first's top level.
+        assert!(!opened("other:\n  services: {}\n bad: [\n"));
+        assert!(!opened("a: services\nb: [volumes]\n bad: [\n"));
+        assert!(!opened("a: 1\n---\nservices: {}\n bad: [\n"));
+        // Not a mapping at the top.
+        assert!(!opened("- services: {}\n bad: [\n"));
+        assert!(!opened("[default]\nservices = x\n"));
+        // The parser stopped before the key; a duplicate key stops nothing.
+        assert!(!opened("token: x\n  bad: [\nservices: {}\n"));
+        assert!(opened("services: {}\nservices: {}\n"));
     }
 
     #[test]

@@ -59,7 +59,7 @@ fn a_dotenv_file_compose_reads_is_read_with_its_comments_and_interpolation() {
 }
 
 #[test]
-fn an_unset_variable_in_an_env_file_is_a_located_warning() {
+fn an_unset_variable_in_an_env_file_is_a_located_warning_that_quotes_nothing_of_the_value() {
     let run = Berth::new()
         .file(".env", "A=1\nB=x-$NOPE\n")
         .file("compose.yaml", "services:\n  web:\n    image: a:${B}\n")
@@ -68,8 +68,9 @@ fn an_unset_variable_in_an_env_file_is_a_located_warning() {
         .ok();
     assert_eq!(
         run.stderr(),
-        "  ⚠ env file `.env:2:5` uses the variable `NOPE`, which is not set; using an empty string
-  help: set `NOPE` in the environment or on an earlier line, or give a default: `${NOPE:-value}`
+        "  ⚠ env file `.env:2:5` uses a variable that is not set; using an empty string
+  help: a `$` in a value starts a variable: set it in the environment or on an earlier line, give
+        a default (`${NAME:-value}`), or write `$$` for a literal `$`
 "
     );
 }
