@@ -1394,12 +1394,17 @@ fn external(e: &Option<crate::model::Spanned<raw::External>>) -> (bool, Option<S
     }
 }
 
-fn network(cx: &mut resolve::Context, key: &str, span: Span, n: &raw::Network) -> Network {
-    resolve::empty_names(cx, &n.labels, &format!("networks.{key}.labels"));
-    let (is_external, ext_name) = external(&n.external);
-    let name = n
-        .name
-        .as_ref()
+/// Whether a network or volume is external, and the name the engine knows
+/// it by: its `name`, else the external name, else the key (external) or
+/// `<project>_<key>`.
+fn engine_name(
+    cx: &resolve::Context,
+    key: &str,
+    name: Option<&crate::model::Spanned<String>>,
+    ext: &Option<crate::model::Spanned<raw::External>>,
+) -> (bool, String) {
+    let (is_external, ext_name) = external(ext);
+    let name = name
         .map(|n| n.value.clone())
         .or(ext_name)
         .unwrap_or_else(|| {
@@ -1409,6 +1414,12 @@ fn network(cx: &mut resolve::Context, key: &str, span: Span, n: &raw::Network) -
                 format!("{}_{key}", cx.project)
             }
         });
+    (is_external, name)
+}
+
+fn network(cx: &mut resolve::Context, key: &str, span: Span, n: &raw::Network) -> Network {
+    resolve::empty_names(cx, &n.labels, &format!("networks.{key}.labels"));
+    let (is_external, name) = engine_name(cx, key, n.name.as_ref(), &n.external);
     // The engine creates a network of any other name (`a/b` too: measured
     // on 20.10), but never one of its own predefined ones. An external
     // network is not created, so `name: host` is how it is used.
@@ -1527,19 +1538,7 @@ fn label_map(l: &Option<raw::ListOrDict>) -> IndexMap<String, String> {
 
 fn volume(cx: &mut resolve::Context, key: &str, span: Span, v: &raw::Volume) -> Volume {
     resolve::empty_names(cx, &v.labels, &format!("volumes.{key}.labels"));
-    let (is_external, ext_name) = external(&v.external);
-    let name = v
-        .name
-        .as_ref()
-        .map(|n| n.value.clone())
-        .or(ext_name)
-        .unwrap_or_else(|| {
-            if is_external {
-                key.to_string()
-            } else {
-                format!("{}_{key}", cx.project)
-            }
-        });
+    let (is_external, name) = engine_name(cx, key, v.name.as_ref(), &v.external);
     // The engine's local driver creates only volumes named like this
     // (`docker volume create a/b` fails); other drivers have rules of their
     // own. An external volume is not created: a name the local driver
