@@ -143,7 +143,7 @@ pub(crate) fn apply(
         let mut vars = IndexMap::new();
         let outer = |k: &str| env.get(k).cloned();
         for f in &env_files {
-            let read = crate::load::read_env_file(f, &mut vars, &outer);
+            let read = crate::load::read_env_file(f, &mut vars, &outer, reader.budget);
             if let Ok(unset) = &read {
                 let shown = shown(f, reader.cwd);
                 for u in unset {
@@ -177,13 +177,29 @@ pub(crate) fn apply(
             .models
             .get(&key)
             .and_then(|v| v.iter().find(|(e, _)| *e == inc_env))
-            .map(|(_, m)| m.clone());
+            .map(|(_, m)| m);
+        // Each include imports a copy of the stack it loads (one more is
+        // kept for reuse): charged before it is made.
+        let charge = |reader: &Reader, model: &Node| {
+            let size = crate::load::tree_size(model);
+            reader.budget.charge(size, item.span, || {
+                format!(
+                    "this `include` copies {} nodes ({}) of the stack it loads",
+                    crate::load::budget::thousands(size.nodes),
+                    crate::load::budget::mib(size.bytes)
+                )
+            })
+        };
         let model = match cached {
-            Some(model) => model,
+            Some(model) if !charge(reader, model) => return,
+            Some(model) => model.clone(),
             None => {
                 reader.parsed.includes.loads += 1;
                 let mut model =
                     crate::load::load_model(reader, &files, &project_dir, &inc_env, chain);
+                if reader.budget.is_spent() || !charge(reader, &model) {
+                    return;
+                }
                 rebase(&mut model, &project_dir, true);
                 resolve_environment(&mut model, &inc_env);
                 let seen = reader.parsed.includes.models.entry(key).or_default();
@@ -584,6 +600,7 @@ mod tests {
             cwd: &d.0,
             sources: &mut sources,
             diags: &mut diags,
+            budget: &crate::load::budget::Budget::default(),
             parsed: Default::default(),
         };
         let tree = crate::load::load_model(

@@ -11,6 +11,7 @@
 //! diagnostics; loading goes as far as it can so that all errors are shown at
 //! once. It stops at the validated model: dependency order is `crate::graph`'s.
 
+pub mod budget;
 pub mod de;
 pub mod develop;
 pub mod envfile;
@@ -38,6 +39,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::raw;
 use crate::model::stack::*;
 use crate::source::{Sources, Span};
+use budget::{Budget, Size};
 use yaml::{Node, Value};
 
 /// Where to find the stack and how to read it (the global CLI options).
@@ -192,8 +194,15 @@ fn read_env_file(
     path: &Path,
     vars: &mut IndexMap<String, String>,
     outer: &dyn Fn(&str) -> Option<String>,
+    budget: &Budget,
 ) -> Result<Vec<envfile::Unset>, envfile::Error> {
-    let text = input::read_text(path, input::Kind::Env).map_err(|e| match e {
+    let text = read_env_text(path)?;
+    envfile::parse(&text, vars, outer, budget)
+}
+
+/// An env file's text, or why it cannot be read.
+fn read_env_text(path: &Path) -> Result<String, envfile::Error> {
+    input::read_text(path, input::Kind::Env).map_err(|e| match e {
         input::ReadError::Encoding {
             encoding,
             line,
@@ -209,22 +218,7 @@ fn read_env_file(
             reason: e.to_string(),
             advice: Some(e.help(input::Kind::Env)),
         },
-    })?;
-    envfile::parse(&text, vars, outer)
-}
-
-/// Reads an env file of `format: raw` ([`envfile::parse_raw`]) into `vars`.
-fn read_raw_env_file(
-    path: &Path,
-    vars: &mut IndexMap<String, String>,
-    outer: &dyn Fn(&str) -> Option<String>,
-) -> Result<(), envfile::Error> {
-    let text = input::read_text(path, input::Kind::Env).map_err(|e| envfile::Error {
-        at: None,
-        reason: e.to_string(),
-        advice: Some(e.help(input::Kind::Env)),
-    })?;
-    envfile::parse_raw(&text, vars, outer)
+    })
 }
 
 /// The warning for a variable an env file's value used that is not set.
@@ -251,12 +245,13 @@ fn add_env_files(
     origin: &str,
     cwd: &Path,
     diags: &mut Diagnostics,
+    budget: &Budget,
 ) {
     let mut from_files = IndexMap::new();
     let outer = |k: &str| env.get(k).cloned();
     for f in files {
         let shown = display_name(f, cwd);
-        match read_env_file(f, &mut from_files, &outer) {
+        match read_env_file(f, &mut from_files, &outer, budget) {
             Ok(unset) => diags.extend(unset.iter().map(|u| env_file_unset(&shown, u))),
             Err(e) => diags.push(
                 Diagnostic::error(format!(
@@ -283,6 +278,7 @@ fn project_name(
     project_dir: &Path,
     reader: &Reader,
 ) -> Result<String, Diagnostic> {
+    let budget = reader.budget;
     let given = opts.project_name.as_ref().map(|n| (n, "-p")).or_else(|| {
         env.get("COMPOSE_PROJECT_NAME")
             .filter(|n| !n.is_empty())
@@ -305,7 +301,7 @@ fn project_name(
             let mut node = node.clone();
             let text = reader.sources.get(node.span.file).text.clone();
             // Warnings about the name's variables come with the whole file.
-            interpolate_tree(&mut node, &text, env, &mut Diagnostics::default());
+            interpolate_tree(&mut node, &text, env, &mut Diagnostics::default(), budget);
             node.as_str().map(str::to_string)
         })
         .rfind(|n| !n.is_empty())
@@ -330,6 +326,7 @@ fn project_name(
 pub fn load(opts: &Options) -> Result<Loaded, Failed> {
     let mut sources = Sources::default();
     let mut diags = Diagnostics::default();
+    let budget = Budget::default();
     // compose reads `.env` from the directory it knows before it has found
     // the files: --project-directory, else the first -f file's, else cwd.
     let work_dir = match (&opts.project_directory, opts.files.first()) {
@@ -358,7 +355,7 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
             "the working directory",
         )
     };
-    add_env_files(&mut env, &env_files, origin, &opts.cwd, &mut diags);
+    add_env_files(&mut env, &env_files, origin, &opts.cwd, &mut diags, &budget);
 
     let files = match find_files(opts, &work_dir, &env, &mut diags) {
         Ok(f) => f,
@@ -386,6 +383,7 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
             "the project directory",
             &opts.cwd,
             &mut diags,
+            &budget,
         );
     }
 
@@ -408,6 +406,7 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
         cwd: &opts.cwd,
         sources: &mut sources,
         diags: &mut diags,
+        budget: &budget,
         parsed: Parsed {
             keep_variables: opts.no_interpolate,
             ..Default::default()
@@ -444,7 +443,10 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
     // Files may use the project name compose settles on.
     env.insert("COMPOSE_PROJECT_NAME".into(), project.clone());
     let root = load_model(&mut reader, &files, &project_dir, &env, &[]);
-    if diags.has_errors() {
+    diags.extend(budget.take_error());
+    // Past the budget, what was loaded is incomplete: typing it would
+    // only add errors that are not the file's.
+    if diags.has_errors() || budget.is_spent() {
         sort_by_position(&mut diags.items);
         return Err(Failed {
             sources,
@@ -473,7 +475,16 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
     }
 
     let profiles = all_profiles(&root);
-    let stack = build(root, opts, &project, &project_dir, &env, &mut diags);
+    let stack = build(
+        root,
+        opts,
+        &project,
+        &project_dir,
+        &env,
+        &mut diags,
+        &budget,
+    );
+    diags.extend(budget.take_error());
     // A cycle makes the stack impossible to start, so it is a load error.
     diags.extend(crate::graph::Graph::new(&stack).cycles());
     sort_by_position(&mut diags.items);
@@ -525,6 +536,8 @@ pub(crate) struct Reader<'a> {
     pub cwd: &'a Path,
     pub sources: &'a mut Sources,
     pub diags: &'a mut Diagnostics,
+    /// What the load may still produce; each file read is charged to it.
+    pub budget: &'a Budget,
     pub parsed: Parsed,
 }
 
@@ -561,11 +574,41 @@ impl Reader<'_> {
             return Some(docs);
         }
         if let Some(docs) = self.parsed.docs.get(&key) {
-            return docs.clone();
+            let docs = docs.as_ref()?;
+            // A copy for each stage that reads the file again: `include`
+            // under another project directory, `extends` from another file.
+            if !self.charge_docs(docs, "is read again, and adds") {
+                return None;
+            }
+            return Some(docs.clone());
         }
         let docs = self.parse_uncached(path);
+        if let Some(d) = &docs
+            && !self.charge_docs(d, "is kept for reading again, and adds")
+        {
+            return None;
+        }
         self.parsed.docs.insert(key, docs.clone());
         docs
+    }
+
+    /// Charges the budget for a file's documents: false when it is spent.
+    fn charge_docs(&self, docs: &[Node], verb: &str) -> bool {
+        let size = docs.iter().map(tree_size).fold(Size::default(), |a, b| {
+            Size::new(a.nodes + b.nodes, a.bytes + b.bytes)
+        });
+        let Some(first) = docs.first() else {
+            return true;
+        };
+        let at = Span::new(first.span.file, 0..0);
+        let name = &self.sources.get(first.span.file).name;
+        self.budget.charge(size, at, || {
+            format!(
+                "`{name}` {verb} {} nodes ({})",
+                budget::thousands(size.nodes),
+                budget::mib(size.bytes)
+            )
+        })
     }
 
     /// Keeps a parsed file for the next [`Reader::parse`] of it.
@@ -638,6 +681,9 @@ impl Reader<'_> {
             }
         };
         self.diags.extend(tags::check(id, &text));
+        if !self.charge_docs(&docs, "holds") {
+            return None;
+        }
         if docs.is_empty() {
             // Nothing but blanks and comments: compose refuses such a file
             // ("empty compose file"); loading it as no services would make
@@ -670,7 +716,7 @@ impl Reader<'_> {
         }
         for tree in &mut docs {
             let text = self.sources.get(tree.span.file).text.clone();
-            interpolate_tree(tree, &text, env, self.diags);
+            interpolate_tree(tree, &text, env, self.diags, self.budget);
         }
         Some(docs)
     }
@@ -709,22 +755,30 @@ pub(crate) fn load_model(
             match &mut acc {
                 None => {
                     let mut first = Node::new(Value::Map(Default::default()), tree.span);
-                    merge::merge_file(&mut first, tree, reader.diags);
+                    merge::merge_file(&mut first, tree, reader.diags, reader.budget);
                     acc = Some(first);
                 }
-                Some(acc) => merge::merge_file(acc, tree, reader.diags),
+                Some(acc) => merge::merge_file(acc, tree, reader.diags, reader.budget),
             }
         }
     }
     acc.unwrap_or_else(|| Node::new(Value::Map(Default::default()), Span::default()))
 }
 
-/// Interpolates every scalar value (not keys) in place.
+/// The size of a tree, in the budget's units.
+fn tree_size(node: &Node) -> Size {
+    let s = yaml::measure(node);
+    Size::new(s.nodes as u64, s.bytes as u64)
+}
+
+/// Interpolates every scalar value (not keys) in place. What values grow by
+/// is charged to `budget`; past it, values are left as written.
 fn interpolate_tree(
     node: &mut Node,
     text: &str,
     env: &IndexMap<String, String>,
     diags: &mut Diagnostics,
+    budget: &Budget,
 ) {
     match &mut node.value {
         Value::Scalar(s) => {
@@ -746,8 +800,17 @@ fn interpolate_tree(
                 None => node.span,
             };
             let lookup = |name: &str| env.get(name).cloned();
-            match interpolate::interpolate(&s.text, &lookup) {
+            match interpolate::interpolate_within(&s.text, &lookup, budget.bytes_left()) {
                 Ok(done) => {
+                    let grown = done.value.len().saturating_sub(s.text.len()) as u64;
+                    if !budget.charge(Size::new(0, grown), node.span, || {
+                        format!(
+                            "this value grows by {} with its variables",
+                            budget::mib(grown)
+                        )
+                    }) {
+                        return;
+                    }
                     for u in &done.unset {
                         diags.push(
                             Diagnostic::warning(format!(
@@ -776,6 +839,18 @@ fn interpolate_tree(
                             "write `${VAR}`, `${VAR:-default}`, or `$$` for a literal `$`"
                                 .to_string(),
                         ),
+                        interpolate::InterpolationError::TooLong { limit, range } => {
+                            // What is left of the budget is the limit: one
+                            // byte more spends it, and names it.
+                            let grown = *limit as u64 + 1;
+                            budget.charge(Size::new(0, grown), at(range.clone()), || {
+                                format!(
+                                    "this value would take in more than the {} left with its variables",
+                                    budget::mib(grown - 1)
+                                )
+                            });
+                            return;
+                        }
                     };
                     diags.push(
                         Diagnostic::error(e.to_string())
@@ -787,12 +862,12 @@ fn interpolate_tree(
         }
         Value::Seq(items) => {
             for i in items {
-                interpolate_tree(i, text, env, diags);
+                interpolate_tree(i, text, env, diags, budget);
             }
         }
         Value::Map(m) => {
             for (_, e) in m.iter_mut() {
-                interpolate_tree(&mut e.value, text, env, diags);
+                interpolate_tree(&mut e.value, text, env, diags, budget);
             }
         }
         Value::Null => {}
@@ -814,6 +889,7 @@ fn build(
     project_dir: &Path,
     env: &IndexMap<String, String>,
     diags: &mut Diagnostics,
+    budget: &Budget,
 ) -> Stack {
     let mut map = match root.value {
         Value::Map(m) => m,
@@ -918,7 +994,11 @@ fn build(
     // hold up to twice the services' size while it copies (a 100,000-service
     // file is a few hundred MiB of models).
     stack.services.reserve_exact(services_node.len());
+    let mut env_texts = EnvTexts::default();
     for (name, entry) in services_node {
+        if budget.is_spent() {
+            break;
+        }
         if !valid_service_name(&name) {
             diags.push(
                 Diagnostic::error(if name.is_empty() {
@@ -948,7 +1028,7 @@ fn build(
             }
         }
         let mut s = resolve::service(&mut cx, &name, entry.key_span, &svc, &defined);
-        env_files(&mut cx, &mut s, &svc);
+        env_files(&mut cx, &mut s, &svc, &mut env_texts, budget);
         drop(svc);
         for (k, v) in s.environment.iter_mut() {
             if v.is_none() {
@@ -1167,7 +1247,17 @@ fn section<T: serde::de::DeserializeOwned + Default>(
     out
 }
 
-fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
+/// The env files services name, read once per load however many services
+/// name them (by canonical path), with the error of one that cannot be read.
+type EnvTexts = std::collections::HashMap<PathBuf, Result<std::rc::Rc<str>, envfile::Error>>;
+
+fn env_files(
+    cx: &mut resolve::Context,
+    s: &mut Service,
+    raw: &raw::Service,
+    texts: &mut EnvTexts,
+    budget: &Budget,
+) {
     let Some(ef) = &raw.env_file else {
         return;
     };
@@ -1226,11 +1316,20 @@ fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
             }
             continue;
         }
-        let read = if raw {
-            read_raw_env_file(&abs, &mut vars, &outer).map(|()| Vec::new())
-        } else {
-            read_env_file(&abs, &mut vars, &outer)
-        };
+        let text = texts
+            .entry(extends::canonical(&abs))
+            .or_insert_with(|| read_env_text(&abs).map(std::rc::Rc::from))
+            .clone();
+        // Each service's variables are its own (their values may come from
+        // its `environment`), so only the text is shared; the budget counts
+        // what each service takes from it.
+        let read = text.and_then(|text| {
+            if raw {
+                envfile::parse_raw(&text, &mut vars, &outer, budget).map(|()| Vec::new())
+            } else {
+                envfile::parse(&text, &mut vars, &outer, budget)
+            }
+        });
         match read {
             Ok(unset) => {
                 for u in &unset {
