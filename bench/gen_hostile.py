@@ -6,7 +6,10 @@ extends), so that each tool gets the same files. The cases are issue 9's
 families: alias and merge-key expansion, deep extends and depends_on chains,
 dependency rings, many diagnostics, one huge line, many anchors, includes that
 fan out, and files that are not stack files at all (a device, a FIFO, the
-process environment).
+process environment); then issue 15's: small files that expand into a large
+stack (env lines that double, a large variable referenced many times, port
+ranges, many services extending a large base or naming a large env file,
+large includes, one file included under many project directories).
 """
 
 import os

@@ -98,7 +98,7 @@ fn port_ranges_stop_at_the_budget_before_they_are_expanded() {
     let run = refused(Berth::new().file("compose.yaml", &port_ranges(60)), &[]);
     assert_eq!(
         run.stderr(),
-        "  × the stack expands past berth's budget of 1,200,000 nodes: the port range
+        "  × the stack expands past berth's budget of 1,000,000 nodes: the port range
   │ `127.0.0.2:1-65535:1-65535` expands to 65,535 ports
    ╭─[compose.yaml:6:9]
  5 │       - '127.0.0.1:1-65535:1-65535'
@@ -122,7 +122,7 @@ fn port_ranges_stop_at_the_budget_for_swarm_too() {
     );
     assert_eq!(
         run.stderr(),
-        "  × the stack expands past berth's budget of 1,200,000 nodes: the port range
+        "  × the stack expands past berth's budget of 1,000,000 nodes: the port range
   │ `127.0.0.2:1-65535:1-65535` expands to 65,535 ports
    ╭─[compose.yaml:6:9]
  5 │       - '127.0.0.1:1-65535:1-65535'
@@ -148,14 +148,14 @@ fn many_services_extending_a_large_base_stop_at_the_budget() {
     let run = refused(Berth::new().file("compose.yaml", &stack), &[]);
     assert_eq!(
         run.stderr(),
-        "  × the stack expands past berth's budget of 1,200,000 nodes: `services.s4.extends` copies the
+        "  × the stack expands past berth's budget of 1,000,000 nodes: `services.s3.extends` copies the
   │ 200,005 nodes (672 KiB) of `base`
-        ╭─[compose.yaml:100014:14]
- 100013 │   s4:
- 100014 │     extends: base
+        ╭─[compose.yaml:100012:14]
+ 100011 │   s3:
+ 100012 │     extends: base
         ·              ──┬─
-        ·                ╰── the budget runs out here, after 1,004,029 nodes
- 100015 │   s5:
+        ·                ╰── the budget runs out here, after 804,024 nodes
+ 100013 │   s4:
         ╰────
   help: berth bounds what a stack may expand into (variables, env files, port ranges, `extends`,
         `include`); make this expand to less: a shorter value, a smaller port range, fewer copies
@@ -182,14 +182,14 @@ fn a_large_env_file_named_by_many_services_stops_at_the_budget() {
     );
     assert_eq!(
         run.stderr(),
-        "  × cannot read env file `big.env:33999:1`: the stack expands past berth's budget of 1,200,000
-  │ nodes: `K33998` is set to a value of 1 byte, after 1,199,999 nodes of the budget were used
-    ╭─[compose.yaml:28:15]
- 27 │     image: busybox
- 28 │     env_file: big.env
+        "  × cannot read env file `big.env:3999:1`: the stack expands past berth's budget of 1,000,000
+  │ nodes: `K3998` is set to a value of 1 byte, after 999,999 nodes of the budget were used
+    ╭─[compose.yaml:25:15]
+ 24 │     image: busybox
+ 25 │     env_file: big.env
     ·               ───┬───
     ·                  ╰── unreadable env file
- 29 │   s9:
+ 26 │   s8:
     ╰────
   help: berth bounds what a stack may expand into (variables, env files, port ranges, `extends`,
         `include`); make this expand to less: a shorter value, a smaller port range, fewer copies
@@ -223,14 +223,13 @@ fn includes_of_many_large_files_stop_at_the_budget() {
     let run = refused(berth, &[]);
     assert_eq!(
         run.stderr(),
-        "  × the stack expands past berth's budget of 1,200,000 nodes: this `include` copies 200,009 nodes
-  │ (672 KiB) of the stack it loads
-   ╭─[compose.yaml:3:5]
- 2 │   - inc0.yaml
- 3 │   - inc1.yaml
-   ·     ────┬────
-   ·         ╰── the budget runs out here, after 1,000,070 nodes
- 4 │   - inc2.yaml
+        "  × the stack expands past berth's budget of 1,000,000 nodes: `inc1.yaml` is kept for reading
+  │ again, and adds 200,009 nodes (672 KiB)
+   ╭─[inc1.yaml:1:1]
+ 1 │ services:
+   · ▲
+   · ╰── the budget runs out here, after 800,061 nodes
+ 2 │   s1:
    ╰────
   help: berth bounds what a stack may expand into (variables, env files, port ranges, `extends`,
         `include`); make this expand to less: a shorter value, a smaller port range, fewer copies
@@ -257,13 +256,14 @@ fn one_file_included_under_many_project_directories_stops_at_the_budget() {
     );
     assert_eq!(
         run.stderr(),
-        "  × the stack expands past berth's budget of 1,200,000 nodes: `inc.yaml` is read again, and adds
-  │ 200,009 nodes (672 KiB)
-   ╭─[inc.yaml:1:1]
- 1 │ services:
-   · ▲
-   · ╰── the budget runs out here, after 1,000,554 nodes
- 2 │   s:
+        "  × the stack expands past berth's budget of 1,000,000 nodes: this `include` copies 200,009 nodes
+  │ (672 KiB) of the stack it loads
+   ╭─[compose.yaml:4:5]
+ 3 │         project_directory: d0
+ 4 │ ╭─▶   - path: inc.yaml
+ 5 │ ├─▶     project_directory: d1
+   · ╰──── the budget runs out here, after 800,545 nodes
+ 6 │       - path: inc.yaml
    ╰────
   help: berth bounds what a stack may expand into (variables, env files, port ranges, `extends`,
         `include`); make this expand to less: a shorter value, a smaller port range, fewer copies
