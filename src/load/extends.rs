@@ -13,7 +13,8 @@
 //! explicit stack, not by recursion, and each other file is read once per
 //! file being resolved, keyed by its canonical path. A chain may nest at most
 //! [`MAX_DEPTH`] levels: every level copies the whole base, so deeper chains
-//! would cost memory quadratic in their length.
+//! would cost memory quadratic in their length. Each copy of a base is
+//! charged to the load's [`crate::load::budget`] before it is made.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -15,6 +15,8 @@
 //! (the same files, project directory and variables, by whatever path) is
 //! loaded once per run and reused: files that each include the next twice
 //! would otherwise be loaded a number of times exponential in their count.
+//! Each copy of an included stack (the one imported, the one kept for reuse)
+//! is charged to the load's [`crate::load::budget`] before it is made.
 //!
 //! [`rebase`] is also used by `extends` for a base service from another file.
 
@@ -195,8 +197,10 @@ pub(crate) fn apply(
             Some(model) => model.clone(),
             None => {
                 reader.parsed.includes.loads += 1;
+                let outer = reader.parsed.included_at.replace(item.span);
                 let mut model =
                     crate::load::load_model(reader, &files, &project_dir, &inc_env, chain);
+                reader.parsed.included_at = outer;
                 if reader.budget.is_spent() || !charge(reader, &model) {
                     return;
                 }

@@ -9,7 +9,9 @@
 //! `model::raw`), profiles applied, and everything resolved and validated
 //! ([`resolve`], [`ports`], [`volumes`]). Every stage reports into one list of
 //! diagnostics; loading goes as far as it can so that all errors are shown at
-//! once. It stops at the validated model: dependency order is `crate::graph`'s.
+//! once, except past the [`budget`] on what the files expand into, which every
+//! stage charges and which ends the load. It stops at the validated model:
+//! dependency order is `crate::graph`'s.
 
 pub mod budget;
 pub mod de;
@@ -558,6 +560,9 @@ pub(crate) struct Parsed {
     pub reads: usize,
     /// Read files without interpolating them ([`Options::no_interpolate`]).
     pub keep_variables: bool,
+    /// The `include` entry whose files are being read, if any: where the
+    /// budget's error points when a file read again spends it.
+    pub included_at: Option<Span>,
     /// `-f -`: the path standing for standard input, and what was read
     /// from it, until the file is parsed.
     stdin: Option<(PathBuf, Result<String, input::ReadError>)>,
@@ -600,7 +605,10 @@ impl Reader<'_> {
         let Some(first) = docs.first() else {
             return true;
         };
-        let at = Span::new(first.span.file, 0..0);
+        let at = self
+            .parsed
+            .included_at
+            .unwrap_or(Span::new(first.span.file, 0..0));
         let name = &self.sources.get(first.span.file).name;
         self.budget.charge(size, at, || {
             format!(
@@ -617,6 +625,10 @@ impl Reader<'_> {
     }
 
     fn parse_uncached(&mut self, path: &Path) -> Option<Vec<Node>> {
+        // Past the budget the load fails: reading more is only work.
+        if self.budget.is_spent() {
+            return None;
+        }
         self.parsed.reads += 1;
         let from_stdin = self.parsed.stdin.as_ref().is_some_and(|(p, _)| p == path);
         let read = match self.parsed.stdin.take() {

@@ -225,11 +225,12 @@ fn includes_of_many_large_files_stop_at_the_budget() {
         run.stderr(),
         "  × the stack expands past berth's budget of 1,000,000 nodes: `inc1.yaml` is kept for reading
   │ again, and adds 200,009 nodes (672 KiB)
-   ╭─[inc1.yaml:1:1]
- 1 │ services:
-   · ▲
-   · ╰── the budget runs out here, after 800,061 nodes
- 2 │   s1:
+   ╭─[compose.yaml:3:5]
+ 2 │   - inc0.yaml
+ 3 │   - inc1.yaml
+   ·     ────┬────
+   ·         ╰── the budget runs out here, after 800,061 nodes
+ 4 │   - inc2.yaml
    ╰────
   help: berth bounds what a stack may expand into (variables, env files, port ranges, `extends`,
         `include`); make this expand to less: a shorter value, a smaller port range, fewer copies
