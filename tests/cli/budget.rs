@@ -272,3 +272,15 @@ fn one_file_included_under_many_project_directories_stops_at_the_budget() {
 "
     );
 }
+
+#[test]
+fn one_range_of_every_port_is_within_the_budget() {
+    // 65,535 long-form ports: the most one port line can hold, far more
+    // than a real stack publishes, and within the budget.
+    Berth::new()
+        .file("compose.yaml", &port_ranges(1))
+        .address_space_limit(ONE_GIB)
+        .args(["config", "-q"])
+        .run()
+        .ok();
+}
