@@ -6,7 +6,10 @@ extends), so that each tool gets the same files. The cases are issue 9's
 families: alias and merge-key expansion, deep extends and depends_on chains,
 dependency rings, many diagnostics, one huge line, many anchors, includes that
 fan out, and files that are not stack files at all (a device, a FIFO, the
-process environment).
+process environment); then issue 15's: small files that expand into a large
+stack (env lines that double, a large variable referenced many times, port
+ranges, many services extending a large base or naming a large env file,
+large includes, one file included under many project directories).
 """
 
 import os
@@ -92,3 +95,49 @@ d = case("fifo", {})
 fifo = os.path.join(d, "compose.yaml")
 if not os.path.exists(fifo):
     os.mkfifo(fifo)
+
+
+# Issue 15, family 2: small files that expand into a large stack. Each must be
+# refused at berth's load budget (bench/hostile.sh passes `args` files to
+# berth only: `config --swarm` has no compose peer).
+svc = "services:\n  web:\n    image: busybox\n"
+
+env = ["A0=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"]
+for i in range(1, 41):
+    env.append(f"A{i}=${{A{i - 1}}}${{A{i - 1}}}")
+case("env-doubling-40", {".env": "\n".join(env) + "\n",
+                         "compose.yaml": svc + "    environment:\n      X: ${A40}\n"})
+
+labels = "".join(f"      L{i}: ${{BIG}}\n" for i in range(3000))
+case("var-1mb-x3000", {".env": "BIG=" + "x" * 1000000 + "\n",
+                       "compose.yaml": svc + "    labels:\n" + labels})
+
+
+def port_ranges(n):
+    lines = "".join(f"      - '127.0.{i // 250}.{i % 250 + 1}:1-65535:1-65535'\n" for i in range(n))
+    return svc + "    ports:\n" + lines
+
+
+case("port-ranges-60", {"compose.yaml": port_ranges(60)})
+case("port-ranges-20-swarm", {"compose.yaml": port_ranges(20), "args": "--swarm\n"})
+
+base = "".join(f"      l{i}: v{i}\n" for i in range(50000))
+ext = "".join(f"  s{i}:\n    extends: base\n" for i in range(1000))
+case("extends-1000x50k-labels", {"compose.yaml": "services:\n  base:\n    image: busybox\n    labels:\n" + base + ext})
+
+case("env-file-2000x70k", {
+    "big.env": "".join(f"K{i}=v\n" for i in range(70000)),
+    "compose.yaml": "services:\n" + "".join(f"  s{i}:\n    image: busybox\n    env_file: big.env\n" for i in range(2000)),
+})
+
+files = {"compose.yaml": "include:\n" + "".join(f"  - inc{i}.yaml\n" for i in range(16)) + svc}
+for i in range(16):
+    body = "".join(f"      k{j}: {'v' * 24}\n" for j in range(4 * 1024 * 1024 // 40))
+    files[f"inc{i}.yaml"] = f"services:\n  s{i}:\n    image: busybox\n    labels:\n" + body
+case("include-16x4mib", files)
+
+body = "".join(f"      k{j}: {'v' * 24}\n" for j in range(1024 * 1024 // 40))
+case("include-100-dirs", {
+    "inc.yaml": "services:\n  s:\n    image: busybox\n    labels:\n" + body,
+    "compose.yaml": "include:\n" + "".join(f"  - path: inc.yaml\n    project_directory: d{i}\n" for i in range(100)) + svc,
+})

@@ -130,7 +130,7 @@ pub fn run(global: &Global, args: ConfigArgs) -> Result<Outcome, Error> {
         } else {
             match args.format {
                 Format::Json => serde_json::to_string_pretty(model).unwrap_or_default() + "\n",
-                Format::Yaml => crate::output::to_yaml(model),
+                Format::Yaml => crate::output::to_yaml(model.clone()),
             }
         };
         out.text(&text)?;
@@ -192,7 +192,7 @@ pub fn run(global: &Global, args: ConfigArgs) -> Result<Outcome, Error> {
         },
         Format::Yaml => {
             let value = crate::output::canonical_json(stack);
-            out.text(&crate::output::to_yaml(&value))?;
+            out.text(&crate::output::to_yaml(value))?;
         }
     }
     Ok(Outcome::Success)

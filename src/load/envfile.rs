@@ -31,6 +31,7 @@
 
 use indexmap::IndexMap;
 
+use super::budget::{self, Budget, Charge, Size};
 use super::interpolate;
 
 /// Why an env file could not be read, and where in it.
@@ -117,11 +118,14 @@ impl<'a> Lines<'a> {
 /// Parses env-file text into `vars` (later lines overwrite earlier ones and
 /// whatever `vars` held). `outer` is looked up first for `${...}` and for a
 /// name alone on a line; `vars` after it. Returns the unset variables that
-/// values referred to.
+/// values referred to. Each variable set is charged to `budget` (see
+/// [`super::budget`]): a value past it is an error at its line, and once the
+/// budget is spent elsewhere reading stops.
 pub fn parse(
     text: &str,
     vars: &mut IndexMap<String, String>,
     outer: &dyn Fn(&str) -> Option<String>,
+    budget: &Budget,
 ) -> Result<Vec<Unset>, Error> {
     let lines = Lines::new(text);
     let err = |at: usize, reason: String| Error {
@@ -215,7 +219,11 @@ pub fn parse(
             let line = &text[pos..end];
             let line = line.find(" #").map_or(line, |i| &line[..i]);
             let raw = line.trim_end();
-            let value = expand(raw, pos, None, vars, outer, &lines, &mut unset)?;
+            let lookup = |name: &str| outer(name).or_else(|| vars.get(name).cloned());
+            let value = expand(raw, pos, None, &lookup, &lines, &mut unset, budget)?;
+            if !charge(budget, &key, &value, start, &lines)? {
+                break;
+            }
             vars.insert(key, value);
             pos = (end + 1).min(text.len());
             continue;
@@ -254,18 +262,22 @@ pub fn parse(
                 )));
         };
         let value = if quote == '"' {
+            let lookup = |name: &str| outer(name).or_else(|| vars.get(name).cloned());
             expand(
                 &escapes(&chars),
                 open,
                 Some(open),
-                vars,
-                outer,
+                &lookup,
                 &lines,
                 &mut unset,
+                budget,
             )?
         } else {
             chars
         };
+        if !charge(budget, &key, &value, start, &lines)? {
+            break;
+        }
         vars.insert(key, value);
         pos = close + 1;
     }
@@ -281,8 +293,10 @@ pub fn parse_raw(
     text: &str,
     vars: &mut IndexMap<String, String>,
     outer: &dyn Fn(&str) -> Option<String>,
+    budget: &Budget,
 ) -> Result<(), Error> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let lines = Lines::new(text);
     for (n, line) in text.split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         let trimmed = line.trim_start();
@@ -311,18 +325,43 @@ pub fn parse_raw(
                 ),
             });
         }
-        match value {
-            Some(v) => {
-                vars.insert(key.to_string(), v.to_string());
-            }
-            None => {
-                if let Some(v) = outer(key) {
-                    vars.insert(key.to_string(), v);
-                }
-            }
+        let Some(value) = value.map(str::to_string).or_else(|| outer(key)) else {
+            continue;
+        };
+        let line_start = lines.starts[n];
+        if !charge(budget, key, &value, line_start + col, &lines)? {
+            break;
         }
+        vars.insert(key.to_string(), value);
     }
     Ok(())
+}
+
+/// Charges the variable `key`, set at byte `at` of the file, to `budget`:
+/// false when the budget was already spent (reading stops), an error when
+/// this value spends it.
+fn charge(
+    budget: &Budget,
+    key: &str,
+    value: &str,
+    at: usize,
+    lines: &Lines,
+) -> Result<bool, Error> {
+    let size = Size::new(2, (key.len() + value.len()) as u64);
+    match budget.try_charge(size) {
+        Charge::Ok => Ok(true),
+        Charge::Spent => Ok(false),
+        // The value is not quoted: env files hold secrets.
+        Charge::Over(e) => Err(Error {
+            at: Some(lines.at(at)),
+            reason: e.message(&format!(
+                "`{key}` is set to a value of {}, after {} of the budget were used",
+                budget::mib(value.len() as u64),
+                e.before
+            )),
+            advice: Some(budget::HELP.to_string()),
+        }),
+    }
 }
 
 impl Error {
@@ -332,21 +371,21 @@ impl Error {
     }
 }
 
-/// Interpolates a value found at byte `at` of the file. `fixed`: where to
+/// Interpolates a value found at byte `at` of the file, looking variables up
+/// in the outer lookup, then in the file's lines before it. `fixed`: where to
 /// locate what it finds when offsets in `value` do not map onto the file
 /// (a quoted value, after its escapes).
 fn expand(
     value: &str,
     at: usize,
     fixed: Option<usize>,
-    vars: &IndexMap<String, String>,
-    outer: &dyn Fn(&str) -> Option<String>,
+    lookup: &dyn Fn(&str) -> Option<String>,
     lines: &Lines,
     unset: &mut Vec<Unset>,
+    budget: &Budget,
 ) -> Result<String, Error> {
     let place = |offset: usize| lines.at(fixed.unwrap_or(at + offset));
-    let lookup = |name: &str| outer(name).or_else(|| vars.get(name).cloned());
-    match interpolate::interpolate(value, &lookup) {
+    match interpolate::interpolate_within(value, lookup, budget.bytes_left()) {
         Ok(done) => {
             unset.extend(done.unset.into_iter().map(|u| Unset {
                 at: place(u.range.start),
@@ -364,6 +403,22 @@ fn expand(
                     range,
                     "write `${VAR}`, `${VAR:-default}`, or `$$` for a literal `$`; in a value that is not interpolated, use single quotes".to_string(),
                 ),
+                interpolate::InterpolationError::TooLong { limit, range } => {
+                    // What is left of the budget is the limit: one byte more
+                    // spends it, and names it.
+                    let reason = match budget.try_charge(Size::new(0, *limit as u64 + 1)) {
+                        Charge::Over(over) => over.message(&format!(
+                            "a value here would take in more than the {} left with its variables",
+                            budget::mib(*limit as u64)
+                        )),
+                        _ => e.to_string(),
+                    };
+                    return Err(Error {
+                        at: Some(place(range.start)),
+                        reason,
+                        advice: Some(budget::HELP.to_string()),
+                    });
+                }
             };
             Err(Error {
                 at: Some(place(range.start)),
@@ -449,7 +504,8 @@ mod tests {
 
     fn vars_with(text: &str, outer: &dyn Fn(&str) -> Option<String>) -> Vec<(String, String)> {
         let mut vars = IndexMap::new();
-        parse(text, &mut vars, outer).unwrap_or_else(|e| panic!("{text:?}: {e:?}"));
+        parse(text, &mut vars, outer, &Budget::default())
+            .unwrap_or_else(|e| panic!("{text:?}: {e:?}"));
         vars.into_iter().collect()
     }
 
@@ -470,7 +526,7 @@ mod tests {
     }
 
     fn error(text: &str) -> Error {
-        parse(text, &mut IndexMap::new(), &none).unwrap_err()
+        parse(text, &mut IndexMap::new(), &none, &Budget::default()).unwrap_err()
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -729,7 +785,13 @@ mod tests {
     #[test]
     fn unset_variables_are_reported_where_they_are_used() {
         let mut v = IndexMap::new();
-        let unset = parse("A=1\nB=x $NOPE\nC=\"${ALSO}\"\n", &mut v, &none).unwrap();
+        let unset = parse(
+            "A=1\nB=x $NOPE\nC=\"${ALSO}\"\n",
+            &mut v,
+            &none,
+            &Budget::default(),
+        )
+        .unwrap();
         assert_eq!(
             unset,
             [
@@ -795,6 +857,34 @@ mod tests {
     }
 
     #[test]
+    fn lines_that_double_the_one_before_stop_at_the_line_that_spends_the_budget() {
+        let mut text = String::from("A0=xxxxxxxx\n");
+        for i in 1..40 {
+            text.push_str(&format!("A{i}=${{A{}}}${{A{}}}\n", i - 1, i - 1));
+        }
+        let budget = Budget::new(1000, 1 << 20);
+        let e = parse(&text, &mut IndexMap::new(), &none, &budget).unwrap_err();
+        // A16 would hold 512 KiB: the values before it hold about as much.
+        assert_eq!(e.at, Some((17, 11)), "the second reference");
+        assert_eq!(
+            e.reason,
+            "the stack expands past berth's budget of 1 MiB: a value here would take in more than the 511 KiB left with its variables"
+        );
+        assert!(budget.is_spent());
+    }
+
+    #[test]
+    fn a_raw_env_file_is_charged_by_its_variables() {
+        let budget = Budget::new(5, 1 << 20);
+        let e = parse_raw("A=1\nB=2\n  C=3\n", &mut IndexMap::new(), &none, &budget).unwrap_err();
+        assert_eq!(e.at, Some((3, 3)));
+        assert_eq!(
+            e.reason,
+            "the stack expands past berth's budget of 5 nodes: `C` is set to a value of 1 byte, after 4 nodes of the budget were used"
+        );
+    }
+
+    #[test]
     fn interpolation_errors_are_located() {
         let e = error("A=1\nB=x ${A:?needs A}\nC=${C:?set C}\n");
         assert_eq!(e.at, Some((3, 3)));
@@ -818,6 +908,7 @@ mod tests {
             "A=\"quoted $X\" # c\r\n# comment\n\n  C=x\nD= x \nK\nNOT_SET\nE=a=b\n",
             &mut v,
             &outer,
+            &Budget::default(),
         )
         .unwrap();
         let got: Vec<(String, String)> = v.into_iter().collect();
@@ -831,7 +922,8 @@ mod tests {
                 ("E", "a=b"),
             ])
         );
-        let err = |t: &str| parse_raw(t, &mut IndexMap::new(), &outer).unwrap_err();
+        let err =
+            |t: &str| parse_raw(t, &mut IndexMap::new(), &outer, &Budget::default()).unwrap_err();
         assert_eq!(err("A=1\nC =x\n").at, Some((2, 2)));
         assert_eq!(
             err("export F=1").reason,
@@ -877,8 +969,8 @@ mod fuzz {
             let lines = text.split('\n').count();
             let outer = |n: &str| (n == "A").then(|| "1".to_string());
             for result in [
-                parse(&text, &mut IndexMap::new(), &outer).map(|_| ()),
-                parse_raw(&text, &mut IndexMap::new(), &outer),
+                parse(&text, &mut IndexMap::new(), &outer, &Budget::default()).map(|_| ()),
+                parse_raw(&text, &mut IndexMap::new(), &outer, &Budget::default()),
             ] {
                 if let Err(Error { at: Some((line, col)), .. }) = &result {
                     prop_assert!(*line >= 1 && *line <= lines, "{result:?} in {text:?}");

@@ -13,7 +13,8 @@
 //! explicit stack, not by recursion, and each other file is read once per
 //! file being resolved, keyed by its canonical path. A chain may nest at most
 //! [`MAX_DEPTH`] levels: every level copies the whole base, so deeper chains
-//! would cost memory quadratic in their length.
+//! would cost memory quadratic in their length. Each copy of a base is
+//! charged to the load's [`crate::load::budget`] before it is made.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -173,8 +174,30 @@ fn resolve(cx: &mut Ctx, services: &mut Map, name: String) {
             .map(services, &base_loc)
             .and_then(|m| m.get(&base_name))
             .map(|e| &e.value)
-            .filter(|b| b.get("extends").is_none())
-            .cloned();
+            .filter(|b| b.get("extends").is_none());
+        // Every service that extends a base holds a copy of it: charged
+        // before it is made, so that many services extending a large base
+        // stop at the budget.
+        let size = base.map(crate::load::tree_size);
+        let base = match size {
+            Some(size)
+                if !cx.reader.budget.charge(size, ext.span, || {
+                    format!(
+                        "`services.{name}.extends` copies the {} nodes ({}) of `{base_name}`",
+                        crate::load::budget::thousands(size.nodes),
+                        crate::load::budget::mib(size.bytes)
+                    )
+                }) =>
+            {
+                cx.failed.insert(key);
+                continue;
+            }
+            Some(_) => cx
+                .map(services, &base_loc)
+                .and_then(|m| m.get(&base_name))
+                .map(|e| e.value.clone()),
+            None => None,
+        };
         let Some(mut merged) = base else {
             if on_stack.contains(&base_key) {
                 report_loop(cx, &stack, &base_key, ext.span);
@@ -333,7 +356,7 @@ fn read_other(cx: &mut Ctx, path: &Path, shown: &str, at: Span) -> Option<Loc> {
         let read = cx.reader.read(path, cx.env).map(|docs| {
             let mut tree = Node::new(Value::Map(Map::new()), at);
             for doc in docs {
-                crate::load::merge::merge_file(&mut tree, doc, cx.reader.diags);
+                crate::load::merge::merge_file(&mut tree, doc, cx.reader.diags, cx.reader.budget);
             }
             crate::load::include::rebase(&mut tree, &dir, false);
             let services = match tree.as_map_mut().and_then(|m| m.shift_remove("services")) {
@@ -416,6 +439,7 @@ mod tests {
             cwd: dir,
             sources: &mut sources,
             diags: &mut diags,
+            budget: &crate::load::budget::Budget::default(),
             parsed: Default::default(),
         };
         let main = dir.join(files[0].0);

@@ -15,6 +15,8 @@
 //! (the same files, project directory and variables, by whatever path) is
 //! loaded once per run and reused: files that each include the next twice
 //! would otherwise be loaded a number of times exponential in their count.
+//! Each copy of an included stack (the one imported, the one kept for reuse)
+//! is charged to the load's [`crate::load::budget`] before it is made.
 //!
 //! [`rebase`] is also used by `extends` for a base service from another file.
 
@@ -149,7 +151,7 @@ pub(crate) fn apply(
         let mut vars = IndexMap::new();
         let outer = |k: &str| env.get(k).cloned();
         for f in &env_files {
-            let read = crate::load::read_env_file(f, &mut vars, &outer);
+            let read = crate::load::read_env_file(f, &mut vars, &outer, reader.budget);
             if let Ok(unset) = &read {
                 let shown = shown(f, reader.cwd);
                 for u in unset {
@@ -183,13 +185,31 @@ pub(crate) fn apply(
             .models
             .get(&key)
             .and_then(|v| v.iter().find(|(e, _)| *e == inc_env))
-            .map(|(_, m)| m.clone());
+            .map(|(_, m)| m);
+        // Each include imports a copy of the stack it loads (one more is
+        // kept for reuse): charged before it is made.
+        let charge = |reader: &Reader, model: &Node| {
+            let size = crate::load::tree_size(model);
+            reader.budget.charge(size, item.span, || {
+                format!(
+                    "this `include` copies {} nodes ({}) of the stack it loads",
+                    crate::load::budget::thousands(size.nodes),
+                    crate::load::budget::mib(size.bytes)
+                )
+            })
+        };
         let model = match cached {
-            Some(model) => model,
+            Some(model) if !charge(reader, model) => return,
+            Some(model) => model.clone(),
             None => {
                 reader.parsed.includes.loads += 1;
+                let outer = reader.parsed.included_at.replace(item.span);
                 let mut model =
                     crate::load::load_model(reader, &files, &project_dir, &inc_env, chain);
+                reader.parsed.included_at = outer;
+                if reader.budget.is_spent() || !charge(reader, &model) {
+                    return;
+                }
                 rebase(&mut model, &project_dir, true);
                 resolve_environment(&mut model, &inc_env);
                 let seen = reader.parsed.includes.models.entry(key).or_default();
@@ -590,6 +610,7 @@ mod tests {
             cwd: &d.0,
             sources: &mut sources,
             diags: &mut diags,
+            budget: &crate::load::budget::Budget::default(),
             parsed: Default::default(),
         };
         let tree = crate::load::load_model(

@@ -88,6 +88,9 @@ pub enum InterpolationError {
         problem: &'static str,
         range: Range<usize>,
     },
+    /// The value would grow past `limit` bytes ([`interpolate_within`]).
+    /// range = byte range of the reference whose value went past it.
+    TooLong { limit: usize, range: Range<usize> },
 }
 
 impl fmt::Display for InterpolationError {
@@ -103,6 +106,9 @@ impl fmt::Display for InterpolationError {
                 }
             }
             Self::Syntax { message, .. } => f.write_str(message),
+            Self::TooLong { limit, .. } => {
+                write!(f, "the value would grow past {limit} bytes")
+            }
         }
     }
 }
@@ -116,7 +122,7 @@ impl InterpolationError {
     /// author's own words for the user (`${DB:?set DB first}`) and is kept.
     pub fn unquoted(&self) -> String {
         match self {
-            Self::Required { .. } => self.to_string(),
+            Self::Required { .. } | Self::TooLong { .. } => self.to_string(),
             Self::Syntax { problem, .. } => format!("invalid interpolation format: {problem}"),
         }
     }
@@ -126,6 +132,18 @@ impl InterpolationError {
 pub fn interpolate(
     input: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Interpolated, InterpolationError> {
+    interpolate_within(input, lookup, usize::MAX)
+}
+
+/// [`interpolate`], stopping with [`InterpolationError::TooLong`] before
+/// the value grows past `input.len() + limit` bytes with the variables'
+/// values it takes in: a value referenced many times must not be built
+/// before it is found too large.
+pub fn interpolate_within(
+    input: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    limit: usize,
 ) -> Result<Interpolated, InterpolationError> {
     if is_plain(input) {
         return Ok(Interpolated {
@@ -140,6 +158,7 @@ pub fn interpolate(
         unset: Vec::new(),
         frames: Vec::new(),
         braces: None,
+        limit: limit.saturating_add(input.len()),
     }
     .run()
 }
@@ -219,9 +238,23 @@ struct Interpolator<'a> {
     /// Built only when a line needs brace matching, then reused while
     /// processing stays on that line.
     braces: Option<BraceIndex>,
+    /// The most bytes `out` may hold: the input and what values may add.
+    limit: usize,
 }
 
 impl Interpolator<'_> {
+    /// Checks that `value`, taken in for the reference at `range`, keeps
+    /// the output within its limit.
+    fn room(&self, value: &str, range: Range<usize>) -> Result<(), InterpolationError> {
+        if self.out.len().saturating_add(value.len()) > self.limit {
+            return Err(InterpolationError::TooLong {
+                limit: self.limit - self.input.len(),
+                range,
+            });
+        }
+        Ok(())
+    }
+
     fn run(mut self) -> Result<Interpolated, InterpolationError> {
         let bytes = self.input.as_bytes();
         let mut pos = 0;
@@ -265,7 +298,7 @@ impl Interpolator<'_> {
             Some(b'{') => self.braced(p, end),
             Some(c) if is_name_start(c) => {
                 let stop = name_end(bytes, p + 1, *end);
-                self.substitute(p, p + 1, stop, stop);
+                self.substitute(p, p + 1, stop, stop)?;
                 Ok(stop)
             }
             // Nothing the pattern recognises: compose-go leaves the `$` alone.
@@ -313,7 +346,7 @@ impl Interpolator<'_> {
         let stop = name_end(bytes, name_start, region_end);
         let (op, op_len) = match at(stop) {
             Some(b'}') => {
-                self.substitute(p, name_start, stop, stop + 1);
+                self.substitute(p, name_start, stop, stop + 1)?;
                 return Ok(stop + 1);
             }
             Some(b'-') => (Op::DefaultIfUnset, 1),
@@ -382,21 +415,33 @@ impl Interpolator<'_> {
         };
         if use_value {
             self.out.truncate(frame.out_start);
-            self.out.push_str(value.as_deref().unwrap_or(""));
+            let value = value.as_deref().unwrap_or("");
+            self.room(value, frame.start..frame.close + 1)?;
+            self.out.push_str(value);
         }
         Ok(())
     }
 
     /// Plain `$NAME` / `${NAME}` spanning `p..ref_end`.
-    fn substitute(&mut self, p: usize, name_start: usize, name_end: usize, ref_end: usize) {
+    fn substitute(
+        &mut self,
+        p: usize,
+        name_start: usize,
+        name_end: usize,
+        ref_end: usize,
+    ) -> Result<(), InterpolationError> {
         let name = &self.input[name_start..name_end];
         match (self.lookup)(name) {
-            Some(value) => self.out.push_str(&value),
+            Some(value) => {
+                self.room(&value, p..ref_end)?;
+                self.out.push_str(&value);
+            }
             None => self.unset.push(Unset {
                 name: name.to_owned(),
                 range: p..ref_end,
             }),
         }
+        Ok(())
     }
 
     fn braces(&mut self, p: usize) -> &mut BraceIndex {
@@ -1244,7 +1289,28 @@ mod tests {
                 check(range);
                 assert!(input[range.clone()].starts_with("${"));
             }
+            Err(e @ InterpolationError::TooLong { .. }) => panic!("no limit was set: {e:?}"),
         }
+    }
+
+    #[test]
+    fn a_value_that_would_grow_past_its_limit_stops_at_the_reference_that_goes_past_it() {
+        let big = |name: &str| (name == "BIG").then(|| "x".repeat(1000));
+        let done = interpolate_within("a${BIG}b", &big, 1000).expect("within the limit");
+        assert_eq!(done.value.len(), 1002);
+        // 12 bytes of input, 2,002 of output.
+        assert!(interpolate_within("a${BIG}b$BIG", &big, 1990).is_ok());
+        let e = interpolate_within("a${BIG}b$BIG", &big, 1989).unwrap_err();
+        assert_eq!(
+            e,
+            InterpolationError::TooLong {
+                limit: 1989,
+                range: 8..12
+            }
+        );
+        assert_eq!(e.to_string(), "the value would grow past 1989 bytes");
+        let e = interpolate_within("${X:-${BIG}}", &big, 10).unwrap_err();
+        assert!(matches!(e, InterpolationError::TooLong { range, .. } if range == (5..11)));
     }
 
     proptest! {

@@ -20,14 +20,16 @@
 //! It stops at the tree: no file reading, no types, no paths.
 
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::load::budget::{self, Budget, PORT_NODES, Size};
 use crate::load::yaml::{Entry, Map, Node, Scalar, Tag, Value, go_text};
 use crate::source::Span;
 
 /// Merges one file's tree into what earlier files gave, then drops the
-/// duplicates that merging made, as compose does after each file.
-pub fn merge_file(acc: &mut Node, file: Node, diags: &mut Diagnostics) {
+/// duplicates that merging made, as compose does after each file. The
+/// ports a range expands into are charged to `budget`.
+pub fn merge_file(acc: &mut Node, file: Node, diags: &mut Diagnostics, budget: &Budget) {
     merge(acc, file, &mut Vec::new(), diags);
-    enforce_unique(acc, &mut Vec::new());
+    enforce_unique(acc, &mut Vec::new(), budget);
 }
 
 /// Merges `over` into `base`; `path` is where `base` sits in the file, e.g.
@@ -441,12 +443,12 @@ fn merge_ipam_config(base: &mut Node, over: Node, path: &mut Vec<String>, diags:
 /// compose-go's `EnforceUnicity`: in the lists where entries have an
 /// identity, a later entry replaces an earlier one with the same identity, in
 /// the earlier one's place.
-pub fn enforce_unique(node: &mut Node, path: &mut Vec<String>) {
+pub fn enforce_unique(node: &mut Node, path: &mut Vec<String>, budget: &Budget) {
     match &mut node.value {
         Value::Map(m) => {
             for (k, e) in m.iter_mut() {
                 path.push(k.clone());
-                enforce_unique(&mut e.value, path);
+                enforce_unique(&mut e.value, path, budget);
                 path.pop();
             }
         }
@@ -457,7 +459,7 @@ pub fn enforce_unique(node: &mut Node, path: &mut Vec<String>) {
             if kind == Identity::Port {
                 *items = std::mem::take(items)
                     .into_iter()
-                    .flat_map(expand_port_range)
+                    .flat_map(|n| expand_port_range(n, budget))
                     .collect();
             }
             // A map from identity to position keeps this linear: a port range
@@ -577,8 +579,13 @@ fn port_identity(n: &Node) -> String {
     match &n.value {
         Value::Scalar(s) => {
             let short = if s.plain { go_text(s) } else { s.text.clone() };
-            match crate::load::ports::parse_short(&short) {
-                Ok(ports) if ports.len() == 1 => {
+            // A range has no identity of its own: not expanded to find that.
+            let single = crate::load::ports::short_count(&short) == Ok(1);
+            let ports = single
+                .then(|| crate::load::ports::parse_short(&short).ok())
+                .flatten();
+            match ports {
+                Some(ports) if ports.len() == 1 => {
                     let p = &ports[0];
                     format!(
                         "{}:{}:{}/{}",
@@ -614,17 +621,29 @@ fn port_identity(n: &Node) -> String {
 
 /// compose writes every port on its own once a file is read, so that
 /// `8000-8001:80-81` and a later `8001:81` are the same port: split a range
-/// into one entry per port.
-fn expand_port_range(n: Node) -> Vec<Node> {
+/// into one entry per port, each charged to `budget` as a long-form port.
+/// Past the budget a range is left as written.
+fn expand_port_range(n: Node, budget: &Budget) -> Vec<Node> {
     let Some(text) = n.as_str() else {
         return vec![n];
     };
+    let count = match crate::load::ports::short_count(text) {
+        Ok(count) if count >= 2 => count as u64,
+        _ => return vec![n],
+    };
+    // Each port's text is about as long as the range's, with `/tcp`.
+    let size = Size::new(count * PORT_NODES, count * (text.len() as u64 + 4));
+    if !budget.charge(size, n.span, || {
+        format!(
+            "the port range `{text}` expands to {} ports",
+            budget::thousands(count)
+        )
+    }) {
+        return vec![n];
+    }
     let Ok(ports) = crate::load::ports::parse_short(text) else {
         return vec![n];
     };
-    if ports.len() < 2 {
-        return vec![n];
-    }
     ports
         .iter()
         .map(|p| {
@@ -661,8 +680,8 @@ mod tests {
     fn m(a: &str, b: &str) -> Node {
         let mut acc = Node::new(Value::Map(Map::new()), Span::default());
         let mut diags = Diagnostics::default();
-        merge_file(&mut acc, tree(a), &mut diags);
-        merge_file(&mut acc, tree(b), &mut diags);
+        merge_file(&mut acc, tree(a), &mut diags, &Budget::default());
+        merge_file(&mut acc, tree(b), &mut diags, &Budget::default());
         assert!(diags.items.is_empty(), "{:?}", diags.items);
         acc
     }
@@ -965,7 +984,12 @@ mod tests {
     fn mismatched_kinds_are_an_error_at_the_later_value() {
         let mut acc = tree("services: {web: {ports: ['80']}}");
         let mut diags = Diagnostics::default();
-        merge_file(&mut acc, tree("services: {web: {ports: '81'}}"), &mut diags);
+        merge_file(
+            &mut acc,
+            tree("services: {web: {ports: '81'}}"),
+            &mut diags,
+            &Budget::default(),
+        );
         assert_eq!(diags.items.len(), 1);
         assert!(
             diags.items[0]

@@ -9,8 +9,11 @@
 //! `model::raw`), profiles applied, and everything resolved and validated
 //! ([`resolve`], [`ports`], [`volumes`]). Every stage reports into one list of
 //! diagnostics; loading goes as far as it can so that all errors are shown at
-//! once. It stops at the validated model: dependency order is `crate::graph`'s.
+//! once, except past the [`budget`] on what the files expand into, which every
+//! stage charges and which ends the load. It stops at the validated model:
+//! dependency order is `crate::graph`'s.
 
+pub mod budget;
 pub mod de;
 pub mod develop;
 pub mod envfile;
@@ -40,6 +43,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::raw;
 use crate::model::stack::*;
 use crate::source::{Sources, Span};
+use budget::{Budget, Size};
 use yaml::{Node, Value};
 
 /// Where to find the stack and how to read it (the global CLI options).
@@ -202,8 +206,15 @@ fn read_env_file(
     path: &Path,
     vars: &mut IndexMap<String, String>,
     outer: &dyn Fn(&str) -> Option<String>,
+    budget: &Budget,
 ) -> Result<Vec<envfile::Unset>, envfile::Error> {
-    let text = input::read_text(path, input::Kind::Env).map_err(|e| match e {
+    let text = read_env_text(path)?;
+    envfile::parse(&text, vars, outer, budget)
+}
+
+/// An env file's text, or why it cannot be read.
+fn read_env_text(path: &Path) -> Result<String, envfile::Error> {
+    input::read_text(path, input::Kind::Env).map_err(|e| match e {
         input::ReadError::Encoding {
             encoding,
             line,
@@ -219,22 +230,7 @@ fn read_env_file(
             reason: e.to_string(),
             advice: Some(e.help(input::Kind::Env)),
         },
-    })?;
-    envfile::parse(&text, vars, outer)
-}
-
-/// Reads an env file of `format: raw` ([`envfile::parse_raw`]) into `vars`.
-fn read_raw_env_file(
-    path: &Path,
-    vars: &mut IndexMap<String, String>,
-    outer: &dyn Fn(&str) -> Option<String>,
-) -> Result<(), envfile::Error> {
-    let text = input::read_text(path, input::Kind::Env).map_err(|e| envfile::Error {
-        at: None,
-        reason: e.to_string(),
-        advice: Some(e.help(input::Kind::Env)),
-    })?;
-    envfile::parse_raw(&text, vars, outer)
+    })
 }
 
 /// The warning for a variable an env file's value used that is not set. Its
@@ -274,12 +270,13 @@ fn add_env_files(
     origin: &str,
     cwd: &Path,
     diags: &mut Diagnostics,
+    budget: &Budget,
 ) {
     let mut from_files = IndexMap::new();
     let outer = |k: &str| env.get(k).cloned();
     for f in files {
         let shown = display_name(f, cwd);
-        match read_env_file(f, &mut from_files, &outer) {
+        match read_env_file(f, &mut from_files, &outer, budget) {
             Ok(unset) => diags.extend(unset.iter().map(|u| env_file_unset(&shown, u))),
             Err(e) => diags.push(
                 Diagnostic::error(format!(
@@ -306,6 +303,7 @@ fn project_name(
     project_dir: &Path,
     reader: &Reader,
 ) -> Result<String, Diagnostic> {
+    let budget = reader.budget;
     let given = opts.project_name.as_ref().map(|n| (n, "-p")).or_else(|| {
         env.get("COMPOSE_PROJECT_NAME")
             .filter(|n| !n.is_empty())
@@ -328,7 +326,14 @@ fn project_name(
             let mut node = node.clone();
             let text = reader.sources.get(node.span.file).text.clone();
             // Warnings about the name's variables come with the whole file.
-            interpolate_tree(&mut node, &text, false, env, &mut Diagnostics::default());
+            interpolate_tree(
+                &mut node,
+                &text,
+                false,
+                env,
+                &mut Diagnostics::default(),
+                budget,
+            );
             node.as_str().map(str::to_string)
         })
         .rfind(|n| !n.is_empty())
@@ -353,6 +358,7 @@ fn project_name(
 pub fn load(opts: &Options) -> Result<Loaded, Failed> {
     let mut sources = Sources::default();
     let mut diags = Diagnostics::default();
+    let budget = Budget::default();
     // compose reads `.env` from the directory it knows before it has found
     // the files: --project-directory, else the first -f file's, else cwd.
     let work_dir = match (&opts.project_directory, opts.files.first()) {
@@ -380,7 +386,7 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
             "the working directory",
         )
     };
-    add_env_files(&mut env, &env_files, origin, &opts.cwd, &mut diags);
+    add_env_files(&mut env, &env_files, origin, &opts.cwd, &mut diags, &budget);
 
     let files = match find_files(opts, &work_dir, &env, &mut diags) {
         Ok(f) => f,
@@ -410,6 +416,7 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
             "the project directory",
             &opts.cwd,
             &mut diags,
+            &budget,
         );
     }
 
@@ -432,6 +439,7 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
         cwd: &opts.cwd,
         sources: &mut sources,
         diags: &mut diags,
+        budget: &budget,
         parsed: Parsed {
             keep_variables: opts.no_interpolate,
             ..Default::default()
@@ -468,7 +476,10 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
     // Files may use the project name compose settles on.
     env.insert("COMPOSE_PROJECT_NAME".into(), project.clone());
     let root = load_model(&mut reader, &files, &project_dir, &env, &[]);
-    if diags.has_errors() {
+    diags.extend(budget.take_error());
+    // Past the budget, what was loaded is incomplete: typing it would
+    // only add errors that are not the file's.
+    if diags.has_errors() || budget.is_spent() {
         sort_by_position(&mut diags.items);
         return Err(Failed {
             sources,
@@ -497,7 +508,16 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
     }
 
     let profiles = all_profiles(&root);
-    let stack = build(root, opts, &project, &project_dir, &env, &mut diags);
+    let stack = build(
+        root,
+        opts,
+        &project,
+        &project_dir,
+        &env,
+        &mut diags,
+        &budget,
+    );
+    diags.extend(budget.take_error());
     // A cycle makes the stack impossible to start, so it is a load error.
     diags.extend(crate::graph::Graph::new(&stack).cycles());
     sort_by_position(&mut diags.items);
@@ -549,6 +569,8 @@ pub(crate) struct Reader<'a> {
     pub cwd: &'a Path,
     pub sources: &'a mut Sources,
     pub diags: &'a mut Diagnostics,
+    /// What the load may still produce; each file read is charged to it.
+    pub budget: &'a Budget,
     pub parsed: Parsed,
 }
 
@@ -569,6 +591,9 @@ pub(crate) struct Parsed {
     pub reads: usize,
     /// Read files without interpolating them ([`Options::no_interpolate`]).
     pub keep_variables: bool,
+    /// The `include` entry whose files are being read, if any: where the
+    /// budget's error points when a file read again spends it.
+    pub included_at: Option<Span>,
     /// `-f -`: the path standing for standard input, and what was read
     /// from it, until the file is parsed.
     stdin: Option<(PathBuf, Result<String, input::ReadError>)>,
@@ -585,11 +610,44 @@ impl Reader<'_> {
             return Some(docs);
         }
         if let Some(docs) = self.parsed.docs.get(&key) {
-            return docs.clone();
+            let docs = docs.as_ref()?;
+            // A copy for each stage that reads the file again: `include`
+            // under another project directory, `extends` from another file.
+            if !self.charge_docs(docs, "is read again, and adds") {
+                return None;
+            }
+            return Some(docs.clone());
         }
         let docs = self.parse_uncached(path);
+        if let Some(d) = &docs
+            && !self.charge_docs(d, "is kept for reading again, and adds")
+        {
+            return None;
+        }
         self.parsed.docs.insert(key, docs.clone());
         docs
+    }
+
+    /// Charges the budget for a file's documents: false when it is spent.
+    fn charge_docs(&self, docs: &[Node], verb: &str) -> bool {
+        let size = docs.iter().map(tree_size).fold(Size::default(), |a, b| {
+            Size::new(a.nodes + b.nodes, a.bytes + b.bytes)
+        });
+        let Some(first) = docs.first() else {
+            return true;
+        };
+        let at = self
+            .parsed
+            .included_at
+            .unwrap_or(Span::new(first.span.file, 0..0));
+        let name = &self.sources.get(first.span.file).name;
+        self.budget.charge(size, at, || {
+            format!(
+                "`{name}` {verb} {} nodes ({})",
+                budget::thousands(size.nodes),
+                budget::mib(size.bytes)
+            )
+        })
     }
 
     /// Keeps a parsed file for the next [`Reader::parse`] of it.
@@ -598,6 +656,10 @@ impl Reader<'_> {
     }
 
     fn parse_uncached(&mut self, path: &Path) -> Option<Vec<Node>> {
+        // Past the budget the load fails: reading more is only work.
+        if self.budget.is_spent() {
+            return None;
+        }
         self.parsed.reads += 1;
         let from_stdin = self.parsed.stdin.as_ref().is_some_and(|(p, _)| p == path);
         let read = match self.parsed.stdin.take() {
@@ -683,6 +745,9 @@ impl Reader<'_> {
                 return None;
             }
         };
+        if !self.charge_docs(&docs, "holds") {
+            return None;
+        }
         if docs.is_empty() {
             // Nothing but blanks and comments: compose refuses such a file
             // ("empty compose file"); loading it as no services would make
@@ -732,7 +797,7 @@ impl Reader<'_> {
         for tree in &mut docs {
             let file = self.sources.get(tree.span.file);
             let (text, shown) = (file.text.clone(), file.opaque().is_none());
-            interpolate_tree(tree, &text, shown, env, self.diags);
+            interpolate_tree(tree, &text, shown, env, self.diags, self.budget);
         }
         Some(docs)
     }
@@ -803,26 +868,35 @@ pub(crate) fn load_model(
             match &mut acc {
                 None => {
                     let mut first = Node::new(Value::Map(Default::default()), tree.span);
-                    merge::merge_file(&mut first, tree, reader.diags);
+                    merge::merge_file(&mut first, tree, reader.diags, reader.budget);
                     acc = Some(first);
                 }
-                Some(acc) => merge::merge_file(acc, tree, reader.diags),
+                Some(acc) => merge::merge_file(acc, tree, reader.diags, reader.budget),
             }
         }
     }
     acc.unwrap_or_else(|| Node::new(Value::Map(Default::default()), Span::default()))
 }
 
+/// The size of a tree, in the budget's units.
+fn tree_size(node: &Node) -> Size {
+    let s = yaml::measure(node);
+    Size::new(s.nodes as u64, s.bytes as u64)
+}
+
 /// Interpolates every scalar value (not keys) in place. `shown`: whether the
 /// file's lines are shown (see `Sources::recognise_stack`); if not, a
 /// warning does not name the variable either, since the name is part of a
 /// value of a file that may be anything (a password `Xy7$Qz9` uses `Qz9`).
+/// What values grow by is charged to `budget`; past it, values are left as
+/// written.
 fn interpolate_tree(
     node: &mut Node,
     text: &str,
     shown: bool,
     env: &IndexMap<String, String>,
     diags: &mut Diagnostics,
+    budget: &Budget,
 ) {
     match &mut node.value {
         Value::Scalar(s) => {
@@ -844,8 +918,17 @@ fn interpolate_tree(
                 None => node.span,
             };
             let lookup = |name: &str| env.get(name).cloned();
-            match interpolate::interpolate(&s.text, &lookup) {
+            match interpolate::interpolate_within(&s.text, &lookup, budget.bytes_left()) {
                 Ok(done) => {
+                    let grown = done.value.len().saturating_sub(s.text.len()) as u64;
+                    if !budget.charge(Size::new(0, grown), node.span, || {
+                        format!(
+                            "this value grows by {} with its variables",
+                            budget::mib(grown)
+                        )
+                    }) {
+                        return;
+                    }
                     for u in &done.unset {
                         let warning = if shown {
                             Diagnostic::warning(format!(
@@ -884,6 +967,18 @@ fn interpolate_tree(
                             "write `${VAR}`, `${VAR:-default}`, or `$$` for a literal `$`"
                                 .to_string(),
                         ),
+                        interpolate::InterpolationError::TooLong { limit, range } => {
+                            // What is left of the budget is the limit: one
+                            // byte more spends it, and names it.
+                            let grown = *limit as u64 + 1;
+                            budget.charge(Size::new(0, grown), at(range.clone()), || {
+                                format!(
+                                    "this value would take in more than the {} left with its variables",
+                                    budget::mib(grown - 1)
+                                )
+                            });
+                            return;
+                        }
                     };
                     diags.push(
                         Diagnostic::error(e.unquoted())
@@ -895,12 +990,12 @@ fn interpolate_tree(
         }
         Value::Seq(items) => {
             for i in items {
-                interpolate_tree(i, text, shown, env, diags);
+                interpolate_tree(i, text, shown, env, diags, budget);
             }
         }
         Value::Map(m) => {
             for (_, e) in m.iter_mut() {
-                interpolate_tree(&mut e.value, text, shown, env, diags);
+                interpolate_tree(&mut e.value, text, shown, env, diags, budget);
             }
         }
         Value::Null => {}
@@ -922,6 +1017,7 @@ fn build(
     project_dir: &Path,
     env: &IndexMap<String, String>,
     diags: &mut Diagnostics,
+    budget: &Budget,
 ) -> Stack {
     let mut map = match root.value {
         Value::Map(m) => m,
@@ -1030,7 +1126,11 @@ fn build(
     // container per name, so a second service with it could never start.
     let mut container_names: std::collections::HashMap<String, (String, Span)> =
         std::collections::HashMap::new();
+    let mut env_texts = EnvTexts::default();
     for (name, entry) in services_node {
+        if budget.is_spent() {
+            break;
+        }
         if !valid_service_name(&name) {
             diags.push(
                 Diagnostic::error(if name.is_empty() {
@@ -1076,7 +1176,7 @@ fn build(
                 }
             }
         }
-        env_files(&mut cx, &mut s, &svc);
+        env_files(&mut cx, &mut s, &svc, &mut env_texts, budget);
         drop(svc);
         for (k, v) in s.environment.iter_mut() {
             if v.is_none() {
@@ -1298,7 +1398,17 @@ fn section<T: serde::de::DeserializeOwned + Default>(
     out
 }
 
-fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
+/// The env files services name, read once per load however many services
+/// name them (by canonical path), with the error of one that cannot be read.
+type EnvTexts = std::collections::HashMap<PathBuf, Result<std::rc::Rc<str>, envfile::Error>>;
+
+fn env_files(
+    cx: &mut resolve::Context,
+    s: &mut Service,
+    raw: &raw::Service,
+    texts: &mut EnvTexts,
+    budget: &Budget,
+) {
     let Some(ef) = &raw.env_file else {
         return;
     };
@@ -1358,11 +1468,20 @@ fn env_files(cx: &mut resolve::Context, s: &mut Service, raw: &raw::Service) {
             }
             continue;
         }
-        let read = if raw {
-            read_raw_env_file(&abs, &mut vars, &outer).map(|()| Vec::new())
-        } else {
-            read_env_file(&abs, &mut vars, &outer)
-        };
+        let text = texts
+            .entry(extends::canonical(&abs))
+            .or_insert_with(|| read_env_text(&abs).map(std::rc::Rc::from))
+            .clone();
+        // Each service's variables are its own (their values may come from
+        // its `environment`), so only the text is shared; the budget counts
+        // what each service takes from it.
+        let read = text.and_then(|text| {
+            if raw {
+                envfile::parse_raw(&text, &mut vars, &outer, budget).map(|()| Vec::new())
+            } else {
+                envfile::parse(&text, &mut vars, &outer, budget)
+            }
+        });
         match read {
             Ok(unset) => {
                 for u in &unset {

@@ -156,6 +156,47 @@ fn parse_range(s: &str) -> Option<(u16, u16)> {
 /// entry per port, ordered as compose orders them: by `"port/proto"` as text
 /// (`8-10` gives 10, 8, 9).
 pub fn parse_short(s: &str) -> Result<Vec<Port>, String> {
+    let Short {
+        ip,
+        published: prange,
+        target: (tlo, thi),
+        protocol,
+    } = read_short(s)?;
+    let count = (thi - tlo) as usize + 1;
+    let mut out = Vec::with_capacity(count);
+    for i in 0..count as u16 {
+        let published = prange.map(|(plo, phi)| {
+            // One container port with a host range: the engine picks one
+            // host port from the range.
+            if count == 1 && plo != phi {
+                format!("{plo}-{phi}")
+            } else {
+                (plo + i).to_string()
+            }
+        });
+        out.push(port(&ip, published, tlo + i, &protocol));
+    }
+    // Cached: a range may hold 65,535 ports, each key a new string.
+    out.sort_by_cached_key(|p| p.target.to_string());
+    Ok(out)
+}
+
+/// How many long-form entries [`parse_short`] makes of `s`, without making
+/// them: a range is checked against the load's budget before it is expanded.
+pub fn short_count(s: &str) -> Result<usize, String> {
+    let (lo, hi) = read_short(s)?.target;
+    Ok((hi - lo) as usize + 1)
+}
+
+/// The short syntax, read and checked.
+struct Short {
+    ip: Option<String>,
+    published: Option<(u16, u16)>,
+    target: (u16, u16),
+    protocol: String,
+}
+
+fn read_short(s: &str) -> Result<Short, String> {
     let parts: Vec<&str> = s.split(':').collect();
     let n = parts.len();
     let (ip, published, container) = match n {
@@ -196,21 +237,12 @@ pub fn parse_short(s: &str) -> Result<Vec<Port>, String> {
     {
         return Err("the host and container port ranges differ in length".into());
     }
-    let mut out = Vec::with_capacity(count);
-    for i in 0..count as u16 {
-        let published = prange.map(|(plo, phi)| {
-            // One container port with a host range: the engine picks one
-            // host port from the range.
-            if count == 1 && plo != phi {
-                format!("{plo}-{phi}")
-            } else {
-                (plo + i).to_string()
-            }
-        });
-        out.push(port(&ip, published, tlo + i, &protocol));
-    }
-    out.sort_by_key(|p| p.target.to_string());
-    Ok(out)
+    Ok(Short {
+        ip,
+        published: prange,
+        target: (tlo, thi),
+        protocol,
+    })
 }
 
 fn port(ip: &Option<String>, published: Option<String>, target: u16, protocol: &str) -> Port {

@@ -531,9 +531,9 @@ pub const MAX_TEXT_BYTES: usize = 64 << 20;
 
 /// Nodes and text held so far, counted as they are built.
 #[derive(Debug, Clone, Copy, Default)]
-struct Size {
-    nodes: usize,
-    bytes: usize,
+pub(crate) struct Size {
+    pub nodes: usize,
+    pub bytes: usize,
 }
 
 impl Size {
@@ -563,7 +563,7 @@ impl Size {
 
 /// The size of a built subtree, counted as [`Builder`] counts it. A loop
 /// over a stack of its own: nesting depth is the file's to choose.
-fn measure(node: &Node) -> Size {
+pub(crate) fn measure(node: &Node) -> Size {
     let mut size = Size::default();
     let mut todo = vec![node];
     while let Some(node) = todo.pop() {

@@ -25,9 +25,9 @@ fn escape_dollars(v: &mut Value) {
 }
 
 /// YAML of a JSON value; `null` commands and entrypoints are left out, as
-/// compose's YAML output does.
-pub fn to_yaml(v: &Value) -> String {
-    let mut v = v.clone();
+/// compose's YAML output does. Takes the value: a copy of a large stack's
+/// tree would be the largest thing `berth config` holds.
+pub fn to_yaml(mut v: Value) -> String {
     if let Some(services) = v.get_mut("services").and_then(Value::as_object_mut) {
         for svc in services.values_mut() {
             if let Some(o) = svc.as_object_mut() {

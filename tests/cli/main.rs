@@ -1,5 +1,6 @@
 //! berth's integration tests: one binary that drives the `berth` executable.
 
+mod budget;
 mod config_compat;
 mod config_flags;
 mod diagnostics;

@@ -38,6 +38,8 @@ pub struct Berth {
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
     stdin: Option<String>,
+    /// RLIMIT_AS for the berth process, in bytes.
+    address_space: Option<u64>,
 }
 
 impl Default for Berth {
@@ -54,7 +56,16 @@ impl Berth {
             args: Vec::new(),
             env: Vec::new(),
             stdin: None,
+            address_space: None,
         }
+    }
+
+    /// Caps berth's address space (RLIMIT_AS): a test of a bound on memory
+    /// then fails with an allocation failure instead of exhausting the
+    /// machine when the bound regresses.
+    pub fn address_space_limit(mut self, bytes: u64) -> Berth {
+        self.address_space = Some(bytes);
+        self
     }
 
     pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Berth {
@@ -134,6 +145,23 @@ impl Berth {
             .stdin(stdin)
             .stdout(File::create(&out_path).expect("stdout file"))
             .stderr(File::create(&err_path).expect("stderr file"));
+        if let Some(bytes) = self.address_space {
+            use std::os::unix::process::CommandExt;
+            let limit = libc::rlimit {
+                rlim_cur: bytes as libc::rlim_t,
+                rlim_max: bytes as libc::rlim_t,
+            };
+            // SAFETY: only setrlimit, which is async-signal-safe, runs
+            // between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         let child = cmd.spawn().expect("berth starts");
         Spawned {
             child,
