@@ -103,10 +103,41 @@ pub fn resolve(cx: &mut Context, p: &Spanned<raw::Port>) -> Vec<Port> {
     }
 }
 
+/// Whether a port (or one end of a range) that did not parse is a number
+/// past 65535: `70000`, `99999999999999999999`, and the `1e+19` or `+Inf`
+/// that YAML makes of `1e19` and `1e400`. Such a port gets "too large" and
+/// the maximum, not "not a port".
+fn too_large(text: &str) -> bool {
+    text.trim()
+        .split('-')
+        .filter(|end| !end.is_empty())
+        .any(|end| end.parse::<f64>().is_ok_and(|n| n > 65535.0))
+}
+
+/// Why `text` is not a port, in words: too large, or not a port at all
+/// (`what`, e.g. "not a container port or range").
+fn not_a_port(text: &str, what: &str) -> String {
+    if too_large(text) {
+        // `+Inf` and `1e+19` are YAML's renderings, not what was written:
+        // the label points at what was.
+        "too large (ports go up to 65535)".to_string()
+    } else {
+        format!("`{text}` is {what}")
+    }
+}
+
 fn port_error(cx: &mut Context, span: Span, text: &str, why: &str) {
+    let (message, label) = if too_large(text) {
+        (
+            "invalid port: too large (ports go up to 65535)".to_string(),
+            "too large",
+        )
+    } else {
+        (format!("invalid port `{text}`: {why}"), "not a valid port")
+    };
     cx.diagnostics.push(
-        crate::diag::Diagnostic::error(format!("invalid port `{text}`: {why}"))
-            .label(span, "not a valid port")
+        crate::diag::Diagnostic::error(message)
+            .label(span, label)
             .help("ports are whole numbers from 1 to 65535"),
     );
 }
@@ -118,7 +149,9 @@ pub fn check_expose(cx: &mut Context, text: &str, span: Span) {
         Some((r, p)) => (r, p),
         None => (text, "tcp"),
     };
-    let why = if parse_range(range).is_none() {
+    let why = if parse_range(range).is_none() && too_large(range) {
+        Some("too large (ports go up to 65535)")
+    } else if parse_range(range).is_none() {
         Some("not a port or a range of ports")
     } else if !matches!(protocol, "tcp" | "udp" | "sctp") {
         Some("the protocol must be `tcp`, `udp` or `sctp`")
@@ -127,7 +160,11 @@ pub fn check_expose(cx: &mut Context, text: &str, span: Span) {
     };
     if let Some(why) = why {
         cx.diagnostics.push(
-            crate::diag::Diagnostic::error(format!("invalid `expose` entry `{text}`: {why}"))
+            crate::diag::Diagnostic::error(if too_large(range) {
+                format!("invalid `expose` entry: {why}")
+            } else {
+                format!("invalid `expose` entry `{text}`: {why}")
+            })
                 .label(span, "not a port")
                 .help("write a container port or range, optionally with a protocol: `80`, `8000-8010/udp`"),
         );
@@ -225,10 +262,10 @@ fn read_short(s: &str) -> Result<Short, String> {
     let ip = (!ip.is_empty()).then_some(ip);
     let (tlo, thi) = parse_range(target)
         .filter(|(lo, _)| *lo > 0)
-        .ok_or_else(|| format!("`{target}` is not a container port or range"))?;
+        .ok_or_else(|| not_a_port(target, "not a container port or range"))?;
     let prange = match published {
         "" => None,
-        p => Some(parse_range(p).ok_or_else(|| format!("`{p}` is not a host port or range"))?),
+        p => Some(parse_range(p).ok_or_else(|| not_a_port(p, "not a host port or range"))?),
     };
     let count = (thi - tlo) as usize + 1;
     if let Some((plo, phi)) = prange
@@ -353,6 +390,28 @@ mod tests {
             "80/tcp/x",
         ] {
             assert!(parse_short(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ports_past_65535_are_too_large_not_unknown_words() {
+        for big in [
+            "99999999999999999999:80",
+            "80-99999999999999999999",
+            "70000:80",
+        ] {
+            assert_eq!(
+                parse_short(big).unwrap_err(),
+                "too large (ports go up to 65535)",
+                "{big}"
+            );
+        }
+        // YAML's renderings of 1e19 and 1e400.
+        for text in ["1e+19", "+Inf", "70000", "1-70000"] {
+            assert!(too_large(text), "{text}");
+        }
+        for text in ["80", "0", "-1", "abc", "1-2", "", "NaN"] {
+            assert!(!too_large(text), "{text}");
         }
     }
 }
