@@ -190,10 +190,14 @@ pub fn run(global: &Global, args: ConfigArgs) -> Result<Outcome, Error> {
                 crate::output::write_json(stack, file).map_err(|e| out.error(&e))?;
             }
         },
-        Format::Yaml => {
-            let value = crate::output::canonical_json(stack);
-            out.text(&crate::output::to_yaml(value))?;
-        }
+        Format::Yaml => match out.0 {
+            None => crate::output::write_yaml(stack, std::io::stdout().lock())
+                .map_err(|_| Error::broken_pipe())?,
+            Some(path) => {
+                let file = std::fs::File::create(path).map_err(|e| out.error(&e))?;
+                crate::output::write_yaml(stack, file).map_err(|e| out.error(&e))?;
+            }
+        },
     }
     Ok(Outcome::Success)
 }

@@ -234,6 +234,26 @@ impl std::ops::DerefMut for Service {
     }
 }
 
+thread_local! {
+    /// Set while [`omitting_null_commands`] runs.
+    static OMIT_NULL_COMMANDS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with a service's unset `command` and `entrypoint` left out of
+/// what it serializes, instead of written as `null`: compose prints `null`
+/// in JSON and nothing in YAML, and the YAML is written straight from the
+/// model (`output::write_yaml`), with no tree to take them out of afterwards.
+pub fn omitting_null_commands<T>(f: impl FnOnce() -> T) -> T {
+    OMIT_NULL_COMMANDS.with(|c| c.set(true));
+    let out = f();
+    OMIT_NULL_COMMANDS.with(|c| c.set(false));
+    out
+}
+
+fn null_command_omitted(v: &&Option<Vec<String>>) -> bool {
+    v.is_none() && OMIT_NULL_COMMANDS.with(std::cell::Cell::get)
+}
+
 /// The service as compose prints it: every field, extras included, in one
 /// mapping and in compose's order (a flattened box would print the extras
 /// after the service's own fields).
@@ -275,6 +295,7 @@ struct ServiceView<'a> {
     cpuset: &'a Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cpu_shares: &'a Option<i64>,
+    #[serde(skip_serializing_if = "null_command_omitted")]
     command: &'a Option<Vec<String>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     configs: &'a Vec<FileRef>,
@@ -294,6 +315,7 @@ struct ServiceView<'a> {
     dns_search: &'a Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     domainname: &'a Option<String>,
+    #[serde(skip_serializing_if = "null_command_omitted")]
     entrypoint: &'a Option<Vec<String>>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     environment: &'a Map<Option<String>>,

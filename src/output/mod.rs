@@ -6,4 +6,4 @@ mod progress;
 mod stack;
 
 pub use progress::{Progress, ProgressMode, event_json};
-pub use stack::{canonical_json, to_yaml, write_json};
+pub use stack::{canonical_json, to_yaml, write_json, write_yaml};

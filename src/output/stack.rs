@@ -50,6 +50,18 @@ pub fn write_json(stack: &Stack, out: impl Write) -> std::io::Result<()> {
     w.0.flush()
 }
 
+/// Writes the stack as YAML straight from the model, as [`write_json`] does
+/// JSON: building the JSON tree first and printing that took a third of
+/// `berth config`'s time and memory on a 100,000-service file. `$` is
+/// doubled on the way out, and a `null` command or entrypoint is left out,
+/// as compose's YAML output does ([`crate::model::stack::omitting_null_commands`]).
+pub fn write_yaml(stack: &Stack, out: impl Write) -> std::io::Result<()> {
+    let mut w = DollarEscaper(std::io::BufWriter::with_capacity(1 << 16, out));
+    crate::model::stack::omitting_null_commands(|| serde_saphyr::to_io_writer(&mut w, stack))
+        .map_err(std::io::Error::other)?;
+    w.0.flush()
+}
+
 /// In JSON text a `$` can only stand inside a string, so doubling it in the
 /// byte stream is the same as doubling it in every string.
 struct DollarEscaper<W: std::io::Write>(W);
@@ -87,5 +99,21 @@ mod tests {
         let streamed: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(streamed, canonical_json(&stack));
         assert!(String::from_utf8(out).unwrap().contains("\"a$$b\""));
+    }
+
+    #[test]
+    fn streamed_yaml_equals_the_yaml_of_the_json_tree() {
+        let stack = crate::testutil::stack(
+            "services:\n  web:\n    image: a$$b\n    environment: {GREETING: hi, N: 0012}\n    \
+             ports: ['8080:80']\n    volumes: [data:/data]\n    depends_on: [db]\n    \
+             restart: on-failure:3\n    healthcheck: {test: [CMD, 'true'], interval: 5s}\n  \
+             db:\n    image: db\n    command: [run]\nvolumes:\n  data: {}\n",
+        );
+        let mut out = Vec::new();
+        write_yaml(&stack, &mut out).unwrap();
+        let streamed = String::from_utf8(out).unwrap();
+        assert_eq!(streamed, to_yaml(canonical_json(&stack)));
+        assert!(!streamed.contains("command: null"), "{streamed}");
+        assert!(streamed.contains("a$$b"), "{streamed}");
     }
 }
