@@ -28,9 +28,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::engine::images::PullEvent;
-use crate::engine::spec::{self, ObjectKind};
 use crate::engine::{Engine, EngineError};
 use crate::identity;
+use crate::spec::{self, ObjectKind};
 // The loader's reader of input files: a Dockerfile outside the context is one
 // more file named by the stack (regular files only, bounded).
 use crate::load::input::{Kind, read_text};

@@ -14,8 +14,8 @@
 //! whose every step is one call that carries its request, its cause and the
 //! steps it waits for; [`apply`] walks the plan and decides nothing.
 //! [`identity`] names what berth creates and recognises it again,
-//! [`engine`] is the adapter over bollard (with [`engine::spec`], the pure
-//! model-to-request mapping), [`preflight`] checks what can be known before
+//! [`spec`] is the pure mapping from the model to what the engine is sent,
+//! [`engine`] the adapter over bollard that sends it, [`preflight`] checks what can be known before
 //! any change, and [`output`] prints. [`cli`] is the edge: one session per
 //! command, errors returned to `main`, which prints them once and picks the
 //! exit code.
@@ -27,6 +27,8 @@ pub mod engine;
 pub mod graph;
 pub mod host_port;
 pub mod identity;
+#[cfg(test)]
+mod layers;
 pub mod limits;
 pub mod load;
 pub mod model;
@@ -36,6 +38,7 @@ pub mod plan;
 pub mod preflight;
 pub mod schema;
 pub mod source;
+pub mod spec;
 #[cfg(test)]
 mod testutil;
 pub mod watch;

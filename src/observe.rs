@@ -31,11 +31,11 @@ use bollard::models::{
 use futures_util::future::join_all;
 
 use crate::engine::objects::ObjectInfo;
-use crate::engine::spec::ObjectKind;
 use crate::engine::{self, Engine, EngineError};
 use crate::identity;
 use crate::limits::{Limits, Throttle};
 use crate::model::stack::{Restart, Stack};
+use crate::spec::ObjectKind;
 
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
@@ -368,7 +368,7 @@ fn missing_dirs(stack: &Stack) -> BTreeSet<PathBuf> {
     stack
         .services
         .values()
-        .flat_map(crate::engine::spec::host_dirs)
+        .flat_map(crate::spec::host_dirs)
         .filter(|p| !p.exists())
         .collect()
 }

@@ -13,18 +13,18 @@
 //!
 //! It also warns, once per key, about what the engine observed cannot
 //! honour: a key that needs a newer API version than the engine speaks
-//! (`engine::spec::newer`), a blkio weight on an engine that keeps none.
+//! (`spec::newer`), a blkio weight on an engine that keeps none.
 //! Such a key is left out of the request; the rest of the stack runs.
 
 use std::path::Path;
 
 use crate::diag::Diagnostic;
-use crate::engine::spec::{self, newer::NewerKey};
 use crate::identity::image_ref;
 use crate::model::stack::{MountType, Port, PullPolicy, Service, Stack};
 use crate::observe::Observed;
 use crate::plan::rules::PortTaken;
 use crate::source::Span;
+use crate::spec::{self, newer::NewerKey};
 
 /// Every problem found, in file order of services.
 pub fn check(stack: &Stack, observed: &Observed) -> Vec<Diagnostic> {
@@ -681,7 +681,7 @@ services:
 
     const NEWER: &str = "services:\n  app:\n    image: app\n    annotations: {a: b}\n    healthcheck:\n      test: [CMD, \"true\"]\n      start_interval: 2s\n    volumes:\n      - {type: volume, source: v, target: /v, volume: {subpath: sub}}\n    networks:\n      back: {gw_priority: 1}\n    blkio_config: {weight: 300}\nnetworks:\n  back: {enable_ipv4: false}\nvolumes:\n  v: {}\n";
 
-    fn on(l: &Loaded, api: crate::engine::facts::ApiVersion, blkio: bool) -> Vec<String> {
+    fn on(l: &Loaded, api: crate::spec::newer::ApiVersion, blkio: bool) -> Vec<String> {
         let mut o = images(l, &["app"]);
         o.engine = crate::engine::facts::EngineFacts {
             api: Some(api),
@@ -692,7 +692,7 @@ services:
 
     #[test]
     fn keys_an_old_engine_cannot_honour_warn_once_each_with_the_version_they_need() {
-        use crate::engine::facts::ApiVersion;
+        use crate::spec::newer::ApiVersion;
         let l = loaded(NEWER);
         let got = on(&l, ApiVersion(1, 41), false);
         assert_eq!(

@@ -1,6 +1,6 @@
 //! `--swarm`: `up`, `plan` and `down` on the Swarm target. The same session,
 //! plan shape and executor as on one engine; what differs is the snapshot
-//! (`observe_swarm`), the mapping (`engine::spec::service`) and the planner
+//! (`observe_swarm`), the mapping (`spec::service`) and the planner
 //! (`plan_swarm_up`, `plan_swarm_down`).
 
 use std::time::Duration;
@@ -10,13 +10,14 @@ use super::session::Session;
 use super::up::{PlanFlags, UpArgs};
 use super::{Outcome, print_diagnostics};
 use crate::diag::Diagnostic;
+use crate::engine::Engine;
 use crate::engine::services::SwarmRole;
-use crate::engine::spec::{ObjectKind, ObjectNames};
-use crate::engine::{Engine, spec};
 use crate::load::{self, Loaded};
 use crate::observe;
 use crate::output::ProgressMode;
 use crate::plan::{self, Action, Cause, Plan, SwarmSpecs};
+use crate::spec;
+use crate::spec::{ObjectKind, ObjectNames};
 
 /// Connects, and refuses an engine that cannot deploy services.
 pub(super) async fn manager(s: &Session) -> Result<Engine, Error> {

@@ -1,6 +1,6 @@
 //! Containers: list, inspect, create, start, stop, restart, remove, rename
 //! and `docker update`. Each method sends the request the plan computed
-//! (with [`spec`](super::spec)) and returns the engine's answer as it is:
+//! (with [`spec`](crate::spec)) and returns the engine's answer as it is:
 //! what "already stopped" or "already gone" means for a step is the plan's
 //! rule (`plan::rules`), not this file's.
 
@@ -132,7 +132,7 @@ impl Engine {
     }
 
     /// docker update: cpu/memory/blkio/pids limits and restart policy. See
-    /// [`spec::update`](super::spec::update) for what Docker 20.10 cannot
+    /// [`spec::update`](crate::spec::update) for what Docker 20.10 cannot
     /// change this way.
     pub async fn update_container(&self, id: &str, body: &ContainerUpdateBody) -> Result<()> {
         self.docker

@@ -7,28 +7,7 @@
 use bollard::models::{SystemInfo, SystemInfoCgroupVersionEnum};
 
 use super::{Engine, Result};
-
-/// An engine API version, `major.minor` (`1.41` is Docker 20.10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ApiVersion(pub u32, pub u32);
-
-impl ApiVersion {
-    /// The version berth's requests are written for: every field it sends
-    /// unconditionally exists in it.
-    pub const BASE: ApiVersion = ApiVersion(1, 41);
-
-    /// `1.41`; None for anything else.
-    pub fn parse(s: &str) -> Option<ApiVersion> {
-        let (major, minor) = s.trim().split_once('.')?;
-        Some(ApiVersion(major.parse().ok()?, minor.parse().ok()?))
-    }
-}
-
-impl std::fmt::Display for ApiVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.0, self.1)
-    }
-}
+use crate::spec::newer::ApiVersion;
 
 /// The engine's capabilities; unknown (None) in a snapshot made without
 /// asking (tests, commands that do not create containers).

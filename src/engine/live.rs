@@ -20,6 +20,7 @@ use crate::apply::{ApplyError, ApplyOptions, Summary};
 use crate::limits::Limits;
 use crate::model::stack::{Service, Stack};
 use crate::plan::{Action, Cause, Plan};
+use crate::spec;
 
 const IMAGE: &str = "berth-test/busybox:latest";
 

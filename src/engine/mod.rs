@@ -6,7 +6,7 @@
 //! Unreachable), and offers one method per engine call berth makes, one file
 //! per resource kind: [`containers`], [`networks`], [`volumes`], [`images`]
 //! (with the build context in [`context`]), and a running container's
-//! [`logs`] and [`exec`]. It decides nothing; [`spec`] turns the model into
+//! [`logs`] and [`exec`]. It decides nothing; `crate::spec` turns the model into
 //! engine request bodies.
 //!
 //! The engine's answers are returned as they are, classified: an "already
@@ -28,7 +28,6 @@ pub mod logs;
 pub mod networks;
 pub mod objects;
 pub mod services;
-pub mod spec;
 pub mod volumes;
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Networks: list, inspect, create, remove, and connecting containers to
-//! them. The create body comes from [`spec::network`](super::spec::network).
+//! them. The create body comes from [`spec::network`](crate::spec::network).
 //! Answers are returned as they are (a network that still has endpoints is
 //! a Conflict); what "already so" means for a step is `plan::rules`'.
 

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::spec::{ObjectKind, SwarmObject};
 use super::{Engine, EngineError, Result};
+use crate::spec::{ObjectKind, SwarmObject};
 
 /// A secret or config as the swarm lists it (never its data).
 #[derive(Debug, Clone, PartialEq, Eq)]

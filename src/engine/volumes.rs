@@ -1,5 +1,5 @@
 //! Volumes: list, create, remove. The create body comes from
-//! [`spec::volume`](super::spec::volume); answers are returned as they are
+//! [`spec::volume`](crate::spec::volume); answers are returned as they are
 //! (one in use is a Conflict, the engine's 409).
 
 use std::collections::HashMap;

@@ -24,7 +24,6 @@ pub mod objects;
 pub mod ports;
 pub mod resolve;
 pub mod tags;
-pub mod units;
 pub mod volumes;
 pub mod yaml;
 

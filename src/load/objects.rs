@@ -46,15 +46,15 @@ pub fn content(obj: &FileObject, what: &str, limit: usize) -> Result<Vec<u8>, Di
             }
         });
     }
-    let data = if let Some(var) = &obj.environment {
-        obj.value.clone().ok_or_else(|| {
-            fail(
-                format!("the variable {var} it reads is not set"),
-                "set it in the environment or in .env",
-            )
-        })?
-    } else if let Some(c) = &obj.content {
-        c.clone()
+    let data = if let Some(inline) = obj.inline_content() {
+        inline
+            .map_err(|var| {
+                fail(
+                    format!("the variable {var} it reads is not set"),
+                    "set it in the environment or in .env",
+                )
+            })?
+            .to_string()
     } else if obj.driver.is_some() {
         String::new()
     } else {

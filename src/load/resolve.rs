@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 
 use crate::diag::Diagnostic;
-use crate::load::units::{Whole, parse_bytes, parse_go_duration, parse_go_int, parse_whole};
 use crate::model::Spanned;
 use crate::model::raw::{self, Text};
 use crate::model::stack::*;
+use crate::model::units::{Whole, parse_bytes, parse_go_duration, parse_go_int, parse_whole};
 use crate::source::Span;
 
 /// The engine refuses memory limits below this (`docker run -m 4m` fails).
@@ -1377,7 +1377,7 @@ fn not_honoured(cx: &mut Context, l: &raw::BuildLong) {
     let privileged = l.privileged.as_ref().filter(|v| v.value).map(|v| v.span);
     // The API takes the size as a 32-bit number of bytes.
     let huge_shm = l.shm_size.as_ref().filter(|s| {
-        crate::load::units::parse_bytes(&s.value.0).is_ok_and(|b| b > i64::from(i32::MAX))
+        crate::model::units::parse_bytes(&s.value.0).is_ok_and(|b| b > i64::from(i32::MAX))
     });
     let keys: [(&str, Option<Span>, &str); 14] = [
         (

@@ -75,7 +75,7 @@ fn scalar_fits(tag: &str, value: &str) -> bool {
         "bool" => matches!(resolve_plain(value), Plain::Bool(_)),
         "int" => {
             matches!(resolve_plain(value), Plain::Int(_))
-                || crate::load::units::parse_go_int(value).is_some()
+                || crate::model::units::parse_go_int(value).is_some()
         }
         "float" => matches!(resolve_plain(value), Plain::Int(_) | Plain::Float(_)),
         // `!!seq`, `!!map`, `!!binary`, and anything else: not a plain value

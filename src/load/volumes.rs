@@ -9,10 +9,10 @@ use crate::diag::Diagnostic;
 use std::path::Path;
 
 use crate::load::resolve::{Context, Defined, clean_path};
-use crate::load::units::parse_go_int;
 use crate::model::Spanned;
 use crate::model::raw;
 use crate::model::stack::*;
+use crate::model::units::parse_go_int;
 
 /// compose-go's `isFilePath`: `.`, `/`, `~`, a Windows named pipe or UNC
 /// path (`\\`), or a Windows drive (`C:`).
@@ -302,7 +302,7 @@ fn long(
         Some(t) => {
             let size = match &t.size {
                 None => None,
-                Some(s) => match crate::load::units::parse_bytes(&s.value.0) {
+                Some(s) => match crate::model::units::parse_bytes(&s.value.0) {
                     Ok(b) => Some(Bytes(b)),
                     Err(e) => {
                         cx.diagnostics.push(

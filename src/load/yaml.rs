@@ -13,6 +13,7 @@ use indexmap::IndexMap;
 use serde_saphyr::granit_parser::{self, Event, Parser, ScalarStyle};
 
 use crate::diag::Diagnostic;
+use crate::model::units::go_float;
 use crate::source::{FileId, Span};
 
 /// A compose-specific tag on a node, used when merging files.
@@ -279,31 +280,6 @@ pub fn go_text(s: &Scalar) -> String {
         Plain::Int(i) => i.to_string(),
         Plain::Float(f) => go_float(f),
         Plain::Str => s.text.clone(),
-    }
-}
-
-/// Go's `%v` for a float64 (strconv's shortest `%g`): the shortest digits that
-/// read back the same, in exponent form when the exponent is below -4 or at
-/// least 6 (`1e+06`, `1.5e-07`, but `123456.5`).
-pub fn go_float(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    if f == 0.0 {
-        return if f.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    // Rust's `{:e}` gives the shortest round-trip digits, like Go's.
-    let sci = format!("{f:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if !(-4..6).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.abs())
-    } else {
-        format!("{f}")
     }
 }
 

@@ -3,10 +3,12 @@
 //! `raw` mirrors the YAML, short and long syntax alike, and is what the JSON Schema
 //! is generated from. `stack` is the validated, normalised form: long syntax only,
 //! sizes in bytes, durations parsed, paths absolute. `load` turns one into the other.
+//! [`units`] reads and prints Docker's sizes and Go's durations and numbers.
 
 pub mod develop;
 pub mod raw;
 pub mod stack;
+pub mod units;
 
 use crate::source::Span;
 

@@ -81,7 +81,7 @@ impl<'de> Visitor<'de> for TextVisitor {
         Ok(Text(v.to_string()))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text, E> {
-        Ok(Text(crate::load::yaml::go_float(v)))
+        Ok(Text(crate::model::units::go_float(v)))
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Text, E> {
         Ok(Text(v.to_string()))
@@ -136,7 +136,7 @@ macro_rules! one_of {
                         self.visit_str(&v.to_string())
                     }
                     fn visit_f64<E: de::Error>(self, v: f64) -> Result<$name, E> {
-                        self.visit_str(&crate::load::yaml::go_float(v))
+                        self.visit_str(&crate::model::units::go_float(v))
                     }
                     $(
                     fn visit_seq<A: SeqAccess<'de>>(self, $sq: A) -> Result<$name, A::Error> {

@@ -90,7 +90,7 @@ pub struct Duration(pub i64);
 
 impl Serialize for Duration {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::load::units::format_go_duration(self.0))
+        s.serialize_str(&crate::model::units::format_go_duration(self.0))
     }
 }
 
@@ -1205,6 +1205,20 @@ pub struct FileObject {
     /// Where the object is declared (its key), for errors about it.
     #[serde(skip)]
     pub span: Span,
+}
+
+impl FileObject {
+    /// The content the stack itself holds for the object, with no file read:
+    /// its `content:`, or the value of the variable its `environment:` names
+    /// (`Err` with that name when it is not set). None for an object that
+    /// has neither (a `file:`, an external or a driver's object).
+    pub fn inline_content(&self) -> Option<Result<&str, &str>> {
+        if let Some(var) = &self.environment {
+            Some(self.value.as_deref().ok_or(var.as_str()))
+        } else {
+            self.content.as_deref().map(Ok)
+        }
+    }
 }
 
 #[cfg(test)]

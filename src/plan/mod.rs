@@ -6,7 +6,7 @@
 //! stack, the observed state and the command's options, and carried out by
 //! `apply`, which decides nothing. Each [`Step`] is one call on one resource
 //! and carries everything it will send (the create body is computed here, by
-//! `engine::spec`'s pure mappings), a typed [`Cause`], and the steps it waits
+//! `spec`'s pure mappings), a typed [`Cause`], and the steps it waits
 //! for, so that `apply` can run independent steps in parallel. What a step
 //! does when it finds its work already done is one table, in [`rules`].
 //!
@@ -46,10 +46,10 @@ use bollard::models::{
 
 use crate::diag::Diagnostic;
 use crate::engine::images::BuildRequest;
-use crate::engine::spec::{CopiedFile, ObjectKind, SwarmObject};
 use crate::limits::Change;
 use crate::model::stack::Condition;
 use crate::source::Span;
+use crate::spec::{CopiedFile, ObjectKind, SwarmObject};
 
 pub use down::{DownOptions, plan_down};
 pub use images::{ImageOptions, plan_build, plan_images, plan_pull};
@@ -478,6 +478,12 @@ impl fmt::Display for PlanError {
 }
 
 impl std::error::Error for PlanError {}
+
+impl From<crate::spec::SpecError> for PlanError {
+    fn from(e: crate::spec::SpecError) -> PlanError {
+        PlanError::new(e.message, e.help, e.span)
+    }
+}
 
 #[cfg(test)]
 mod tests;

@@ -1,11 +1,11 @@
 //! Keys that need a newer engine than API 1.41, added to the plan's
-//! requests where the engine observed is new enough (`engine::spec::newer`
+//! requests where the engine observed is new enough (`spec::newer`
 //! says which field each becomes). Preflight warns about the rest.
 
 use super::{Action, Plan};
-use crate::engine::facts::ApiVersion;
-use crate::engine::spec::newer;
 use crate::model::stack::Stack;
+use crate::spec::newer;
+use crate::spec::newer::ApiVersion;
 
 /// Adds what `api` honours to the create and connect requests of `plan`.
 pub(super) fn pass_through(plan: &mut Plan, stack: &Stack, api: ApiVersion) {

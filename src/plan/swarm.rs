@@ -7,7 +7,7 @@
 //! hash berth stores on it, so an unchanged service gets no update call and
 //! keeps its rollback target), and removes services no longer in the file
 //! with `--remove-orphans`. Secrets and configs are named by their content
-//! (`engine::spec::object`): a changed one is a new object that its
+//! (`spec::object`): a changed one is a new object that its
 //! services roll to, and the old one is removed once they have converged
 //! without it (so that a failed update can still roll back to it).
 //! Networks, secrets and configs whose key left the file go with
@@ -18,7 +18,7 @@
 //! asynchronously), so that `down` and a new `up` right after never race on
 //! a network.
 //!
-//! The specs come mapped already ([`SwarmSpecs`], from `engine::spec`): this
+//! The specs come mapped already ([`SwarmSpecs`], from `spec`): this
 //! module only compares and orders.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -28,10 +28,10 @@ use indexmap::IndexMap;
 
 use super::resources::{self, Declared};
 use super::{Action, Cause, Plan, PlanError, StepId, UpOptions, selection};
-use crate::engine::spec::{self, ObjectKind, SwarmObject};
 use crate::identity;
 use crate::model::stack::Stack;
 use crate::observe::{Observed, ServiceState};
+use crate::spec::{self, ObjectKind, SwarmObject};
 
 /// What the stack asks of the swarm, as request bodies.
 #[derive(Debug, Clone, Default)]
@@ -45,7 +45,7 @@ pub struct SwarmSpecs {
     pub objects: Vec<SwarmObject>,
 }
 
-/// The spec with its hash stored as a label (as `engine::spec::service`
+/// The spec with its hash stored as a label (as `spec::service`
 /// makes it), so that the next plan can tell an unchanged service without
 /// comparing what the engine filled in.
 fn hashed(mut spec: ServiceSpec) -> (ServiceSpec, String) {

@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 
 use super::images::Dockerfile;
 use super::{Action, Cause, ImageReason, Plan, Replace, Shared, Step};
-use crate::engine::spec::ObjectKind;
 use crate::limits::Change;
 use crate::model::stack::Condition;
+use crate::spec::ObjectKind;
 
 /// The words of one step: the imperative for plans and errors
 /// (`create network gb_net`), and the progress verbs (`Creating` /

@@ -15,11 +15,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::resources::{self, Declared, Kind, Verdict};
 use super::{Action, Cause, Plan, PlanError, Replace, StepId, selection};
-use crate::engine::spec;
 use crate::identity;
 use crate::limits::{Change, Limits};
 use crate::model::stack::{Condition, EdgeKind, MountType, Service, Stack};
 use crate::observe::{ContainerState, Observed, Status};
+use crate::spec;
 
 /// What `up` was asked to do beyond converging.
 #[derive(Debug, Clone, Default)]
@@ -202,7 +202,7 @@ pub fn plan_up(
     up.networks_and_volumes(&order);
     for name in &order {
         if let Err(e) = spec::copied_files(stack, &stack.services[name.as_str()]) {
-            up.errors.extend(e);
+            up.errors.extend(e.into_iter().map(PlanError::from));
         }
     }
     for name in &order {

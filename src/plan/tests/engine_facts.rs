@@ -1,7 +1,8 @@
 //! Plans that follow what the engine says it can do.
 
 use super::*;
-use crate::engine::facts::{ApiVersion, EngineFacts};
+use crate::engine::facts::EngineFacts;
+use crate::spec::newer::ApiVersion;
 
 const WEIGHTED: &str =
     "name: io\nservices:\n  disk:\n    image: disk\n    blkio_config:\n      weight: 300\n";

@@ -105,7 +105,7 @@ fn container(stack: &Stack, service: &str, number: u32) -> ContainerState {
 /// `stack`: what the create sent, with the engine's defaults and the
 /// address pool it picks when the stack names none.
 fn network_as_created(stack: &Stack, key: &str) -> NetworkState {
-    let r = crate::engine::spec::network(stack, key).unwrap();
+    let r = crate::spec::network(stack, key).unwrap();
     let sorted = |m: Option<std::collections::HashMap<String, String>>| {
         m.unwrap_or_default().into_iter().collect()
     };

@@ -8,9 +8,9 @@ use bollard::models::{
 use std::collections::HashMap;
 
 use super::*;
-use crate::engine::spec::{self as mapping, ObjectKind, ObjectNames};
 use crate::observe::ObjectState;
 use crate::observe::ServiceState;
+use crate::spec::{self as mapping, ObjectKind, ObjectNames};
 
 const STACK: &str = r#"
 name: gb
@@ -182,7 +182,7 @@ update service gb_web: image gb/web:1 -> gb/web:2
 fn a_digest_pinned_by_the_engine_is_not_a_change_of_image() {
     let old = spec("web", "gb/web:1@sha256:abc", 1);
     let new = spec("web", "gb/web:1", 1);
-    assert!(crate::engine::spec::service_changes(&old, &new).is_empty());
+    assert!(crate::spec::service_changes(&old, &new).is_empty());
 }
 
 #[test]

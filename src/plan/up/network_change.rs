@@ -25,9 +25,9 @@ use bollard::models::EndpointSettings;
 
 use super::super::resources;
 use super::{Action, Cause, StepId, Up};
-use crate::engine::spec;
 use crate::model::stack::Network;
 use crate::observe::{ContainerState, NetworkState};
+use crate::spec;
 
 /// The networks this plan recreates and the containers it disconnects from
 /// them.

@@ -379,7 +379,7 @@ impl Mapper<'_> {
         let mut dropped = Vec::new();
         for opt in opts.split(',').filter(|o| !o.is_empty()) {
             match opt.split_once('=') {
-                Some(("size", v)) => match crate::load::units::parse_bytes(v) {
+                Some(("size", v)) => match crate::model::units::parse_bytes(v) {
                     Ok(b) => tmpfs.size_bytes = Some(b),
                     Err(_) => dropped.push(opt),
                 },

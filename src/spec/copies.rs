@@ -15,8 +15,8 @@
 use serde_json::{Value, json};
 
 use super::ObjectKind;
+use super::SpecError;
 use crate::model::stack::{FileObject, FileRef, Service, Stack};
-use crate::plan::PlanError;
 
 /// One file to copy into a container.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +78,7 @@ fn sha256(data: &[u8]) -> String {
 /// (secrets, then configs); errors for content that cannot be had (an
 /// unset variable) and for what cannot be sent (a non-numeric uid, a
 /// read-only root filesystem).
-pub fn copied_files(stack: &Stack, service: &Service) -> Result<Vec<CopiedFile>, Vec<PlanError>> {
+pub fn copied_files(stack: &Stack, service: &Service) -> Result<Vec<CopiedFile>, Vec<SpecError>> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     let kinds = [
@@ -116,18 +116,29 @@ fn file(
     service: &Service,
     r: &FileRef,
     obj: &FileObject,
-) -> Result<CopiedFile, PlanError> {
+) -> Result<CopiedFile, SpecError> {
     let what = format!("{} `{}`", kind.word(), r.source);
-    let data = crate::load::objects::content(obj, &what, usize::MAX).map_err(|d| {
-        PlanError::new(
-            d.message,
-            d.help
-                .unwrap_or_else(|| "set it in the environment or in .env".into()),
-            Some(obj.span),
-        )
-    })?;
+    // Only objects with `environment:` or `content:` are copied: nothing is
+    // read from a file here.
+    let data = match obj.inline_content() {
+        Some(Ok(text)) => text.as_bytes().to_vec(),
+        Some(Err(var)) => {
+            return Err(SpecError::new(
+                format!("{what}: the variable {var} it reads is not set"),
+                "set it in the environment or in .env",
+                Some(obj.span),
+            ));
+        }
+        None => {
+            return Err(SpecError::new(
+                format!("{what}: it has no environment or content to copy"),
+                "give it `environment:` or `content:`, or `file:` to mount it",
+                Some(obj.span),
+            ));
+        }
+    };
     if service.read_only {
-        return Err(PlanError::new(
+        return Err(SpecError::new(
             format!(
                 "service `{}` has a read-only root filesystem: {what} cannot be copied into it",
                 service.name
@@ -136,11 +147,11 @@ fn file(
             Some(service.span),
         ));
     }
-    let id = |v: &Option<String>, which: &str| -> Result<u64, PlanError> {
+    let id = |v: &Option<String>, which: &str| -> Result<u64, SpecError> {
         match v {
             None => Ok(0),
             Some(s) => s.trim().parse().map_err(|_| {
-                PlanError::new(
+                SpecError::new(
                     format!(
                         "{which} `{s}` of {what} in service `{}` is not a number",
                         service.name

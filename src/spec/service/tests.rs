@@ -8,7 +8,7 @@ use bollard::models::{
 };
 
 use super::*;
-use crate::engine::spec::ObjectKind;
+use crate::spec::ObjectKind;
 use crate::testutil::stack;
 
 /// The guestbook demo as it runs on Swarm here: built images pushed to a

@@ -110,7 +110,7 @@ mod tests {
     use bollard::models::TaskSpec;
 
     use super::*;
-    use crate::engine::spec::{service_changes, service_hash};
+    use crate::spec::{service_changes, service_hash};
 
     const OLD: &str = "sha256:3f2a1b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081";
     const NEW: &str = "sha256:9a8b7c6d5e4f30211a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081";

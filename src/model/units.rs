@@ -1,4 +1,6 @@
-//! Sizes and durations as Docker and compose write them.
+//! Sizes, durations and numbers as Docker and compose (Go) write them: read
+//! by the loader, printed by the model, sent by `spec`, so they live with the
+//! model, below all three.
 //!
 //! Hand-written on purpose: Docker reads memory sizes in binary units (`6m` is
 //! 6 MiB) where crates such as bytesize are decimal, and compose prints durations
@@ -7,6 +9,31 @@
 //! checked by the caller, which knows the key. What does not fit in 64 bits is
 //! "too large" (or "too long") here, however it is written: digits, an
 //! exponent (`9e18g`), or the text of a YAML float (`1e+19`, `+Inf`).
+
+/// Go's `%v` for a float64 (strconv's shortest `%g`): the shortest digits that
+/// read back the same, in exponent form when the exponent is below -4 or at
+/// least 6 (`1e+06`, `1.5e-07`, but `123456.5`).
+pub fn go_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits, like Go's.
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    } else {
+        format!("{f}")
+    }
+}
 
 /// The largest size: the engine takes sizes as signed 64-bit byte counts.
 pub const MAX_BYTES: &str = "8 EiB - 1 byte (9223372036854775807 bytes)";

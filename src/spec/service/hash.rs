@@ -340,7 +340,7 @@ fn show(v: &Value, kind: Kind) -> String {
         (Value::Null, _) => "unset".into(),
         (Value::Number(n), Kind::Duration) => n
             .as_i64()
-            .map_or_else(|| n.to_string(), crate::load::units::format_go_duration),
+            .map_or_else(|| n.to_string(), crate::model::units::format_go_duration),
         (Value::Number(n), Kind::Cpus) => n.as_i64().map_or_else(
             || n.to_string(),
             |c| {

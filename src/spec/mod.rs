@@ -2,6 +2,10 @@
 //! containers for a stack, with berth's labels on each, and the body of a
 //! `docker update`.
 //!
+//! Its own layer between `model` and `plan` (`crate::layers` keeps it so):
+//! it imports neither the loader nor the plan, and what it cannot map is a
+//! [`SpecError`], which the plan reports with its own errors.
+//!
 //! Pure functions, no I/O: what a body holds can be tested without an engine.
 //! The builders set only fields that Docker API 1.41 (Docker 20.10) knows; a
 //! key that needs a newer engine is listed with its version by
@@ -50,6 +54,32 @@ pub use service::{
 pub use storage::{binds, host_dirs, mounts, tmpfs, volume, volume_mounts, volumes_from};
 
 use crate::identity;
+use crate::source::Span;
+
+/// What the stack asks that cannot be sent to the engine (a secret whose
+/// variable is not set, a file to copy into a read-only container): named,
+/// with what to do, at the place the stack declares it. The plan reports it
+/// with its own errors (`plan::PlanError` is made from it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpecError {
+    /// What is wrong, naming the resource.
+    pub message: String,
+    /// What to do about it.
+    pub help: String,
+    /// Where the resource is declared, when the stack declares it.
+    pub span: Option<Span>,
+}
+
+impl SpecError {
+    pub(crate) fn new(message: String, help: impl Into<String>, span: Option<Span>) -> SpecError {
+        SpecError {
+            message,
+            help: help.into(),
+            span,
+        }
+    }
+}
+
 use crate::model::stack::{Map, MountType, Service, Stack};
 
 /// The labels berth puts on a network or volume it creates: the user's, then
