@@ -6,10 +6,13 @@
 //! only what depends on it. At most `parallel` engine-changing steps run at
 //! once.
 //!
-//! It decides nothing: what to do, in which order and with which request is
-//! the plan's business, and what counts as done when the engine says the
-//! work is already done is the plan's table of rules ([`rules`]). The
-//! executor sends each step's request and looks the answer up there.
+//! What to do, in which order and with which request is the plan's
+//! business, and what counts as done when the engine says the work is
+//! already done is the plan's table of rules ([`rules`]): the executor sends
+//! each step's request and looks the answer up there. One policy still
+//! lives here, not in the planner: when a `Wait` step is over (`readiness`
+//! for a container, `service_converged` for a Swarm service, with its guess
+//! of how long a rolling update takes to start).
 //!
 //! A failed step's dependents never start, but every other step still runs
 //! (like `make -k`); when the cancel signal is raised no new step starts.

@@ -12,11 +12,14 @@
 //! stack publishes fixed host ports, one more list call finds the running
 //! containers of other projects that publish them.
 //!
-//! Three snapshots, by what a command needs: [`observe`] for `up` and `plan`,
+//! Five snapshots, by what a command needs: [`observe`] for `up` and `plan`,
 //! [`observe_for_down`] (the list, and who is attached to each network) and
 //! [`observe_containers`] (the list alone) for `start`, `stop`, `restart`,
 //! `ps`, `logs` and `exec`; the list is read by one parser,
-//! [`container_from_summary`]. This module decides nothing: that is `plan`'s
+//! [`container_from_summary`]. For the Swarm target, [`observe_swarm`]
+//! (services, networks, volumes, secrets and configs) plans `up`, `plan`
+//! and `down --swarm`, and [`observe_swarm_tasks`] (each service with its
+//! tasks) serves `ps` and `logs --swarm`. This module decides nothing: that is `plan`'s
 //! job.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -1,4 +1,4 @@
-//! The command line: global options and one thin file per command.
+//! The command line: global options and one file per command.
 //!
 //! Every command returns `Result<Outcome, Error>`; [`session`] sets up what
 //! the engine commands share, and `main` prints an [`Error`] once and turns

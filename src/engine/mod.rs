@@ -1,4 +1,4 @@
-//! The Docker engine, as berth needs it: a thin adapter over bollard.
+//! The Docker engine, as berth needs it: the adapter over bollard.
 //!
 //! It connects through `DOCKER_HOST` (unix socket by default; tcp; TLS with
 //! `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`), maps the engine's answers to

@@ -24,6 +24,7 @@ use indexmap::IndexMap;
 use crate::diag::Diagnostic;
 use crate::load::Reader;
 use crate::load::merge::merge;
+use crate::load::paths::canonical;
 use crate::load::yaml::{Map, Node, Value};
 use crate::source::Span;
 
@@ -296,7 +297,7 @@ fn find_base(
     let loc = match base_file {
         None => at.clone(),
         Some(f) => {
-            let path = PathBuf::from(crate::load::resolve::clean_path(&cx.work_dir(at).join(&f)));
+            let path = PathBuf::from(crate::load::paths::clean_path(&cx.work_dir(at).join(&f)));
             let at = ext.get("file").map_or(ext.span, |n| n.span);
             read_other(cx, &path, &f, at)?
         }
@@ -358,7 +359,7 @@ fn read_other(cx: &mut Ctx, path: &Path, shown: &str, at: Span) -> Option<Loc> {
             for doc in docs {
                 crate::load::merge::merge_file(&mut tree, doc, cx.reader.diags, cx.reader.budget);
             }
-            crate::load::include::rebase(&mut tree, &dir, false);
+            crate::load::paths::rebase(&mut tree, &dir, false);
             let services = match tree.as_map_mut().and_then(|m| m.shift_remove("services")) {
                 Some(e) => match e.value.value {
                     Value::Map(m) => m,
@@ -409,12 +410,6 @@ fn shorten(names: &[String]) -> String {
         names.len() - SHOWN,
         tail.join(" -> ")
     )
-}
-
-/// The path a file is known by: its canonical path where it has one, so that
-/// two spellings of one file (`./a.yaml`, a symlink) are one file.
-pub(crate) fn canonical(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 #[cfg(test)]

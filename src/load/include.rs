@@ -18,7 +18,8 @@
 //! Each copy of an included stack (the one imported, the one kept for reuse)
 //! is charged to the load's [`crate::load::budget`] before it is made.
 //!
-//! [`rebase`] is also used by `extends` for a base service from another file.
+//! Its paths are made absolute by [`crate::load::paths::rebase`], which
+//! `extends` uses too for a base service from another file.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,8 +28,8 @@ use indexmap::IndexMap;
 
 use crate::diag::Diagnostic;
 use crate::load::Reader;
-use crate::load::extends::canonical;
-use crate::load::resolve::clean_path;
+use crate::load::paths::clean_path;
+use crate::load::paths::{canonical, rebase};
 use crate::load::yaml::{Entry, Map, Node, Value};
 
 const SECTIONS: &[&str] = &["services", "volumes", "networks", "secrets", "configs"];
@@ -404,187 +405,6 @@ fn resolve_environment(model: &mut Node, env: &IndexMap<String, String>) {
             _ => {}
         }
     }
-}
-
-/// Makes the relative paths of a tree absolute against `dir`, for a tree
-/// whose paths are relative to another directory than the project's: build
-/// contexts, env files, bind mounts, `extends` files, watch paths, secret and
-/// config files, and bind-mounted local volumes. `default_context` gives a
-/// `build` without `context` the directory itself, as compose's defaults do
-/// for an included stack (not for an `extends` base, which gets it later).
-pub fn rebase(tree: &mut Node, dir: &Path, default_context: bool) {
-    let Some(root) = tree.as_map_mut() else {
-        return;
-    };
-    let join = |p: &str| -> String {
-        if p.starts_with('/') || p.starts_with('~') || p.is_empty() {
-            p.to_string()
-        } else {
-            clean_path(&dir.join(p))
-        }
-    };
-    let set = |n: &mut Node, f: &dyn Fn(&str) -> Option<String>| {
-        if let Value::Scalar(s) = &mut n.value
-            && let Some(new) = f(&s.text)
-        {
-            s.text = new;
-            s.plain = false;
-        }
-    };
-    let path = |p: &str| Some(join(p));
-    let context = |p: &str| (!is_remote_context(p)).then(|| join(p));
-
-    if let Some(services) = root.get_mut("services").and_then(|e| e.value.as_map_mut()) {
-        for svc in services.values_mut() {
-            let Some(svc) = svc.value.as_map_mut() else {
-                continue;
-            };
-            if let Some(b) = svc.get_mut("build") {
-                match &mut b.value.value {
-                    Value::Scalar(_) => set(&mut b.value, &context),
-                    Value::Map(m) => {
-                        match m.get_mut("context") {
-                            Some(c) => set(&mut c.value, &context),
-                            None if default_context => {
-                                m.insert(
-                                    "context".into(),
-                                    Entry {
-                                        key_span: b.key_span,
-                                        value: Node::str(clean_path(dir), b.key_span),
-                                    },
-                                );
-                            }
-                            None => {}
-                        }
-                        if let Some(ac) = m.get_mut("additional_contexts") {
-                            match &mut ac.value.value {
-                                Value::Map(m) => {
-                                    for e in m.values_mut() {
-                                        set(&mut e.value, &context);
-                                    }
-                                }
-                                Value::Seq(items) => {
-                                    for i in items {
-                                        set(i, &|t: &str| {
-                                            let (k, v) = t.split_once('=')?;
-                                            context(v).map(|v| format!("{k}={v}"))
-                                        });
-                                    }
-                                }
-                                _ => {}
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if let Some(ef) = svc.get_mut("env_file") {
-                match &mut ef.value.value {
-                    Value::Scalar(_) => set(&mut ef.value, &path),
-                    Value::Seq(items) => {
-                        for i in items {
-                            match &mut i.value {
-                                Value::Scalar(_) => set(i, &path),
-                                Value::Map(m) => {
-                                    if let Some(p) = m.get_mut("path") {
-                                        set(&mut p.value, &path);
-                                    }
-                                }
-                                _ => {}
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if let Some(ext) = svc.get_mut("extends").and_then(|e| e.value.as_map_mut())
-                && let Some(f) = ext.get_mut("file")
-            {
-                set(&mut f.value, &path);
-            }
-            if let Some(watch) = svc
-                .get_mut("develop")
-                .and_then(|d| d.value.as_map_mut())
-                .and_then(|d| d.get_mut("watch"))
-                && let Value::Seq(items) = &mut watch.value.value
-            {
-                for w in items {
-                    if let Some(p) = w.as_map_mut().and_then(|m| m.get_mut("path")) {
-                        set(&mut p.value, &path);
-                    }
-                }
-            }
-            if let Some(vols) = svc.get_mut("volumes")
-                && let Value::Seq(items) = &mut vols.value.value
-            {
-                for v in items {
-                    match &mut v.value {
-                        // Short syntax: a source starting with `.` is a
-                        // path; anything else is a volume name or absolute.
-                        Value::Scalar(_) => set(v, &|t: &str| {
-                            if !t.starts_with('.') {
-                                return None;
-                            }
-                            let (src, rest) = t.split_once(':').unwrap_or((t, ""));
-                            let src = join(src);
-                            Some(if rest.is_empty() {
-                                src
-                            } else {
-                                format!("{src}:{rest}")
-                            })
-                        }),
-                        Value::Map(m) => {
-                            let bind = m
-                                .get("type")
-                                .and_then(|t| t.value.as_str())
-                                .is_some_and(|t| t == "bind");
-                            if bind && let Some(s) = m.get_mut("source") {
-                                set(&mut s.value, &path);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        }
-    }
-    for section in ["secrets", "configs"] {
-        if let Some(objs) = root.get_mut(section).and_then(|e| e.value.as_map_mut()) {
-            for o in objs.values_mut() {
-                if let Some(f) = o.value.as_map_mut().and_then(|m| m.get_mut("file")) {
-                    set(&mut f.value, &path);
-                }
-            }
-        }
-    }
-    if let Some(vols) = root.get_mut("volumes").and_then(|e| e.value.as_map_mut()) {
-        for v in vols.values_mut() {
-            let Some(v) = v.value.as_map_mut() else {
-                continue;
-            };
-            if v.get("driver").and_then(|d| d.value.as_str()) != Some("local") {
-                continue;
-            }
-            let Some(opts) = v.get_mut("driver_opts").and_then(|o| o.value.as_map_mut()) else {
-                continue;
-            };
-            if opts.get("o").and_then(|o| o.value.as_str()) == Some("bind")
-                && let Some(dev) = opts.get_mut("device")
-            {
-                set(&mut dev.value, &path);
-            }
-        }
-    }
-}
-
-/// Build contexts that are not directories: git and HTTP URLs, other images
-/// (`docker-image://`), other services' and stages' results.
-fn is_remote_context(p: &str) -> bool {
-    p.contains("://")
-        || p.starts_with("git@")
-        || p.starts_with("github.com/")
-        || p.starts_with("service:")
-        || p.starts_with("target:")
 }
 
 #[cfg(test)]

@@ -444,7 +444,7 @@ fn merge_ipam_config(base: &mut Node, over: Node, path: &mut Vec<String>, diags:
 /// identity, a later entry replaces an earlier one with the same identity, in
 /// the earlier one's place.
 ///
-/// Only the paths of [`IDENTITY_RULES`] are visited: a subtree no rule can
+/// Only the paths of `IDENTITY_RULES` are visited: a subtree no rule can
 /// reach (a service's `image`, the entries of its `environment` mapping) is
 /// passed over, so the walk costs what those few lists hold rather than a
 /// path comparison per node of the stack (it was 40% of loading a

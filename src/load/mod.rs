@@ -10,8 +10,9 @@
 //! ([`resolve`], [`ports`], [`volumes`]). Every stage reports into one list of
 //! diagnostics; loading goes as far as it can so that all errors are shown at
 //! once, except past the [`budget`] on what the files expand into, which every
-//! stage charges and which ends the load. It stops at the validated model:
-//! dependency order is `crate::graph`'s.
+//! stage charges and which ends the load. Paths (how a file is known, how a
+//! relative path is made absolute) are [`paths`]'s, for every stage. It stops
+//! at the validated model: dependency order is `crate::graph`'s.
 
 pub mod budget;
 pub mod de;
@@ -21,6 +22,7 @@ pub mod input;
 pub mod interpolate;
 pub mod merge;
 pub mod objects;
+pub mod paths;
 pub mod ports;
 pub mod resolve;
 pub mod tags;
@@ -175,7 +177,7 @@ fn find_files(
 }
 
 fn clean(p: &Path) -> PathBuf {
-    PathBuf::from(resolve::clean_path(p))
+    PathBuf::from(paths::clean_path(p))
 }
 
 /// compose's project name rule: lower case, only `a-z0-9_-`, starting with a
@@ -461,7 +463,7 @@ pub fn load(opts: &Options) -> Result<Loaded, Failed> {
             }
             // Reported once: the next parse finds the failure cached.
             None => {
-                reader.parsed.docs.insert(extends::canonical(f), None);
+                reader.parsed.docs.insert(paths::canonical(f), None);
             }
         }
     }
@@ -604,7 +606,7 @@ pub const STDIN_NAME: &str = "<stdin>";
 impl Reader<'_> {
     /// Reads and parses one file's documents, not yet interpolated.
     pub fn parse(&mut self, path: &Path) -> Option<Vec<Node>> {
-        let key = extends::canonical(path);
+        let key = paths::canonical(path);
         if let Some(docs) = self.parsed.stashed.remove(&key) {
             return Some(docs);
         }
@@ -651,7 +653,7 @@ impl Reader<'_> {
 
     /// Keeps a parsed file for the next [`Reader::parse`] of it.
     fn stash(&mut self, path: &Path, docs: Vec<Node>) {
-        self.parsed.stashed.insert(extends::canonical(path), docs);
+        self.parsed.stashed.insert(paths::canonical(path), docs);
     }
 
     fn parse_uncached(&mut self, path: &Path) -> Option<Vec<Node>> {
@@ -1468,7 +1470,7 @@ fn env_files(
             continue;
         }
         let text = texts
-            .entry(extends::canonical(&abs))
+            .entry(paths::canonical(&abs))
             .or_insert_with(|| read_env_text(&abs).map(std::rc::Rc::from))
             .clone();
         // Each service's variables are its own (their values may come from

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 
 use crate::diag::Diagnostic;
+use crate::load::paths::clean_path;
 use crate::model::Spanned;
 use crate::model::raw::{self, Text};
 use crate::model::stack::*;
@@ -62,34 +63,6 @@ impl Context<'_> {
             self.project_dir.join(expanded)
         };
         clean_path(&joined)
-    }
-}
-
-/// Lexically normalises a path (`a/./b/../c` -> `a/c`) as Go's filepath.Clean does.
-pub fn clean_path(p: &Path) -> String {
-    use std::path::Component;
-    let mut out: Vec<String> = Vec::new();
-    let absolute = p.is_absolute();
-    for c in p.components() {
-        match c {
-            Component::RootDir | Component::Prefix(_) | Component::CurDir => {}
-            Component::ParentDir => {
-                if out.last().is_some_and(|l| l != "..") {
-                    out.pop();
-                } else if !absolute {
-                    out.push("..".into());
-                }
-            }
-            Component::Normal(s) => out.push(s.to_string_lossy().into_owned()),
-        }
-    }
-    let joined = out.join("/");
-    if absolute {
-        format!("/{joined}")
-    } else if joined.is_empty() {
-        ".".into()
-    } else {
-        joined
     }
 }
 
