@@ -188,10 +188,27 @@ pub struct WalkReport {
 
 /// A test hook for crash safety: with `BERTH_TEST_KILL_AFTER=N`, berth kills
 /// itself (SIGKILL, no cleanup) as soon as N steps are done, so that tests can
-/// stop a run at every step boundary.
+/// stop a run at every step boundary. Only debug builds, which the tests
+/// run, have it: a release binary neither reads the variable nor holds the
+/// `unsafe` call.
+#[cfg(debug_assertions)]
 fn kill_after() -> Option<usize> {
     std::env::var("BERTH_TEST_KILL_AFTER").ok()?.parse().ok()
 }
+
+#[cfg(not(debug_assertions))]
+fn kill_after() -> Option<usize> {
+    None
+}
+
+#[cfg(debug_assertions)]
+fn kill_self() {
+    // SAFETY: kill(2) with our own pid has no memory effects.
+    unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+}
+
+#[cfg(not(debug_assertions))]
+fn kill_self() {}
 
 /// Carries out `plan` on `engine`, reporting each step through `events`.
 pub async fn apply(
@@ -231,8 +248,7 @@ pub async fn apply(
             if matches!(kind, EventKind::Done(_)) {
                 finished += 1;
                 if kill == Some(finished) {
-                    // SAFETY: kill(2) with our own pid has no memory effects.
-                    unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+                    kill_self();
                 }
             }
         },
