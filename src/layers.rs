@@ -17,59 +17,16 @@
 
 use std::path::{Path, PathBuf};
 
-/// Each lower module, and the modules it must not import.
+/// The plan and everything above it: no lower module imports these.
+const ABOVE_PLAN: &[&str] = &["plan", "preflight", "apply", "watch", "output", "cli"];
+
+/// Each lower module, and the lower modules it must not import either.
 const RULES: &[(&str, &[&str])] = &[
-    (
-        "model",
-        &[
-            "load",
-            "spec",
-            "engine",
-            "observe",
-            "plan",
-            "preflight",
-            "apply",
-            "watch",
-            "output",
-            "cli",
-        ],
-    ),
-    (
-        "spec",
-        &[
-            "load",
-            "engine",
-            "observe",
-            "plan",
-            "preflight",
-            "apply",
-            "watch",
-            "output",
-            "cli",
-        ],
-    ),
-    (
-        "load",
-        &[
-            "spec",
-            "engine",
-            "observe",
-            "plan",
-            "preflight",
-            "apply",
-            "watch",
-            "output",
-            "cli",
-        ],
-    ),
-    (
-        "engine",
-        &["plan", "preflight", "apply", "watch", "output", "cli"],
-    ),
-    (
-        "observe",
-        &["plan", "preflight", "apply", "watch", "output", "cli"],
-    ),
+    ("model", &["load", "spec", "engine", "observe"]),
+    ("spec", &["load", "engine", "observe"]),
+    ("load", &["spec", "engine", "observe"]),
+    ("engine", &[]),
+    ("observe", &[]),
 ];
 
 fn src() -> PathBuf {
@@ -181,7 +138,7 @@ fn no_module_below_the_plan_imports_a_layer_above_it() {
             }
             let text = std::fs::read_to_string(&file).unwrap();
             for (n, line) in shipped_lines(&text) {
-                for m in *forbidden {
+                for m in forbidden.iter().chain(ABOVE_PLAN) {
                     if names_module(line, m) {
                         found.push(format!(
                             "{}:{n}: `{module}` reaches up to `{m}`: {}",
