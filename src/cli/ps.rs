@@ -235,7 +235,7 @@ pub fn run(global: &Global, args: PsArgs) -> Result<Outcome, Error> {
                 let cx = ps_json::Context {
                     trunc: !args.no_trunc,
                     now: now_secs(),
-                    zone: &ps_json::local_zone,
+                    zone: &crate::output::go_format::local_zone,
                 };
                 listed
                     .iter()

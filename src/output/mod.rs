@@ -1,7 +1,9 @@
 //! Printing for people and programs: the canonical JSON that
 //! `docker compose config` prints and YAML of the same ([`stack`]), and the
-//! progress of a plan being applied ([`progress`]).
+//! progress of a plan being applied ([`progress`]), and text as the Go tools
+//! print it ([`go_format`]: times, quoting, human durations and sizes).
 
+pub mod go_format;
 mod progress;
 mod stack;
 
