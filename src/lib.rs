@@ -21,25 +21,28 @@
 //! command, errors returned to `main`, which prints them once and picks the
 //! exit code.
 
-pub mod apply;
+// Only `cli` is public: `main` is the library's one user (the tests run the
+// binary), so every other module is crate-private and the compiler reports
+// what nothing uses.
+pub(crate) mod apply;
 pub mod cli;
-pub mod diag;
-pub mod engine;
-pub mod graph;
-pub mod host_port;
-pub mod identity;
+pub(crate) mod diag;
+pub(crate) mod engine;
+pub(crate) mod graph;
+pub(crate) mod host_port;
+pub(crate) mod identity;
 #[cfg(test)]
 mod layers;
-pub mod limits;
-pub mod load;
-pub mod model;
-pub mod observe;
-pub mod output;
-pub mod plan;
-pub mod preflight;
-pub mod schema;
-pub mod source;
-pub mod spec;
+pub(crate) mod limits;
+pub(crate) mod load;
+pub(crate) mod model;
+pub(crate) mod observe;
+pub(crate) mod output;
+pub(crate) mod plan;
+pub(crate) mod preflight;
+pub(crate) mod schema;
+pub(crate) mod source;
+pub(crate) mod spec;
 #[cfg(test)]
 mod testutil;
-pub mod watch;
+pub(crate) mod watch;

@@ -186,6 +186,7 @@ pub struct NetworkState {
     pub name: String,
     pub project: Option<String>,
     /// `io.berth.network`: the network's key in the stack file.
+    #[allow(dead_code, reason = "recorded from the label; no plan reads it yet")]
     pub key: Option<String>,
     pub driver: String,
     pub internal: bool,
@@ -241,18 +242,13 @@ pub struct VolumeState {
     pub name: String,
     pub project: Option<String>,
     /// `io.berth.volume`: the volume's key in the stack file.
+    #[allow(dead_code, reason = "recorded from the label; no plan reads it yet")]
     pub key: Option<String>,
     pub driver: String,
     pub options: BTreeMap<String, String>,
 }
 
 impl Observed {
-    pub fn container(&self, service: &str, number: u32) -> Option<&ContainerState> {
-        self.containers
-            .iter()
-            .find(|c| c.service.as_deref() == Some(service) && c.number == Some(number))
-    }
-
     pub fn network_named(&self, name: &str) -> Option<&NetworkState> {
         self.networks.iter().find(|n| n.name == name)
     }

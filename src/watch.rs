@@ -255,6 +255,7 @@ impl Work {
         format!("watch: {service}: {done} ({} changed)", names(files))
     }
 
+    #[cfg(test)]
     /// Every file that caused work.
     pub fn files(&self) -> BTreeSet<String> {
         let mut out: BTreeSet<String> = self.sync.iter().map(|m| m.shown.clone()).collect();

@@ -128,6 +128,7 @@ impl InterpolationError {
     }
 }
 
+#[cfg(test)]
 /// Interpolates `input`, resolving variables through `lookup` (`None` = unset).
 pub fn interpolate(
     input: &str,

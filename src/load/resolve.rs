@@ -131,7 +131,7 @@ fn int_in(
     let (lo, hi) = (*range.start(), *range.end());
     let n = match parse_whole(&v.value.0) {
         Ok(n) => n,
-        Err(Whole::NotWhole) => {
+        Err(Whole::Invalid) => {
             cx.error(
                 v.span,
                 format!("`{key}` must be a whole number, not `{}`", v.value.0),
@@ -389,6 +389,7 @@ fn text_map(v: &Option<IndexMap<String, Text>>) -> IndexMap<String, String> {
         .collect()
 }
 
+#[cfg(test)]
 /// Splits a command line into words exactly as compose does, with Go's
 /// go-shellwords (no variable or backtick expansion), which is not POSIX: a
 /// backslash escapes any character even inside double quotes (`"\n"` is `n`),
@@ -1003,7 +1004,7 @@ fn ulimits(
         let mut too_large = None;
         let mut parse = |t: &str| match parse_whole(t) {
             Ok(n) => Some(n),
-            Err(Whole::NotWhole) => None,
+            Err(Whole::Invalid) => None,
             Err(_) => {
                 too_large.get_or_insert(t.trim().to_string());
                 None
@@ -1104,7 +1105,7 @@ fn throttles(
 fn blkio_weight(cx: &mut Context, w: &Spanned<Text>) -> Option<u16> {
     match parse_whole(&w.value.0) {
         Ok(n) if n == 0 || (10..=1000).contains(&n) => Some(n as u16),
-        Err(Whole::NotWhole) => {
+        Err(Whole::Invalid) => {
             cx.error(
                 w.span,
                 format!("blkio weight `{}` is not a whole number", w.value.0),

@@ -114,6 +114,7 @@ impl Node {
         self.as_map()?.get(key).map(|e| &e.value)
     }
 
+    #[cfg(test)]
     /// The node at a path of mapping keys and sequence indexes, e.g.
     /// `["services", "web", "ports", "0"]`.
     pub fn at<'a>(&'a self, path: &[&str]) -> Option<&'a Node> {
@@ -128,6 +129,7 @@ impl Node {
         Some(node)
     }
 
+    #[cfg(test)]
     /// The span of the key that names `key` in this mapping, else this node's span.
     pub fn key_span(&self, key: &str) -> Span {
         self.as_map()
@@ -309,12 +311,14 @@ fn is_null(text: &str) -> bool {
     matches!(text, "" | "~" | "null" | "Null" | "NULL")
 }
 
+#[cfg(test)]
 /// Parses the first document of a YAML file. An empty file gives `Ok(None)`.
 pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
     let docs = parse_documents(file, text, true, &[]).map_err(|(d, _)| d)?;
     Ok(docs.into_iter().next())
 }
 
+#[cfg(test)]
 /// Parses every document of a YAML file (`---` separated): compose merges them
 /// in order, as if each were a file of its own. Anchors do not cross documents.
 pub fn parse_all(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {

@@ -20,6 +20,7 @@ pub struct Spanned<T> {
 }
 
 impl<T> Spanned<T> {
+    #[cfg(test)]
     pub fn new(value: T, span: Span) -> Spanned<T> {
         Spanned { span, value }
     }

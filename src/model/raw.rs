@@ -29,6 +29,10 @@ macro_rules! ext {
 #[serde(deny_unknown_fields)]
 #[schemars(title = "berth stack file", extend("patternProperties" = { ext!(): {} }))]
 /// A berth stack file (Compose Specification).
+#[allow(
+    dead_code,
+    reason = "the whole file's shape, for the JSON Schema: the loader types each section on its own"
+)]
 pub struct File {
     /// Obsolete; accepted with a warning.
     pub version: Option<Text>,

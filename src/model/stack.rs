@@ -729,6 +729,10 @@ impl EdgeKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[allow(
+    clippy::enum_variant_names,
+    reason = "compose's own names: service_started, service_healthy, ..."
+)]
 pub enum Condition {
     ServiceStarted,
     ServiceHealthy,

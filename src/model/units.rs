@@ -55,7 +55,8 @@ fn exponent_form(num: &str) -> Option<f64> {
 /// Why a text is not a whole number in range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Whole {
-    NotWhole,
+    /// Not a number, or one with a fraction.
+    Invalid,
     /// Above [`i64::MAX`].
     TooLarge,
     /// Below [`i64::MIN`].
@@ -81,7 +82,7 @@ pub fn parse_whole(text: &str) -> Result<i64, Whole> {
     }
     let Some(f) = exponent_form(t).or_else(|| t.parse::<f64>().ok().filter(|f| f.is_finite()))
     else {
-        return Err(Whole::NotWhole);
+        return Err(Whole::Invalid);
     };
     // 2^63 is `i64::MAX as f64`, and does not fit; -2^63 does.
     if f >= i64::MAX as f64 {
@@ -89,7 +90,7 @@ pub fn parse_whole(text: &str) -> Result<i64, Whole> {
     } else if f < i64::MIN as f64 {
         Err(Whole::TooSmall)
     } else if f.fract() != 0.0 {
-        Err(Whole::NotWhole)
+        Err(Whole::Invalid)
     } else {
         Ok(f as i64)
     }
@@ -451,7 +452,7 @@ mod tests {
             assert_eq!(parse_whole(t), Err(Whole::TooSmall), "{t}");
         }
         for t in ["1.5", "NaN", "abc", "", "1e19s", "0x10"] {
-            assert_eq!(parse_whole(t), Err(Whole::NotWhole), "{t}");
+            assert_eq!(parse_whole(t), Err(Whole::Invalid), "{t}");
         }
     }
 

@@ -7,5 +7,5 @@ pub mod go_format;
 mod progress;
 mod stack;
 
-pub use progress::{Progress, ProgressMode, event_json};
-pub use stack::{canonical_json, to_yaml, write_json, write_yaml};
+pub use progress::{Progress, ProgressMode};
+pub use stack::{to_yaml, write_json, write_yaml};

@@ -88,6 +88,7 @@ impl Progress {
         }
     }
 
+    #[cfg(test)]
     pub fn to_writer(mode: ProgressMode, out: Box<dyn Write + Send>) -> Progress {
         Progress {
             mode,

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::model::stack::Stack;
 
+#[cfg(test)]
 /// The stack as compose prints it. Strings have `$` doubled, as compose does,
 /// so that the output can be read back without interpolating anything twice.
 pub fn canonical_json(stack: &Stack) -> Value {
@@ -15,6 +16,7 @@ pub fn canonical_json(stack: &Stack) -> Value {
     v
 }
 
+#[cfg(test)]
 fn escape_dollars(v: &mut Value) {
     match v {
         Value::String(s) if s.contains('$') => *s = s.replace('$', "$$"),

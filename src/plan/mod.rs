@@ -98,6 +98,10 @@ pub enum Action {
     /// first network; the others are `Connect` steps after it.
     CreateContainer {
         service: String,
+        #[allow(
+            dead_code,
+            reason = "carried for the step's readers; none reads it yet"
+        )]
         number: u32,
         name: String,
         platform: Option<String>,

@@ -40,21 +40,19 @@ mod tests;
 
 use std::collections::HashMap;
 
-pub use container::{ContainerSpec, container, container_labels, environment, healthcheck};
+use crate::identity;
+use crate::source::Span;
+pub use container::{container, environment, healthcheck};
 pub use copies::{CopiedFile, copied_files};
-pub use network::{endpoints, extra_hosts, links, network, ports};
+pub use network::{endpoints, network};
 pub use objects::{
     ObjectKind, ObjectNames, SwarmObject, object, objects_of, with_ids, without_ids,
 };
-pub use resources::{resources, restart_policy, ulimits, update};
+pub use resources::{ulimits, update};
 pub use service::{
-    STACK_IMAGE, STACK_NAMESPACE, ServiceMapping, SwarmError, SwarmIssue, SwarmWarning, canonical,
-    overlay_network, pin_image, service, service_changes, service_hash, service_name,
+    canonical, overlay_network, pin_image, service, service_changes, service_hash, service_name,
 };
-pub use storage::{binds, host_dirs, mounts, tmpfs, volume, volume_mounts, volumes_from};
-
-use crate::identity;
-use crate::source::Span;
+pub use storage::{host_dirs, volume, volume_mounts};
 
 /// What the stack asks that cannot be sent to the engine (a secret whose
 /// variable is not set, a file to copy into a read-only container): named,
@@ -80,7 +78,9 @@ impl SpecError {
     }
 }
 
-use crate::model::stack::{Map, MountType, Service, Stack};
+use crate::model::stack::{Map, Stack};
+#[cfg(test)]
+use crate::model::stack::{MountType, Service};
 
 /// The labels berth puts on a network or volume it creates: the user's, then
 /// its own, which win.
@@ -124,6 +124,7 @@ fn namespace_mode(stack: &Stack, mode: &str) -> String {
     }
 }
 
+#[cfg(test)]
 /// Fields a service sets that berth cannot pass to a Docker 20.10 engine
 /// (API 1.41) or that mean nothing outside swarm or Windows, by their stack
 /// file key. They are left out of the container, not refused. (`bind.selinux`

@@ -4,6 +4,8 @@ use bollard::models::{
     HostConfig, HostConfigCgroupnsModeEnum, MountBindOptionsPropagationEnum, RestartPolicyNameEnum,
 };
 
+use super::container::ContainerSpec;
+use super::resources::restart_policy;
 use super::*;
 use crate::limits::Limits;
 use crate::model::stack::*;
