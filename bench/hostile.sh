@@ -2,7 +2,8 @@
 # Hostile stack files (issues 9 and 15): time and peak memory of
 # `berth config -q` and `docker compose config -q` on each case of
 # bench/gen_hostile.py, side by side, one run each. Every case must be
-# answered (accepted or rejected) by berth within 2 s and 512 MiB; compose's
+# answered (accepted or rejected) by berth within 2 s and 256 MiB, stricter
+# than issue 15's 512 MiB, which every case keeps well inside; compose's
 # column is for comparison. A case's `args` file holds more arguments for
 # berth only (`--swarm`, which compose has no peer for).
 #
@@ -76,7 +77,7 @@ run() {
   echo "$secs $((mem / 1024)) $outcome"
 }
 
-printf '%-24s %8s %8s %-9s | %8s %8s %-9s | %s\n' case "berth s" "MiB" answer "compose" "MiB" answer "berth <= 2 s, 512 MiB"
+printf '%-24s %8s %8s %-9s | %8s %8s %-9s | %s\n' case "berth s" "MiB" answer "compose" "MiB" answer "berth <= 2 s, 256 MiB"
 fails=0
 for dir in "$work"/*/; do
   name="$(basename "$dir")"
@@ -87,7 +88,7 @@ for dir in "$work"/*/; do
   read -r cs cm co < <(run "$dir" $COMPOSE config -q)
   verdict=PASS
   if [ "$bo" = timeout ] || [ "$bo" = oom ] || [ "$bo" = PANIC ] \
-     || awk -v s="$bs" -v m="$bm" 'BEGIN { exit !(s > 2 || m > 512) }'; then
+     || awk -v s="$bs" -v m="$bm" 'BEGIN { exit !(s > 2 || m > 256) }'; then
     verdict=FAIL; fails=$((fails + 1))
   fi
   printf '%-24s %8s %8s %-9s | %8s %8s %-9s | %s\n' "$name" "$bs" "$bm" "$bo" "$cs" "$cm" "$co" "$verdict"

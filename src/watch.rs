@@ -255,8 +255,8 @@ impl Work {
         format!("watch: {service}: {done} ({} changed)", names(files))
     }
 
-    #[cfg(test)]
     /// Every file that caused work.
+    #[cfg(test)]
     pub fn files(&self) -> BTreeSet<String> {
         let mut out: BTreeSet<String> = self.sync.iter().map(|m| m.shown.clone()).collect();
         out.extend(self.rebuild.iter().cloned());

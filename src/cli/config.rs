@@ -181,23 +181,17 @@ pub fn run(global: &Global, args: ConfigArgs) -> Result<Outcome, Error> {
     } else {
         stack
     };
-    match args.format {
-        Format::Json => match out.0 {
-            None => crate::output::write_json(stack, std::io::stdout().lock())
-                .map_err(|_| Error::broken_pipe())?,
-            Some(path) => {
-                let file = std::fs::File::create(path).map_err(|e| out.error(&e))?;
-                crate::output::write_json(stack, file).map_err(|e| out.error(&e))?;
-            }
-        },
-        Format::Yaml => match out.0 {
-            None => crate::output::write_yaml(stack, std::io::stdout().lock())
-                .map_err(|_| Error::broken_pipe())?,
-            Some(path) => {
-                let file = std::fs::File::create(path).map_err(|e| out.error(&e))?;
-                crate::output::write_yaml(stack, file).map_err(|e| out.error(&e))?;
-            }
-        },
+    // Both formats are written straight from the model, not built first.
+    let write = |w: &mut dyn std::io::Write| match args.format {
+        Format::Json => crate::output::write_json(stack, w),
+        Format::Yaml => crate::output::write_yaml(stack, w),
+    };
+    match out.0 {
+        None => write(&mut std::io::stdout().lock()).map_err(|_| Error::broken_pipe())?,
+        Some(path) => {
+            let mut file = std::fs::File::create(path).map_err(|e| out.error(&e))?;
+            write(&mut file).map_err(|e| out.error(&e))?;
+        }
     }
     Ok(Outcome::Success)
 }

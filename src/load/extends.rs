@@ -337,18 +337,12 @@ fn find_base(
 /// Reads the services of another file, once per canonical path.
 fn read_other(cx: &mut Ctx, path: &Path, shown: &str, at: Span) -> Option<Loc> {
     if let Err(e) = crate::load::input::probe(path) {
-        let help = match e {
-            crate::load::input::ReadError::NotFound => "fix the path; it is relative to the project directory (for a file named by another `extends` file, to that file's directory)".to_string(),
-            _ => e.help(crate::load::input::Kind::Stack),
-        };
-        cx.reader.diags.push(
-            Diagnostic::error(format!(
-                "file `{shown}` named in `extends` {}",
-                e.predicate()
-            ))
-            .label(at, e.label())
-            .help(help),
-        );
+        cx.reader.diags.push(crate::load::named_file_error(
+            &format!("file `{shown}` named in `extends`"),
+            &e,
+            at,
+            "fix the path; it is relative to the project directory (for a file named by another `extends` file, to that file's directory)",
+        ));
         return None;
     }
     let key = canonical(path);

@@ -28,8 +28,7 @@ use indexmap::IndexMap;
 
 use crate::diag::Diagnostic;
 use crate::load::Reader;
-use crate::load::paths::clean_path;
-use crate::load::paths::{canonical, rebase};
+use crate::load::paths::{canonical, clean_path, rebase};
 use crate::load::yaml::{Entry, Map, Node, Value};
 
 const SECTIONS: &[&str] = &["services", "volumes", "networks", "secrets", "configs"];
@@ -91,19 +90,12 @@ pub(crate) fn apply(
             let path = abs(p);
             match crate::load::input::probe(&path) {
                 Ok(()) => files.push(path),
-                Err(e) => {
-                    let help = match e {
-                        crate::load::input::ReadError::NotFound => {
-                            "fix the path; it is relative to the project directory".to_string()
-                        }
-                        _ => e.help(crate::load::input::Kind::Stack),
-                    };
-                    reader.diags.push(
-                        Diagnostic::error(format!("included file `{p}` {}", e.predicate()))
-                            .label(item.span, e.label())
-                            .help(help),
-                    );
-                }
+                Err(e) => reader.diags.push(crate::load::named_file_error(
+                    &format!("included file `{p}`"),
+                    &e,
+                    item.span,
+                    "fix the path; it is relative to the project directory",
+                )),
             }
         }
         if files.len() != entry.paths.len() {

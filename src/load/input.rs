@@ -64,6 +64,8 @@ impl Kind {
 
 /// What a symbolic link that leads back to itself is called in errors.
 const LOOP: &str = "a symbolic-link loop";
+/// What a directory is called in errors.
+const DIRECTORY: &str = "a directory";
 
 /// Why a file was not read. Its text is a reason to follow "cannot read
 /// stack file `x`: "; it never holds any of the file's content.
@@ -152,7 +154,7 @@ impl ReadError {
         match self {
             ReadError::NotFound => format!("check the path of the {noun}"),
             ReadError::Io(_) => format!("check the {noun}'s permissions"),
-            ReadError::NotRegular("a directory") => {
+            ReadError::NotRegular(DIRECTORY) => {
                 format!("name {a_noun} inside the directory, not the directory itself")
             }
             ReadError::NotRegular(LOOP) => {
@@ -209,6 +211,16 @@ pub fn read_stdin(kind: Kind) -> Result<String, ReadError> {
 /// may be missing but must not be a directory or a FIFO.
 pub fn probe(path: &Path) -> Result<(), ReadError> {
     regular(&std::fs::metadata(path).map_err(io)?)
+}
+
+/// Whether a file looked for by its name (a default stack file, a `.env`)
+/// is there: anything but nothing or a directory. A FIFO or a link loop is
+/// found, so that reading it refuses it saying what it is.
+pub fn found(path: &Path) -> bool {
+    !matches!(
+        probe(path),
+        Err(ReadError::NotFound | ReadError::NotRegular(DIRECTORY))
+    )
 }
 
 fn io(e: std::io::Error) -> ReadError {
@@ -275,7 +287,7 @@ fn regular(meta: &std::fs::Metadata) -> Result<(), ReadError> {
         return Ok(());
     }
     let what = if t.is_dir() {
-        "a directory"
+        DIRECTORY
     } else {
         kind_of_special(&t)
     };

@@ -128,8 +128,8 @@ impl InterpolationError {
     }
 }
 
-#[cfg(test)]
 /// Interpolates `input`, resolving variables through `lookup` (`None` = unset).
+#[cfg(test)]
 pub fn interpolate(
     input: &str,
     lookup: &dyn Fn(&str) -> Option<String>,

@@ -135,15 +135,7 @@ fn find_files(
             names
                 .iter()
                 .map(|n| d.join(n))
-                // A FIFO or a link loop called `compose.yaml` is found, and
-                // refused saying what it is; a directory is not a file.
-                .filter(|p| {
-                    !matches!(
-                        input::probe(p),
-                        Err(input::ReadError::NotFound
-                            | input::ReadError::NotRegular("a directory"))
-                    )
-                })
+                .filter(|p| input::found(p))
                 .collect()
         };
         let mains = found(DEFAULT_FILES);
@@ -254,10 +246,25 @@ fn env_file_unset(shown: &str, u: &envfile::Unset) -> Diagnostic {
 /// as compose skips it: a Python virtual environment is often called `.env`.
 pub(crate) fn dot_env(dir: &Path) -> Option<PathBuf> {
     let dot = dir.join(".env");
-    match input::probe(&dot) {
-        Err(input::ReadError::NotFound | input::ReadError::NotRegular("a directory")) => None,
-        _ => Some(dot),
-    }
+    input::found(&dot).then_some(dot)
+}
+
+/// The error for a stack file that `include` or `extends` names (`subject`,
+/// e.g. "included file `a.yaml`") and that is missing or not a regular file:
+/// what it is ("is a directory, not a regular file"), labelled at `at`.
+pub(crate) fn named_file_error(
+    subject: &str,
+    e: &input::ReadError,
+    at: Span,
+    not_found_help: &str,
+) -> Diagnostic {
+    let help = match e {
+        input::ReadError::NotFound => not_found_help.to_string(),
+        _ => e.help(input::Kind::Stack),
+    };
+    Diagnostic::error(format!("{subject} {}", e.predicate()))
+        .label(at, e.label())
+        .help(help)
 }
 
 /// Adds the variables of env files (later files winning) to `env`, where the

@@ -103,6 +103,9 @@ pub fn resolve(cx: &mut Context, p: &Spanned<raw::Port>) -> Vec<Port> {
     }
 }
 
+/// What a port past 65535 is, in every message about one.
+const TOO_LARGE: &str = "too large (ports go up to 65535)";
+
 /// Whether a port (or one end of a range) that did not parse is a number
 /// past 65535: `70000`, `99999999999999999999`, and the `1e+19` or `+Inf`
 /// that YAML makes of `1e19` and `1e400`. Such a port gets "too large" and
@@ -120,7 +123,7 @@ fn not_a_port(text: &str, what: &str) -> String {
     if too_large(text) {
         // `+Inf` and `1e+19` are YAML's renderings, not what was written:
         // the label points at what was.
-        "too large (ports go up to 65535)".to_string()
+        TOO_LARGE.to_string()
     } else {
         format!("`{text}` is {what}")
     }
@@ -128,10 +131,7 @@ fn not_a_port(text: &str, what: &str) -> String {
 
 fn port_error(cx: &mut Context, span: Span, text: &str, why: &str) {
     let (message, label) = if too_large(text) {
-        (
-            "invalid port: too large (ports go up to 65535)".to_string(),
-            "too large",
-        )
+        (format!("invalid port: {TOO_LARGE}"), "too large")
     } else {
         (format!("invalid port `{text}`: {why}"), "not a valid port")
     };
@@ -149,10 +149,12 @@ pub fn check_expose(cx: &mut Context, text: &str, span: Span) {
         Some((r, p)) => (r, p),
         None => (text, "tcp"),
     };
-    let why = if parse_range(range).is_none() && too_large(range) {
-        Some("too large (ports go up to 65535)")
-    } else if parse_range(range).is_none() {
-        Some("not a port or a range of ports")
+    let why = if parse_range(range).is_none() {
+        Some(if too_large(range) {
+            TOO_LARGE
+        } else {
+            "not a port or a range of ports"
+        })
     } else if !matches!(protocol, "tcp" | "udp" | "sctp") {
         Some("the protocol must be `tcp`, `udp` or `sctp`")
     } else {

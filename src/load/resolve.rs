@@ -389,13 +389,13 @@ fn text_map(v: &Option<IndexMap<String, Text>>) -> IndexMap<String, String> {
         .collect()
 }
 
-#[cfg(test)]
 /// Splits a command line into words exactly as compose does, with Go's
 /// go-shellwords (no variable or backtick expansion), which is not POSIX: a
 /// backslash escapes any character even inside double quotes (`"\n"` is `n`),
 /// `#` starts no comment, and the line ends at the first unquoted `;`, `&`,
 /// `|`, `<` or `>` (with a `2>` the `2` goes too). A bare `(` is an error unless
 /// it follows `$`. `None` for an unbalanced quote, escape or parenthesis.
+#[cfg(test)]
 pub fn shell_split(line: &str) -> Option<Vec<String>> {
     split_words(line).map(|(words, _)| words)
 }

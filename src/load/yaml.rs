@@ -114,9 +114,9 @@ impl Node {
         self.as_map()?.get(key).map(|e| &e.value)
     }
 
-    #[cfg(test)]
     /// The node at a path of mapping keys and sequence indexes, e.g.
     /// `["services", "web", "ports", "0"]`.
+    #[cfg(test)]
     pub fn at<'a>(&'a self, path: &[&str]) -> Option<&'a Node> {
         let mut node = self;
         for part in path {
@@ -129,8 +129,8 @@ impl Node {
         Some(node)
     }
 
-    #[cfg(test)]
     /// The span of the key that names `key` in this mapping, else this node's span.
+    #[cfg(test)]
     pub fn key_span(&self, key: &str) -> Span {
         self.as_map()
             .and_then(|m| m.get(key))
@@ -311,16 +311,16 @@ fn is_null(text: &str) -> bool {
     matches!(text, "" | "~" | "null" | "Null" | "NULL")
 }
 
-#[cfg(test)]
 /// Parses the first document of a YAML file. An empty file gives `Ok(None)`.
+#[cfg(test)]
 pub fn parse(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
     let docs = parse_documents(file, text, true, &[]).map_err(|(d, _)| d)?;
     Ok(docs.into_iter().next())
 }
 
-#[cfg(test)]
 /// Parses every document of a YAML file (`---` separated): compose merges them
 /// in order, as if each were a file of its own. Anchors do not cross documents.
+#[cfg(test)]
 pub fn parse_all(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
     parse_documents(file, text, false, &[]).map_err(|(d, _)| d)
 }

@@ -7,9 +7,9 @@ use serde_json::Value;
 
 use crate::model::stack::Stack;
 
-#[cfg(test)]
 /// The stack as compose prints it. Strings have `$` doubled, as compose does,
 /// so that the output can be read back without interpolating anything twice.
+#[cfg(test)]
 pub fn canonical_json(stack: &Stack) -> Value {
     let mut v = serde_json::to_value(stack).unwrap_or(Value::Null);
     escape_dollars(&mut v);

@@ -124,12 +124,12 @@ fn namespace_mode(stack: &Stack, mode: &str) -> String {
     }
 }
 
-#[cfg(test)]
 /// Fields a service sets that berth cannot pass to a Docker 20.10 engine
 /// (API 1.41) or that mean nothing outside swarm or Windows, by their stack
 /// file key. They are left out of the container, not refused. (`bind.selinux`
 /// goes as a bind, `newer` adds the rest where the engine has them, and a
 /// secret's uid, gid and mode apply when it is copied in.)
+#[cfg(test)]
 pub fn unsupported(service: &Service) -> Vec<&'static str> {
     let mut out = Vec::new();
     let mut check = |set: bool, key: &'static str| {
