@@ -1274,7 +1274,7 @@ fn copied_digests(stack: &mut Stack) {
         configs,
         ..
     } = stack;
-    let digest = |objects: &crate::model::stack::Map<FileObject>, key: &str| {
+    let digest = |objects: &crate::model::Map<FileObject>, key: &str| {
         let o = objects.get(key)?;
         let data = match (&o.environment, &o.content) {
             (Some(_), _) => o.value.as_deref()?,

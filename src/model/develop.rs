@@ -7,12 +7,8 @@
 
 use serde::Serialize;
 
-use super::stack::Map;
+use super::{Map, is_false};
 use crate::source::Span;
-
-fn is_false(b: &bool) -> bool {
-    !*b
-}
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Develop {

@@ -10,7 +10,17 @@ pub mod raw;
 pub mod stack;
 pub mod units;
 
+use indexmap::IndexMap;
+
 use crate::source::Span;
+
+/// A map keyed by name, in the order the names were written.
+pub type Map<V> = IndexMap<String, V>;
+
+/// For `skip_serializing_if`: compose leaves a `false` out.
+fn is_false(b: &bool) -> bool {
+    !*b
+}
 
 /// A value and where in the stack files it was written.
 #[derive(Debug, Clone)]

@@ -13,13 +13,8 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde::ser::Serializer;
 
+use super::{Map, is_false};
 use crate::source::Span;
-
-pub type Map<V> = IndexMap<String, V>;
-
-fn is_false(b: &bool) -> bool {
-    !*b
-}
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Stack {

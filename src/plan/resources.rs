@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use super::PlanError;
 use crate::identity;
-use crate::model::stack::{Map, Network, Volume};
+use crate::model::Map;
+use crate::model::stack::{Network, Volume};
 use crate::observe::{IpamPoolState, NetworkState};
 use crate::source::Span;
 

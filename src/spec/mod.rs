@@ -78,7 +78,8 @@ impl SpecError {
     }
 }
 
-use crate::model::stack::{Map, Stack};
+use crate::model::Map;
+use crate::model::stack::Stack;
 #[cfg(test)]
 use crate::model::stack::{MountType, Service};
 
