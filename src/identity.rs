@@ -62,6 +62,7 @@ const NOT_HASHED: &[&str] = &[
 
 /// The part of a service whose change means a new container, as JSON.
 pub fn recreate_config(service: &Service) -> Value {
+    let extras = service.extras();
     let mut v = serde_json::to_value(service).unwrap_or(Value::Null);
     if let Value::Object(o) = &mut v {
         for k in NOT_HASHED {
@@ -70,7 +71,7 @@ pub fn recreate_config(service: &Service) -> Value {
         o.retain(|_, v| !v.is_null());
         // The content copied into the container is part of it: by its
         // sha256, so that the label never holds a secret.
-        for (key, refs) in [("secrets", &service.secrets), ("configs", &service.configs)] {
+        for (key, refs) in [("secrets", &extras.secrets), ("configs", &extras.configs)] {
             if let Some(Value::Array(items)) = o.get_mut(key) {
                 for (item, r) in items.iter_mut().zip(refs) {
                     if let (Value::Object(m), Some(d)) = (item, &r.digest) {
@@ -118,9 +119,10 @@ pub fn container_name(stack: &Stack, service: &Service, number: u32) -> String {
 
 /// How many containers a service runs: `scale`, else `deploy.replicas`, else 1.
 pub fn replicas(service: &Service) -> u32 {
-    service
+    let extras = service.extras();
+    extras
         .scale
-        .or(service.deploy.as_ref().and_then(|d| d.replicas))
+        .or(extras.deploy.as_ref().and_then(|d| d.replicas))
         .unwrap_or(1)
         .max(0) as u32
 }
@@ -168,8 +170,8 @@ mod tests {
             ..Service::default()
         };
         let mut b = a.clone();
-        b.cpus = Some(0.5);
-        b.restart = Some(crate::model::stack::Restart::Always);
+        b.extras_mut().cpus = Some(0.5);
+        b.extras_mut().restart = Some(crate::model::stack::Restart::Always);
         b.networks.insert("front".into(), None);
         assert_eq!(config_hash(&a), config_hash(&b));
         let mut c = a.clone();

@@ -42,12 +42,13 @@ impl Limits {
     /// What a service asks for, in the engine's units. `deploy.resources.limits`
     /// applies where the service's own keys are unset, as in compose.
     pub fn of(service: &Service) -> Limits {
-        let deploy_limits = service
+        let extras = service.extras();
+        let deploy_limits = extras
             .deploy
             .as_ref()
             .and_then(|d| d.resources.limits.as_ref());
-        let cpus = service.cpus.or(deploy_limits.and_then(|l| l.cpus));
-        let memory = service
+        let cpus = extras.cpus.or(deploy_limits.and_then(|l| l.cpus));
+        let memory = extras
             .mem_limit
             .map(|b| b.0)
             .or(deploy_limits.and_then(|l| l.memory.map(|m| m.0)));
@@ -62,26 +63,26 @@ impl Limits {
             out.sort();
             out
         };
-        let blkio = service.blkio_config.clone().unwrap_or_default();
+        let blkio = extras.blkio_config.clone().unwrap_or_default();
         Limits {
-            cpu_shares: service.cpu_shares.unwrap_or(0),
+            cpu_shares: extras.cpu_shares.unwrap_or(0),
             nano_cpus: cpus.map_or(0, |c| (c * 1e9).round() as i64),
-            cpuset_cpus: service.cpuset.clone().unwrap_or_default(),
-            cpu_quota: service.cpu_quota.unwrap_or(0),
-            cpu_period: service.cpu_period.unwrap_or(0),
+            cpuset_cpus: extras.cpuset.clone().unwrap_or_default(),
+            cpu_quota: extras.cpu_quota.unwrap_or(0),
+            cpu_period: extras.cpu_period.unwrap_or(0),
             memory: memory.unwrap_or(0),
-            memory_swap: service.memswap_limit.map_or(0, |b| b.0),
-            memory_reservation: service.mem_reservation.map_or(0, |b| b.0),
+            memory_swap: extras.memswap_limit.map_or(0, |b| b.0),
+            memory_reservation: extras.mem_reservation.map_or(0, |b| b.0),
             blkio_weight: blkio.weight.unwrap_or(0),
             device_read_bps: throttles(&blkio.device_read_bps),
             device_write_bps: throttles(&blkio.device_write_bps),
             device_read_iops: throttles(&blkio.device_read_iops),
             device_write_iops: throttles(&blkio.device_write_iops),
-            pids_limit: service
+            pids_limit: extras
                 .pids_limit
                 .or(deploy_limits.and_then(|l| l.pids))
                 .unwrap_or(0),
-            restart: service.restart.unwrap_or_default(),
+            restart: extras.restart.unwrap_or_default(),
         }
     }
 

@@ -900,7 +900,8 @@ pub fn volume_state(v: &Volume) -> VolumeState {
 /// snapshot ask the engine whether it keeps one.
 fn sets_blkio_weight(stack: &Stack) -> bool {
     stack.services.values().any(|s| {
-        s.blkio_config
+        s.extras()
+            .blkio_config
             .as_ref()
             .is_some_and(|b| b.weight.is_some_and(|w| w > 0) || !b.weight_device.is_empty())
     })

@@ -80,8 +80,8 @@ fn newer_keys(owner: &str, keys: Vec<NewerKey>, observed: &Observed, out: &mut V
 /// (as compose does), so they are not applied.
 fn mounted_objects(stack: &Stack, svc: &Service, out: &mut Vec<Diagnostic>) {
     let kinds = [
-        ("secrets", &svc.secrets, &stack.secrets),
-        ("configs", &svc.configs, &stack.configs),
+        ("secrets", &svc.extras().secrets, &stack.secrets),
+        ("configs", &svc.extras().configs, &stack.configs),
     ];
     for (section, refs, objects) in kinds {
         for (i, r) in refs.iter().enumerate() {
@@ -104,6 +104,7 @@ fn mounted_objects(stack: &Stack, svc: &Service, out: &mut Vec<Diagnostic>) {
 /// keeps none.
 fn blkio_weight(svc: &Service, observed: &Observed, out: &mut Vec<Diagnostic>) {
     let weighted = svc
+        .extras()
         .blkio_config
         .as_ref()
         .is_some_and(|b| b.weight.is_some_and(|w| w > 0) || !b.weight_device.is_empty());
@@ -125,7 +126,8 @@ fn missing_image(stack: &Stack, svc: &Service, observed: &Observed, out: &mut Ve
     // A service that builds its image builds it when it is missing; one
     // with a pull policy other than `never` pulls it (`up` does both before
     // it plans). Only `never` leaves a missing image missing.
-    if svc.build.is_some() || svc.pull_policy != Some(PullPolicy::Never) {
+    let extras = svc.extras();
+    if extras.build.is_some() || extras.pull_policy != Some(PullPolicy::Never) {
         return;
     }
     let image = image_ref(stack, svc);
@@ -147,7 +149,7 @@ fn missing_image(stack: &Stack, svc: &Service, observed: &Observed, out: &mut Ve
 }
 
 fn devices(svc: &Service, out: &mut Vec<Diagnostic>) {
-    let Some(blkio) = &svc.blkio_config else {
+    let Some(blkio) = &svc.extras().blkio_config else {
         return;
     };
     let throttles = [

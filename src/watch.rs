@@ -92,7 +92,7 @@ impl Rules {
             if !services.is_empty() && !services.contains(&svc.name) {
                 continue;
             }
-            let Some(develop) = &svc.develop else {
+            let Some(develop) = &svc.extras().develop else {
                 continue;
             };
             let context = build_ignore(svc)?;
@@ -327,7 +327,7 @@ pub fn sync_tar(sync: &BTreeSet<Mapping>) -> io::Result<(Vec<u8>, Vec<String>)> 
 /// The build context of a service that builds, with the `.dockerignore`
 /// compose reads for it: `<dockerfile>.dockerignore`, else `.dockerignore`.
 fn build_ignore(svc: &Service) -> io::Result<Option<(PathBuf, DockerIgnore)>> {
-    let Some(build) = &svc.build else {
+    let Some(build) = &svc.extras().build else {
         return Ok(None);
     };
     let ctx = PathBuf::from(&build.context);
@@ -383,7 +383,7 @@ mod tests {
             name: service.into(),
             ..Service::default()
         };
-        svc.develop = Some(Box::new(Develop { watch: rules }));
+        svc.extras_mut().develop = Some(Box::new(Develop { watch: rules }));
         let mut stack = Stack::default();
         stack.services.insert(service.into(), svc);
         stack
@@ -460,7 +460,7 @@ mod tests {
             ],
         );
         let svc = stack.services.get_mut("api").unwrap();
-        svc.build = Some(Box::new(crate::model::stack::Build {
+        svc.extras_mut().build = Some(Box::new(crate::model::stack::Build {
             context: slash(dir.path()),
             ..Default::default()
         }));

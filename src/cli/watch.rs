@@ -126,7 +126,7 @@ pub(super) fn prepare(s: &Session, named: &[String]) -> Result<Rules, Error> {
     let mut diags = Vec::new();
     for r in &rules.rules {
         let svc = &stack.services[r.service.as_str()];
-        if r.rule.action == WatchAction::Rebuild && svc.build.is_none() {
+        if r.rule.action == WatchAction::Rebuild && svc.extras().build.is_none() {
             diags.push(
                 Diagnostic::error(format!(
                     "cannot watch `{}` with a `rebuild` rule: it has no `build:`",

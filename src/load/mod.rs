@@ -1246,15 +1246,16 @@ fn build(
         .services
         .values()
         .flat_map(|s| {
-            let build = s.build.iter().flat_map(|b| b.secrets.iter());
-            s.secrets.iter().chain(build).map(|r| r.source.clone())
+            let x = s.extras();
+            let build = x.build.iter().flat_map(|b| b.secrets.iter());
+            x.secrets.iter().chain(build).map(|r| r.source.clone())
         })
         .collect();
     stack.secrets.retain(|k, _| used_secrets.contains(k));
     let used_configs: Vec<String> = stack
         .services
         .values()
-        .flat_map(|s| s.configs.iter().map(|r| r.source.clone()))
+        .flat_map(|s| s.extras().configs.iter().map(|r| r.source.clone()))
         .collect();
     stack.configs.retain(|k, _| used_configs.contains(k));
     copied_digests(&mut stack);
@@ -1285,14 +1286,14 @@ fn copied_digests(stack: &mut Stack) {
         Some(d.iter().map(|b| format!("{b:02x}")).collect::<String>())
     };
     for svc in services.values_mut() {
-        // Only a service that has references: writing allocates its extras.
-        if svc.secrets.is_empty() && svc.configs.is_empty() {
+        // A service without extras has no references, and is left without.
+        let Some(x) = svc.extras.as_deref_mut() else {
             continue;
-        }
-        for r in &mut svc.secrets {
+        };
+        for r in &mut x.secrets {
             r.digest = digest(secrets, &r.source);
         }
-        for r in &mut svc.configs {
+        for r in &mut x.configs {
             r.digest = digest(configs, &r.source);
         }
     }

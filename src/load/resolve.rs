@@ -681,25 +681,25 @@ pub fn service(
     out.command = split_command(cx, &s.command, "command");
     out.entrypoint = split_command(cx, &s.entrypoint, "entrypoint");
     out.environment = list_or_dict(&s.environment, '=');
-    out.expose = s
+    out.extras_mut().expose = s
         .expose
         .iter()
         .flatten()
         .map(|e| e.value.0.clone())
         .collect();
-    out.extra_hosts = extra_hosts(cx, &s.extra_hosts);
-    out.links = s.links.iter().flatten().map(|l| l.value.clone()).collect();
-    out.volumes_from = s
+    out.extras_mut().extra_hosts = extra_hosts(cx, &s.extra_hosts);
+    out.extras_mut().links = s.links.iter().flatten().map(|l| l.value.clone()).collect();
+    out.extras_mut().volumes_from = s
         .volumes_from
         .iter()
         .flatten()
         .map(|v| v.value.clone())
         .collect();
-    out.network_mode = s.network_mode.as_ref().map(|n| n.value.clone());
+    out.extras_mut().network_mode = s.network_mode.as_ref().map(|n| n.value.clone());
     out.container_name = s.container_name.as_ref().map(|c| c.value.clone());
     if let Some(p) = &s.pull_policy {
-        out.pull_policy = PullPolicy::parse(&p.value);
-        if out.pull_policy.is_none() {
+        out.extras_mut().pull_policy = PullPolicy::parse(&p.value);
+        if out.extras().pull_policy.is_none() {
             cx.error(
                 p.span,
                 format!("invalid pull_policy `{}`", p.value),
@@ -709,8 +709,8 @@ pub fn service(
         }
     }
     if let Some(c) = &s.cgroup {
-        out.cgroup = Cgroup::parse(&c.value);
-        if out.cgroup.is_none() {
+        out.extras_mut().cgroup = Cgroup::parse(&c.value);
+        if out.extras().cgroup.is_none() {
             cx.error(
                 c.span,
                 format!("invalid cgroup `{}`", c.value),
@@ -721,16 +721,16 @@ pub fn service(
     }
 
     if let Some(v) = &s.mem_limit {
-        out.mem_limit = memory(cx, v, "mem_limit");
+        out.extras_mut().mem_limit = memory(cx, v, "mem_limit");
     }
     if let Some(v) = &s.memswap_limit {
-        out.memswap_limit = if v.value.0.trim() == "-1" {
+        out.extras_mut().memswap_limit = if v.value.0.trim() == "-1" {
             Some(Bytes(-1))
         } else {
             memory(cx, v, "memswap_limit")
         };
     }
-    if let (Some(mem), Some(swap)) = (out.mem_limit, out.memswap_limit)
+    if let (Some(mem), Some(swap)) = (out.extras().mem_limit, out.extras().memswap_limit)
         && swap.0 > 0
         && swap.0 < mem.0
     {
@@ -743,14 +743,18 @@ pub fn service(
         );
     }
     if let Some(v) = &s.mem_reservation {
-        out.mem_reservation = bytes(cx, v, "mem_reservation");
+        out.extras_mut().mem_reservation = bytes(cx, v, "mem_reservation");
     }
     if let Some(v) = &s.shm_size {
-        out.shm_size = bytes(cx, v, "shm_size");
+        out.extras_mut().shm_size = bytes(cx, v, "shm_size");
     }
     if let Some(v) = &s.mem_swappiness {
-        out.mem_swappiness = int(cx, v, "mem_swappiness");
-        if out.mem_swappiness.is_some_and(|n| !(0..=100).contains(&n)) {
+        out.extras_mut().mem_swappiness = int(cx, v, "mem_swappiness");
+        if out
+            .extras()
+            .mem_swappiness
+            .is_some_and(|n| !(0..=100).contains(&n))
+        {
             cx.error(
                 v.span,
                 "`mem_swappiness` must be between 0 and 100",
@@ -760,52 +764,52 @@ pub fn service(
         }
     }
     if let Some(v) = &s.cpus {
-        out.cpus = cpus(cx, v, "cpus");
+        out.extras_mut().cpus = cpus(cx, v, "cpus");
     }
     if let Some(v) = &s.cpu_shares {
-        out.cpu_shares = int_in(cx, v, "cpu_shares", 0..=i64::MAX);
+        out.extras_mut().cpu_shares = int_in(cx, v, "cpu_shares", 0..=i64::MAX);
     }
     if let Some(v) = &s.cpu_quota {
-        out.cpu_quota = int(cx, v, "cpu_quota");
+        out.extras_mut().cpu_quota = int(cx, v, "cpu_quota");
     }
     if let Some(v) = &s.cpu_period {
-        out.cpu_period = int_in(cx, v, "cpu_period", 0..=i64::MAX);
+        out.extras_mut().cpu_period = int_in(cx, v, "cpu_period", 0..=i64::MAX);
     }
     if let Some(v) = &s.cpu_count {
-        out.cpu_count = int_in(cx, v, "cpu_count", 0..=i64::MAX);
+        out.extras_mut().cpu_count = int_in(cx, v, "cpu_count", 0..=i64::MAX);
     }
     if let Some(v) = &s.cpu_percent {
-        out.cpu_percent = cpus(cx, v, "cpu_percent");
+        out.extras_mut().cpu_percent = cpus(cx, v, "cpu_percent");
     }
     if let Some(v) = &s.cpu_rt_runtime {
-        out.cpu_rt_runtime = duration_or_micros(cx, v, "cpu_rt_runtime");
+        out.extras_mut().cpu_rt_runtime = duration_or_micros(cx, v, "cpu_rt_runtime");
     }
     if let Some(v) = &s.cpu_rt_period {
-        out.cpu_rt_period = duration_or_micros(cx, v, "cpu_rt_period");
+        out.extras_mut().cpu_rt_period = duration_or_micros(cx, v, "cpu_rt_period");
     }
     if let Some(v) = &s.cpuset {
-        out.cpuset = cpuset(cx, v);
+        out.extras_mut().cpuset = cpuset(cx, v);
     }
     if let Some(v) = &s.pids_limit {
         // -1 is "unlimited"; anything lower means nothing.
-        out.pids_limit = int_in(cx, v, "pids_limit", -1..=i64::MAX);
+        out.extras_mut().pids_limit = int_in(cx, v, "pids_limit", -1..=i64::MAX);
     }
     if let Some(v) = &s.oom_score_adj {
         // The kernel's range (`/proc/PID/oom_score_adj`).
-        out.oom_score_adj = int_in(cx, v, "oom_score_adj", -1000..=1000);
+        out.extras_mut().oom_score_adj = int_in(cx, v, "oom_score_adj", -1000..=1000);
     }
     if let Some(v) = &s.stop_grace_period {
-        out.stop_grace_period = duration(cx, v, "stop_grace_period");
+        out.extras_mut().stop_grace_period = duration(cx, v, "stop_grace_period");
     }
     if let Some(v) = &s.scale {
-        out.scale = int_in(cx, v, "scale", 0..=i64::MAX);
+        out.extras_mut().scale = int_in(cx, v, "scale", 0..=i64::MAX);
     }
     if let Some(r) = &s.restart {
-        out.restart = restart_policy(cx, r);
+        out.extras_mut().restart = restart_policy(cx, r);
     }
-    out.ulimits = ulimits(cx, &s.ulimits);
-    out.blkio_config = s.blkio_config.as_ref().map(|b| Box::new(blkio(cx, b)));
-    out.logging = s.logging.as_ref().map(|l| {
+    out.extras_mut().ulimits = ulimits(cx, &s.ulimits);
+    out.extras_mut().blkio_config = s.blkio_config.as_ref().map(|b| Box::new(blkio(cx, b)));
+    out.extras_mut().logging = s.logging.as_ref().map(|l| {
         Box::new(Logging {
             driver: l.driver.clone(),
             options: l
@@ -821,17 +825,17 @@ pub fn service(
                 .collect(),
         })
     });
-    out.healthcheck = s.healthcheck.as_ref().map(|h| Box::new(healthcheck(cx, h)));
-    out.build = s.build.as_ref().map(|b| Box::new(build(cx, b, defined)));
+    out.extras_mut().healthcheck = s.healthcheck.as_ref().map(|h| Box::new(healthcheck(cx, h)));
+    out.extras_mut().build = s.build.as_ref().map(|b| Box::new(build(cx, b, defined)));
     build_platform(cx, s);
-    out.devices = s
+    out.extras_mut().devices = s
         .devices
         .iter()
         .flatten()
         .filter_map(|d| device(cx, d))
         .collect();
-    out.deploy = s.deploy.as_ref().map(|d| Box::new(deploy(cx, d)));
-    out.develop = s.develop.as_ref().map(|d| {
+    out.extras_mut().deploy = s.deploy.as_ref().map(|d| Box::new(deploy(cx, d)));
+    out.extras_mut().develop = s.develop.as_ref().map(|d| {
         Box::new(crate::load::develop::resolve(
             cx,
             name,
@@ -851,8 +855,8 @@ pub fn service(
         .flatten()
         .filter_map(|v| crate::load::volumes::resolve(cx, v, defined))
         .collect();
-    out.secrets = file_refs(cx, &s.secrets, &defined.secrets, "secret", "secrets");
-    out.configs = file_refs(cx, &s.configs, &defined.configs, "config", "configs");
+    out.extras_mut().secrets = file_refs(cx, &s.secrets, &defined.secrets, "secret", "secrets");
+    out.extras_mut().configs = file_refs(cx, &s.configs, &defined.configs, "config", "configs");
     networks(cx, &mut out, s, defined);
     dependencies(cx, &mut out, s, defined);
     check_container_name(cx, &out, s);
@@ -863,20 +867,20 @@ pub fn service(
 /// compose holds these in Go fields where zero means "not set" and leaves them
 /// out of its output; berth does the same, so that `0` and nothing plan alike.
 fn unset_zeros(s: &mut Service) {
-    nonzero(&mut s.mem_limit);
-    nonzero(&mut s.mem_reservation);
-    nonzero(&mut s.memswap_limit);
-    nonzero(&mut s.shm_size);
-    nonzero(&mut s.mem_swappiness);
-    nonzero(&mut s.pids_limit);
-    nonzero(&mut s.cpu_shares);
-    nonzero(&mut s.cpus);
-    nonzero(&mut s.cpu_quota);
-    nonzero(&mut s.cpu_period);
-    nonzero(&mut s.cpu_count);
-    nonzero(&mut s.cpu_percent);
-    nonzero(&mut s.oom_score_adj);
-    if let Some(b) = &mut s.blkio_config {
+    nonzero(&mut s.extras_mut().mem_limit);
+    nonzero(&mut s.extras_mut().mem_reservation);
+    nonzero(&mut s.extras_mut().memswap_limit);
+    nonzero(&mut s.extras_mut().shm_size);
+    nonzero(&mut s.extras_mut().mem_swappiness);
+    nonzero(&mut s.extras_mut().pids_limit);
+    nonzero(&mut s.extras_mut().cpu_shares);
+    nonzero(&mut s.extras_mut().cpus);
+    nonzero(&mut s.extras_mut().cpu_quota);
+    nonzero(&mut s.extras_mut().cpu_period);
+    nonzero(&mut s.extras_mut().cpu_count);
+    nonzero(&mut s.extras_mut().cpu_percent);
+    nonzero(&mut s.extras_mut().oom_score_adj);
+    if let Some(b) = &mut s.extras_mut().blkio_config {
         nonzero(&mut b.weight);
     }
     for n in s.networks.values_mut().flatten() {
@@ -889,7 +893,7 @@ fn unset_zeros(s: &mut Service) {
             nonzero(&mut t.mode);
         }
     }
-    if let Some(d) = &mut s.deploy {
+    if let Some(d) = &mut s.extras_mut().deploy {
         let r = &mut d.resources;
         for spec in [&mut r.limits, &mut r.reservations].into_iter().flatten() {
             nonzero(&mut spec.cpus);
@@ -1902,8 +1906,9 @@ fn check_container_name(cx: &mut Context, out: &Service, s: &raw::Service) {
         return;
     };
     let replicas = out
+        .extras()
         .scale
-        .or(out.deploy.as_ref().and_then(|d| d.replicas))
+        .or(out.extras().deploy.as_ref().and_then(|d| d.replicas))
         .unwrap_or(1);
     if replicas > 1 {
         cx.error(

@@ -13,6 +13,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde::ser::Serializer;
 
+use super::develop::Develop;
 use super::{Map, is_false};
 use crate::source::Span;
 
@@ -95,9 +96,9 @@ impl Serialize for Duration {
 /// size (a 100,000-service file: about 130 MB less). So are, together, the
 /// many fields most services leave empty ([`ServiceExtras`]): inline, each
 /// empty list or map would still take its full size in every service
-/// (a 100,000-service file: 376 MB at peak inline, 247 MB boxed). They are read and written
-/// through `Deref` as if they were the service's own fields; see
-/// [`Service::extras`].
+/// (a 100,000-service file: 376 MB at peak inline, 247 MB boxed). They are
+/// read through [`Service::extras`] and written through
+/// [`Service::extras_mut`].
 ///
 /// Printed in compose's field order, extras and all: see the `Serialize`
 /// impl below.
@@ -129,12 +130,13 @@ pub struct Service {
     pub edges: Vec<Edge>,
     /// The fields most services leave empty; `None` when they all are
     /// (the resolved service is compacted by [`Service::shrink_to_fit`]).
+    /// Public so that a service can be built in one literal; read it
+    /// through [`Service::extras`], which stands an empty set in for `None`.
     pub extras: Option<Box<ServiceExtras>>,
 }
 
 /// The fields of a [`Service`] that most services leave empty, kept out
-/// of line so that an empty one costs a pointer. Reached through the
-/// service (`Deref`), never named by callers.
+/// of line so that an empty one costs a pointer.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServiceExtras {
     pub profiles: Vec<String>,
@@ -156,7 +158,7 @@ pub struct ServiceExtras {
     pub cpu_shares: Option<i64>,
     pub configs: Vec<FileRef>,
     pub deploy: Option<Box<Deploy>>,
-    pub develop: Option<Box<super::develop::Develop>>,
+    pub develop: Option<Box<Develop>>,
     pub devices: Vec<Device>,
     pub dns: Vec<String>,
     pub dns_opt: Vec<String>,
@@ -205,26 +207,22 @@ pub struct ServiceExtras {
     pub working_dir: Option<String>,
 }
 
-/// Empty extras, read through by a service that has none.
-fn no_extras() -> &'static ServiceExtras {
-    static EMPTY: std::sync::OnceLock<ServiceExtras> = std::sync::OnceLock::new();
-    EMPTY.get_or_init(ServiceExtras::default)
-}
-
-impl std::ops::Deref for Service {
-    type Target = ServiceExtras;
-    fn deref(&self) -> &ServiceExtras {
+impl Service {
+    /// The fields most services leave empty: the service's own, or an
+    /// empty set shared by every service that has none.
+    pub fn extras(&self) -> &ServiceExtras {
+        static EMPTY: std::sync::OnceLock<ServiceExtras> = std::sync::OnceLock::new();
         match &self.extras {
             Some(x) => x,
-            None => no_extras(),
+            None => EMPTY.get_or_init(ServiceExtras::default),
         }
     }
-}
 
-/// Writing an extra field allocates the extras; [`Service::shrink_to_fit`]
-/// gives them back if they are left empty.
-impl std::ops::DerefMut for Service {
-    fn deref_mut(&mut self) -> &mut ServiceExtras {
+    /// The fields most services leave empty, to write: allocates them if
+    /// the service has none, so it is for what fills them in (the loader,
+    /// and tests); [`Service::shrink_to_fit`] gives them back if they are
+    /// left empty. Code that only reads uses [`Service::extras`].
+    pub fn extras_mut(&mut self) -> &mut ServiceExtras {
         self.extras.get_or_insert_with(Box::default)
     }
 }
@@ -245,182 +243,115 @@ pub fn omitting_null_commands<T>(f: impl FnOnce() -> T) -> T {
     out
 }
 
-fn null_command_omitted(v: &&Option<Vec<String>>) -> bool {
-    v.is_none() && OMIT_NULL_COMMANDS.with(std::cell::Cell::get)
+/// compose's `omitempty`, the rule it prints a service's fields by
+/// (`command` and `entrypoint` aside): a field with no value, an empty
+/// list or map, or a `false` is left out.
+trait OmitEmpty {
+    fn omitted(&self) -> bool;
+}
+
+impl<T> OmitEmpty for Option<T> {
+    fn omitted(&self) -> bool {
+        self.is_none()
+    }
+}
+
+impl<T> OmitEmpty for Vec<T> {
+    fn omitted(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl<V> OmitEmpty for Map<V> {
+    fn omitted(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl OmitEmpty for bool {
+    fn omitted(&self) -> bool {
+        !*self
+    }
+}
+
+/// `command` and `entrypoint`: `null` when unset, but left out where
+/// [`omitting_null_commands`] says so.
+struct NullableCommand<'a>(&'a Option<Vec<String>>);
+
+impl Serialize for NullableCommand<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl OmitEmpty for NullableCommand<'_> {
+    fn omitted(&self) -> bool {
+        self.0.is_none() && OMIT_NULL_COMMANDS.with(std::cell::Cell::get)
+    }
+}
+
+/// `cpus` and `cpu_percent`, printed by [`go_float`].
+struct GoFloat<'a>(&'a Option<f64>);
+
+impl Serialize for GoFloat<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        go_float(self.0, s)
+    }
+}
+
+impl OmitEmpty for GoFloat<'_> {
+    fn omitted(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+/// `mem_swappiness`, printed by [`int_as_string`].
+struct IntAsString<'a>(&'a Option<i64>);
+
+impl Serialize for IntAsString<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        int_as_string(self.0, s)
+    }
+}
+
+impl OmitEmpty for IntAsString<'_> {
+    fn omitted(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+/// Serializes `name: value` pairs as one struct, in the order given, each
+/// left out when [`OmitEmpty::omitted`]: what `#[derive(Serialize)]` with a
+/// `skip_serializing_if` on every field does, down to the length handed to
+/// the serializer (the fields printed; the YAML writer lays a mapping out
+/// by it).
+macro_rules! serialize_omitting_empty {
+    ($s:expr, $struct_name:literal, { $($key:ident: $value:expr,)* }) => {{
+        use serde::ser::SerializeStruct;
+        $(let $key = $value;)*
+        let len = 0 $(+ usize::from(!$key.omitted()))*;
+        let mut out = $s.serialize_struct($struct_name, len)?;
+        $(
+            if $key.omitted() {
+                out.skip_field(stringify!($key))?;
+            } else {
+                out.serialize_field(stringify!($key), &$key)?;
+            }
+        )*
+        out.end()
+    }};
 }
 
 /// The service as compose prints it: every field, extras included, in one
-/// mapping and in compose's order (a flattened box would print the extras
-/// after the service's own fields).
-#[derive(Serialize)]
-struct ServiceView<'a> {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    profiles: &'a Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    annotations: &'a Option<Map<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    blkio_config: &'a Option<Box<BlkioConfig>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    build: &'a Option<Box<Build>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    develop: &'a Option<Box<super::develop::Develop>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    cap_add: &'a Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    cap_drop: &'a Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cgroup: &'a Option<Cgroup>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cgroup_parent: &'a Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cpu_count: &'a Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "go_float")]
-    cpu_percent: &'a Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cpu_period: &'a Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cpu_quota: &'a Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cpu_rt_period: &'a Option<Duration>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cpu_rt_runtime: &'a Option<Duration>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "go_float")]
-    cpus: &'a Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cpuset: &'a Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cpu_shares: &'a Option<i64>,
-    #[serde(skip_serializing_if = "null_command_omitted")]
-    command: &'a Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    configs: &'a Vec<FileRef>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    container_name: &'a Option<String>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    depends_on: &'a Map<Dependency>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    deploy: &'a Option<Box<Deploy>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    devices: &'a Vec<Device>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    dns: &'a Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    dns_opt: &'a Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    dns_search: &'a Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    domainname: &'a Option<String>,
-    #[serde(skip_serializing_if = "null_command_omitted")]
-    entrypoint: &'a Option<Vec<String>>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    environment: &'a Map<Option<String>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    expose: &'a Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    external_links: &'a Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    extra_hosts: &'a Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    group_add: &'a Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    healthcheck: &'a Option<Box<Healthcheck>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hostname: &'a Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    image: &'a Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    init: &'a Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ipc: &'a Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    isolation: &'a Option<String>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    labels: &'a Map<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    links: &'a Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    logging: &'a Option<Box<Logging>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mac_address: &'a Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mem_limit: &'a Option<Bytes>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mem_reservation: &'a Option<Bytes>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "int_as_string"
-    )]
-    mem_swappiness: &'a Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    memswap_limit: &'a Option<Bytes>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    network_mode: &'a Option<String>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    networks: &'a Map<Option<Box<ServiceNetwork>>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    oom_kill_disable: &'a Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    oom_score_adj: &'a Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pid: &'a Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pids_limit: &'a Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    platform: &'a Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    ports: &'a Vec<Port>,
-    #[serde(skip_serializing_if = "is_false")]
-    privileged: &'a bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pull_policy: &'a Option<PullPolicy>,
-    #[serde(skip_serializing_if = "is_false")]
-    read_only: &'a bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    restart: &'a Option<Restart>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    runtime: &'a Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scale: &'a Option<i64>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    secrets: &'a Vec<FileRef>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    security_opt: &'a Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    shm_size: &'a Option<Bytes>,
-    #[serde(skip_serializing_if = "is_false")]
-    stdin_open: &'a bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stop_grace_period: &'a Option<Duration>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stop_signal: &'a Option<String>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    storage_opt: &'a Map<String>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    sysctls: &'a Map<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    tmpfs: &'a Vec<String>,
-    #[serde(skip_serializing_if = "is_false")]
-    tty: &'a bool,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    ulimits: &'a Map<Ulimit>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user: &'a Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    userns_mode: &'a Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    uts: &'a Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    volumes: &'a Vec<ServiceVolume>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    volumes_from: &'a Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    working_dir: &'a Option<String>,
-}
-
+/// mapping and in compose's order. Written out here rather than derived:
+/// compose's order interleaves the extras with the service's own fields,
+/// and serde's `flatten` would print the extras as one block (in a map,
+/// not a struct); a derived view of borrowed fields would list every
+/// field twice more (its declaration and its construction).
 impl Serialize for Service {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let x: &ServiceExtras = self;
-        ServiceView {
+        let x = self.extras();
+        serialize_omitting_empty!(s, "Service", {
             profiles: &x.profiles,
             annotations: &x.annotations,
             blkio_config: &x.blkio_config,
@@ -431,15 +362,15 @@ impl Serialize for Service {
             cgroup: &x.cgroup,
             cgroup_parent: &x.cgroup_parent,
             cpu_count: &x.cpu_count,
-            cpu_percent: &x.cpu_percent,
+            cpu_percent: GoFloat(&x.cpu_percent),
             cpu_period: &x.cpu_period,
             cpu_quota: &x.cpu_quota,
             cpu_rt_period: &x.cpu_rt_period,
             cpu_rt_runtime: &x.cpu_rt_runtime,
-            cpus: &x.cpus,
+            cpus: GoFloat(&x.cpus),
             cpuset: &x.cpuset,
             cpu_shares: &x.cpu_shares,
-            command: &self.command,
+            command: NullableCommand(&self.command),
             configs: &x.configs,
             container_name: &self.container_name,
             depends_on: &self.depends_on,
@@ -449,7 +380,7 @@ impl Serialize for Service {
             dns_opt: &x.dns_opt,
             dns_search: &x.dns_search,
             domainname: &x.domainname,
-            entrypoint: &self.entrypoint,
+            entrypoint: NullableCommand(&self.entrypoint),
             environment: &self.environment,
             expose: &x.expose,
             external_links: &x.external_links,
@@ -467,7 +398,7 @@ impl Serialize for Service {
             mac_address: &x.mac_address,
             mem_limit: &x.mem_limit,
             mem_reservation: &x.mem_reservation,
-            mem_swappiness: &x.mem_swappiness,
+            mem_swappiness: IntAsString(&x.mem_swappiness),
             memswap_limit: &x.memswap_limit,
             network_mode: &x.network_mode,
             networks: &self.networks,
@@ -500,8 +431,7 @@ impl Serialize for Service {
             volumes: &self.volumes,
             volumes_from: &x.volumes_from,
             working_dir: &x.working_dir,
-        }
-        .serialize(s)
+        })
     }
 }
 
@@ -509,8 +439,8 @@ impl Service {
     /// Gives back the spare capacity of its lists and maps, once resolved:
     /// a map grown by one insert keeps room for several, which across a
     /// stack of many services is a large share of its memory. Extras left
-    /// empty (written to, or allocated by a mutable borrow, but holding
-    /// nothing) are dropped.
+    /// empty (allocated by [`Service::extras_mut`] but holding nothing)
+    /// are dropped.
     pub fn shrink_to_fit(&mut self) {
         self.depends_on.shrink_to_fit();
         self.environment.shrink_to_fit();
@@ -530,6 +460,8 @@ impl Service {
 }
 
 impl ServiceExtras {
+    /// Gives back the spare capacity of the lists and maps among the
+    /// extras, as [`Service::shrink_to_fit`] does for the service's own.
     fn shrink_to_fit(&mut self) {
         self.profiles.shrink_to_fit();
         self.cap_add.shrink_to_fit();

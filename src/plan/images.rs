@@ -27,8 +27,9 @@ pub struct ImageOptions {
 /// (the default) pulls a missing image; `never` leaves a missing image for
 /// preflight to report.
 fn image_need(svc: &Service, present: bool, force_build: bool) -> Option<(Work, ImageReason)> {
-    let policy = svc.pull_policy.clone().unwrap_or(PullPolicy::Missing);
-    if svc.build.is_some() {
+    let extras = svc.extras();
+    let policy = extras.pull_policy.clone().unwrap_or(PullPolicy::Missing);
+    if extras.build.is_some() {
         return match policy {
             PullPolicy::Build => Some((Work::Build, ImageReason::PolicyBuild)),
             _ if force_build => Some((Work::Build, ImageReason::BuildFlag)),
@@ -120,7 +121,7 @@ pub fn plan_build(
         if !named.is_empty() && !named.contains(&svc.name) {
             continue;
         }
-        if svc.build.is_none() {
+        if svc.extras().build.is_none() {
             if !named.is_empty() {
                 plan.warnings
                     .push(format!("{} has no `build:`; nothing to build", svc.name));
@@ -158,8 +159,13 @@ pub fn plan_pull(
         .services
         .values()
         .filter(|svc| named.is_empty() || named.contains(&svc.name))
-        .filter(|svc| svc.image.is_some() || svc.build.is_none())
-        .filter(|svc| !matches!(svc.pull_policy, Some(PullPolicy::Build | PullPolicy::Never)))
+        .filter(|svc| svc.image.is_some() || svc.extras().build.is_none())
+        .filter(|svc| {
+            !matches!(
+                svc.extras().pull_policy,
+                Some(PullPolicy::Build | PullPolicy::Never)
+            )
+        })
         .map(|svc| identity::image_ref(stack, svc))
         .collect();
     let mut plan = Plan::default();
@@ -185,7 +191,7 @@ fn build_action(
     no_cache: bool,
     pull: bool,
 ) -> Result<Action, PlanError> {
-    let build = svc.build.clone().unwrap_or_default();
+    let build = svc.extras().build.clone().unwrap_or_default();
     if build.context.contains("://") || build.context.starts_with("git@") {
         return Err(PlanError::new(
             format!(
@@ -274,8 +280,8 @@ mod tests {
             image: image.map(str::to_string),
             ..Service::default()
         };
-        s.pull_policy = policy.and_then(PullPolicy::parse);
-        s.build = build.then(Box::default);
+        s.extras_mut().pull_policy = policy.and_then(PullPolicy::parse);
+        s.extras_mut().build = build.then(Box::default);
         s
     }
 

@@ -227,7 +227,11 @@ pub fn plan_wait(stack: &Stack, only: &[String]) -> Plan {
         if !only.is_empty() && !only.contains(&svc.name) {
             continue;
         }
-        let healthy = svc.healthcheck.as_ref().is_some_and(|h| !h.disable);
+        let healthy = svc
+            .extras()
+            .healthcheck
+            .as_ref()
+            .is_some_and(|h| !h.disable);
         let condition = if healthy {
             Condition::ServiceHealthy
         } else {
@@ -650,7 +654,7 @@ impl<'a> Up<'a> {
                 vec![],
             ));
         }
-        if svc.network_mode.is_none() {
+        if svc.extras().network_mode.is_none() {
             own.extend(self.reconnect(svc, c));
         }
         let done = c.status == Status::Exited

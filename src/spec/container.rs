@@ -30,6 +30,7 @@ pub struct ContainerSpec {
 
 /// Replica `number` of `service`, as the engine's create request.
 pub fn container(stack: &Stack, service: &Service, number: u32) -> ContainerSpec {
+    let extras = service.extras();
     let (exposed_ports, port_bindings) = ports(service);
     let joins = attachment(stack, service);
     let host_config = HostConfig {
@@ -45,13 +46,13 @@ pub fn container(stack: &Stack, service: &Service, number: u32) -> ContainerSpec
         env: environment(service),
         exposed_ports,
         labels: Some(container_labels(stack, service, number)),
-        hostname: service.hostname.clone(),
-        domainname: service.domainname.clone(),
-        user: service.user.clone(),
-        working_dir: service.working_dir.clone(),
-        stop_signal: service.stop_signal.clone(),
+        hostname: extras.hostname.clone(),
+        domainname: extras.domainname.clone(),
+        user: extras.user.clone(),
+        working_dir: extras.working_dir.clone(),
+        stop_signal: extras.stop_signal.clone(),
         // compose truncates to whole seconds.
-        stop_timeout: service.stop_grace_period.map(|d| d.0 / 1_000_000_000),
+        stop_timeout: extras.stop_grace_period.map(|d| d.0 / 1_000_000_000),
         healthcheck: healthcheck(service),
         tty: service.tty.then_some(true),
         open_stdin: service.stdin_open.then_some(true),
@@ -62,47 +63,48 @@ pub fn container(stack: &Stack, service: &Service, number: u32) -> ContainerSpec
     ContainerSpec {
         body,
         connect: joins.connect,
-        platform: service.platform.clone(),
+        platform: extras.platform.clone(),
     }
 }
 
 /// The `HostConfig` of a create, but for ports and the network mode: the
 /// [`resources`], then storage, names and namespaces, and security.
 fn host_config(stack: &Stack, service: &Service) -> HostConfig {
+    let extras = service.extras();
     HostConfig {
         mounts: mounts(stack, service),
         binds: binds(service),
         tmpfs: tmpfs(service),
         volumes_from: volumes_from(stack, service),
-        storage_opt: map(&service.storage_opt),
+        storage_opt: map(&extras.storage_opt),
 
-        dns: list(&service.dns),
-        dns_search: list(&service.dns_search),
-        dns_options: list(&service.dns_opt),
+        dns: list(&extras.dns),
+        dns_search: list(&extras.dns_search),
+        dns_options: list(&extras.dns_opt),
         extra_hosts: extra_hosts(service),
         links: links(stack, service),
-        pid_mode: service.pid.as_deref().map(|p| namespace_mode(stack, p)),
-        ipc_mode: service.ipc.as_deref().map(|p| namespace_mode(stack, p)),
-        uts_mode: service.uts.clone(),
-        userns_mode: service.userns_mode.clone(),
+        pid_mode: extras.pid.as_deref().map(|p| namespace_mode(stack, p)),
+        ipc_mode: extras.ipc.as_deref().map(|p| namespace_mode(stack, p)),
+        uts_mode: extras.uts.clone(),
+        userns_mode: extras.userns_mode.clone(),
 
-        cap_add: list(&service.cap_add),
-        cap_drop: list(&service.cap_drop),
+        cap_add: list(&extras.cap_add),
+        cap_drop: list(&extras.cap_drop),
         privileged: service.privileged.then_some(true),
         readonly_rootfs: service.read_only.then_some(true),
-        security_opt: list(&service.security_opt),
+        security_opt: list(&extras.security_opt),
         devices: devices(service),
-        sysctls: map(&service.sysctls),
-        group_add: list(&service.group_add),
-        oom_kill_disable: service.oom_kill_disable,
-        oom_score_adj: service.oom_score_adj,
+        sysctls: map(&extras.sysctls),
+        group_add: list(&extras.group_add),
+        oom_kill_disable: extras.oom_kill_disable,
+        oom_score_adj: extras.oom_score_adj,
 
-        log_config: service.logging.as_ref().map(|l| HostConfigLogConfig {
+        log_config: extras.logging.as_ref().map(|l| HostConfigLogConfig {
             typ: l.driver.clone(),
             config: map(&l.options),
         }),
-        runtime: service.runtime.clone(),
-        init: service.init,
+        runtime: extras.runtime.clone(),
+        init: extras.init,
         ..resources(service)
     }
 }
@@ -146,7 +148,7 @@ pub fn environment(service: &Service) -> Option<Vec<String>> {
 /// `healthcheck` in the engine's units (nanoseconds); `disable: true` is
 /// the test `NONE`, which turns off one the image defines.
 pub fn healthcheck(service: &Service) -> Option<HealthConfig> {
-    let hc = service.healthcheck.as_ref()?;
+    let hc = service.extras().healthcheck.as_ref()?;
     if hc.disable {
         return Some(HealthConfig {
             test: Some(vec!["NONE".into()]),
@@ -166,8 +168,9 @@ pub fn healthcheck(service: &Service) -> Option<HealthConfig> {
 
 /// `devices` (`host:container[:permissions]`), `rwm` unless given.
 fn devices(service: &Service) -> Option<Vec<DeviceMapping>> {
-    (!service.devices.is_empty()).then(|| {
-        service
+    let extras = service.extras();
+    (!extras.devices.is_empty()).then(|| {
+        extras
             .devices
             .iter()
             .map(|d| DeviceMapping {

@@ -82,8 +82,16 @@ pub fn copied_files(stack: &Stack, service: &Service) -> Result<Vec<CopiedFile>,
     let mut out = Vec::new();
     let mut errors = Vec::new();
     let kinds = [
-        (ObjectKind::Secret, &service.secrets, &stack.secrets),
-        (ObjectKind::Config, &service.configs, &stack.configs),
+        (
+            ObjectKind::Secret,
+            &service.extras().secrets,
+            &stack.secrets,
+        ),
+        (
+            ObjectKind::Config,
+            &service.extras().configs,
+            &stack.configs,
+        ),
     ];
     for (kind, refs, objects) in kinds {
         for r in refs {

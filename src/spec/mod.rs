@@ -132,19 +132,20 @@ fn namespace_mode(stack: &Stack, mode: &str) -> String {
 /// secret's uid, gid and mode apply when it is copied in.)
 #[cfg(test)]
 pub fn unsupported(service: &Service) -> Vec<&'static str> {
+    let extras = service.extras();
     let mut out = Vec::new();
     let mut check = |set: bool, key: &'static str| {
         if set {
             out.push(key);
         }
     };
-    check(service.mac_address.is_some(), "mac_address");
-    check(service.annotations.is_some(), "annotations");
-    check(service.isolation.is_some(), "isolation");
-    check(service.cpu_count.is_some(), "cpu_count");
-    check(service.cpu_percent.is_some(), "cpu_percent");
+    check(extras.mac_address.is_some(), "mac_address");
+    check(extras.annotations.is_some(), "annotations");
+    check(extras.isolation.is_some(), "isolation");
+    check(extras.cpu_count.is_some(), "cpu_count");
+    check(extras.cpu_percent.is_some(), "cpu_percent");
     check(
-        service
+        extras
             .healthcheck
             .as_ref()
             .is_some_and(|h| h.start_interval.is_some()),

@@ -67,7 +67,7 @@ fn network_name(stack: &Stack, key: &str) -> String {
 /// as an alias (so `mongodb:27017` resolves on every network), then the
 /// aliases configured for that network.
 pub fn endpoints(stack: &Stack, service: &Service) -> Vec<(String, EndpointSettings)> {
-    if service.network_mode.is_some() {
+    if service.extras().network_mode.is_some() {
         return Vec::new();
     }
     let mut out: Vec<(i64, String, EndpointSettings)> = service
@@ -115,7 +115,7 @@ pub(super) struct Attachment {
 /// `network_mode` when the service sets one (no endpoints then), else the
 /// first of its [`endpoints`] as the mode and the create's endpoint.
 pub(super) fn attachment(stack: &Stack, service: &Service) -> Attachment {
-    if let Some(mode) = &service.network_mode {
+    if let Some(mode) = &service.extras().network_mode {
         return Attachment {
             network_mode: Some(namespace_mode(stack, mode)),
             networking_config: None,
@@ -159,7 +159,7 @@ pub fn ports(service: &Service) -> (Option<Vec<String>>, Option<PortMap>) {
                 host_port: Some(p.published.clone().unwrap_or_default()),
             });
     }
-    for e in &service.expose {
+    for e in &service.extras().expose {
         for key in expose_keys(e) {
             if !exposed.contains(&key) {
                 exposed.push(key);
@@ -187,7 +187,8 @@ fn expose_keys(e: &str) -> Vec<String> {
 /// `links` (`service[:alias]`, to the service's first container) and
 /// `external_links` (`container[:alias]`) as the engine's `name:alias`.
 pub fn links(stack: &Stack, service: &Service) -> Option<Vec<String>> {
-    let mut links: Vec<String> = service
+    let extras = service.extras();
+    let mut links: Vec<String> = extras
         .links
         .iter()
         .map(|l| {
@@ -196,7 +197,7 @@ pub fn links(stack: &Stack, service: &Service) -> Option<Vec<String>> {
         })
         .collect();
     links.extend(
-        service
+        extras
             .external_links
             .iter()
             .map(|l| match l.split_once(':') {
@@ -211,8 +212,9 @@ pub fn links(stack: &Stack, service: &Service) -> Option<Vec<String>> {
 pub fn extra_hosts(service: &Service) -> Option<Vec<String>> {
     // The model keeps compose's printed form `host=ip`; the engine reads
     // `host:ip` (an IPv6 address after the first colon is fine).
-    (!service.extra_hosts.is_empty()).then(|| {
-        service
+    let extras = service.extras();
+    (!extras.extra_hosts.is_empty()).then(|| {
+        extras
             .extra_hosts
             .iter()
             .map(|e| match e.split_once('=') {

@@ -85,6 +85,7 @@ pub fn docker_release(api: ApiVersion) -> &'static str {
 
 /// The keys of `service` that need more than API 1.41, in file order.
 pub fn container_keys(stack: &Stack, service: &Service) -> Vec<NewerKey> {
+    let extras = service.extras();
     let first = super::endpoints(stack, service)
         .into_iter()
         .next()
@@ -97,13 +98,13 @@ pub fn container_keys(stack: &Stack, service: &Service) -> Vec<NewerKey> {
     };
     let span = service.span;
     at(
-        service.annotations.as_ref().is_some_and(|a| !a.is_empty()),
+        extras.annotations.as_ref().is_some_and(|a| !a.is_empty()),
         "annotations".into(),
         V1_43,
         span,
     );
     at(
-        service
+        extras
             .healthcheck
             .as_ref()
             .is_some_and(|h| h.start_interval.is_some()),
@@ -112,7 +113,7 @@ pub fn container_keys(stack: &Stack, service: &Service) -> Vec<NewerKey> {
         span,
     );
     at(
-        service.mac_address.is_some(),
+        extras.mac_address.is_some(),
         "mac_address".into(),
         V1_44,
         span,
@@ -182,14 +183,15 @@ pub fn container(
     service: &Service,
     api: ApiVersion,
 ) {
+    let extras = service.extras();
     if api >= V1_43
-        && let Some(a) = service.annotations.as_ref().filter(|a| !a.is_empty())
+        && let Some(a) = extras.annotations.as_ref().filter(|a| !a.is_empty())
     {
         let hc = body.host_config.get_or_insert_with(Default::default);
         hc.annotations = Some(a.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
     }
     if api >= V1_44
-        && let (Some(hc), Some(want)) = (&mut body.healthcheck, &service.healthcheck)
+        && let (Some(hc), Some(want)) = (&mut body.healthcheck, &extras.healthcheck)
         && !want.disable
     {
         hc.start_interval = want.start_interval.map(|d| d.0);
@@ -269,9 +271,11 @@ pub fn endpoint(
     };
     let settings = service.networks.get(key).and_then(Option::as_ref);
     if api >= if at_create { V1_44 } else { V1_54 } {
-        let mac = settings
-            .and_then(|s| s.mac_address.clone())
-            .or_else(|| at_create.then(|| service.mac_address.clone()).flatten());
+        let mac = settings.and_then(|s| s.mac_address.clone()).or_else(|| {
+            at_create
+                .then(|| service.extras().mac_address.clone())
+                .flatten()
+        });
         if mac.is_some() {
             e.mac_address = mac;
         }

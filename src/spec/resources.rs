@@ -47,6 +47,7 @@ fn throttles(v: &[Throttle]) -> Option<Vec<ThrottleDevice>> {
 /// The resource fields of a create's `HostConfig` (all others unset): the
 /// [`Limits`] that `docker update` can change later, then those it cannot.
 pub fn resources(service: &Service) -> HostConfig {
+    let extras = service.extras();
     let l = Limits::of(service);
     HostConfig {
         cpu_shares: nonzero(l.cpu_shares),
@@ -66,15 +67,15 @@ pub fn resources(service: &Service) -> HostConfig {
         restart_policy: Some(restart_policy(l.restart)),
 
         blkio_weight_device: weight_devices(service),
-        memory_swappiness: service.mem_swappiness,
-        cpu_realtime_period: service.cpu_rt_period.map(|d| d.0 / 1000),
-        cpu_realtime_runtime: service.cpu_rt_runtime.map(|d| d.0 / 1000),
-        cgroup_parent: service.cgroup_parent.clone(),
-        cgroupns_mode: service.cgroup.map(|c| match c {
+        memory_swappiness: extras.mem_swappiness,
+        cpu_realtime_period: extras.cpu_rt_period.map(|d| d.0 / 1000),
+        cpu_realtime_runtime: extras.cpu_rt_runtime.map(|d| d.0 / 1000),
+        cgroup_parent: extras.cgroup_parent.clone(),
+        cgroupns_mode: extras.cgroup.map(|c| match c {
             Cgroup::Host => HostConfigCgroupnsModeEnum::HOST,
             Cgroup::Private => HostConfigCgroupnsModeEnum::PRIVATE,
         }),
-        shm_size: service.shm_size.map(|b| b.0),
+        shm_size: extras.shm_size.map(|b| b.0),
         ulimits: ulimits(service),
         ..Default::default()
     }
@@ -82,7 +83,7 @@ pub fn resources(service: &Service) -> HostConfig {
 
 /// `blkio_config.weight_device`, which `docker update` cannot change.
 fn weight_devices(service: &Service) -> Option<Vec<ResourcesBlkioWeightDevice>> {
-    let blkio = service.blkio_config.as_ref()?;
+    let blkio = service.extras().blkio_config.as_ref()?;
     (!blkio.weight_device.is_empty()).then(|| {
         blkio
             .weight_device
@@ -97,8 +98,9 @@ fn weight_devices(service: &Service) -> Option<Vec<ResourcesBlkioWeightDevice>> 
 
 /// `ulimits`, a single number meaning soft = hard.
 pub fn ulimits(service: &Service) -> Option<Vec<ResourcesUlimits>> {
-    (!service.ulimits.is_empty()).then(|| {
-        service
+    let extras = service.extras();
+    (!extras.ulimits.is_empty()).then(|| {
+        extras
             .ulimits
             .iter()
             .map(|(name, u)| {

@@ -221,7 +221,7 @@ impl Mapper<'_> {
 
     fn spec(&mut self) -> ServiceSpec {
         let (stack, svc) = (self.stack, self.svc);
-        let deploy = svc.deploy.clone().unwrap_or_default();
+        let deploy = svc.extras().deploy.clone().unwrap_or_default();
         let mut labels: HashMap<String, String> = deploy
             .labels
             .iter()
@@ -262,6 +262,7 @@ impl Mapper<'_> {
 
     fn container_spec(&mut self) -> TaskSpecContainerSpec {
         let (stack, s) = (self.stack, self.svc);
+        let extras = s.extras();
         let mut labels: HashMap<String, String> = s
             .labels
             .iter()
@@ -277,13 +278,14 @@ impl Mapper<'_> {
         if let Some(u) = &mut ulimits {
             u.sort_by(|a, b| a.name.cmp(&b.name));
         }
-        let dns_config = (!s.dns.is_empty() || !s.dns_search.is_empty() || !s.dns_opt.is_empty())
-            .then(|| TaskSpecContainerSpecDnsConfig {
-                nameservers: list(&s.dns),
-                search: list(&s.dns_search),
-                options: list(&s.dns_opt),
-            });
-        let isolation = s.isolation.as_deref().and_then(|i| match i.parse() {
+        let dns_config =
+            (!extras.dns.is_empty() || !extras.dns_search.is_empty() || !extras.dns_opt.is_empty())
+                .then(|| TaskSpecContainerSpecDnsConfig {
+                    nameservers: list(&extras.dns),
+                    search: list(&extras.dns_search),
+                    options: list(&extras.dns_opt),
+                });
+        let isolation = extras.isolation.as_deref().and_then(|i| match i.parse() {
             Ok(i) => Some(i),
             Err(_) => {
                 self.warn(
@@ -300,28 +302,30 @@ impl Mapper<'_> {
             // compose's entrypoint is Swarm's Command, compose's command its Args.
             command: s.entrypoint.clone(),
             args: s.command.clone(),
-            hostname: s.hostname.clone(),
+            hostname: extras.hostname.clone(),
             env,
-            dir: s.working_dir.clone(),
-            user: s.user.clone(),
-            groups: list(&s.group_add),
+            dir: extras.working_dir.clone(),
+            user: extras.user.clone(),
+            groups: list(&extras.group_add),
             tty: s.tty.then_some(true),
             open_stdin: s.stdin_open.then_some(true),
             read_only: s.read_only.then_some(true),
             mounts: self.mounts(),
-            stop_signal: s.stop_signal.clone(),
-            stop_grace_period: s.stop_grace_period.map(|d| d.0),
+            stop_signal: extras.stop_signal.clone(),
+            stop_grace_period: extras.stop_grace_period.map(|d| d.0),
             health_check: healthcheck(s),
             hosts: hosts(s),
             dns_config,
             isolation,
-            init: s.init,
-            sysctls: map(&s.sysctls),
-            capability_add: list(&s.cap_add),
-            capability_drop: list(&s.cap_drop),
+            init: extras.init,
+            sysctls: map(&extras.sysctls),
+            capability_add: list(&extras.cap_add),
+            capability_drop: list(&extras.cap_drop),
             ulimits,
-            secrets: Some(objects::secret_refs(&s.secrets, self.names)).filter(|r| !r.is_empty()),
-            configs: Some(objects::config_refs(&s.configs, self.names)).filter(|r| !r.is_empty()),
+            secrets: Some(objects::secret_refs(&extras.secrets, self.names))
+                .filter(|r| !r.is_empty()),
+            configs: Some(objects::config_refs(&extras.configs, self.names))
+                .filter(|r| !r.is_empty()),
             ..Default::default()
         }
     }
@@ -365,7 +369,7 @@ impl Mapper<'_> {
             }
         }
         let svc = self.svc;
-        for t in &svc.tmpfs {
+        for t in &svc.extras().tmpfs {
             out.push(self.tmpfs_mount(t));
         }
         (!out.is_empty()).then_some(out)
@@ -413,7 +417,8 @@ impl Mapper<'_> {
     /// `pids_limit` and `mem_reservation` where `deploy` leaves them unset.
     fn resources(&mut self) -> Option<TaskSpecResources> {
         let s = self.svc;
-        let res = s
+        let extras = s.extras();
+        let res = extras
             .deploy
             .as_ref()
             .map(|d| d.resources.clone())
@@ -421,17 +426,17 @@ impl Mapper<'_> {
         let lim = res.limits.clone().unwrap_or_default();
         let rsv = res.reservations.clone().unwrap_or_default();
 
-        let cpus = self.fallback("cpus", s.cpus, lim.cpus, "limits.cpus");
+        let cpus = self.fallback("cpus", extras.cpus, lim.cpus, "limits.cpus");
         let memory = self.fallback(
             "mem_limit",
-            s.mem_limit.map(|b| b.0),
+            extras.mem_limit.map(|b| b.0),
             lim.memory.map(|b| b.0),
             "limits.memory",
         );
-        let pids = self.fallback("pids_limit", s.pids_limit, lim.pids, "limits.pids");
+        let pids = self.fallback("pids_limit", extras.pids_limit, lim.pids, "limits.pids");
         let reserved_memory = self.fallback(
             "mem_reservation",
-            s.mem_reservation.map(|b| b.0),
+            extras.mem_reservation.map(|b| b.0),
             rsv.memory.map(|b| b.0),
             "reservations.memory",
         );
@@ -497,13 +502,13 @@ impl Mapper<'_> {
     /// at most N times. Neither: Swarm's default (any).
     fn restart_policy(&mut self) -> Option<TaskSpecRestartPolicy> {
         use TaskSpecRestartPolicyConditionEnum as C;
-        let from_restart = self.svc.restart.map(|r| match r {
+        let extras = self.svc.extras();
+        let from_restart = extras.restart.map(|r| match r {
             Restart::No => (C::NONE, None),
             Restart::Always | Restart::UnlessStopped => (C::ANY, None),
             Restart::OnFailure(n) => (C::ON_FAILURE, n.map(i64::from)),
         });
-        let Some(rp) = self
-            .svc
+        let Some(rp) = extras
             .deploy
             .as_ref()
             .and_then(|d| d.restart_policy.clone())
@@ -546,7 +551,7 @@ impl Mapper<'_> {
     }
 
     fn placement(&mut self) -> Option<TaskSpecPlacement> {
-        let deploy = self.svc.deploy.clone().unwrap_or_default();
+        let deploy = self.svc.extras().deploy.clone().unwrap_or_default();
         let p = &deploy.placement;
         let preferences: Vec<TaskSpecPlacementPreferences> = p
             .preferences
@@ -566,7 +571,7 @@ impl Mapper<'_> {
             );
         }
         let svc = self.svc;
-        let platforms = svc.platform.as_deref().map(|text| {
+        let platforms = svc.extras().platform.as_deref().map(|text| {
             let mut parts = text.splitn(3, '/');
             let os = parts.next().unwrap_or_default().to_string();
             let arch = parts.next().map(str::to_string);
@@ -640,7 +645,7 @@ impl Mapper<'_> {
     }
 
     fn log_driver(&mut self) -> Option<TaskSpecLogDriver> {
-        let l = self.svc.logging.as_ref()?;
+        let l = self.svc.extras().logging.as_ref()?;
         if l.driver.is_none() {
             if !l.options.is_empty() {
                 self.warn(
@@ -659,6 +664,7 @@ impl Mapper<'_> {
 
     fn mode_name(&self) -> &str {
         self.svc
+            .extras()
             .deploy
             .as_ref()
             .and_then(|d| d.mode.as_deref())
@@ -669,8 +675,9 @@ impl Mapper<'_> {
     /// containers); replicated services get an explicit count (default 1).
     fn mode(&mut self) -> Option<ServiceSpecMode> {
         let svc = self.svc;
-        let deploy_replicas = svc.deploy.as_ref().and_then(|d| d.replicas);
-        let (replicas_key, replicas) = match (svc.scale, deploy_replicas) {
+        let extras = svc.extras();
+        let deploy_replicas = extras.deploy.as_ref().and_then(|d| d.replicas);
+        let (replicas_key, replicas) = match (extras.scale, deploy_replicas) {
             (Some(n), _) => ("scale", Some(n)),
             (None, Some(n)) => ("deploy.replicas", Some(n)),
             _ => ("deploy.replicas", None),
@@ -827,6 +834,7 @@ impl Mapper<'_> {
     fn endpoint_spec(&mut self) -> Option<EndpointSpec> {
         let endpoint_mode = self
             .svc
+            .extras()
             .deploy
             .as_ref()
             .and_then(|d| d.endpoint_mode.clone());
@@ -967,7 +975,8 @@ impl Mapper<'_> {
     /// A warning for each key the spec above left out or could not honour.
     fn unsupported(&mut self) {
         let (stack, s) = (self.stack, self.svc);
-        if s.build.is_some() && s.image.is_none() {
+        let extras = s.extras();
+        if extras.build.is_some() && s.image.is_none() {
             let image = identity::image_ref(stack, s);
             self.warn(
                 "build",
@@ -989,19 +998,19 @@ impl Mapper<'_> {
             "remove it; other services reach this one by its service name",
         );
         plain(
-            !s.links.is_empty(),
+            !extras.links.is_empty(),
             "links",
             "Swarm services have no links",
             "reach the service by its name on a shared network; add network aliases for other names",
         );
         plain(
-            !s.external_links.is_empty(),
+            !extras.external_links.is_empty(),
             "external_links",
             "Swarm services have no links",
             "attach both to a shared (external) network and use the other's name",
         );
         plain(
-            s.network_mode.is_some(),
+            extras.network_mode.is_some(),
             "network_mode",
             "Swarm services join networks; they have no network_mode",
             "for the host's network, join the external network `host` (`networks: {host: {external: true}}`)",
@@ -1013,20 +1022,20 @@ impl Mapper<'_> {
             "add the capabilities the service needs with cap_add",
         );
         plain(
-            !s.devices.is_empty(),
+            !extras.devices.is_empty(),
             "devices",
             "Swarm services cannot map devices (API 1.41)",
             "run this service as a container (`berth up` on the node that has the device)",
         );
         for (set, key) in [
-            (s.cpu_shares.is_some(), "cpu_shares"),
-            (s.cpuset.is_some(), "cpuset"),
-            (s.cpu_quota.is_some(), "cpu_quota"),
-            (s.cpu_period.is_some(), "cpu_period"),
-            (s.cpu_count.is_some(), "cpu_count"),
-            (s.cpu_percent.is_some(), "cpu_percent"),
-            (s.cpu_rt_period.is_some(), "cpu_rt_period"),
-            (s.cpu_rt_runtime.is_some(), "cpu_rt_runtime"),
+            (extras.cpu_shares.is_some(), "cpu_shares"),
+            (extras.cpuset.is_some(), "cpuset"),
+            (extras.cpu_quota.is_some(), "cpu_quota"),
+            (extras.cpu_period.is_some(), "cpu_period"),
+            (extras.cpu_count.is_some(), "cpu_count"),
+            (extras.cpu_percent.is_some(), "cpu_percent"),
+            (extras.cpu_rt_period.is_some(), "cpu_rt_period"),
+            (extras.cpu_rt_runtime.is_some(), "cpu_rt_runtime"),
         ] {
             plain(
                 set,
@@ -1036,24 +1045,24 @@ impl Mapper<'_> {
             );
         }
         plain(
-            s.blkio_config.is_some(),
+            extras.blkio_config.is_some(),
             "blkio_config",
             "Swarm services cannot weight or throttle block I/O; blkio_config is ignored",
             "remove it, or run this service as a container",
         );
         plain(
-            !s.volumes_from.is_empty(),
+            !extras.volumes_from.is_empty(),
             "volumes_from",
             "Swarm services cannot mount another container's volumes",
             "mount the same named volume in both services",
         );
         for (set, key) in [
-            (s.ipc.is_some(), "ipc"),
-            (s.pid.is_some(), "pid"),
-            (s.uts.is_some(), "uts"),
-            (s.userns_mode.is_some(), "userns_mode"),
-            (s.cgroup.is_some(), "cgroup"),
-            (s.cgroup_parent.is_some(), "cgroup_parent"),
+            (extras.ipc.is_some(), "ipc"),
+            (extras.pid.is_some(), "pid"),
+            (extras.uts.is_some(), "uts"),
+            (extras.userns_mode.is_some(), "userns_mode"),
+            (extras.cgroup.is_some(), "cgroup"),
+            (extras.cgroup_parent.is_some(), "cgroup_parent"),
         ] {
             plain(
                 set,
@@ -1063,85 +1072,86 @@ impl Mapper<'_> {
             );
         }
         plain(
-            !s.security_opt.is_empty(),
+            !extras.security_opt.is_empty(),
             "security_opt",
             "Swarm services take no security options on API 1.41 (seccomp, apparmor, no-new-privileges, labels); security_opt is ignored",
             "remove it, or run this service as a container",
         );
         plain(
-            s.shm_size.is_some(),
+            extras.shm_size.is_some(),
             "shm_size",
             "Swarm services have no shm_size (API 1.41); it is ignored",
             "mount a tmpfs at /dev/shm instead (`tmpfs: ['/dev/shm:size=64m']`)",
         );
         plain(
-            !s.expose.is_empty(),
+            !extras.expose.is_empty(),
             "expose",
             "Swarm has no exposed ports: every port of a task is reachable on its networks; expose is ignored",
             "remove it; publish with `ports` to reach it from outside",
         );
         plain(
-            s.oom_score_adj.is_some(),
+            extras.oom_score_adj.is_some(),
             "oom_score_adj",
             "Swarm services take oom_score_adj from API 1.46 on; Docker 20.10 (API 1.41) ignores it",
             "remove it, or run this service as a container",
         );
         plain(
-            s.oom_kill_disable.is_some(),
+            extras.oom_kill_disable.is_some(),
             "oom_kill_disable",
             "Swarm services cannot disable the OOM killer; oom_kill_disable is ignored",
             "remove it, or run this service as a container",
         );
         plain(
-            s.memswap_limit.is_some(),
+            extras.memswap_limit.is_some(),
             "memswap_limit",
             "Swarm services limit swap from API 1.46 on; Docker 20.10 (API 1.41) ignores memswap_limit",
             "use deploy.resources.limits.memory",
         );
         plain(
-            s.mem_swappiness.is_some(),
+            extras.mem_swappiness.is_some(),
             "mem_swappiness",
             "Swarm services set swappiness from API 1.46 on; Docker 20.10 (API 1.41) ignores mem_swappiness",
             "remove it",
         );
         plain(
-            s.mac_address.is_some(),
+            extras.mac_address.is_some(),
             "mac_address",
             "Swarm assigns its tasks' addresses; mac_address is ignored",
             "remove it",
         );
         plain(
-            s.runtime.is_some(),
+            extras.runtime.is_some(),
             "runtime",
             "Swarm runs tasks with each node's default runtime; runtime is ignored",
             "set `default-runtime` in the daemon configuration of the nodes",
         );
         plain(
-            s.domainname.is_some(),
+            extras.domainname.is_some(),
             "domainname",
             "Swarm services have no domainname; it is ignored",
             "set a fully qualified `hostname`, or `dns_search`",
         );
         plain(
-            !s.storage_opt.is_empty(),
+            !extras.storage_opt.is_empty(),
             "storage_opt",
             "Swarm services have no storage options; storage_opt is ignored",
             "remove it, or run this service as a container",
         );
         plain(
-            s.annotations.is_some(),
+            extras.annotations.is_some(),
             "annotations",
             "Swarm services have no OCI annotations; annotations are ignored",
             "use `labels` (on the containers) or `deploy.labels` (on the service)",
         );
         plain(
-            s.pull_policy.is_some(),
+            extras.pull_policy.is_some(),
             "pull_policy",
             "Swarm nodes pull the image themselves when they start a task; pull_policy is ignored",
             "remove it; pin a tag or digest in `image:` to control what runs",
         );
         plain(
-            s.healthcheck
+            extras
+                .healthcheck
                 .as_ref()
                 .is_some_and(|h| h.start_interval.is_some()),
             "healthcheck.start_interval",
@@ -1238,8 +1248,9 @@ impl Mapper<'_> {
 /// `extra_hosts` (`host=ip`, as the model keeps them) in Swarm's
 /// `IP host` form (hosts(5)).
 fn hosts(service: &Service) -> Option<Vec<String>> {
-    (!service.extra_hosts.is_empty()).then(|| {
-        service
+    let extras = service.extras();
+    (!extras.extra_hosts.is_empty()).then(|| {
+        extras
             .extra_hosts
             .iter()
             .filter_map(|e| e.split_once('=').or_else(|| e.split_once(':')))

@@ -149,8 +149,8 @@ fn mount(stack: &Stack, v: &ServiceVolume) -> Option<Mount> {
 fn file_mounts(stack: &Stack, service: &Service) -> Vec<Mount> {
     let mut out = Vec::new();
     let kinds = [
-        (&service.secrets, &stack.secrets, "/run/secrets/"),
-        (&service.configs, &stack.configs, "/"),
+        (&service.extras().secrets, &stack.secrets, "/run/secrets/"),
+        (&service.extras().configs, &stack.configs, "/"),
     ];
     for (refs, objects, dir) in kinds {
         for r in refs {
@@ -192,8 +192,9 @@ pub fn host_dirs(service: &Service) -> Vec<PathBuf> {
 
 /// `tmpfs:` entries (`path[:options]`) as the engine's path -> options map.
 pub fn tmpfs(service: &Service) -> Option<HashMap<String, String>> {
-    (!service.tmpfs.is_empty()).then(|| {
-        service
+    let extras = service.extras();
+    (!extras.tmpfs.is_empty()).then(|| {
+        extras
             .tmpfs
             .iter()
             .map(|t| match t.split_once(':') {
@@ -207,8 +208,9 @@ pub fn tmpfs(service: &Service) -> Option<HashMap<String, String>> {
 /// `volumes_from` entries (`service[:mode]` or `container:name[:mode]`) as
 /// the engine's `container[:mode]`.
 pub fn volumes_from(stack: &Stack, service: &Service) -> Option<Vec<String>> {
-    (!service.volumes_from.is_empty()).then(|| {
-        service
+    let extras = service.extras();
+    (!extras.volumes_from.is_empty()).then(|| {
+        extras
             .volumes_from
             .iter()
             .map(|v| {

@@ -384,6 +384,6 @@ fn fields_an_old_engine_lacks_are_listed() {
         ..Service::default()
     };
     assert_eq!(unsupported(&s), vec!["mac_address"]);
-    s.mac_address = None;
+    s.extras_mut().mac_address = None;
     assert!(unsupported(&s).is_empty());
 }

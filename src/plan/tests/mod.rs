@@ -88,16 +88,15 @@ fn container(stack: &Stack, service: &str, number: u32) -> ContainerState {
         ports: Vec::new(),
         created: String::new(),
         // The engine keeps the id of the container whose namespace it joins.
-        network_mode: svc
-            .network_mode
-            .as_deref()
-            .map(|m| match m.strip_prefix("service:") {
+        network_mode: svc.extras().network_mode.as_deref().map(|m| {
+            match m.strip_prefix("service:") {
                 Some(x) => {
                     let first = identity::container_name(stack, &stack.services[x], 1);
                     format!("container:{:0<64}", first.replace(['-', '_'], ""))
                 }
                 None => m.to_string(),
-            }),
+            }
+        }),
     }
 }
 
