@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use super::session::load_stack_as;
 use super::{Error, Global, Outcome, load_stack, print_out};
 use crate::model::stack::Stack;
-use crate::output::ProgressMode;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -117,13 +116,11 @@ pub fn run(global: &Global, args: ConfigArgs) -> Result<Outcome, Error> {
             lines(&mut loaded.profiles.iter().cloned())
         } else if args.images || args.hash.is_some() || args.environment {
             return Err(Error::message(
-                ProgressMode::detect(),
                 "--no-interpolate goes with --services, --volumes, --networks or the whole \
                  stack; --images, --hash and --environment need the interpolated stack",
             ));
         } else if args.resolve_image_digests {
             return Err(Error::message(
-                ProgressMode::detect(),
                 "--resolve-image-digests needs the interpolated stack (the image names); \
                  leave out --no-interpolate",
             ));
@@ -209,13 +206,10 @@ impl Output<'_> {
 
     fn error(&self, e: &std::io::Error) -> Error {
         let path = self.0.map(Path::display);
-        Error::message(
-            ProgressMode::detect(),
-            format!(
-                "cannot write {}: {e}; check that its directory exists and is writable",
-                path.map(|p| p.to_string()).unwrap_or_default()
-            ),
-        )
+        Error::message(format!(
+            "cannot write {}: {e}; check that its directory exists and is writable",
+            path.map(|p| p.to_string()).unwrap_or_default()
+        ))
     }
 }
 
@@ -231,13 +225,10 @@ fn hashes(stack: &Stack, list: &str) -> Result<String, Error> {
     for name in names {
         let Some(service) = stack.services.get(name) else {
             let known: Vec<&str> = stack.services.keys().map(String::as_str).collect();
-            return Err(Error::message(
-                ProgressMode::detect(),
-                format!(
-                    "no such service: {name}; the stack's services are {} (or `--hash '*'` for all)",
-                    known.join(", ")
-                ),
-            ));
+            return Err(Error::message(format!(
+                "no such service: {name}; the stack's services are {} (or `--hash '*'` for all)",
+                known.join(", ")
+            )));
         };
         out.push_str(&format!(
             "{name} {}\n",
@@ -252,7 +243,6 @@ fn hashes(stack: &Stack, list: &str) -> Result<String, Error> {
 /// local copy is what `up` would run). Every image that cannot be pinned
 /// is named in one error.
 fn resolve_image_digests(stack: &Stack) -> Result<Stack, Error> {
-    let mode = ProgressMode::detect();
     let images: Vec<(String, String)> = stack
         .services
         .iter()
@@ -261,7 +251,7 @@ fn resolve_image_digests(stack: &Stack) -> Result<Stack, Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::message(mode, format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| Error::message(format!("cannot start the async runtime: {e}")))?;
     let found = runtime.block_on(async {
         let wanted = images
             .iter()
@@ -271,13 +261,13 @@ fn resolve_image_digests(stack: &Stack) -> Result<Stack, Error> {
         }
         let engine = crate::engine::Engine::connect()
             .await
-            .map_err(|e| Error::engine(mode, &e))?;
+            .map_err(|e| Error::engine(&e))?;
         let mut found = Vec::new();
         for (_, image) in wanted {
             let digests = engine
                 .repo_digests(image)
                 .await
-                .map_err(|e| Error::engine(mode, &e))?;
+                .map_err(|e| Error::engine(&e))?;
             found.push((image.clone(), digests));
         }
         Ok::<_, Error>(found)
@@ -298,10 +288,10 @@ fn resolve_image_digests(stack: &Stack) -> Result<Stack, Error> {
     if problems.is_empty() {
         Ok(pinned)
     } else {
-        Err(Error::message(
-            mode,
-            format!("cannot resolve image digests:\n  {}", problems.join("\n  ")),
-        ))
+        Err(Error::message(format!(
+            "cannot resolve image digests:\n  {}",
+            problems.join("\n  ")
+        )))
     }
 }
 

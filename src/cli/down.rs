@@ -53,7 +53,7 @@ async fn down(s: &Session, args: &DownArgs) -> Result<Outcome, Error> {
     let engine = s.connect().await?;
     let observed = crate::observe::observe_for_down(&engine, &s.project, s.stack())
         .await
-        .map_err(|e| Error::engine(s.mode(), &e))?;
+        .map_err(|e| Error::engine(&e))?;
     let opts = DownOptions {
         volumes: args.volumes,
         remove_orphans: args.remove_orphans,

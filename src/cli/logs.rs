@@ -154,7 +154,7 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<Outcome, Error> {
     let since = match args.since.as_deref().map(|s| parse_since(s, now_secs())) {
         None => None,
         Some(Ok(t)) => Some(t),
-        Some(Err(message)) => return Err(Error::message(session.mode(), message)),
+        Some(Err(message)) => return Err(Error::message(message)),
     };
     if args.swarm {
         return swarm(&session, &args, since);
@@ -364,7 +364,7 @@ fn swarm(s: &Session, args: &LogsArgs, since: Option<i64>) -> Result<Outcome, Er
         let engine = super::swarm::manager(s).await?;
         let found = observe::observe_swarm_tasks(&engine, &s.project)
             .await
-            .map_err(|e| Error::engine(s.mode(), &e))?;
+            .map_err(|e| Error::engine(&e))?;
         let mut keys: Vec<String> = found
             .iter()
             .map(|svc| super::ps::service_key(&svc.state, &s.project))
@@ -437,7 +437,7 @@ fn swarm(s: &Session, args: &LogsArgs, since: Option<i64>) -> Result<Outcome, Er
             let now = engine
                 .list_services(&s.project)
                 .await
-                .map_err(|e| Error::engine(s.mode(), &e))?;
+                .map_err(|e| Error::engine(&e))?;
             for svc in now.iter().map(observe::service_state) {
                 let key = super::ps::service_key(&svc, &s.project);
                 if selected(&key) && !streams.contains_key(&svc.id) {

@@ -28,6 +28,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+pub use crate::output::ProgressMode;
 pub use error::Error;
 pub use session::load_stack;
 
@@ -106,6 +107,22 @@ pub enum Command {
     /// Bring the stack up, then sync, rebuild or restart services as their
     /// files change (`develop.watch`); Ctrl-C stops watching
     Watch(watch::WatchArgs),
+}
+
+impl Cli {
+    /// How the command shows progress, and so its error: its `--progress`
+    /// flag where it has one, else what the terminal suggests.
+    pub fn progress_mode(&self) -> ProgressMode {
+        let flag = match &self.command {
+            Command::Up(a) => a.progress,
+            Command::Down(a) => a.progress,
+            Command::Build(a) => a.progress,
+            Command::Pull(a) => a.progress,
+            Command::Watch(a) => a.progress,
+            _ => None,
+        };
+        flag.unwrap_or_else(ProgressMode::detect)
+    }
 }
 
 /// How a command that did not fail ended, for the exit code.

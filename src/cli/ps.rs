@@ -153,8 +153,7 @@ fn listed(status: Status, all: bool, filter: &[StatusFilter]) -> bool {
 }
 
 pub fn run(global: &Global, args: PsArgs) -> Result<Outcome, Error> {
-    let mode = crate::output::ProgressMode::detect();
-    let filter = status_filter(&args).map_err(|m| Error::message(mode, m))?;
+    let filter = status_filter(&args).map_err(Error::message)?;
     let session = Session::open(global, Needs::read())?;
     if args.swarm {
         return swarm(&session, &args);
@@ -171,7 +170,7 @@ pub fn run(global: &Global, args: PsArgs) -> Result<Outcome, Error> {
         ))
     });
     if let Some(message) = unknown {
-        return Err(Error::message(session.mode(), message));
+        return Err(Error::message(message));
     }
     let s = &session;
     let wanted = |c: &ContainerState| {
@@ -187,7 +186,7 @@ pub fn run(global: &Global, args: PsArgs) -> Result<Outcome, Error> {
         let mut listed: Vec<(ContainerState, ContainerSummary)> = engine
             .list_containers(&s.project)
             .await
-            .map_err(|e| Error::engine(s.mode(), &e))?
+            .map_err(|e| Error::engine(&e))?
             .into_iter()
             .map(|c| (observe::container_from_summary(&c), c))
             .filter(|(state, _)| wanted(state))
@@ -364,7 +363,7 @@ fn swarm(s: &Session, args: &PsArgs) -> Result<Outcome, Error> {
         let engine = super::swarm::manager(s).await?;
         let services = observe::observe_swarm_tasks(&engine, &s.project)
             .await
-            .map_err(|e| Error::engine(s.mode(), &e))?;
+            .map_err(|e| Error::engine(&e))?;
         Ok((services, engine.host.starts_with("unix://")))
     })?;
     let now = now_secs();

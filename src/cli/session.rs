@@ -94,26 +94,20 @@ impl Session {
             (None, Some(name)) => load::normalize_project_name(name),
             (None, None) => {
                 return Err(Error::message(
-                    needs.progress,
                     "no stack file found, and no project name given; \
                      run berth next to the stack file, or name the project with -p NAME",
                 ));
             }
         };
         let lock = if needs.lock {
-            Some(lock_project(&project, &progress).map_err(|m| Error::message(needs.progress, m))?)
+            Some(lock_project(&project, &progress).map_err(Error::message)?)
         } else {
             None
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
-            .map_err(|e| {
-                Error::message(
-                    needs.progress,
-                    format!("cannot start the async runtime: {e}"),
-                )
-            })?;
+            .map_err(|e| Error::message(format!("cannot start the async runtime: {e}")))?;
         Ok(Session {
             loaded,
             project,
@@ -156,7 +150,6 @@ impl Session {
         };
         let tx = tx.clone();
         let progress = self.progress.clone();
-        let mode = self.mode();
         self.runtime.block_on(async move {
             let second = async {
                 if tokio::signal::ctrl_c().await.is_err() {
@@ -171,9 +164,7 @@ impl Session {
             };
             tokio::select! {
                 result = fut => result,
-                () = second => Err(Error::interrupted(
-                    mode,
-                    "interrupted twice: stopped at once; run the command again to finish",
+                () = second => Err(Error::interrupted("interrupted twice: stopped at once; run the command again to finish",
                 )),
             }
         })
@@ -190,16 +181,14 @@ impl Session {
 
     /// Connects to the engine at `DOCKER_HOST`.
     pub async fn connect(&self) -> Result<Engine, Error> {
-        Engine::connect()
-            .await
-            .map_err(|e| Error::engine(self.mode(), &e))
+        Engine::connect().await.map_err(|e| Error::engine(&e))
     }
 
     /// The project's containers, one per service replica, from one list call.
     pub async fn replicas(&self, engine: &Engine) -> Result<Vec<Replica>, Error> {
         let observed = crate::observe::observe_containers(engine, &self.project)
             .await
-            .map_err(|e| Error::engine(self.mode(), &e))?;
+            .map_err(|e| Error::engine(&e))?;
         let mut out: Vec<Replica> = observed.containers.iter().filter_map(Replica::of).collect();
         out.sort_by(|a, b| (&a.service, a.number).cmp(&(&b.service, b.number)));
         Ok(out)
@@ -226,7 +215,7 @@ impl Session {
     /// Takes the project's lock for a while (`berth watch` holds it only
     /// while it changes the engine); released when the file is dropped.
     pub(super) fn lock(&self) -> Result<File, Error> {
-        lock_project(&self.project, &self.progress).map_err(|m| Error::message(self.mode(), m))
+        lock_project(&self.project, &self.progress).map_err(Error::message)
     }
 
     /// Lets go of the lock the session took (`up --watch`, once up is done).
@@ -238,7 +227,7 @@ impl Session {
     /// "nothing was changed".
     pub fn plan_errors(&self, errors: &[crate::plan::PlanError]) -> Error {
         let diags = errors.iter().map(|e| e.to_diagnostic()).collect();
-        Error::diagnostics(self.mode(), diags, self.loaded.as_ref()).then("nothing was changed")
+        Error::diagnostics(diags, self.loaded.as_ref()).then("nothing was changed")
     }
 }
 
@@ -494,14 +483,14 @@ impl Session {
     pub fn apply_failed(&self, plan: &Plan, e: &ApplyError) -> Error {
         let mode = self.mode();
         match e {
-            ApplyError::Interrupted { .. } => Error::interrupted(mode, e.to_string()),
+            ApplyError::Interrupted { .. } => Error::interrupted(e.to_string()),
             ApplyError::Failed {
                 failures,
                 done,
                 not_started,
             } => {
                 if mode == ProgressMode::Json {
-                    return Error::message(mode, e.to_string());
+                    return Error::message(e.to_string());
                 }
                 let diags: Vec<Diagnostic> = failures
                     .iter()
@@ -540,7 +529,7 @@ impl Session {
                         if *done == 1 { "" } else { "s" }
                     )
                 };
-                Error::diagnostics(mode, diags, self.loaded.as_ref()).then(closing)
+                Error::diagnostics(diags, self.loaded.as_ref()).then(closing)
             }
         }
     }

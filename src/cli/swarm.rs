@@ -14,7 +14,6 @@ use crate::engine::Engine;
 use crate::engine::services::SwarmRole;
 use crate::load::{self, Loaded};
 use crate::observe;
-use crate::output::ProgressMode;
 use crate::plan::{self, Action, Cause, Plan, SwarmSpecs};
 use crate::spec;
 use crate::spec::{ObjectKind, ObjectNames};
@@ -22,34 +21,28 @@ use crate::spec::{ObjectKind, ObjectNames};
 /// Connects, and refuses an engine that cannot deploy services.
 pub(super) async fn manager(s: &Session) -> Result<Engine, Error> {
     let engine = s.connect().await?;
-    let role = engine
-        .swarm_role()
-        .await
-        .map_err(|e| Error::engine(s.mode(), &e))?;
+    let role = engine.swarm_role().await.map_err(|e| Error::engine(&e))?;
     let what = match role {
         SwarmRole::Manager => return Ok(engine),
         SwarmRole::Worker => "is a swarm worker, and only a manager can deploy services",
         SwarmRole::None => "is not part of a swarm",
     };
-    Err(Error::message(
-        s.mode(),
-        format!(
-            "the Docker engine at {} {what}\n  help: make it a manager with `docker swarm init` \
+    Err(Error::message(format!(
+        "the Docker engine at {} {what}\n  help: make it a manager with `docker swarm init` \
              (on one machine: `docker swarm init --advertise-addr 127.0.0.1`), or point \
              DOCKER_HOST at a manager",
-            engine.host
-        ),
-    ))
+        engine.host
+    )))
 }
 
 /// The stack as Swarm requests: the located warnings are printed here, the
 /// errors returned (nothing is changed).
 fn specs(s: &Session) -> Result<SwarmSpecs, Error> {
-    mapped(s.loaded(), s.mode())
+    mapped(s.loaded())
 }
 
 /// `loaded` as Swarm requests, for `up`, `plan` and `config --swarm`.
-pub(super) fn mapped(loaded: &Loaded, mode: ProgressMode) -> Result<SwarmSpecs, Error> {
+pub(super) fn mapped(loaded: &Loaded) -> Result<SwarmSpecs, Error> {
     let stack = &loaded.stack;
     let mut out = SwarmSpecs::default();
     let mut errors: Vec<Diagnostic> = Vec::new();
@@ -99,7 +92,7 @@ pub(super) fn mapped(loaded: &Loaded, mode: ProgressMode) -> Result<SwarmSpecs, 
     if errors.is_empty() {
         Ok(out)
     } else {
-        Err(Error::diagnostics(mode, errors, Some(loaded)).then("nothing was changed"))
+        Err(Error::diagnostics(errors, Some(loaded)).then("nothing was changed"))
     }
 }
 
@@ -107,7 +100,7 @@ pub(super) fn mapped(loaded: &Loaded, mode: ProgressMode) -> Result<SwarmSpecs, 
 /// networks, secrets, configs and service specs, by their keys in the stack
 /// file (a secret's data not shown).
 pub(super) fn config(loaded: &Loaded) -> Result<String, Error> {
-    let specs = mapped(loaded, ProgressMode::Plain)?;
+    let specs = mapped(loaded)?;
     let objects = |kind| {
         specs
             .objects
@@ -137,12 +130,12 @@ pub(super) async fn plan_up(s: &Session, flags: &PlanFlags) -> Result<(Engine, P
     let stack = &s.loaded().stack;
     let mut observed = observe::observe_swarm(&engine, &s.project, Some(stack))
         .await
-        .map_err(|e| Error::engine(s.mode(), &e))?;
+        .map_err(|e| Error::engine(&e))?;
     // The local id of each image, which the plan puts on its services: an
     // image rebuilt under the same tag then rolls them.
     observe::refresh_images(&engine, &mut observed, &observe::stack_images(stack))
         .await
-        .map_err(|e| Error::engine(s.mode(), &e))?;
+        .map_err(|e| Error::engine(&e))?;
     let plan = plan::plan_swarm_up(stack, &observed, &specs, &flags.options())
         .map_err(|e| s.plan_errors(&e))?;
     Ok((engine, plan))
@@ -188,7 +181,7 @@ pub(super) async fn down(s: &Session, dry_run: bool, volumes: bool) -> Result<Ou
     let engine = manager(s).await?;
     let observed = observe::observe_swarm(&engine, &s.project, s.stack())
         .await
-        .map_err(|e| Error::engine(s.mode(), &e))?;
+        .map_err(|e| Error::engine(&e))?;
     let plan = plan::plan_swarm_down(&s.project, &observed, volumes);
     if plan.is_empty() && !dry_run {
         s.progress.note(&format!(

@@ -16,7 +16,7 @@ use crate::plan::swarm_images::{NodeFacts, local_only_images};
 /// registry digest and that other nodes may be asked to run. Nothing is
 /// asked of the engine beyond the node list on a one-node swarm.
 pub(super) async fn warn(engine: &Engine, s: &Session, specs: &SwarmSpecs) -> Result<(), Error> {
-    let failed = |e| Error::engine(s.mode(), &e);
+    let failed = |e| Error::engine(&e);
     let nodes: Vec<NodeFacts> = engine
         .list_nodes()
         .await

@@ -126,7 +126,7 @@ fn no_services(s: &Session) -> Error {
         .help(
             "define at least one service under `services:`; `berth config` shows what berth read",
         );
-    Error::diagnostics(s.mode(), vec![d], Some(s.loaded())).then("nothing was changed")
+    Error::diagnostics(vec![d], Some(s.loaded())).then("nothing was changed")
 }
 
 pub(super) async fn up(s: &Session, args: &UpArgs) -> Result<Outcome, Error> {
@@ -146,7 +146,7 @@ pub(super) async fn up(s: &Session, args: &UpArgs) -> Result<Outcome, Error> {
         let touched: Vec<String> = images.steps.iter().filter_map(image_of).collect();
         observe::refresh_images(&engine, &mut observed, &touched)
             .await
-            .map_err(|e| Error::engine(s.mode(), &e))?;
+            .map_err(|e| Error::engine(&e))?;
     }
     let mut plan = plan_rest(s, &observed, &args.flags)?;
     if let Err(failed) = s.try_converge(&engine, &plan, &opts).await {
@@ -163,7 +163,7 @@ pub(super) async fn up(s: &Session, args: &UpArgs) -> Result<Outcome, Error> {
         ));
         let observed = observe::observe(&engine, stack)
             .await
-            .map_err(|e| Error::engine(s.mode(), &e))?;
+            .map_err(|e| Error::engine(&e))?;
         plan = plan_replacing(s, &observed, &args.flags, &stale)?;
         s.converge(&engine, &plan, &opts).await?;
     }
@@ -200,7 +200,7 @@ pub(super) async fn observe(s: &Session) -> Result<(Engine, Observed), Error> {
     let engine = s.connect().await?;
     let observed = observe::observe(&engine, &s.loaded().stack)
         .await
-        .map_err(|e| Error::engine(s.mode(), &e))?;
+        .map_err(|e| Error::engine(&e))?;
     Ok((engine, observed))
 }
 
@@ -227,7 +227,7 @@ fn plan_replacing(
         diags.into_iter().partition(Diagnostic::is_error);
     print_diagnostics(&warnings, &loaded.sources);
     if !errors.is_empty() {
-        return Err(Error::diagnostics(s.mode(), errors, Some(loaded)).then("nothing was changed"));
+        return Err(Error::diagnostics(errors, Some(loaded)).then("nothing was changed"));
     }
     let opts = UpOptions {
         stale_tasks: stale_tasks.clone(),

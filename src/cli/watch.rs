@@ -105,12 +105,8 @@ pub(super) fn prepare(s: &Session, named: &[String]) -> Result<Rules, Error> {
     if !unknown.is_empty() {
         return Err(s.plan_errors(&unknown));
     }
-    let rules = Rules::of(stack, named).map_err(|e| {
-        Error::message(
-            s.mode(),
-            format!("cannot read a build context's .dockerignore: {e}"),
-        )
-    })?;
+    let rules = Rules::of(stack, named)
+        .map_err(|e| Error::message(format!("cannot read a build context's .dockerignore: {e}")))?;
     for (service, path) in &rules.bind_mounted {
         s.progress.warning(&format!(
             "{service}: `{path}` is bind-mounted into the container already; its sync rule is not followed"
@@ -118,7 +114,6 @@ pub(super) fn prepare(s: &Session, named: &[String]) -> Result<Rules, Error> {
     }
     if rules.rules.is_empty() {
         return Err(Error::message(
-            s.mode(),
             "none of the selected services is configured for watch, consider setting a \
              'develop' section",
         ));
@@ -148,7 +143,7 @@ pub(super) fn prepare(s: &Session, named: &[String]) -> Result<Rules, Error> {
         }
     }
     if !diags.is_empty() {
-        return Err(Error::diagnostics(s.mode(), diags, Some(loaded)).then("nothing was changed"));
+        return Err(Error::diagnostics(diags, Some(loaded)).then("nothing was changed"));
     }
     Ok(rules)
 }
@@ -169,11 +164,11 @@ pub(super) async fn follow(s: &Session, rules: &Rules, up: &UpArgs) -> Result<Ou
             }
         }
     })
-    .map_err(|e| Error::message(s.mode(), format!("cannot watch files: {e}")))?;
+    .map_err(|e| Error::message(format!("cannot watch files: {e}")))?;
     for (path, mode) in watch_points(&rules.paths()) {
-        watcher.watch(&path, mode).map_err(|e| {
-            Error::message(s.mode(), format!("cannot watch {}: {e}", path.display()))
-        })?;
+        watcher
+            .watch(&path, mode)
+            .map_err(|e| Error::message(format!("cannot watch {}: {e}", path.display())))?;
     }
     let followed: BTreeSet<&str> = rules.rules.iter().map(|r| r.service.as_str()).collect();
     s.progress.note(&format!(
@@ -472,7 +467,7 @@ async fn rebuild(s: &Session, engine: &Engine, up: &UpArgs, service: &str) -> Ac
     let plan = match super::up::plan_rest(s, &observed, &flags) {
         Ok(p) => p,
         Err(e) => {
-            e.print();
+            e.print(s.mode());
             return Ok(Err("up's plan was refused (see above)".into()));
         }
     };
@@ -540,7 +535,7 @@ async fn quietly(s: &Session, engine: &Engine, plan: &plan::Plan) -> Acted<()> {
     let opts = s.apply_options(16, Duration::from_secs(300));
     match crate::apply::apply(engine, plan, &opts, &|_| {}).await {
         Ok(_) => Ok(Ok(())),
-        Err(e @ ApplyError::Interrupted { .. }) => Err(Error::interrupted(s.mode(), e.to_string())),
+        Err(e @ ApplyError::Interrupted { .. }) => Err(Error::interrupted(e.to_string())),
         Err(e) => Ok(Err(e.to_string())),
     }
 }
