@@ -26,6 +26,7 @@
 // what nothing uses.
 pub(crate) mod apply;
 pub mod cli;
+pub(crate) mod converge;
 pub(crate) mod diag;
 pub(crate) mod engine;
 pub(crate) mod graph;

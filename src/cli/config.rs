@@ -90,7 +90,15 @@ pub fn run(global: &Global, args: ConfigArgs) -> Result<Outcome, Error> {
     let out = Output(args.output.as_deref());
     let stack = &loaded.stack;
     if args.swarm {
-        out.text(&super::swarm::config(&loaded)?)?;
+        let (specs, diags) = crate::converge::swarm::requests(&loaded);
+        let (errors, warnings): (Vec<_>, Vec<_>) = diags
+            .into_iter()
+            .partition(crate::diag::Diagnostic::is_error);
+        super::print_diagnostics(&warnings, &loaded.sources);
+        if !errors.is_empty() {
+            return Err(Error::diagnostics(errors, Some(&loaded)).then("nothing was changed"));
+        }
+        out.text(&crate::converge::swarm::requests_json(&specs))?;
         return Ok(Outcome::Success);
     }
     let lines =

@@ -361,7 +361,7 @@ fn swarm(s: &Session, args: &LogsArgs, since: Option<i64>) -> Result<Outcome, Er
         }
     };
     s.block_on(async {
-        let engine = super::swarm::manager(s).await?;
+        let engine = s.swarm_manager().await?;
         let found = observe::observe_swarm_tasks(&engine, &s.project)
             .await
             .map_err(|e| Error::engine(&e))?;

@@ -4,6 +4,7 @@
 //! the engine commands share, and `main` prints an [`Error`] once and turns
 //! the result into the exit code ([`exit_code`]).
 
+mod args;
 mod build;
 mod completions;
 mod config;
@@ -18,21 +19,17 @@ mod ps;
 mod ps_json;
 mod pull;
 mod session;
-mod swarm;
-mod swarm_images;
 mod up;
 mod watch;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-pub use crate::output::ProgressMode;
+pub use crate::output::{ProgressMode, print_diagnostics};
 pub use error::Error;
 pub use session::load_stack;
-
-use crate::diag::{self, Diagnostic, RenderOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -174,23 +171,6 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
 /// The command line as clap should parse it (see [`logs::follow_shorthand`]).
 pub fn args() -> Vec<std::ffi::OsString> {
     logs::follow_shorthand(std::env::args_os().collect())
-}
-
-pub fn render_options() -> RenderOptions {
-    let stderr = std::io::stderr();
-    let color = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let width = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(100);
-    RenderOptions { color, width }
-}
-
-/// Prints diagnostics to stderr, at most [`diag::MAX_PER_KIND`] of each kind.
-pub fn print_diagnostics(diags: &[Diagnostic], sources: &crate::source::Sources) {
-    let opts = render_options();
-    let mut err = std::io::stderr().lock();
-    let _ = write!(err, "{}", diag::render_all(diags, sources, opts));
 }
 
 /// Writes to stdout; a closed pipe (`berth config | head`) ends the command

@@ -360,7 +360,7 @@ pub struct TaskRow {
 /// `ps --swarm`.
 fn swarm(s: &Session, args: &PsArgs) -> Result<Outcome, Error> {
     let (services, local) = s.block_on(async {
-        let engine = super::swarm::manager(s).await?;
+        let engine = s.swarm_manager().await?;
         let services = observe::observe_swarm_tasks(&engine, &s.project)
             .await
             .map_err(|e| Error::engine(&e))?;

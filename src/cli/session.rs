@@ -18,7 +18,8 @@ use tokio::sync::watch;
 
 use super::error::Error;
 use super::{Global, Outcome};
-use crate::apply::{self, ApplyError, ApplyOptions, Summary};
+use crate::apply::ApplyError;
+use crate::converge::{self, Context, Failure};
 use crate::diag::Diagnostic;
 use crate::engine::Engine;
 use crate::load::{self, Loaded};
@@ -398,90 +399,83 @@ fn private_dir(dir: &Path) -> Result<(), String> {
 }
 
 impl Session {
-    /// Apply options for this session: the project, the Ctrl-C signal, and
-    /// the command's parallelism and wait timeout.
-    pub fn apply_options(
-        &self,
-        parallel: usize,
-        wait_timeout: std::time::Duration,
-    ) -> ApplyOptions {
-        ApplyOptions {
-            parallel,
-            wait_timeout,
-            project: self.project.clone(),
-            cancel: self.cancel(),
+    /// What the pipeline needs of this session: the stack, the project,
+    /// the progress, the Ctrl-C signal, and the command's parallelism and
+    /// wait timeout.
+    pub fn context(&self, parallel: usize, wait_timeout: std::time::Duration) -> Context<'_> {
+        let mut apply = converge::apply_options(&self.project, parallel, wait_timeout);
+        apply.cancel = self.cancel();
+        Context {
+            loaded: self.loaded.as_ref(),
+            project: &self.project,
+            progress: &self.progress,
+            apply,
+            quiet: false,
         }
     }
 
-    /// Prints the plan's warnings and carries it out with progress; a
-    /// failure becomes the command's error.
-    pub async fn apply(
+    /// The end of every command that has a plan: with `dry_run`, the plan
+    /// on stdout and nothing changed; else the plan carried out on
+    /// `engine` (connecting first when none is given).
+    pub async fn carry_out(
         &self,
-        engine: &Engine,
+        engine: Option<&Engine>,
         plan: &Plan,
-        opts: &ApplyOptions,
-    ) -> Result<Summary, Error> {
-        self.try_apply(engine, plan, opts)
+        dry_run: bool,
+        parallel: usize,
+    ) -> Result<Outcome, Error> {
+        if dry_run {
+            return self.print_plan(plan);
+        }
+        let connected;
+        let engine = match engine {
+            Some(e) => e,
+            None => {
+                connected = self.connect().await?;
+                &connected
+            }
+        };
+        let cx = self.context(parallel, std::time::Duration::from_secs(300));
+        converge::apply(&cx, engine, plan)
             .await
-            .map_err(|e| self.apply_failed(plan, &e))
+            .map_err(|f| self.failed(f))?;
+        Ok(Outcome::Success)
     }
 
-    /// [`Session::apply`], with the apply's own error, for a caller that
-    /// looks at what failed.
-    pub async fn try_apply(
-        &self,
-        engine: &Engine,
-        plan: &Plan,
-        opts: &ApplyOptions,
-    ) -> Result<Summary, ApplyError> {
+    /// `--dry-run`: the plan's warnings, then the plan on stdout.
+    pub fn print_plan(&self, plan: &Plan) -> Result<Outcome, Error> {
         for w in &plan.warnings {
             self.progress.warning(w);
         }
-        let events = |ev: apply::Event<'_>| self.progress.event(&ev);
-        let summary = apply::apply(engine, plan, opts, &events).await?;
-        for w in &summary.warnings {
-            self.progress.warning(w);
-        }
-        Ok(summary)
+        super::print_out(&plan.to_string())?;
+        Ok(Outcome::Success)
     }
 
-    /// `up`'s apply: the plan, or a word that there is nothing to change.
-    pub async fn converge(
-        &self,
-        engine: &Engine,
-        plan: &Plan,
-        opts: &ApplyOptions,
-    ) -> Result<(), Error> {
-        self.try_converge(engine, plan, opts)
-            .await
-            .map_err(|e| self.apply_failed(plan, &e))
+    /// Connects to the swarm manager at `DOCKER_HOST` (`ps --swarm`,
+    /// `logs --swarm`).
+    pub async fn swarm_manager(&self) -> Result<Engine, Error> {
+        converge::swarm::manager().await.map_err(|f| self.failed(f))
     }
 
-    /// [`Session::converge`], with the apply's own error.
-    pub async fn try_converge(
-        &self,
-        engine: &Engine,
-        plan: &Plan,
-        opts: &ApplyOptions,
-    ) -> Result<(), ApplyError> {
-        if plan.is_empty() {
-            for w in &plan.warnings {
-                self.progress.warning(w);
+    /// A pipeline failure as the command's error: diagnostics pointing
+    /// into the stack files where there are places to point at, then what
+    /// was (not) changed.
+    pub fn failed(&self, failure: Failure) -> Error {
+        match failure {
+            Failure::Invalid(errors) => {
+                Error::diagnostics(errors, self.loaded.as_ref()).then("nothing was changed")
             }
-            self.progress.note(&format!(
-                "Nothing to change: {} is up to date",
-                self.project
-            ));
-            return Ok(());
+            Failure::Refused(errors) => self.plan_errors(&errors),
+            Failure::Engine(e) => Error::engine(&e),
+            Failure::Unsuitable(message) => Error::message(message),
+            Failure::Apply { plan, error } => self.apply_failed(&plan, &error),
         }
-        self.try_apply(engine, plan, opts).await.map(drop)
     }
 
     /// An apply error as the command's error: each failed step as a
     /// diagnostic pointing at its service in the stack file, then what was
     /// done.
-    pub fn apply_failed(&self, plan: &Plan, e: &ApplyError) -> Error {
-        let mode = self.mode();
+    fn apply_failed(&self, plan: &Plan, e: &ApplyError) -> Error {
         match e {
             ApplyError::Interrupted { .. } => Error::interrupted(e.to_string()),
             ApplyError::Failed {
@@ -489,7 +483,7 @@ impl Session {
                 done,
                 not_started,
             } => {
-                if mode == ProgressMode::Json {
+                if self.mode() == ProgressMode::Json {
                     return Error::message(e.to_string());
                 }
                 let diags: Vec<Diagnostic> = failures
@@ -532,43 +526,6 @@ impl Session {
                 Error::diagnostics(diags, self.loaded.as_ref()).then(closing)
             }
         }
-    }
-
-    /// Connects and carries out `plan`, or with `dry_run` only prints it:
-    /// the end of every command that is one plan made without the engine.
-    pub fn run_plan(&self, plan: &Plan, dry_run: bool, parallel: usize) -> Result<Outcome, Error> {
-        if dry_run {
-            return self.dry_run(plan);
-        }
-        self.block_on(async {
-            let engine = self.connect().await?;
-            self.apply_or_print(&engine, plan, false, parallel).await
-        })
-    }
-
-    /// Carries out `plan` on `engine`, or with `dry_run` only prints it.
-    pub async fn apply_or_print(
-        &self,
-        engine: &Engine,
-        plan: &Plan,
-        dry_run: bool,
-        parallel: usize,
-    ) -> Result<Outcome, Error> {
-        if dry_run {
-            return self.dry_run(plan);
-        }
-        let opts = self.apply_options(parallel, std::time::Duration::from_secs(300));
-        self.apply(engine, plan, &opts).await?;
-        Ok(Outcome::Success)
-    }
-
-    /// `--dry-run`: the plan on stdout, nothing changed.
-    pub fn dry_run(&self, plan: &Plan) -> Result<Outcome, Error> {
-        for w in &plan.warnings {
-            self.progress.warning(w);
-        }
-        super::print_out(&plan.to_string())?;
-        Ok(Outcome::Success)
     }
 }
 
