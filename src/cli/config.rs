@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::session::load_stack_as;
+use super::session::{Needs, Session, load_stack_as};
 use super::{Error, Global, Outcome, load_stack, print_out};
 use crate::model::stack::Stack;
 
@@ -87,6 +87,7 @@ pub fn run(global: &Global, args: ConfigArgs) -> Result<Outcome, Error> {
     if args.quiet {
         return Ok(Outcome::Success);
     }
+
     let out = Output(args.output.as_deref());
     let stack = &loaded.stack;
     if args.swarm {
@@ -181,7 +182,10 @@ pub fn run(global: &Global, args: ConfigArgs) -> Result<Outcome, Error> {
     }
     let pinned;
     let stack = if args.resolve_image_digests {
-        pinned = resolve_image_digests(stack)?;
+        // Only this flag talks to the engine: through a session, as every
+        // command that does.
+        let session = Session::for_project(&stack.name, Needs::read())?;
+        pinned = resolve_image_digests(&session, stack)?;
         &pinned
     } else {
         stack
@@ -250,26 +254,20 @@ fn hashes(stack: &Stack, list: &str) -> Result<String, Error> {
 /// engine (compose asks the registry, which is not always reachable; the
 /// local copy is what `up` would run). Every image that cannot be pinned
 /// is named in one error.
-fn resolve_image_digests(stack: &Stack) -> Result<Stack, Error> {
+fn resolve_image_digests(s: &Session, stack: &Stack) -> Result<Stack, Error> {
     let images: Vec<(String, String)> = stack
         .services
         .iter()
         .filter_map(|(name, s)| Some((name.clone(), s.image.clone()?)))
         .collect();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::message(format!("cannot start the async runtime: {e}")))?;
-    let found = runtime.block_on(async {
+    let found = s.block_on(async {
         let wanted = images
             .iter()
             .filter(|(_, image)| reference::parse(image).digest.is_none());
         if wanted.clone().next().is_none() {
             return Ok(Vec::new());
         }
-        let engine = crate::engine::Engine::connect()
-            .await
-            .map_err(|e| Error::engine(&e))?;
+        let engine = s.connect().await?;
         let mut found = Vec::new();
         for (_, image) in wanted {
             let digests = engine

@@ -84,7 +84,6 @@ pub struct Session {
 
 impl Session {
     pub fn open(global: &Global, needs: Needs) -> Result<Session, Error> {
-        let progress = Progress::stderr(needs.progress);
         let loaded = if needs.stack == NeedsStack::Yes || stack_file_exists(global) {
             Some(load_stack(global, None)?)
         } else {
@@ -100,6 +99,17 @@ impl Session {
                 ));
             }
         };
+        Session::start(loaded, project, needs)
+    }
+
+    /// A session for a project whose stack the command loaded itself
+    /// (`config`, which loads with its own options).
+    pub fn for_project(project: &str, needs: Needs) -> Result<Session, Error> {
+        Session::start(None, project.to_string(), needs)
+    }
+
+    fn start(loaded: Option<Loaded>, project: String, needs: Needs) -> Result<Session, Error> {
+        let progress = Progress::stderr(needs.progress);
         let lock = if needs.lock {
             Some(lock_project(&project, &progress).map_err(Error::message)?)
         } else {
