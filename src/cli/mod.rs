@@ -1,8 +1,12 @@
 //! The command line: global options and one file per command.
 //!
-//! Every command returns `Result<Outcome, Error>`; [`session`] sets up what
-//! the engine commands share, and `main` prints an [`Error`] once and turns
-//! the result into the exit code ([`exit_code`]).
+//! A command file parses its flags, opens a [`session`], and either calls
+//! the pipeline (`crate::converge`: `up`, `plan`, `down`, on the target its
+//! `--swarm` flag picks) or makes its one plan and carries it out through
+//! the session. Flags several commands share are in [`args`]. Every command
+//! returns `Result<Outcome, Error>`; `main` prints an [`Error`] once, in the
+//! command's progress mode, and turns the result into the exit code
+//! ([`exit_code`]).
 
 mod args;
 mod build;
