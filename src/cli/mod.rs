@@ -15,7 +15,6 @@ mod lifecycle;
 mod logs;
 mod plan;
 mod ps;
-mod ps_json;
 mod pull;
 mod session;
 mod swarm;

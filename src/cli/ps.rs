@@ -1,7 +1,7 @@
 //! `berth ps`: the project's containers, one row each: service, container,
 //! state, health, published ports. Those the engine lists by default
 //! (running, paused, restarting) unless `--all` or `--status`, as compose.
-//! `--format json` prints compose's fields ([`super::ps_json`]); `-q` the
+//! `--format json` prints compose's fields ([`crate::output::ps_json`]); `-q` the
 //! ids, `--services` the services, as `docker compose ps` does.
 //!
 //! Reads one label-filtered container list; health comes from the list's
@@ -21,11 +21,11 @@ use bollard::models::{
 use bollard::models::ContainerSummary;
 
 use super::error::Error;
-use super::ps_json;
 use super::session::{Needs, Session};
 use super::{Global, Outcome, print_out};
 use crate::engine::clock::{now_secs, timestamp_secs};
 use crate::observe::{self, ContainerState, ServiceState, Status, SwarmService, TaskState};
+use crate::output::ps_json;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {

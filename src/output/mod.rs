@@ -1,10 +1,12 @@
 //! Printing for people and programs: the canonical JSON that
 //! `docker compose config` prints and YAML of the same ([`stack`]), and the
 //! progress of a plan being applied ([`progress`]), and text as the Go tools
-//! print it ([`go_format`]: times, quoting, human durations and sizes).
+//! print it ([`go_format`]: times, quoting, human durations and sizes), and
+//! `ps --format json` in compose's shape ([`ps_json`]).
 
 pub mod go_format;
 mod progress;
+pub mod ps_json;
 mod stack;
 
 pub use progress::{Progress, ProgressMode};
