@@ -6,6 +6,7 @@
 
 pub mod go_format;
 mod progress;
+pub mod ps;
 pub mod ps_json;
 mod stack;
 
