@@ -5,6 +5,7 @@
 //! `ps --format json` in compose's shape ([`ps_json`]).
 
 pub mod go_format;
+pub mod log_lines;
 mod progress;
 pub mod ps;
 pub mod ps_json;
