@@ -1,8 +1,9 @@
 //! Printing for people and programs: the canonical JSON that
-//! `docker compose config` prints and YAML of the same ([`stack`]), and the
-//! progress of a plan being applied ([`progress`]), and text as the Go tools
-//! print it ([`go_format`]: times, quoting, human durations and sizes), and
-//! `ps --format json` in compose's shape ([`ps_json`]).
+//! `docker compose config` prints and YAML of the same ([`stack`]), the
+//! progress of a plan being applied ([`progress`]), `berth ps`'s tables
+//! ([`ps`]) and its JSON in compose's shape ([`ps_json`]), the prefixed
+//! lines of `berth logs` ([`log_lines`]), and text as the Go tools print it
+//! ([`go_format`]: times, quoting, human durations and sizes).
 
 pub mod go_format;
 pub mod log_lines;
