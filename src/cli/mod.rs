@@ -20,7 +20,6 @@ mod lifecycle;
 mod logs;
 mod plan;
 mod ps;
-mod ps_json;
 mod pull;
 mod session;
 mod up;
