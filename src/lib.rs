@@ -13,7 +13,7 @@
 //! engine has; [`plan`] is a pure function from both to a [`plan::Plan`],
 //! whose every step is one call that carries its request, its cause and the
 //! steps it waits for; [`apply`] walks the plan, sending each step's request
-//! (and judging when a wait is over).
+//! (and polling each wait until the plan's judge says it is over).
 //! [`identity`] names what berth creates and recognises it again,
 //! [`spec`] is the pure mapping from the model to what the engine is sent,
 //! [`engine`] the adapter over bollard that sends it, [`preflight`] checks what can be known before

@@ -409,8 +409,9 @@ fn private_dir(dir: &Path) -> Result<(), String> {
 }
 
 impl Session {
-    /// Apply options for this session: the project, the Ctrl-C signal, and
-    /// the command's parallelism and wait timeout.
+    /// Apply options for this session: the project, the Ctrl-C signal, the
+    /// command's parallelism and wait timeout, and now as the time it began
+    /// to apply (the same for each plan it applies with them).
     pub fn apply_options(
         &self,
         parallel: usize,
@@ -421,6 +422,7 @@ impl Session {
             wait_timeout,
             project: self.project.clone(),
             cancel: self.cancel(),
+            run_started: Some(crate::engine::clock::now_secs()),
         }
     }
 

@@ -15,7 +15,7 @@ use crate::engine::services::SwarmRole;
 use crate::load::{self, Loaded};
 use crate::observe;
 use crate::output::ProgressMode;
-use crate::plan::{self, Action, Cause, Plan, SwarmSpecs};
+use crate::plan::{self, Plan, SwarmSpecs};
 use crate::spec;
 use crate::spec::{ObjectKind, ObjectNames};
 
@@ -158,26 +158,7 @@ pub(super) async fn up(s: &Session, args: &UpArgs) -> Result<Outcome, Error> {
     let stack = &s.loaded().stack;
     s.converge(&engine, &plan, &opts).await?;
     if args.wait {
-        let mut waits = Plan::default();
-        for svc in stack.services.values() {
-            if !args.flags.services.is_empty() && !args.flags.services.contains(&svc.name) {
-                continue;
-            }
-            // Sent an update that replaces its tasks in this run?
-            let rolling = plan.steps.iter().any(|st| {
-                matches!(&st.action, Action::UpdateService { service, .. } if *service == svc.name)
-                    && matches!(&st.cause, Cause::ServiceChanged(c) if plan::rolls(c))
-            });
-            waits.push(
-                Action::WaitService {
-                    service: svc.name.clone(),
-                    name: spec::service_name(stack, svc),
-                    rolling,
-                },
-                Cause::WaitFlag,
-                vec![],
-            );
-        }
+        let waits = plan::plan_swarm_wait(stack, &plan, &args.flags.services);
         s.apply(&engine, &waits, &opts).await?;
     }
     Ok(Outcome::Success)
