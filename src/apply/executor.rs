@@ -22,9 +22,6 @@ use super::{ApplyOptions, Output};
 use crate::engine::clock::now_secs;
 use crate::engine::{Engine, EngineError};
 use crate::identity;
-// The loader's reader of input files: a Dockerfile outside the context is one
-// more file named by the stack (regular files only, bounded).
-use crate::load::input::{Kind, read_text};
 use crate::model::stack::Condition;
 use crate::plan::images::Dockerfile;
 use crate::plan::rules::{self, Refused};
@@ -260,8 +257,8 @@ impl Executor {
                 None
             }
             Some(Dockerfile::Inline(text)) => Some(text.clone()),
-            Some(Dockerfile::Outside(path)) => match read_text(path, Kind::Stack) {
-                Ok(text) => Some(text),
+            Some(Dockerfile::Outside { path, text }) => match text {
+                Ok(text) => Some(text.clone()),
                 Err(e) => {
                     return failed(format!(
                         "cannot read the Dockerfile {}: {e}",

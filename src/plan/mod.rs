@@ -3,11 +3,12 @@
 //!
 //! Every command that changes the engine (`up`, `down`, `start`, `stop`,
 //! `restart`, `build`, `pull`) is a [`Plan`] made by a pure function of the
-//! stack, the observed state and the command's options, and carried out by
-//! `apply`, which decides nothing: when a wait is over, too, is the
-//! planner's, by the condition it puts on the wait and the judges in
-//! [`wait`]. Each [`Step`] is one call on one resource and carries
-//! everything it will send (the create body is computed here, by
+//! stack, the observed state and the command's options (save that a build
+//! step carries the text of a Dockerfile outside its context, read here:
+//! [`images`]), and carried out by `apply`, which decides nothing: when a
+//! wait is over, too, is the planner's, by the condition it puts on the
+//! wait and the judges in [`wait`]. Each [`Step`] is one call on one resource
+//! and carries everything it will send (the create body is computed here, by
 //! `spec`'s pure mappings), a typed [`Cause`], and the steps it waits
 //! for, so that `apply` can run independent steps in parallel. What a step
 //! does when it finds its work already done is one table, in [`rules`].
