@@ -16,7 +16,10 @@
 //! then removes the secrets, configs and networks, and waits until this
 //! engine no longer lists the networks (the swarm removes them
 //! asynchronously), so that `down` and a new `up` right after never race on
-//! a network.
+//! a network. `up --swarm --wait` then waits for each selected service to
+//! converge ([`plan_swarm_wait`]); every wait for a service says whether
+//! this run sent it an update that replaces its tasks
+//! ([`ServiceCondition`]).
 //!
 //! The specs come mapped already ([`SwarmSpecs`], from `spec`): this
 //! module only compares and orders.
