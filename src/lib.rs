@@ -12,7 +12,8 @@
 //! [`graph`] orders its services; [`observe`] takes one snapshot of what the
 //! engine has; [`plan`] is a pure function from both to a [`plan::Plan`],
 //! whose every step is one call that carries its request, its cause and the
-//! steps it waits for; [`apply`] walks the plan, sending each step's request.
+//! steps it waits for; [`apply`] walks the plan, sending each step's request
+//! (and polling each wait until the plan's judge says it is over).
 //! [`converge`] runs those stages in order for a target (the plain engine or
 //! a Docker Swarm), the one pipeline every changing command calls.
 //! [`identity`] names what berth creates and recognises it again,

@@ -375,8 +375,8 @@ fn image_of(step: &plan::Step) -> Option<String> {
     }
 }
 
-/// Apply options with the defaults the commands without flags for them use:
-/// 16 calls in flight, 300 s for a wait.
+/// Apply options for one command: every plan it applies with them (`up`'s
+/// images, its changes, its waits) counts the run from now.
 pub(crate) fn apply_options(
     project: &str,
     parallel: usize,
@@ -387,5 +387,6 @@ pub(crate) fn apply_options(
         wait_timeout,
         project: project.to_string(),
         cancel: None,
+        run_started: Some(crate::engine::clock::now_secs()),
     }
 }

@@ -15,7 +15,7 @@ use crate::engine::Engine;
 use crate::engine::services::SwarmRole;
 use crate::load::{self, Loaded};
 use crate::observe::{self, Observed};
-use crate::plan::{self, Action, Cause, DownOptions, Plan, SwarmSpecs, UpOptions};
+use crate::plan::{self, DownOptions, Plan, SwarmSpecs, UpOptions};
 use crate::spec::{self, ObjectKind, ObjectNames};
 
 pub(crate) struct Swarm;
@@ -63,28 +63,7 @@ impl Target for Swarm {
     }
 
     fn plan_wait(&self, cx: &Context<'_>, applied: &Plan, services: &[String]) -> Plan {
-        let stack = &cx.loaded().stack;
-        let mut waits = Plan::default();
-        for svc in stack.services.values() {
-            if !services.is_empty() && !services.contains(&svc.name) {
-                continue;
-            }
-            // Sent an update that replaces its tasks in this run?
-            let rolling = applied.steps.iter().any(|st| {
-                matches!(&st.action, Action::UpdateService { service, .. } if *service == svc.name)
-                    && matches!(&st.cause, Cause::ServiceChanged(c) if plan::rolls(c))
-            });
-            waits.push(
-                Action::WaitService {
-                    service: svc.name.clone(),
-                    name: spec::service_name(stack, svc),
-                    rolling,
-                },
-                Cause::WaitFlag,
-                vec![],
-            );
-        }
-        waits
+        plan::plan_swarm_wait(&cx.loaded().stack, applied, services)
     }
 
     async fn observe_down(

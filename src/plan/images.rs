@@ -4,6 +4,9 @@
 //! `up` applies these steps before it plans its containers: a build or pull
 //! can change which image a tag names, and so whether a container must be
 //! recreated.
+//!
+//! The one file a planner reads is here: a Dockerfile outside its build
+//! context, whose text the build step carries ([`Dockerfile`]).
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
@@ -11,6 +14,7 @@ use std::path::{Component, Path, PathBuf};
 use super::{Action, BuildStep, Cause, ImageReason, Plan, PlanError, select};
 use crate::engine::images::BuildRequest;
 use crate::identity;
+use crate::load::input::{Kind, read_text};
 use crate::model::stack::{PullPolicy, Service, Stack};
 use crate::observe::Observed;
 
@@ -252,7 +256,15 @@ fn dockerfile_in(
         return (rel.to_string_lossy().replace('\\', "/"), None);
     }
     // Outside the context: sent under a generated name, as the CLI does.
-    (generated, Some(Dockerfile::Outside(path)))
+    // Read here, through the loader's reader (regular text files only,
+    // bounded), so that the step carries the text and the executor imports
+    // no loader; the plan sits above the loader, and moving that reader
+    // below both would move one of the loader's modules for this one
+    // caller. A file that cannot be read is not an error of the plan: its
+    // build step fails with the reason when it runs, as when the executor
+    // read the file.
+    let text = read_text(&path, Kind::Stack).map_err(|e| e.to_string());
+    (generated, Some(Dockerfile::Outside { path, text }))
 }
 
 /// A Dockerfile that is not a file inside the build context.
@@ -260,8 +272,12 @@ fn dockerfile_in(
 pub enum Dockerfile {
     /// `dockerfile_inline`.
     Inline(String),
-    /// A path outside the context, read when the build runs.
-    Outside(PathBuf),
+    /// A file outside the context: its path, and its text as read when the
+    /// step was planned, or why it could not be read.
+    Outside {
+        path: PathBuf,
+        text: Result<String, String>,
+    },
 }
 
 #[cfg(test)]
