@@ -7,7 +7,7 @@
 //! ([`extends`]) and `include`s ([`include`]), merge it over the files before
 //! it ([`merge`]). Last, the one merged tree is typed ([`de`] into
 //! `model::raw`), profiles applied, and everything resolved and validated
-//! ([`resolve`], [`ports`], [`volumes`]). Every stage reports into one list of
+//! ([`resolve`], with its `ports` and `volumes`). Every stage reports into one list of
 //! diagnostics; loading goes as far as it can so that all errors are shown at
 //! once, except past the [`budget`] on what the files expand into, which every
 //! stage charges and which ends the load. Paths (how a file is known, how a
@@ -16,17 +16,14 @@
 
 pub mod budget;
 pub mod de;
-pub mod develop;
 pub mod envfile;
 pub mod input;
 pub mod interpolate;
 pub mod merge;
 pub mod objects;
 pub mod paths;
-pub mod ports;
 pub mod resolve;
 pub mod tags;
-pub mod volumes;
 pub mod yaml;
 
 #[cfg(test)]

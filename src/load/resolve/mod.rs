@@ -8,6 +8,10 @@
 //! written; resolving goes on after a problem so that all of them are reported.
 //! Dependency cycles are the graph's business (`crate::graph`).
 
+pub mod develop;
+pub mod ports;
+pub mod volumes;
+
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
@@ -676,7 +680,7 @@ pub fn service(
         }
     }
     for e in s.expose.iter().flatten() {
-        crate::load::ports::check_expose(cx, &e.value.0, e.span);
+        crate::load::resolve::ports::check_expose(cx, &e.value.0, e.span);
     }
     out.command = split_command(cx, &s.command, "command");
     out.entrypoint = split_command(cx, &s.entrypoint, "entrypoint");
@@ -832,7 +836,7 @@ pub fn service(
         .collect();
     out.deploy = s.deploy.as_ref().map(|d| Box::new(deploy(cx, d)));
     out.develop = s.develop.as_ref().map(|d| {
-        Box::new(crate::load::develop::resolve(
+        Box::new(crate::load::resolve::develop::resolve(
             cx,
             name,
             s.build.is_some(),
@@ -843,13 +847,13 @@ pub fn service(
         .ports
         .iter()
         .flatten()
-        .flat_map(|p| crate::load::ports::resolve(cx, p))
+        .flat_map(|p| crate::load::resolve::ports::resolve(cx, p))
         .collect();
     out.volumes = s
         .volumes
         .iter()
         .flatten()
-        .filter_map(|v| crate::load::volumes::resolve(cx, v, defined))
+        .filter_map(|v| crate::load::resolve::volumes::resolve(cx, v, defined))
         .collect();
     out.secrets = file_refs(cx, &s.secrets, &defined.secrets, "secret", "secrets");
     out.configs = file_refs(cx, &s.configs, &defined.configs, "config", "configs");
