@@ -2,8 +2,8 @@
 //! environment when given without a value), additional contexts, build
 //! secrets and ulimits, with a warning at each key that berth's builds do
 //! not honour, and compose-go's rule that a service's `platform` is one of
-//! its `build.platforms`. Building is the engine stage's; this only reads
-//! and checks what the file asks for.
+//! its `build.platforms`. The build itself is not the loader's: this only
+//! reads and checks what the file asks for.
 
 use crate::diag::Diagnostic;
 use crate::load::resolve::context::{Context, Defined};

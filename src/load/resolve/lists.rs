@@ -70,7 +70,7 @@ pub(super) fn labels(v: &Option<raw::ListOrDict>) -> IndexMap<String, String> {
 /// Reports every entry of a `KEY=VALUE` list or mapping whose name is empty
 /// (`"": x`, `=x`): the engine has no use for a nameless label or sysctl,
 /// and compose's schema refuses the mapping form.
-pub(crate) fn empty_names(cx: &mut Context, v: &Option<raw::ListOrDict>, key: &str) {
+pub(super) fn empty_names(cx: &mut Context, v: &Option<raw::ListOrDict>, key: &str) {
     let spans: Vec<Span> = match v {
         None => Vec::new(),
         Some(raw::ListOrDict::Dict(d)) => d

@@ -5,7 +5,7 @@
 //! long-form entry per port, in the order compose prints them. The short form
 //! is read the way compose reads it (Docker's go-connections), quirks included.
 //! Checks that need the whole stack (a host port published twice) are made
-//! before `up`, by `crate::preflight`. [`parse_short`] and [`short_count`]
+//! before `up`, by the preflight checks. [`parse_short`] and [`short_count`]
 //! serve `merge` too, which merges ports by what their short form expands to.
 
 use crate::load::resolve::context::Context;

@@ -1,8 +1,9 @@
-//! One service, raw to validated: [`service`] resolves its keys in order,
-//! the simple ones here (names, flags, DNS, tmpfs, the restart policy, the healthcheck, devices, the container name) and the others in
-//! the modules beside this one (resources, deploy, build, ports, volumes,
-//! develop, networks, dependencies, secrets and configs). Then the zeros
-//! compose treats as "not set" are unset.
+//! One service, raw to validated: [`service`] resolves its keys in order, the
+//! simple ones here (names, flags, DNS, tmpfs, the restart policy, the
+//! healthcheck, devices, the container name) and the others in the modules
+//! beside this one (resources, deploy, build, ports, volumes, develop,
+//! networks, dependencies, secrets and configs). Then the zeros compose treats
+//! as "not set" are unset.
 //!
 //! It stops at the one service: whether two services clash (a
 //! `container_name` used twice), profiles and `env_file` are resolved for the
