@@ -3,8 +3,8 @@
 //! [`Defined`] at the top level that references are checked against, and the
 //! error for a reference to a name that is not defined.
 //!
-//! It holds no resolving of its own: the parts of a service are resolved in
-//! the modules beside it, which import this one and never each other's parent.
+//! It holds no resolving of its own, and imports none of the modules beside
+//! it: they import this one, and none of them imports their parent.
 
 use std::path::{Path, PathBuf};
 
