@@ -12,11 +12,11 @@ use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
 use super::{Action, BuildStep, Cause, ImageReason, Plan, PlanError, select};
-use crate::engine::images::BuildRequest;
 use crate::identity;
 use crate::load::input::{Kind, read_text};
 use crate::model::stack::{PullPolicy, Service, Stack};
 use crate::observe::Observed;
+use crate::spec;
 
 /// What the image steps of `up` were asked.
 #[derive(Debug, Clone, Copy, Default)]
@@ -207,28 +207,7 @@ fn build_action(
         request: Box::new(BuildStep {
             context,
             dockerfile: source,
-            request: BuildRequest {
-                tag: identity::image_ref(stack, svc),
-                dockerfile,
-                args: build
-                    .args
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-                labels: build
-                    .labels
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-                target: build.target.clone(),
-                no_cache: no_cache || build.no_cache,
-                pull: pull || build.pull,
-                network: build.network.clone(),
-                extra_hosts: build.extra_hosts.clone(),
-                cache_from: build.cache_from.clone(),
-                // Larger sizes are warned about when the stack loads.
-                shm_size: build.shm_size.and_then(|b| i32::try_from(b.0).ok()),
-            },
+            request: spec::build_request(stack, svc, dockerfile, no_cache, pull),
         }),
     })
 }

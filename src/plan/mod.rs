@@ -49,10 +49,10 @@ use bollard::models::{
 };
 
 use crate::diag::Diagnostic;
-use crate::engine::images::BuildRequest;
 use crate::limits::Change;
 use crate::model::stack::Condition;
 use crate::source::Span;
+use crate::spec::BuildRequest;
 use crate::spec::{CopiedFile, ObjectKind, SwarmObject};
 use wait::ServiceCondition;
 
