@@ -135,13 +135,7 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<Outcome, Error> {
     // Set by a pump that finds stdout closed (`berth logs | head`): the
     // command then ends as an ordinary outcome.
     let closed = Arc::new(AtomicBool::new(false));
-    let ended_by_pipe = || {
-        if closed.load(Ordering::Relaxed) {
-            Err(Error::broken_pipe())
-        } else {
-            Ok(Outcome::Success)
-        }
-    };
+    let ended_by_pipe = || ended(&closed);
     session.block_on(async {
         let engine = s.connect().await?;
         let found = s.replicas(&engine).await?;
@@ -285,13 +279,7 @@ fn spawn_pump(
 /// `logs --swarm`.
 fn swarm(s: &Session, args: &LogsArgs, since: Option<i64>) -> Result<Outcome, Error> {
     let closed = Arc::new(AtomicBool::new(false));
-    let ended_by_pipe = || {
-        if closed.load(Ordering::Relaxed) {
-            Err(Error::broken_pipe())
-        } else {
-            Ok(Outcome::Success)
-        }
-    };
+    let ended_by_pipe = || ended(&closed);
     s.block_on(async {
         let engine = s.swarm_manager().await?;
         let found = observe::observe_swarm_tasks(&engine, &s.project)
@@ -522,6 +510,17 @@ fn parse_since(text: &str, now: i64) -> Result<i64, String> {
         return Err(bad());
     }
     Ok(now - total)
+}
+
+/// How the command ends once its streams do: an ordinary end, also when a
+/// pump found stdout closed (`berth logs | head`), which is said with
+/// [`Error::broken_pipe`].
+fn ended(closed: &AtomicBool) -> Result<Outcome, Error> {
+    if closed.load(Ordering::Relaxed) {
+        Err(Error::broken_pipe())
+    } else {
+        Ok(Outcome::Success)
+    }
 }
 
 /// Whether the prefixes are coloured: on a terminal, unless `NO_COLOR`.
