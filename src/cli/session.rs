@@ -6,8 +6,12 @@
 //! takes the project's lock when the command changes the engine, and builds
 //! the runtime. [`Session::block_on`] runs the command's future with Ctrl-C
 //! handling installed when asked for; [`Session::connect`] connects to the
-//! engine. Errors are returned as [`Error`], never printed here: `main`
-//! prints each once and picks the exit code.
+//! engine. [`Session::context`] is what the pipeline (`converge`) needs of
+//! the session, [`Session::carry_out`] the one way a command carries out (or,
+//! with `--dry-run`, prints) a plan, and [`Session::failed`] turns the
+//! pipeline's failures into the command's error. Errors are returned as
+//! [`Error`], never printed here: `main` prints each once and picks the exit
+//! code.
 
 use std::fs::File;
 use std::future::Future;
