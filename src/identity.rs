@@ -28,6 +28,9 @@ pub const NETWORK: &str = "io.berth.network";
 pub const VOLUME: &str = "io.berth.volume";
 /// On Swarm secrets and configs: their key in the stack file.
 pub const OBJECT: &str = "io.berth.object";
+/// The label `docker stack` finds a stack's services, networks and volumes
+/// by (berth puts it on what it deploys to a swarm, as `docker stack` does).
+pub const STACK_NAMESPACE: &str = "com.docker.stack.namespace";
 /// On a Swarm service's container spec (so on its tasks' containers too):
 /// the local id of the image its tag named when berth deployed it, so that
 /// an image rebuilt under the same tag changes the spec and rolls the tasks.

@@ -13,19 +13,22 @@
 //! engine has; [`plan`] is a pure function from both to a [`plan::Plan`],
 //! whose every step is one call that carries its request, its cause and the
 //! steps it waits for; [`apply`] walks the plan, sending each step's request
-//! (and judging when a wait is over).
+//! (and polling each wait until the plan's judge says it is over).
+//! [`converge`] runs those stages in order for a target (the plain engine or
+//! a Docker Swarm), the one pipeline every changing command calls.
 //! [`identity`] names what berth creates and recognises it again,
 //! [`spec`] is the pure mapping from the model to what the engine is sent,
-//! [`engine`] the adapter over bollard that sends it, [`preflight`] checks what can be known before
-//! any change, and [`output`] prints. [`cli`] is the edge: one session per
-//! command, errors returned to `main`, which prints them once and picks the
-//! exit code.
+//! [`engine`] the adapter over bollard that sends it, [`preflight`] checks
+//! what can be known before any change, and [`output`] prints. [`cli`] is
+//! the edge: one session per command, errors returned to `main`, which
+//! prints them once and picks the exit code.
 
 // Only `cli` is public: `main` is the library's one user (the tests run the
 // binary), so every other module is crate-private and the compiler reports
 // what nothing uses.
 pub(crate) mod apply;
 pub mod cli;
+pub(crate) mod converge;
 pub(crate) mod diag;
 pub(crate) mod engine;
 pub(crate) mod graph;

@@ -5,9 +5,10 @@ use clap::Parser;
 
 fn main() {
     let cli = berth::cli::Cli::parse_from(berth::cli::args());
+    let mode = cli.progress_mode();
     let result = berth::cli::run(cli);
     if let Err(e) = &result {
-        e.print();
+        e.print(mode);
     }
     std::process::exit(berth::cli::exit_code(&result));
 }

@@ -37,5 +37,5 @@ pub fn run(global: &Global, args: BuildArgs) -> Result<Outcome, Error> {
         .map_err(|e| s.plan_errors(&e))?;
     // One build at a time, as compose does without bake: one build already
     // uses the machine's cores.
-    s.run_plan(&plan, args.dry_run, 1)
+    s.block_on(s.carry_out(None, &plan, args.dry_run, 1))
 }

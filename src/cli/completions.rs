@@ -4,7 +4,6 @@
 use clap::CommandFactory;
 
 use super::{Cli, Error, Outcome, print_out};
-use crate::output::ProgressMode;
 
 #[derive(Debug, clap::Args)]
 pub struct CompletionsArgs {
@@ -25,12 +24,7 @@ pub fn man() -> Result<Outcome, Error> {
     let mut buf = Vec::new();
     clap_mangen::Man::new(Cli::command())
         .render(&mut buf)
-        .map_err(|e| {
-            Error::message(
-                ProgressMode::Plain,
-                format!("cannot render the man page: {e}"),
-            )
-        })?;
+        .map_err(|e| Error::message(format!("cannot render the man page: {e}")))?;
     print_out(&String::from_utf8_lossy(&buf))?;
     Ok(Outcome::Success)
 }

@@ -7,10 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::session::load_stack_as;
+use super::session::{Needs, Session, load_stack_as};
 use super::{Error, Global, Outcome, load_stack, print_out};
 use crate::model::stack::Stack;
-use crate::output::ProgressMode;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -88,10 +87,19 @@ pub fn run(global: &Global, args: ConfigArgs) -> Result<Outcome, Error> {
     if args.quiet {
         return Ok(Outcome::Success);
     }
+
     let out = Output(args.output.as_deref());
     let stack = &loaded.stack;
     if args.swarm {
-        out.text(&super::swarm::config(&loaded)?)?;
+        let (specs, diags) = crate::converge::swarm::requests(&loaded);
+        let (errors, warnings): (Vec<_>, Vec<_>) = diags
+            .into_iter()
+            .partition(crate::diag::Diagnostic::is_error);
+        super::print_diagnostics(&warnings, &loaded.sources);
+        if !errors.is_empty() {
+            return Err(Error::diagnostics(errors, Some(&loaded)).then("nothing was changed"));
+        }
+        out.text(&crate::converge::swarm::requests_json(&specs))?;
         return Ok(Outcome::Success);
     }
     let lines =
@@ -117,13 +125,11 @@ pub fn run(global: &Global, args: ConfigArgs) -> Result<Outcome, Error> {
             lines(&mut loaded.profiles.iter().cloned())
         } else if args.images || args.hash.is_some() || args.environment {
             return Err(Error::message(
-                ProgressMode::detect(),
                 "--no-interpolate goes with --services, --volumes, --networks or the whole \
                  stack; --images, --hash and --environment need the interpolated stack",
             ));
         } else if args.resolve_image_digests {
             return Err(Error::message(
-                ProgressMode::detect(),
                 "--resolve-image-digests needs the interpolated stack (the image names); \
                  leave out --no-interpolate",
             ));
@@ -176,7 +182,10 @@ pub fn run(global: &Global, args: ConfigArgs) -> Result<Outcome, Error> {
     }
     let pinned;
     let stack = if args.resolve_image_digests {
-        pinned = resolve_image_digests(stack)?;
+        // Only this flag talks to the engine: through a session, as every
+        // command that does.
+        let session = Session::for_project(&stack.name, Needs::read())?;
+        pinned = resolve_image_digests(&session, stack)?;
         &pinned
     } else {
         stack
@@ -209,13 +218,10 @@ impl Output<'_> {
 
     fn error(&self, e: &std::io::Error) -> Error {
         let path = self.0.map(Path::display);
-        Error::message(
-            ProgressMode::detect(),
-            format!(
-                "cannot write {}: {e}; check that its directory exists and is writable",
-                path.map(|p| p.to_string()).unwrap_or_default()
-            ),
-        )
+        Error::message(format!(
+            "cannot write {}: {e}; check that its directory exists and is writable",
+            path.map(|p| p.to_string()).unwrap_or_default()
+        ))
     }
 }
 
@@ -231,13 +237,10 @@ fn hashes(stack: &Stack, list: &str) -> Result<String, Error> {
     for name in names {
         let Some(service) = stack.services.get(name) else {
             let known: Vec<&str> = stack.services.keys().map(String::as_str).collect();
-            return Err(Error::message(
-                ProgressMode::detect(),
-                format!(
-                    "no such service: {name}; the stack's services are {} (or `--hash '*'` for all)",
-                    known.join(", ")
-                ),
-            ));
+            return Err(Error::message(format!(
+                "no such service: {name}; the stack's services are {} (or `--hash '*'` for all)",
+                known.join(", ")
+            )));
         };
         out.push_str(&format!(
             "{name} {}\n",
@@ -251,33 +254,26 @@ fn hashes(stack: &Stack, list: &str) -> Result<String, Error> {
 /// engine (compose asks the registry, which is not always reachable; the
 /// local copy is what `up` would run). Every image that cannot be pinned
 /// is named in one error.
-fn resolve_image_digests(stack: &Stack) -> Result<Stack, Error> {
-    let mode = ProgressMode::detect();
+fn resolve_image_digests(s: &Session, stack: &Stack) -> Result<Stack, Error> {
     let images: Vec<(String, String)> = stack
         .services
         .iter()
         .filter_map(|(name, s)| Some((name.clone(), s.image.clone()?)))
         .collect();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::message(mode, format!("cannot start the async runtime: {e}")))?;
-    let found = runtime.block_on(async {
+    let found = s.block_on(async {
         let wanted = images
             .iter()
             .filter(|(_, image)| reference::parse(image).digest.is_none());
         if wanted.clone().next().is_none() {
             return Ok(Vec::new());
         }
-        let engine = crate::engine::Engine::connect()
-            .await
-            .map_err(|e| Error::engine(mode, &e))?;
+        let engine = s.connect().await?;
         let mut found = Vec::new();
         for (_, image) in wanted {
             let digests = engine
                 .repo_digests(image)
                 .await
-                .map_err(|e| Error::engine(mode, &e))?;
+                .map_err(|e| Error::engine(&e))?;
             found.push((image.clone(), digests));
         }
         Ok::<_, Error>(found)
@@ -298,10 +294,10 @@ fn resolve_image_digests(stack: &Stack) -> Result<Stack, Error> {
     if problems.is_empty() {
         Ok(pinned)
     } else {
-        Err(Error::message(
-            mode,
-            format!("cannot resolve image digests:\n  {}", problems.join("\n  ")),
-        ))
+        Err(Error::message(format!(
+            "cannot resolve image digests:\n  {}",
+            problems.join("\n  ")
+        )))
     }
 }
 

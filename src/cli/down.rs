@@ -3,14 +3,16 @@
 //!
 //! Works without a stack file when `-p` names the project: then every
 //! container carrying the project's label goes, in no dependency order. With
-//! a stack file, its name and dependency order are used. `plan_down` decides
-//! what goes; this file wires it to the session.
+//! a stack file, its name and dependency order are used. The target's
+//! planner decides what goes (`--swarm`: the project's Swarm services,
+//! networks, secrets and configs); the pipeline carries it out.
 
 use super::error::Error;
 use super::session::{Needs, NeedsStack, Session};
 use super::{Global, Outcome};
+use crate::converge::{self, Kind};
 use crate::output::ProgressMode;
-use crate::plan::{self, DownOptions};
+use crate::plan::DownOptions;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -42,33 +44,21 @@ pub struct DownArgs {
 
 pub fn run(global: &Global, args: DownArgs) -> Result<Outcome, Error> {
     let needs = Needs::change(NeedsStack::OrProject, args.dry_run, args.progress);
-    let session = Session::open(global, needs)?;
-    if args.swarm {
-        return session.block_on(super::swarm::down(&session, args.dry_run, args.volumes));
-    }
-    session.block_on(down(&session, &args))
-}
-
-async fn down(s: &Session, args: &DownArgs) -> Result<Outcome, Error> {
-    let engine = s.connect().await?;
-    let observed = crate::observe::observe_for_down(&engine, &s.project, s.stack())
-        .await
-        .map_err(|e| Error::engine(s.mode(), &e))?;
-    let opts = DownOptions {
+    let s = Session::open(global, needs)?;
+    let cx = s.context(16, std::time::Duration::from_secs(300));
+    let options = DownOptions {
         volumes: args.volumes,
         remove_orphans: args.remove_orphans,
         timeout: args.timeout,
     };
-    let plan = plan::plan_down(&s.project, &observed, s.stack(), &opts);
-    if plan.is_empty() && !args.dry_run {
-        for w in &plan.warnings {
-            s.progress.warning(w);
-        }
-        s.progress.note(&format!(
-            "Nothing to remove: {} has nothing berth made",
-            s.project
-        ));
-        return Ok(Outcome::Success);
+    let target = Kind::of(args.swarm);
+    let plan = s.block_on(async {
+        converge::down(target, &cx, &options, args.dry_run)
+            .await
+            .map_err(|f| s.failed(f))
+    })?;
+    match plan {
+        Some(plan) if args.dry_run => s.print_plan(&plan),
+        _ => Ok(Outcome::Success),
     }
-    s.apply_or_print(&engine, &plan, args.dry_run, 16).await
 }

@@ -1,5 +1,6 @@
 //! How a command fails: what to print and which exit code, decided by the
-//! command and carried out once, in `main` ([`Error::print`]).
+//! command and carried out once, in `main` ([`Error::print`]), which knows
+//! the command's progress mode (an `error:` line, or a JSON event).
 
 use std::io::Write;
 use std::sync::Arc;
@@ -12,7 +13,6 @@ use crate::source::Sources;
 
 /// A failed command: the parts to print, in order, and the exit code.
 pub struct Error {
-    mode: ProgressMode,
     parts: Vec<Part>,
     code: i32,
 }
@@ -28,19 +28,18 @@ enum Part {
 
 impl Error {
     /// One `error:` line; exit 1.
-    pub fn message(mode: ProgressMode, message: impl Into<String>) -> Error {
+    pub fn message(message: impl Into<String>) -> Error {
         Error {
-            mode,
             parts: vec![Part::Error(message.into())],
             code: 1,
         }
     }
 
     /// Stopped by Ctrl-C; exit 130.
-    pub fn interrupted(mode: ProgressMode, message: impl Into<String>) -> Error {
+    pub fn interrupted(message: impl Into<String>) -> Error {
         Error {
             code: 130,
-            ..Error::message(mode, message)
+            ..Error::message(message)
         }
     }
 
@@ -48,21 +47,15 @@ impl Error {
     /// nothing printed.
     pub fn broken_pipe() -> Error {
         Error {
-            mode: ProgressMode::Quiet,
             parts: Vec::new(),
             code: 0,
         }
     }
 
     /// Diagnostics pointing into the loaded stack files (or bare ones).
-    pub fn diagnostics(
-        mode: ProgressMode,
-        diagnostics: Vec<Diagnostic>,
-        loaded: Option<&Loaded>,
-    ) -> Error {
+    pub fn diagnostics(diagnostics: Vec<Diagnostic>, loaded: Option<&Loaded>) -> Error {
         let sources = loaded.map(|l| Arc::new(l.sources.clone()));
         Error {
-            mode,
             parts: vec![Part::Diagnostics(diagnostics, sources)],
             code: 1,
         }
@@ -72,7 +65,6 @@ impl Error {
     pub fn load_failed(failed: Failed) -> Error {
         let (n, _) = crate::diag::count(&failed.diagnostics);
         Error {
-            mode: ProgressMode::Plain,
             parts: vec![
                 Part::Diagnostics(failed.diagnostics, Some(Arc::new(failed.sources))),
                 Part::Line(format!(
@@ -86,7 +78,7 @@ impl Error {
 
     /// The engine refused or could not be reached: where berth looked and
     /// what to do.
-    pub fn engine(mode: ProgressMode, e: &EngineError) -> Error {
+    pub fn engine(e: &EngineError) -> Error {
         let message = match e {
             EngineError::Unreachable { host, .. } => {
                 let how = match std::env::var("DOCKER_HOST") {
@@ -101,7 +93,7 @@ impl Error {
             }
             other => format!("the Docker engine refused a request: {other}"),
         };
-        Error::message(mode, message)
+        Error::message(message)
     }
 
     /// Adds an `error:` line after what is already there.
@@ -114,9 +106,10 @@ impl Error {
         self.code
     }
 
-    /// Prints every part to stderr, once.
-    pub fn print(&self) {
-        let progress = Progress::stderr(self.mode);
+    /// Prints every part to stderr, once, as the command's progress `mode`
+    /// shows an error.
+    pub fn print(&self, mode: ProgressMode) {
+        let progress = Progress::stderr(mode);
         for part in &self.parts {
             match part {
                 Part::Diagnostics(diags, sources) => {

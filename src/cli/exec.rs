@@ -52,7 +52,6 @@ pub struct ExecArgs {
 pub fn run(global: &Global, args: ExecArgs) -> Result<Outcome, Error> {
     let session = Session::open(global, Needs::read())?;
     let tty = !args.no_tty && std::io::stdin().is_terminal();
-    let mode = session.mode();
     let s = &session;
     let (engine, target) = session.block_on(async {
         let engine = s.connect().await?;
@@ -62,19 +61,16 @@ pub fn run(global: &Global, args: ExecArgs) -> Result<Outcome, Error> {
             .into_iter()
             .find(|r| r.service == args.service && r.number == args.index && r.running)
             .ok_or_else(|| {
-                Error::message(
-                    mode,
-                    format!(
-                        "service `{}` has no running container{}; start it with `berth up {}`",
-                        args.service,
-                        if args.index == 1 {
-                            String::new()
-                        } else {
-                            format!(" with index {}", args.index)
-                        },
-                        args.service
-                    ),
-                )
+                Error::message(format!(
+                    "service `{}` has no running container{}; start it with `berth up {}`",
+                    args.service,
+                    if args.index == 1 {
+                        String::new()
+                    } else {
+                        format!(" with index {}", args.index)
+                    },
+                    args.service
+                ))
             })?;
         Ok((engine, target))
     })?;
@@ -91,14 +87,11 @@ pub fn run(global: &Global, args: ExecArgs) -> Result<Outcome, Error> {
     let code = session
         .finish(attach(&engine, &target.id, &req))
         .map_err(|e| {
-            Error::message(
-                mode,
-                format!(
-                    "cannot run {:?} in {}: {e}",
-                    args.command.join(" "),
-                    target.name
-                ),
-            )
+            Error::message(format!(
+                "cannot run {:?} in {}: {e}",
+                args.command.join(" "),
+                target.name
+            ))
         })?;
     Ok(Outcome::Exit(code))
 }

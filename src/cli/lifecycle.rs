@@ -71,9 +71,9 @@ fn run(
         let engine = s.connect().await?;
         let observed = crate::observe::observe_containers(&engine, &s.project)
             .await
-            .map_err(|e| Error::engine(s.mode(), &e))?;
+            .map_err(|e| Error::engine(&e))?;
         let plan = plan::plan_lifecycle(verb, &s.project, &observed, s.stack(), services, timeout)
             .map_err(|e| s.plan_errors(&e))?;
-        s.apply_or_print(&engine, &plan, dry_run, 16).await
+        s.carry_out(Some(&engine), &plan, dry_run, 16).await
     })
 }

@@ -1,5 +1,6 @@
 //! `berth logs`: the output of the stack's containers, interleaved as lines
-//! arrive, each line prefixed with `service-n | `.
+//! arrive, each line prefixed with `service-n | ` (the prefixes, colours and
+//! line framing are [`crate::output::log_lines`]'s).
 //!
 //! With `--follow` it polls the project's container list every second and
 //! joins any container it has no stream for: a new one from its first line,
@@ -16,13 +17,13 @@
 //! lines of tasks started later (a restart, an update), and the service list
 //! is polled every second for services deployed later.
 
+use crate::output::ps::{service_key, task_label};
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bollard::container::LogOutput;
 use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 
@@ -34,6 +35,9 @@ use crate::engine::clock::{now_secs, timestamp_secs};
 use crate::engine::logs::LogRequest;
 use crate::identity;
 use crate::observe::{self, SwarmService};
+use crate::output::log_lines::{
+    Lines, Prefixer, framed, split_details, split_timestamp, timestamp_key,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct LogsArgs {
@@ -116,45 +120,12 @@ pub fn follow_shorthand(argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString
     out
 }
 
-/// How each line is prefixed: `service-n` padded to `width`, coloured when
-/// `color`.
-#[derive(Debug, Clone)]
-struct Prefixer {
-    width: usize,
-    color: bool,
-    services: Vec<String>,
-}
-
-/// Colours for the prefixes, as compose picks them: one per service, in
-/// turn.
-const PALETTE: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
-
-impl Prefixer {
-    fn prefix(&self, service: &str, number: u32) -> String {
-        self.labelled(service, &format!("{service}-{number}"))
-    }
-
-    /// `label` padded, in `service`'s colour.
-    fn labelled(&self, service: &str, label: &str) -> String {
-        let padded = format!("{label:<w$} | ", w = self.width);
-        if !self.color {
-            return padded;
-        }
-        let index = self
-            .services
-            .iter()
-            .position(|s| s == service)
-            .unwrap_or_else(|| service.bytes().map(usize::from).sum());
-        format!("\x1b[{}m{padded}\x1b[0m", PALETTE[index % PALETTE.len()])
-    }
-}
-
 pub fn run(global: &Global, args: LogsArgs) -> Result<Outcome, Error> {
     let session = Session::open(global, Needs::read())?;
     let since = match args.since.as_deref().map(|s| parse_since(s, now_secs())) {
         None => None,
         Some(Ok(t)) => Some(t),
-        Some(Err(message)) => return Err(Error::message(session.mode(), message)),
+        Some(Err(message)) => return Err(Error::message(message)),
     };
     if args.swarm {
         return swarm(&session, &args, since);
@@ -164,13 +135,7 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<Outcome, Error> {
     // Set by a pump that finds stdout closed (`berth logs | head`): the
     // command then ends as an ordinary outcome.
     let closed = Arc::new(AtomicBool::new(false));
-    let ended_by_pipe = || {
-        if closed.load(Ordering::Relaxed) {
-            Err(Error::broken_pipe())
-        } else {
-            Ok(Outcome::Success)
-        }
-    };
+    let ended_by_pipe = || ended(&closed);
     session.block_on(async {
         let engine = s.connect().await?;
         let found = s.replicas(&engine).await?;
@@ -193,8 +158,7 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<Outcome, Error> {
         services.dedup();
         let prefixer = Arc::new(Prefixer {
             width: labels.iter().map(String::len).max().unwrap_or(0),
-            color: std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            color: colored(),
             services,
         });
         let first = LogRequest {
@@ -291,8 +255,8 @@ fn spawn_pump(
                 }
                 *last = Some(key);
             }
-            let shown = if show_timestamps { &text[..] } else { rest };
-            if !write_line(&format!("{prefix}{shown}\n")) {
+            let stamp = stamp.filter(|_| show_timestamps);
+            if !write_line(&framed(&prefix, stamp, rest)) {
                 closed.store(true, Ordering::Relaxed);
             }
         };
@@ -312,62 +276,18 @@ fn spawn_pump(
     })
 }
 
-/// A log stream's chunks cut into whole lines, stdout and stderr apart.
-#[derive(Debug, Default)]
-struct Lines {
-    out: Vec<u8>,
-    err: Vec<u8>,
-}
-
-impl Lines {
-    /// The lines `chunk` completes, without their line ends.
-    fn push(&mut self, chunk: LogOutput) -> Vec<Vec<u8>> {
-        let (buf, bytes) = match chunk {
-            LogOutput::StdErr { message } => (&mut self.err, message),
-            LogOutput::StdOut { message }
-            | LogOutput::Console { message }
-            | LogOutput::StdIn { message } => (&mut self.out, message),
-        };
-        buf.extend_from_slice(&bytes);
-        let mut lines = Vec::new();
-        while let Some(at) = buf.iter().position(|&b| b == b'\n') {
-            let mut line: Vec<u8> = buf.drain(..=at).collect();
-            line.pop();
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            lines.push(line);
-        }
-        lines
-    }
-
-    /// What is left when the stream ends: a last line without a line end.
-    fn rest(self) -> Vec<Vec<u8>> {
-        [self.out, self.err]
-            .into_iter()
-            .filter(|b| !b.is_empty())
-            .collect()
-    }
-}
-
 /// `logs --swarm`.
 fn swarm(s: &Session, args: &LogsArgs, since: Option<i64>) -> Result<Outcome, Error> {
     let closed = Arc::new(AtomicBool::new(false));
-    let ended_by_pipe = || {
-        if closed.load(Ordering::Relaxed) {
-            Err(Error::broken_pipe())
-        } else {
-            Ok(Outcome::Success)
-        }
-    };
+    let ended_by_pipe = || ended(&closed);
     s.block_on(async {
-        let engine = super::swarm::manager(s).await?;
+        let engine = s.swarm_manager().await?;
         let found = observe::observe_swarm_tasks(&engine, &s.project)
             .await
-            .map_err(|e| Error::engine(s.mode(), &e))?;
+            .map_err(|e| Error::engine(&e))?;
         let mut keys: Vec<String> = found
             .iter()
-            .map(|svc| super::ps::service_key(&svc.state, &s.project))
+            .map(|svc| service_key(&svc.state, &s.project))
             .collect();
         let errors = match s.stack() {
             Some(stack) => crate::plan::unknown_services(stack, &args.services),
@@ -386,8 +306,7 @@ fn swarm(s: &Session, args: &LogsArgs, since: Option<i64>) -> Result<Outcome, Er
         }
         let prefixer = Arc::new(Prefixer {
             width: names.width(),
-            color: std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            color: colored(),
             services: keys,
         });
         let pump = ServicePump {
@@ -408,9 +327,9 @@ fn swarm(s: &Session, args: &LogsArgs, since: Option<i64>) -> Result<Outcome, Er
         };
         let mut streams: HashMap<String, JoinHandle<()>> = HashMap::new();
         let mut by_key: Vec<&SwarmService> = found.iter().collect();
-        by_key.sort_by_key(|svc| super::ps::service_key(&svc.state, &s.project));
+        by_key.sort_by_key(|svc| service_key(&svc.state, &s.project));
         for svc in by_key {
-            let key = super::ps::service_key(&svc.state, &s.project);
+            let key = service_key(&svc.state, &s.project);
             if selected(&key) {
                 let task = pump.spawn(&svc.state.id, key, &first);
                 streams.insert(svc.state.id.clone(), task);
@@ -437,9 +356,9 @@ fn swarm(s: &Session, args: &LogsArgs, since: Option<i64>) -> Result<Outcome, Er
             let now = engine
                 .list_services(&s.project)
                 .await
-                .map_err(|e| Error::engine(s.mode(), &e))?;
+                .map_err(|e| Error::engine(&e))?;
             for svc in now.iter().map(observe::service_state) {
-                let key = super::ps::service_key(&svc, &s.project);
+                let key = service_key(&svc, &s.project);
                 if selected(&key) && !streams.contains_key(&svc.id) {
                     let task = pump.spawn(&svc.id, key, &later);
                     streams.insert(svc.id.clone(), task);
@@ -458,9 +377,9 @@ impl TaskNames {
     fn learn(&self, services: &[SwarmService], project: &str) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         for svc in services {
-            let key = super::ps::service_key(&svc.state, project);
+            let key = service_key(&svc.state, project);
             for t in &svc.tasks {
-                map.insert(t.id.clone(), super::ps::task_label(&key, t));
+                map.insert(t.id.clone(), task_label(&key, t));
             }
         }
     }
@@ -522,12 +441,9 @@ impl ServicePump {
             Some(task) => self.label(key, task).await,
             None => key.to_string(),
         };
-        let shown = match (self.show_timestamps, stamp) {
-            (true, Some(stamp)) => format!("{stamp} {message}"),
-            _ => message.to_string(),
-        };
+        let stamp = stamp.filter(|_| self.show_timestamps);
         let prefix = self.prefixer.labelled(key, &label);
-        if !write_line(&format!("{prefix}{shown}\n")) {
+        if !write_line(&framed(&prefix, stamp, message)) {
             self.closed.store(true, Ordering::Relaxed);
         }
     }
@@ -549,20 +465,6 @@ impl ServicePump {
     }
 }
 
-/// A service log line's details (`com.docker.swarm.node.id=..,
-/// com.docker.swarm.service.id=..,com.docker.swarm.task.id=..`) split off:
-/// the task id, and the line proper.
-fn split_details(line: &str) -> (Option<&str>, &str) {
-    let (details, rest) = line.split_once(' ').unwrap_or((line, ""));
-    let task = details
-        .split(',')
-        .find_map(|kv| kv.strip_prefix("com.docker.swarm.task.id="));
-    match task {
-        Some(task) => (Some(task), rest),
-        None => (None, line),
-    }
-}
-
 /// One whole line to stdout; false when stdout is closed (`berth logs |
 /// head`).
 fn write_line(line: &str) -> bool {
@@ -570,25 +472,6 @@ fn write_line(line: &str) -> bool {
     out.write_all(line.as_bytes())
         .and_then(|_| out.flush())
         .is_ok()
-}
-
-/// The engine's `2024-05-01T10:11:12.123456789Z ` at the start of a line,
-/// and the rest.
-fn split_timestamp(line: &str) -> (Option<&str>, &str) {
-    match line.split_once(' ') {
-        Some((stamp, rest)) if stamp.len() >= 20 && stamp.ends_with('Z') && stamp.contains('T') => {
-            (Some(stamp), rest)
-        }
-        _ => (None, line),
-    }
-}
-
-/// A timestamp that sorts as text: the fraction padded to nine digits (the
-/// engine drops trailing zeros).
-fn timestamp_key(stamp: &str) -> String {
-    let stamp = stamp.trim_end_matches('Z');
-    let (whole, frac) = stamp.split_once('.').unwrap_or((stamp, ""));
-    format!("{whole}.{frac:0<9}Z")
 }
 
 /// `--since`: Unix seconds, a UTC RFC 3339 time or date, or a duration
@@ -629,6 +512,22 @@ fn parse_since(text: &str, now: i64) -> Result<i64, String> {
     Ok(now - total)
 }
 
+/// How the command ends once its streams do: an ordinary end, also when a
+/// pump found stdout closed (`berth logs | head`), which is said with
+/// [`Error::broken_pipe`].
+fn ended(closed: &AtomicBool) -> Result<Outcome, Error> {
+    if closed.load(Ordering::Relaxed) {
+        Err(Error::broken_pipe())
+    } else {
+        Ok(Outcome::Success)
+    }
+}
+
+/// Whether the prefixes are coloured: on a terminal, unless `NO_COLOR`.
+fn colored() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -663,42 +562,6 @@ mod tests {
     }
 
     #[test]
-    fn prefixes_are_padded_to_a_common_width_and_plain_without_colour() {
-        let p = Prefixer {
-            width: 6,
-            color: false,
-            services: vec!["db".into(), "web".into()],
-        };
-        assert_eq!(p.prefix("db", 1), "db-1   | ");
-        assert_eq!(p.prefix("web", 12), "web-12 | ");
-    }
-
-    #[test]
-    fn coloured_prefixes_differ_per_service() {
-        let p = Prefixer {
-            width: 5,
-            color: true,
-            services: vec!["db".into(), "web".into()],
-        };
-        assert_eq!(p.prefix("db", 1), "\x1b[36mdb-1  | \x1b[0m");
-        assert_eq!(p.prefix("web", 1), "\x1b[33mweb-1 | \x1b[0m");
-    }
-
-    #[test]
-    fn timestamps_are_split_off_and_compare_as_text() {
-        let line = "2024-05-01T10:11:12.5Z hello world";
-        assert_eq!(
-            split_timestamp(line),
-            (Some("2024-05-01T10:11:12.5Z"), "hello world")
-        );
-        assert_eq!(split_timestamp("no stamp here"), (None, "no stamp here"));
-        assert!(
-            timestamp_key("2024-05-01T10:11:12.5Z") > timestamp_key("2024-05-01T10:11:12.123Z")
-        );
-        assert_eq!(timestamp_secs("1970-01-02T00:00:01.9Z"), Some(86401));
-    }
-
-    #[test]
     fn since_takes_seconds_times_and_durations() {
         assert_eq!(parse_since("1700000000", 0), Ok(1_700_000_000));
         assert_eq!(parse_since("1h30m", 10_000), Ok(10_000 - 5400));
@@ -707,37 +570,5 @@ mod tests {
         assert!(parse_since("yesterday", 0).is_err());
         assert!(parse_since("10", 0).is_ok());
         assert!(parse_since("5x", 0).is_err());
-    }
-
-    #[test]
-    fn service_log_details_name_the_task() {
-        let line = "com.docker.swarm.node.id=n1,com.docker.swarm.service.id=s1,\
-                    com.docker.swarm.task.id=t1 hello world";
-        assert_eq!(split_details(line), (Some("t1"), "hello world"));
-        assert_eq!(
-            split_details("com.docker.swarm.task.id=t1"),
-            (Some("t1"), "")
-        );
-        assert_eq!(split_details("plain line"), (None, "plain line"));
-    }
-
-    #[test]
-    fn chunks_are_cut_into_lines_per_stream() {
-        let mut lines = Lines::default();
-        let out = |s: &str| LogOutput::StdOut {
-            message: s.as_bytes().to_vec().into(),
-        };
-        assert!(lines.push(out("par")).is_empty());
-        assert_eq!(
-            lines.push(LogOutput::StdErr {
-                message: b"err\r\n".to_vec().into()
-            }),
-            [b"err".to_vec()]
-        );
-        assert_eq!(
-            lines.push(out("tial\nnext\nla")),
-            [b"partial".to_vec(), b"next".to_vec()]
-        );
-        assert_eq!(lines.rest(), [b"la".to_vec()]);
     }
 }

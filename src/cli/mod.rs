@@ -1,9 +1,14 @@
 //! The command line: global options and one file per command.
 //!
-//! Every command returns `Result<Outcome, Error>`; [`session`] sets up what
-//! the engine commands share, and `main` prints an [`Error`] once and turns
-//! the result into the exit code ([`exit_code`]).
+//! A command file parses its flags, opens a [`session`], and either calls
+//! the pipeline (`crate::converge`: `up`, `plan`, `down`, on the target its
+//! `--swarm` flag picks) or makes its one plan and carries it out through
+//! the session. Flags several commands share are in [`args`]. Every command
+//! returns `Result<Outcome, Error>`; `main` prints an [`Error`] once, in the
+//! command's progress mode, and turns the result into the exit code
+//! ([`exit_code`]).
 
+mod args;
 mod build;
 mod completions;
 mod config;
@@ -15,23 +20,19 @@ mod lifecycle;
 mod logs;
 mod plan;
 mod ps;
-mod ps_json;
 mod pull;
 mod session;
-mod swarm;
-mod swarm_images;
 mod up;
 mod watch;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+pub use crate::output::{ProgressMode, print_diagnostics};
 pub use error::Error;
 pub use session::load_stack;
-
-use crate::diag::{self, Diagnostic, RenderOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -108,6 +109,22 @@ pub enum Command {
     Watch(watch::WatchArgs),
 }
 
+impl Cli {
+    /// How the command shows progress, and so its error: its `--progress`
+    /// flag where it has one, else what the terminal suggests.
+    pub fn progress_mode(&self) -> ProgressMode {
+        let flag = match &self.command {
+            Command::Up(a) => a.progress,
+            Command::Down(a) => a.progress,
+            Command::Build(a) => a.progress,
+            Command::Pull(a) => a.progress,
+            Command::Watch(a) => a.progress,
+            _ => None,
+        };
+        flag.unwrap_or_else(ProgressMode::detect)
+    }
+}
+
 /// How a command that did not fail ended, for the exit code.
 pub enum Outcome {
     Success,
@@ -157,23 +174,6 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
 /// The command line as clap should parse it (see [`logs::follow_shorthand`]).
 pub fn args() -> Vec<std::ffi::OsString> {
     logs::follow_shorthand(std::env::args_os().collect())
-}
-
-pub fn render_options() -> RenderOptions {
-    let stderr = std::io::stderr();
-    let color = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let width = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(100);
-    RenderOptions { color, width }
-}
-
-/// Prints diagnostics to stderr, at most [`diag::MAX_PER_KIND`] of each kind.
-pub fn print_diagnostics(diags: &[Diagnostic], sources: &crate::source::Sources) {
-    let opts = render_options();
-    let mut err = std::io::stderr().lock();
-    let _ = write!(err, "{}", diag::render_all(diags, sources, opts));
 }
 
 /// Writes to stdout; a closed pipe (`berth config | head`) ends the command

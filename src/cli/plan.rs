@@ -4,12 +4,12 @@
 //! the plan as data (see the README's "Plans as data"). The exit status tells
 //! scripts which, as terraform's `plan -detailed-exitcode` does.
 
+use super::args::PlanFlags;
 use super::error::Error;
 use super::session::{Needs, NeedsStack, Session};
-use super::up::{PlanFlags, observe, plan_rest};
 use super::{Global, Outcome, print_out};
+use crate::converge;
 use crate::output::ProgressMode;
-use crate::plan;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -46,18 +46,12 @@ pub fn run(global: &Global, args: PlanArgs) -> Result<Outcome, Error> {
             progress: ProgressMode::detect(),
         },
     )?;
+    let cx = session.context(16, std::time::Duration::from_secs(300));
+    let request = args.flags.request(false);
     let plan = session.block_on(async {
-        if args.flags.swarm {
-            return super::swarm::plan_up(&session, &args.flags)
-                .await
-                .map(|(_, plan)| plan);
-        }
-        let (_, observed) = observe(&session).await?;
-        let stack = &session.loaded().stack;
-        let images = plan::plan_images(stack, &observed, &args.flags.services, args.flags.images())
-            .map_err(|e| session.plan_errors(&e))?;
-        let rest = plan_rest(&session, &observed, &args.flags)?;
-        Ok(images.then(rest, true))
+        converge::plan(args.flags.target(), &cx, &request)
+            .await
+            .map_err(|f| session.failed(f))
     })?;
     match args.format {
         Format::Text => {

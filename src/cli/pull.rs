@@ -33,5 +33,5 @@ pub fn run(global: &Global, args: PullArgs) -> Result<Outcome, Error> {
     let s = Session::open(global, needs)?;
     let plan = plan::plan_pull(&s.loaded().stack, &args.services, args.ignore_pull_failures)
         .map_err(|e| s.plan_errors(&e))?;
-    s.run_plan(&plan, args.dry_run, 16)
+    s.block_on(s.carry_out(None, &plan, args.dry_run, 16))
 }

@@ -6,8 +6,12 @@
 //! takes the project's lock when the command changes the engine, and builds
 //! the runtime. [`Session::block_on`] runs the command's future with Ctrl-C
 //! handling installed when asked for; [`Session::connect`] connects to the
-//! engine. Errors are returned as [`Error`], never printed here: `main`
-//! prints each once and picks the exit code.
+//! engine. [`Session::context`] is what the pipeline (`converge`) needs of
+//! the session, [`Session::carry_out`] the one way a command carries out (or,
+//! with `--dry-run`, prints) a plan, and [`Session::failed`] turns the
+//! pipeline's failures into the command's error. Errors are returned as
+//! [`Error`], never printed here: `main` prints each once and picks the exit
+//! code.
 
 use std::fs::File;
 use std::future::Future;
@@ -18,7 +22,8 @@ use tokio::sync::watch;
 
 use super::error::Error;
 use super::{Global, Outcome};
-use crate::apply::{self, ApplyError, ApplyOptions, Summary};
+use crate::apply::ApplyError;
+use crate::converge::{self, Context, Failure};
 use crate::diag::Diagnostic;
 use crate::engine::Engine;
 use crate::load::{self, Loaded};
@@ -83,7 +88,6 @@ pub struct Session {
 
 impl Session {
     pub fn open(global: &Global, needs: Needs) -> Result<Session, Error> {
-        let progress = Progress::stderr(needs.progress);
         let loaded = if needs.stack == NeedsStack::Yes || stack_file_exists(global) {
             Some(load_stack(global, None)?)
         } else {
@@ -94,26 +98,31 @@ impl Session {
             (None, Some(name)) => load::normalize_project_name(name),
             (None, None) => {
                 return Err(Error::message(
-                    needs.progress,
                     "no stack file found, and no project name given; \
                      run berth next to the stack file, or name the project with -p NAME",
                 ));
             }
         };
+        Session::start(loaded, project, needs)
+    }
+
+    /// A session for a project whose stack the command loaded itself
+    /// (`config`, which loads with its own options).
+    pub fn for_project(project: &str, needs: Needs) -> Result<Session, Error> {
+        Session::start(None, project.to_string(), needs)
+    }
+
+    fn start(loaded: Option<Loaded>, project: String, needs: Needs) -> Result<Session, Error> {
+        let progress = Progress::stderr(needs.progress);
         let lock = if needs.lock {
-            Some(lock_project(&project, &progress).map_err(|m| Error::message(needs.progress, m))?)
+            Some(lock_project(&project, &progress).map_err(Error::message)?)
         } else {
             None
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
-            .map_err(|e| {
-                Error::message(
-                    needs.progress,
-                    format!("cannot start the async runtime: {e}"),
-                )
-            })?;
+            .map_err(|e| Error::message(format!("cannot start the async runtime: {e}")))?;
         Ok(Session {
             loaded,
             project,
@@ -156,7 +165,6 @@ impl Session {
         };
         let tx = tx.clone();
         let progress = self.progress.clone();
-        let mode = self.mode();
         self.runtime.block_on(async move {
             let second = async {
                 if tokio::signal::ctrl_c().await.is_err() {
@@ -171,9 +179,7 @@ impl Session {
             };
             tokio::select! {
                 result = fut => result,
-                () = second => Err(Error::interrupted(
-                    mode,
-                    "interrupted twice: stopped at once; run the command again to finish",
+                () = second => Err(Error::interrupted("interrupted twice: stopped at once; run the command again to finish",
                 )),
             }
         })
@@ -190,16 +196,14 @@ impl Session {
 
     /// Connects to the engine at `DOCKER_HOST`.
     pub async fn connect(&self) -> Result<Engine, Error> {
-        Engine::connect()
-            .await
-            .map_err(|e| Error::engine(self.mode(), &e))
+        Engine::connect().await.map_err(|e| Error::engine(&e))
     }
 
     /// The project's containers, one per service replica, from one list call.
     pub async fn replicas(&self, engine: &Engine) -> Result<Vec<Replica>, Error> {
         let observed = crate::observe::observe_containers(engine, &self.project)
             .await
-            .map_err(|e| Error::engine(self.mode(), &e))?;
+            .map_err(|e| Error::engine(&e))?;
         let mut out: Vec<Replica> = observed.containers.iter().filter_map(Replica::of).collect();
         out.sort_by(|a, b| (&a.service, a.number).cmp(&(&b.service, b.number)));
         Ok(out)
@@ -226,7 +230,7 @@ impl Session {
     /// Takes the project's lock for a while (`berth watch` holds it only
     /// while it changes the engine); released when the file is dropped.
     pub(super) fn lock(&self) -> Result<File, Error> {
-        lock_project(&self.project, &self.progress).map_err(|m| Error::message(self.mode(), m))
+        lock_project(&self.project, &self.progress).map_err(Error::message)
     }
 
     /// Lets go of the lock the session took (`up --watch`, once up is done).
@@ -238,7 +242,7 @@ impl Session {
     /// "nothing was changed".
     pub fn plan_errors(&self, errors: &[crate::plan::PlanError]) -> Error {
         let diags = errors.iter().map(|e| e.to_diagnostic()).collect();
-        Error::diagnostics(self.mode(), diags, self.loaded.as_ref()).then("nothing was changed")
+        Error::diagnostics(diags, self.loaded.as_ref()).then("nothing was changed")
     }
 }
 
@@ -409,99 +413,92 @@ fn private_dir(dir: &Path) -> Result<(), String> {
 }
 
 impl Session {
-    /// Apply options for this session: the project, the Ctrl-C signal, and
-    /// the command's parallelism and wait timeout.
-    pub fn apply_options(
-        &self,
-        parallel: usize,
-        wait_timeout: std::time::Duration,
-    ) -> ApplyOptions {
-        ApplyOptions {
-            parallel,
-            wait_timeout,
-            project: self.project.clone(),
-            cancel: self.cancel(),
+    /// What the pipeline needs of this session: the stack, the project,
+    /// the progress, the Ctrl-C signal, and the command's parallelism and
+    /// wait timeout.
+    pub fn context(&self, parallel: usize, wait_timeout: std::time::Duration) -> Context<'_> {
+        let mut apply = converge::apply_options(&self.project, parallel, wait_timeout);
+        apply.cancel = self.cancel();
+        Context {
+            loaded: self.loaded.as_ref(),
+            project: &self.project,
+            progress: &self.progress,
+            apply,
+            quiet: false,
         }
     }
 
-    /// Prints the plan's warnings and carries it out with progress; a
-    /// failure becomes the command's error.
-    pub async fn apply(
+    /// The end of every command that has a plan: with `dry_run`, the plan
+    /// on stdout and nothing changed; else the plan carried out on
+    /// `engine` (connecting first when none is given).
+    pub async fn carry_out(
         &self,
-        engine: &Engine,
+        engine: Option<&Engine>,
         plan: &Plan,
-        opts: &ApplyOptions,
-    ) -> Result<Summary, Error> {
-        self.try_apply(engine, plan, opts)
+        dry_run: bool,
+        parallel: usize,
+    ) -> Result<Outcome, Error> {
+        if dry_run {
+            return self.print_plan(plan);
+        }
+        let connected;
+        let engine = match engine {
+            Some(e) => e,
+            None => {
+                connected = self.connect().await?;
+                &connected
+            }
+        };
+        let cx = self.context(parallel, std::time::Duration::from_secs(300));
+        converge::apply(&cx, engine, plan)
             .await
-            .map_err(|e| self.apply_failed(plan, &e))
+            .map_err(|f| self.failed(f))?;
+        Ok(Outcome::Success)
     }
 
-    /// [`Session::apply`], with the apply's own error, for a caller that
-    /// looks at what failed.
-    pub async fn try_apply(
-        &self,
-        engine: &Engine,
-        plan: &Plan,
-        opts: &ApplyOptions,
-    ) -> Result<Summary, ApplyError> {
+    /// `--dry-run`: the plan's warnings, then the plan on stdout.
+    pub fn print_plan(&self, plan: &Plan) -> Result<Outcome, Error> {
         for w in &plan.warnings {
             self.progress.warning(w);
         }
-        let events = |ev: apply::Event<'_>| self.progress.event(&ev);
-        let summary = apply::apply(engine, plan, opts, &events).await?;
-        for w in &summary.warnings {
-            self.progress.warning(w);
-        }
-        Ok(summary)
+        super::print_out(&plan.to_string())?;
+        Ok(Outcome::Success)
     }
 
-    /// `up`'s apply: the plan, or a word that there is nothing to change.
-    pub async fn converge(
-        &self,
-        engine: &Engine,
-        plan: &Plan,
-        opts: &ApplyOptions,
-    ) -> Result<(), Error> {
-        self.try_converge(engine, plan, opts)
-            .await
-            .map_err(|e| self.apply_failed(plan, &e))
+    /// Connects to the swarm manager at `DOCKER_HOST` (`ps --swarm`,
+    /// `logs --swarm`).
+    pub async fn swarm_manager(&self) -> Result<Engine, Error> {
+        converge::swarm::manager().await.map_err(|f| self.failed(f))
     }
 
-    /// [`Session::converge`], with the apply's own error.
-    pub async fn try_converge(
-        &self,
-        engine: &Engine,
-        plan: &Plan,
-        opts: &ApplyOptions,
-    ) -> Result<(), ApplyError> {
-        if plan.is_empty() {
-            for w in &plan.warnings {
-                self.progress.warning(w);
+    /// A pipeline failure as the command's error: diagnostics pointing
+    /// into the stack files where there are places to point at, then what
+    /// was (not) changed.
+    pub fn failed(&self, failure: Failure) -> Error {
+        match failure {
+            Failure::Invalid(errors) => {
+                Error::diagnostics(errors, self.loaded.as_ref()).then("nothing was changed")
             }
-            self.progress.note(&format!(
-                "Nothing to change: {} is up to date",
-                self.project
-            ));
-            return Ok(());
+            Failure::Refused(errors) => self.plan_errors(&errors),
+            Failure::Engine(e) => Error::engine(&e),
+            Failure::Unsuitable(message) => Error::message(message),
+            Failure::Apply { plan, error } => self.apply_failed(&plan, &error),
         }
-        self.try_apply(engine, plan, opts).await.map(drop)
     }
 
     /// An apply error as the command's error: each failed step as a
     /// diagnostic pointing at its service in the stack file, then what was
     /// done.
-    pub fn apply_failed(&self, plan: &Plan, e: &ApplyError) -> Error {
-        let mode = self.mode();
+    fn apply_failed(&self, plan: &Plan, e: &ApplyError) -> Error {
         match e {
-            ApplyError::Interrupted { .. } => Error::interrupted(mode, e.to_string()),
+            ApplyError::Interrupted { .. } => Error::interrupted(e.to_string()),
             ApplyError::Failed {
                 failures,
                 done,
                 not_started,
             } => {
-                if mode == ProgressMode::Json {
-                    return Error::message(mode, e.to_string());
+                if self.mode() == ProgressMode::Json {
+                    return Error::message(e.to_string());
                 }
                 let diags: Vec<Diagnostic> = failures
                     .iter()
@@ -540,46 +537,9 @@ impl Session {
                         if *done == 1 { "" } else { "s" }
                     )
                 };
-                Error::diagnostics(mode, diags, self.loaded.as_ref()).then(closing)
+                Error::diagnostics(diags, self.loaded.as_ref()).then(closing)
             }
         }
-    }
-
-    /// Connects and carries out `plan`, or with `dry_run` only prints it:
-    /// the end of every command that is one plan made without the engine.
-    pub fn run_plan(&self, plan: &Plan, dry_run: bool, parallel: usize) -> Result<Outcome, Error> {
-        if dry_run {
-            return self.dry_run(plan);
-        }
-        self.block_on(async {
-            let engine = self.connect().await?;
-            self.apply_or_print(&engine, plan, false, parallel).await
-        })
-    }
-
-    /// Carries out `plan` on `engine`, or with `dry_run` only prints it.
-    pub async fn apply_or_print(
-        &self,
-        engine: &Engine,
-        plan: &Plan,
-        dry_run: bool,
-        parallel: usize,
-    ) -> Result<Outcome, Error> {
-        if dry_run {
-            return self.dry_run(plan);
-        }
-        let opts = self.apply_options(parallel, std::time::Duration::from_secs(300));
-        self.apply(engine, plan, &opts).await?;
-        Ok(Outcome::Success)
-    }
-
-    /// `--dry-run`: the plan on stdout, nothing changed.
-    pub fn dry_run(&self, plan: &Plan) -> Result<Outcome, Error> {
-        for w in &plan.warnings {
-            self.progress.warning(w);
-        }
-        super::print_out(&plan.to_string())?;
-        Ok(Outcome::Success)
     }
 }
 

@@ -28,11 +28,12 @@ use std::time::Duration;
 use clap::{Args, FromArgMatches};
 use tokio::time::Instant;
 
+use super::args::PlanFlags;
 use super::error::Error;
 use super::session::{Needs, NeedsStack, Session};
-use super::up::UpArgs;
 use super::{Global, Outcome, print_out};
 use crate::apply::ApplyError;
+use crate::converge::{self, Failure, Kind};
 use crate::diag::Diagnostic;
 use crate::engine::Engine;
 use crate::engine::archive::RunRequest;
@@ -73,26 +74,27 @@ pub fn run(global: &Global, args: WatchArgs) -> Result<Outcome, Error> {
     };
     let s = Session::open(global, needs)?;
     let rules = prepare(&s, &args.services)?;
-    let up = up_args(&args.services, args.progress);
+    let flags = up_flags(&args.services);
     s.block_on(async {
         if !args.no_up {
             let _lock = s.lock()?;
-            super::up::up(&s, &up).await?;
+            let cx = s.context(16, Duration::from_secs(300));
+            converge::up(Kind::Plain, &cx, &flags.request(false))
+                .await
+                .map_err(|f| s.failed(f))?;
         }
-        follow(&s, &rules, &up).await
+        follow(&s, &rules, &flags).await
     })
 }
 
-/// `up`'s arguments as `berth up SERVICE...` would have them: the same
+/// `up`'s flags as `berth up SERVICE...` would have them: the same
 /// defaults, whatever flags `up` has.
-fn up_args(services: &[String], progress: Option<ProgressMode>) -> UpArgs {
-    let command = UpArgs::augment_args(clap::Command::new("up").no_binary_name(true));
+fn up_flags(services: &[String]) -> PlanFlags {
+    let command = PlanFlags::augment_args(clap::Command::new("up").no_binary_name(true));
     let matches = command
         .try_get_matches_from(services)
         .expect("service names parse as up's positional arguments");
-    let mut args = UpArgs::from_arg_matches(&matches).expect("up's defaults are valid");
-    args.progress = progress;
-    args
+    PlanFlags::from_arg_matches(&matches).expect("up's defaults are valid")
 }
 
 /// The rules of the services to follow, checked before anything changes:
@@ -105,12 +107,8 @@ pub(super) fn prepare(s: &Session, named: &[String]) -> Result<Rules, Error> {
     if !unknown.is_empty() {
         return Err(s.plan_errors(&unknown));
     }
-    let rules = Rules::of(stack, named).map_err(|e| {
-        Error::message(
-            s.mode(),
-            format!("cannot read a build context's .dockerignore: {e}"),
-        )
-    })?;
+    let rules = Rules::of(stack, named)
+        .map_err(|e| Error::message(format!("cannot read a build context's .dockerignore: {e}")))?;
     for (service, path) in &rules.bind_mounted {
         s.progress.warning(&format!(
             "{service}: `{path}` is bind-mounted into the container already; its sync rule is not followed"
@@ -118,7 +116,6 @@ pub(super) fn prepare(s: &Session, named: &[String]) -> Result<Rules, Error> {
     }
     if rules.rules.is_empty() {
         return Err(Error::message(
-            s.mode(),
             "none of the selected services is configured for watch, consider setting a \
              'develop' section",
         ));
@@ -148,13 +145,13 @@ pub(super) fn prepare(s: &Session, named: &[String]) -> Result<Rules, Error> {
         }
     }
     if !diags.is_empty() {
-        return Err(Error::diagnostics(s.mode(), diags, Some(loaded)).then("nothing was changed"));
+        return Err(Error::diagnostics(diags, Some(loaded)).then("nothing was changed"));
     }
     Ok(rules)
 }
 
 /// Follows the files until Ctrl-C.
-pub(super) async fn follow(s: &Session, rules: &Rules, up: &UpArgs) -> Result<Outcome, Error> {
+pub(super) async fn follow(s: &Session, rules: &Rules, up: &PlanFlags) -> Result<Outcome, Error> {
     use notify::Watcher;
     let engine = s.connect().await?;
     initial_sync(s, &engine, rules).await?;
@@ -169,11 +166,11 @@ pub(super) async fn follow(s: &Session, rules: &Rules, up: &UpArgs) -> Result<Ou
             }
         }
     })
-    .map_err(|e| Error::message(s.mode(), format!("cannot watch files: {e}")))?;
+    .map_err(|e| Error::message(format!("cannot watch files: {e}")))?;
     for (path, mode) in watch_points(&rules.paths()) {
-        watcher.watch(&path, mode).map_err(|e| {
-            Error::message(s.mode(), format!("cannot watch {}: {e}", path.display()))
-        })?;
+        watcher
+            .watch(&path, mode)
+            .map_err(|e| Error::message(format!("cannot watch {}: {e}", path.display())))?;
     }
     let followed: BTreeSet<&str> = rules.rules.iter().map(|r| r.service.as_str()).collect();
     s.progress.note(&format!(
@@ -285,7 +282,7 @@ async fn act(
     s: &Session,
     engine: &Engine,
     rules: &Rules,
-    up: &UpArgs,
+    up: &PlanFlags,
     batch: &BTreeSet<PathBuf>,
 ) -> Result<(), Error> {
     let work: BTreeMap<String, Work> = rules.batch(batch);
@@ -452,9 +449,9 @@ async fn restart(s: &Session, engine: &Engine, service: &str) -> Acted<()> {
     quietly(s, engine, &plan).await
 }
 
-/// Builds the service's image, then plans `up` for it alone: a new image
+/// Builds the service's image, then brings it alone up: a new image
 /// recreates its containers. Says which of the two happened.
-async fn rebuild(s: &Session, engine: &Engine, up: &UpArgs, service: &str) -> Acted<String> {
+async fn rebuild(s: &Session, engine: &Engine, up: &PlanFlags, service: &str) -> Acted<String> {
     let stack = &s.loaded().stack;
     let build = match plan::plan_build(stack, &[service.to_string()], false, false) {
         Ok(p) => p,
@@ -463,25 +460,20 @@ async fn rebuild(s: &Session, engine: &Engine, up: &UpArgs, service: &str) -> Ac
     if let Err(why) = quietly(s, engine, &build).await? {
         return Ok(Err(why));
     }
-    let observed = match crate::observe::observe(engine, stack).await {
-        Ok(o) => o,
-        Err(e) => return Ok(Err(e.to_string())),
-    };
-    let mut flags = up.flags.clone();
+    let mut flags = up.clone();
     flags.services = vec![service.to_string()];
-    let plan = match super::up::plan_rest(s, &observed, &flags) {
-        Ok(p) => p,
-        Err(e) => {
-            e.print();
-            return Ok(Err("up's plan was refused (see above)".into()));
-        }
+    // The image is built: no image stage.
+    let request = converge::UpRequest {
+        images: None,
+        ..flags.request(false)
+    };
+    let plan = match converge::up(Kind::Plain, &quiet(s), &request).await {
+        Ok(plan) => plan,
+        Err(failure) => return failed(failure),
     };
     let recreated = plan.steps.iter().any(|step| {
         matches!(&step.action, plan::Action::CreateContainer { service: svc, .. } if svc == service)
     });
-    if let Err(why) = quietly(s, engine, &plan).await? {
-        return Ok(Err(why));
-    }
     Ok(Ok(if recreated {
         "rebuilt and recreated".into()
     } else {
@@ -531,18 +523,45 @@ async fn exec(
     Ok(Ok(()))
 }
 
-/// Carries out a plan without progress lines: the action's one line says
-/// what happened. Ctrl-C ends the watch (130).
+/// The pipeline's context for an action: no progress lines, since the
+/// action's one line says what happened.
+fn quiet(s: &Session) -> converge::Context<'_> {
+    converge::Context {
+        quiet: true,
+        ..s.context(16, Duration::from_secs(300))
+    }
+}
+
+/// Carries out a plan quietly. Ctrl-C ends the watch (130).
 async fn quietly(s: &Session, engine: &Engine, plan: &plan::Plan) -> Acted<()> {
     if plan.is_empty() {
         return Ok(Ok(()));
     }
-    let opts = s.apply_options(16, Duration::from_secs(300));
-    match crate::apply::apply(engine, plan, &opts, &|_| {}).await {
+    match converge::apply(&quiet(s), engine, plan).await {
         Ok(_) => Ok(Ok(())),
-        Err(e @ ApplyError::Interrupted { .. }) => Err(Error::interrupted(s.mode(), e.to_string())),
-        Err(e) => Ok(Err(e.to_string())),
+        Err(failure) => failed(failure),
     }
+}
+
+/// A failed action in one line, for the line that reports it; Ctrl-C ends
+/// the watch (130).
+fn failed<T>(failure: Failure) -> Acted<T> {
+    let text = match failure {
+        Failure::Apply {
+            error: e @ ApplyError::Interrupted { .. },
+            ..
+        } => return Err(Error::interrupted(e.to_string())),
+        Failure::Apply { error, .. } => error.to_string(),
+        Failure::Refused(errors) => plan_error_text(&errors),
+        Failure::Invalid(diags) => diags
+            .iter()
+            .map(|d| d.message.clone())
+            .collect::<Vec<_>>()
+            .join("; "),
+        Failure::Engine(e) => e.to_string(),
+        Failure::Unsuitable(why) => why,
+    };
+    Ok(Err(text))
 }
 
 fn plan_error_text(errors: &[plan::PlanError]) -> String {
@@ -589,9 +608,9 @@ mod tests {
     }
 
     #[test]
-    fn up_arguments_for_watch_are_ups_defaults_with_the_services() {
-        let args = up_args(&["web".into()], None);
-        assert_eq!(args.flags.services, vec!["web".to_string()]);
-        assert!(!args.flags.build && !args.dry_run && !args.flags.swarm);
+    fn up_flags_for_watch_are_ups_defaults_with_the_services() {
+        let flags = up_flags(&["web".into()]);
+        assert_eq!(flags.services, vec!["web".to_string()]);
+        assert!(!flags.build && !flags.swarm && !flags.force_recreate);
     }
 }

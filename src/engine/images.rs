@@ -5,33 +5,13 @@
 //! with the engine's or the registry's own error message. Packing the context
 //! is [`super::context`]'s job.
 
-use std::collections::HashMap;
-
 use bollard::errors::Error as BollardError;
 use bollard::models::CreateImageInfo;
 use bollard::query_parameters::{BuildImageOptions, CreateImageOptionsBuilder};
 use futures_util::StreamExt;
 
 use super::{Engine, EngineError, Result};
-
-/// What to build: the request `docker build` would make.
-#[derive(Debug, Clone, Default)]
-pub struct BuildRequest {
-    /// The tag to give the image (`<project>-<service>` or `image:`).
-    pub tag: String,
-    /// The Dockerfile's path inside the context tar.
-    pub dockerfile: String,
-    pub args: HashMap<String, String>,
-    pub labels: HashMap<String, String>,
-    pub target: Option<String>,
-    pub no_cache: bool,
-    pub pull: bool,
-    pub network: Option<String>,
-    pub extra_hosts: Vec<String>,
-    pub cache_from: Vec<String>,
-    /// `build.shm_size` in bytes (the API takes at most i32::MAX).
-    pub shm_size: Option<i32>,
-}
+use crate::spec::BuildRequest;
 
 /// One line of a pull's progress, as the engine reports it.
 #[derive(Debug, Clone, PartialEq)]

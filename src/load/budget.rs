@@ -29,6 +29,7 @@
 use std::cell::{Cell, RefCell};
 
 use crate::diag::Diagnostic;
+use crate::load::yaml::{self, Node};
 use crate::source::Span;
 
 /// The most nodes a whole load may produce: as many as one file may hold
@@ -78,6 +79,12 @@ impl Size {
     pub fn new(nodes: u64, bytes: u64) -> Size {
         Size { nodes, bytes }
     }
+}
+
+/// The size of a tree, in the budget's units.
+pub(super) fn tree_size(node: &Node) -> Size {
+    let s = yaml::measure(node);
+    Size::new(s.nodes as u64, s.bytes as u64)
 }
 
 impl Budget {

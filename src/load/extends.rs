@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 
 use crate::diag::Diagnostic;
-use crate::load::Reader;
 use crate::load::merge::merge;
 use crate::load::paths::canonical;
+use crate::load::reader::Reader;
 use crate::load::yaml::{Map, Node, Value};
 use crate::source::Span;
 
@@ -179,7 +179,7 @@ fn resolve(cx: &mut Ctx, services: &mut Map, name: String) {
         // Every service that extends a base holds a copy of it: charged
         // before it is made, so that many services extending a large base
         // stop at the budget.
-        let size = base.map(crate::load::tree_size);
+        let size = base.map(crate::load::budget::tree_size);
         let base = match size {
             Some(size)
                 if !cx.reader.budget.charge(size, ext.span, || {
@@ -337,7 +337,7 @@ fn find_base(
 /// Reads the services of another file, once per canonical path.
 fn read_other(cx: &mut Ctx, path: &Path, shown: &str, at: Span) -> Option<Loc> {
     if let Err(e) = crate::load::input::probe(path) {
-        cx.reader.diags.push(crate::load::named_file_error(
+        cx.reader.diags.push(crate::load::reader::named_file_error(
             &format!("file `{shown}` named in `extends`"),
             &e,
             at,

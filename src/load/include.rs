@@ -19,16 +19,18 @@
 //! is charged to the load's [`crate::load::budget`] before it is made.
 //!
 //! Its paths are made absolute by [`crate::load::paths::rebase`], which
-//! `extends` uses too for a base service from another file.
+//! `extends` uses too for a base service from another file. Its files are
+//! loaded by the loader's stage for a list of files, which hands itself in
+//! ([`LoadFiles`]): `include` is one step of that stage and does not import
+//! it back.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
 use crate::diag::Diagnostic;
-use crate::load::Reader;
 use crate::load::paths::{canonical, clean_path, rebase};
+use crate::load::reader::Reader;
 use crate::load::yaml::{Entry, Map, Node, Value};
 
 const SECTIONS: &[&str] = &["services", "volumes", "networks", "secrets", "configs"];
@@ -37,30 +39,24 @@ const SECTIONS: &[&str] = &["services", "volumes", "networks", "secrets", "confi
 /// two or three; a symlink loop would otherwise nest until memory runs out.
 pub(crate) const MAX_DEPTH: usize = 64;
 
-/// An included stack's files and project directory, by canonical path.
-type StackKey = (Vec<PathBuf>, PathBuf);
-
-/// The variables a stack is loaded with.
-type Env = IndexMap<String, String>;
-
-/// Included stacks already loaded, as they are imported: by their files and
-/// project directory (canonical paths), then by the variables they were
-/// loaded with.
-#[derive(Default)]
-pub(crate) struct Included {
-    models: HashMap<StackKey, Vec<(Env, Node)>>,
-    /// How many included stacks were loaded rather than reused.
-    pub loads: usize,
-}
+/// How an included stack's files are loaded into one tree: the loader's
+/// stage for a list of files (`load::load_model`: reader, extends, include,
+/// merge), handed in by that stage so that `include`, one of its steps, does
+/// not import it back. Its arguments are those of [`apply`], with the
+/// included files first.
+pub(crate) type LoadFiles =
+    fn(&mut Reader, &[PathBuf], &Path, &IndexMap<String, String>, &[PathBuf]) -> Node;
 
 /// Loads the `include` entries of `tree` (relative paths starting at
-/// `work_dir`) into it. `chain` holds the files including this one, itself last.
+/// `work_dir`) into it, each stack with `load_files`. `chain` holds the files
+/// including this one, itself last.
 pub(crate) fn apply(
     reader: &mut Reader,
     tree: &mut Node,
     work_dir: &Path,
     env: &IndexMap<String, String>,
     chain: &[PathBuf],
+    load_files: LoadFiles,
 ) {
     let Some(include) = tree
         .as_map_mut()
@@ -90,7 +86,7 @@ pub(crate) fn apply(
             let path = abs(p);
             match crate::load::input::probe(&path) {
                 Ok(()) => files.push(path),
-                Err(e) => reader.diags.push(crate::load::named_file_error(
+                Err(e) => reader.diags.push(crate::load::reader::named_file_error(
                     &format!("included file `{p}`"),
                     &e,
                     item.span,
@@ -136,7 +132,9 @@ pub(crate) fn apply(
         // The included stack's variables: the environment it is loaded in,
         // then its env files, which never override what is already set.
         let env_files: Vec<PathBuf> = if entry.env_files.is_empty() {
-            crate::load::dot_env(&project_dir).into_iter().collect()
+            crate::load::env_files::dot_env(&project_dir)
+                .into_iter()
+                .collect()
         } else {
             entry.env_files.iter().map(|f| abs(f)).collect()
         };
@@ -144,12 +142,12 @@ pub(crate) fn apply(
         let mut vars = IndexMap::new();
         let outer = |k: &str| env.get(k).cloned();
         for f in &env_files {
-            let read = crate::load::read_env_file(f, &mut vars, &outer, reader.budget);
+            let read = crate::load::env_files::read_env_file(f, &mut vars, &outer, reader.budget);
             if let Ok(unset) = &read {
                 let shown = shown(f, reader.cwd);
                 for u in unset {
-                    let d =
-                        crate::load::env_file_unset(&shown, u).label(item.span, "included here");
+                    let d = crate::load::env_files::env_file_unset(&shown, u)
+                        .label(item.span, "included here");
                     reader.diags.push(d);
                 }
             }
@@ -182,7 +180,7 @@ pub(crate) fn apply(
         // Each include imports a copy of the stack it loads (one more is
         // kept for reuse): charged before it is made.
         let charge = |reader: &Reader, model: &Node| {
-            let size = crate::load::tree_size(model);
+            let size = crate::load::budget::tree_size(model);
             reader.budget.charge(size, item.span, || {
                 format!(
                     "this `include` copies {} nodes ({}) of the stack it loads",
@@ -197,8 +195,7 @@ pub(crate) fn apply(
             None => {
                 reader.parsed.includes.loads += 1;
                 let outer = reader.parsed.included_at.replace(item.span);
-                let mut model =
-                    crate::load::load_model(reader, &files, &project_dir, &inc_env, chain);
+                let mut model = load_files(reader, &files, &project_dir, &inc_env, chain);
                 reader.parsed.included_at = outer;
                 if reader.budget.is_spent() || !charge(reader, &model) {
                     return;
@@ -278,12 +275,13 @@ fn import(reader: &mut Reader, tree: &mut Node, model: Node, item: &Node) {
     // compose checks an included file's top level like any other file's;
     // the keys not merged below would otherwise vanish without a word.
     for (key, entry) in &model {
-        let known = super::TOP_LEVEL.contains(&key.as_str()) || key.starts_with("x-");
+        let known =
+            crate::load::sections::TOP_LEVEL.contains(&key.as_str()) || key.starts_with("x-");
         if !known {
             reader.diags.push(crate::load::de::unknown_key(
                 key,
                 entry.key_span,
-                super::TOP_LEVEL,
+                crate::load::sections::TOP_LEVEL,
             ));
         }
     }
@@ -293,7 +291,7 @@ fn import(reader: &mut Reader, tree: &mut Node, model: Node, item: &Node) {
         };
         // Shared with the including file's own sections: a section that is
         // not a mapping (`services: [web]`) is an error, not nothing.
-        let theirs = super::section_map(Some(theirs.value), section, reader.diags);
+        let theirs = crate::load::sections::section_map(Some(theirs.value), section, reader.diags);
         if theirs.is_empty() {
             continue;
         }

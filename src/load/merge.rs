@@ -604,9 +604,9 @@ fn port_identity(n: &Node) -> String {
         Value::Scalar(s) => {
             let short = if s.plain { go_text(s) } else { s.text.clone() };
             // A range has no identity of its own: not expanded to find that.
-            let single = crate::load::ports::short_count(&short) == Ok(1);
+            let single = crate::load::resolve::ports::short_count(&short) == Ok(1);
             let ports = single
-                .then(|| crate::load::ports::parse_short(&short).ok())
+                .then(|| crate::load::resolve::ports::parse_short(&short).ok())
                 .flatten();
             match ports {
                 Some(ports) if ports.len() == 1 => {
@@ -651,7 +651,7 @@ fn expand_port_range(n: Node, budget: &Budget) -> Vec<Node> {
     let Some(text) = n.as_str() else {
         return vec![n];
     };
-    let count = match crate::load::ports::short_count(text) {
+    let count = match crate::load::resolve::ports::short_count(text) {
         Ok(count) if count >= 2 => count as u64,
         _ => return vec![n],
     };
@@ -665,7 +665,7 @@ fn expand_port_range(n: Node, budget: &Budget) -> Vec<Node> {
     }) {
         return vec![n];
     }
-    let Ok(ports) = crate::load::ports::parse_short(text) else {
+    let Ok(ports) = crate::load::resolve::ports::parse_short(text) else {
         return vec![n];
     };
     ports

@@ -1,13 +1,27 @@
 //! Paths in stack files: how a file is known (its canonical path), how a
-//! path is cleaned as Go's `filepath.Clean` cleans it, and how the relative
-//! paths of a tree read from another directory (an included stack, an
-//! `extends` base from another file) are made absolute. Shared by
-//! `include`, `extends` and `resolve`, so that none of them imports another
-//! for it.
+//! path is cleaned as Go's `filepath.Clean` cleans it, how a path is shown
+//! in a diagnostic, and how the relative paths of a tree read from another
+//! directory (an included stack, an `extends` base from another file) are
+//! made absolute. Shared by every stage of the loader (`include`, `extends`
+//! and `resolve` among them), so that none of them imports another for it.
 
 use std::path::{Path, PathBuf};
 
 use crate::load::yaml::{Entry, Node, Value};
+
+/// [`clean_path`], as a path: how the loader spells every file it is
+/// given, so that one file is known by one name.
+pub(super) fn clean(p: &Path) -> PathBuf {
+    PathBuf::from(clean_path(p))
+}
+
+/// A path as diagnostics show it: relative to where berth runs when it is
+/// below it, else as it is.
+pub(super) fn display_name(path: &Path, cwd: &Path) -> String {
+    path.strip_prefix(cwd)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| path.display().to_string())
+}
 
 /// Lexically normalises a path (`a/./b/../c` -> `a/c`) as Go's filepath.Clean does.
 pub fn clean_path(p: &Path) -> String {

@@ -4,15 +4,19 @@
 //! `up` applies these steps before it plans its containers: a build or pull
 //! can change which image a tag names, and so whether a container must be
 //! recreated.
+//!
+//! The one file a planner reads is here: a Dockerfile outside its build
+//! context, whose text the build step carries ([`Dockerfile`]).
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
 use super::{Action, BuildStep, Cause, ImageReason, Plan, PlanError, select};
-use crate::engine::images::BuildRequest;
 use crate::identity;
+use crate::load::input::{Kind, read_text};
 use crate::model::stack::{PullPolicy, Service, Stack};
 use crate::observe::Observed;
+use crate::spec;
 
 /// What the image steps of `up` were asked.
 #[derive(Debug, Clone, Copy, Default)]
@@ -209,28 +213,7 @@ fn build_action(
         request: Box::new(BuildStep {
             context,
             dockerfile: source,
-            request: BuildRequest {
-                tag: identity::image_ref(stack, svc),
-                dockerfile,
-                args: build
-                    .args
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-                labels: build
-                    .labels
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-                target: build.target.clone(),
-                no_cache: no_cache || build.no_cache,
-                pull: pull || build.pull,
-                network: build.network.clone(),
-                extra_hosts: build.extra_hosts.clone(),
-                cache_from: build.cache_from.clone(),
-                // Larger sizes are warned about when the stack loads.
-                shm_size: build.shm_size.and_then(|b| i32::try_from(b.0).ok()),
-            },
+            request: spec::build_request(stack, svc, dockerfile, no_cache, pull),
         }),
     })
 }
@@ -258,7 +241,15 @@ fn dockerfile_in(
         return (rel.to_string_lossy().replace('\\', "/"), None);
     }
     // Outside the context: sent under a generated name, as the CLI does.
-    (generated, Some(Dockerfile::Outside(path)))
+    // Read here, through the loader's reader (regular text files only,
+    // bounded), so that the step carries the text and the executor imports
+    // no loader; the plan sits above the loader, and moving that reader
+    // below both would move one of the loader's modules for this one
+    // caller. A file that cannot be read is not an error of the plan: its
+    // build step fails with the reason when it runs, as when the executor
+    // read the file.
+    let text = read_text(&path, Kind::Stack).map_err(|e| e.to_string());
+    (generated, Some(Dockerfile::Outside { path, text }))
 }
 
 /// A Dockerfile that is not a file inside the build context.
@@ -266,8 +257,12 @@ fn dockerfile_in(
 pub enum Dockerfile {
     /// `dockerfile_inline`.
     Inline(String),
-    /// A path outside the context, read when the build runs.
-    Outside(PathBuf),
+    /// A file outside the context: its path, and its text as read when the
+    /// step was planned, or why it could not be read.
+    Outside {
+        path: PathBuf,
+        text: Result<String, String>,
+    },
 }
 
 #[cfg(test)]

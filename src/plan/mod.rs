@@ -3,8 +3,11 @@
 //!
 //! Every command that changes the engine (`up`, `down`, `start`, `stop`,
 //! `restart`, `build`, `pull`) is a [`Plan`] made by a pure function of the
-//! stack, the observed state and the command's options, and carried out by
-//! `apply`, which decides nothing. Each [`Step`] is one call on one resource
+//! stack, the observed state and the command's options (save that a build
+//! step carries the text of a Dockerfile outside its context, read here:
+//! [`images`]), and carried out by `apply`, which decides nothing: when a
+//! wait is over, too, is the planner's, by the condition it puts on the
+//! wait and the judges in [`wait`]. Each [`Step`] is one call on one resource
 //! and carries everything it will send (the create body is computed here, by
 //! `spec`'s pure mappings), a typed [`Cause`], and the steps it waits
 //! for, so that `apply` can run independent steps in parallel. What a step
@@ -35,6 +38,7 @@ mod swarm;
 pub mod swarm_images;
 pub mod text;
 mod up;
+pub mod wait;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -45,17 +49,18 @@ use bollard::models::{
 };
 
 use crate::diag::Diagnostic;
-use crate::engine::images::BuildRequest;
 use crate::limits::Change;
 use crate::model::stack::Condition;
 use crate::source::Span;
+use crate::spec::BuildRequest;
 use crate::spec::{CopiedFile, ObjectKind, SwarmObject};
+use wait::ServiceCondition;
 
 pub use down::{DownOptions, plan_down};
 pub use images::{ImageOptions, plan_build, plan_images, plan_pull};
 pub use lifecycle::{Lifecycle, plan_lifecycle};
 pub use select::{selection, unknown_among, unknown_services};
-pub use swarm::{SwarmSpecs, plan_swarm_down, plan_swarm_up, rolls};
+pub use swarm::{SwarmSpecs, plan_swarm_down, plan_swarm_up, plan_swarm_wait};
 pub use up::{UpOptions, plan_up, plan_wait};
 
 /// Index of a step in [`Plan::steps`].
@@ -212,14 +217,14 @@ pub enum Action {
         id: String,
     },
     /// Wait until a service has converged: the tasks of its current spec
-    /// running (or, for a job, completed). No engine change. `rolling`: this
-    /// run sent it an update that replaces its tasks, so tasks of the old
-    /// spec still running do not count until the swarm says the update is
-    /// done.
+    /// running (or, for a job, completed). No engine change. The condition
+    /// says whether this run sent it an update that replaces its tasks, so
+    /// that tasks of the old spec still running do not count until the swarm
+    /// says the update is done (see [`wait`]).
     WaitService {
         service: String,
         name: String,
-        rolling: bool,
+        condition: ServiceCondition,
     },
     /// Wait until a removed service's tasks are gone, so that its networks
     /// can be removed. No engine change.

@@ -16,17 +16,22 @@
 //! then removes the secrets, configs and networks, and waits until this
 //! engine no longer lists the networks (the swarm removes them
 //! asynchronously), so that `down` and a new `up` right after never race on
-//! a network.
+//! a network. `up --swarm --wait` then waits for each selected service to
+//! converge ([`plan_swarm_wait`]); every wait for a service says whether
+//! this run sent it an update that replaces its tasks
+//! ([`ServiceCondition`]).
 //!
 //! The specs come mapped already ([`SwarmSpecs`], from `spec`): this
 //! module only compares and orders.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
 
 use bollard::models::{NetworkCreateRequest, ServiceSpec};
 use indexmap::IndexMap;
 
 use super::resources::{self, Declared};
+use super::wait::ServiceCondition;
 use super::{Action, Cause, Plan, PlanError, StepId, UpOptions, selection};
 use crate::identity;
 use crate::model::stack::Stack;
@@ -123,7 +128,7 @@ pub fn plan_swarm_up(
                 .filter_map(|d| converged.get(d.as_str()).copied()),
         );
         let spec = spec::with_ids(spec, &objects.ids);
-        let mut rolling = false;
+        let mut condition = ServiceCondition::Converged;
         let mut dropped: Vec<Used> = Vec::new();
         let step = match by_name.get(name.as_str()) {
             None => Some(plan.push(
@@ -151,7 +156,7 @@ pub fn plan_swarm_up(
             Some(found) if found.hash.as_deref() == Some(hash.as_str()) => None,
             Some(found) => {
                 let changes = spec::service_changes(&found.spec, &by_network_id(&spec, observed));
-                rolling = rolls(&changes);
+                condition = after_update(rolls(&changes));
                 dropped = uses(&found.spec, observed)
                     .into_iter()
                     .filter(|u| !new_uses.contains(u))
@@ -191,7 +196,7 @@ pub fn plan_swarm_up(
                 Action::WaitService {
                     service: key.clone(),
                     name,
-                    rolling,
+                    condition,
                 },
                 cause,
                 vec![step],
@@ -493,8 +498,53 @@ fn remove_unused(
 
 /// Whether an update with these changes replaces the service's tasks: any
 /// change but the number of replicas does.
-pub fn rolls(changes: &[String]) -> bool {
+fn rolls(changes: &[String]) -> bool {
     changes.is_empty() || changes.iter().any(|c| !c.starts_with("replicas "))
+}
+
+/// How long the swarm may take, after an update that replaces a service's
+/// tasks, to report that it has started rolling: until then the old tasks
+/// still run and do not count. A planned guess, not a measure.
+const ROLL_START: Duration = Duration::from_secs(15);
+
+/// What a wait for a service means: after an update this run sent that
+/// replaces its tasks (`rolling`), or not.
+fn after_update(rolling: bool) -> ServiceCondition {
+    if rolling {
+        ServiceCondition::ConvergedAfterUpdate {
+            roll_start: ROLL_START,
+        }
+    } else {
+        ServiceCondition::Converged
+    }
+}
+
+/// `up --swarm --wait`, once `applied` (the plan of `up --swarm`) is done:
+/// a wait for each of the `services` named (every service when none is)
+/// to converge, after the update `applied` sent it when that replaces its
+/// tasks.
+pub fn plan_swarm_wait(stack: &Stack, applied: &Plan, services: &[String]) -> Plan {
+    let mut waits = Plan::default();
+    for svc in stack.services.values() {
+        if !services.is_empty() && !services.contains(&svc.name) {
+            continue;
+        }
+        // Sent an update that replaces its tasks in this run?
+        let rolling = applied.steps.iter().any(|st| {
+            matches!(&st.action, Action::UpdateService { service, .. } if *service == svc.name)
+                && matches!(&st.cause, Cause::ServiceChanged(c) if rolls(c))
+        });
+        waits.push(
+            Action::WaitService {
+                service: svc.name.clone(),
+                name: spec::service_name(stack, svc),
+                condition: after_update(rolling),
+            },
+            Cause::WaitFlag,
+            vec![],
+        );
+    }
+    waits
 }
 
 /// `spec` with its networks named by id, as the engine reports a deployed

@@ -10,7 +10,7 @@
 //! naming the services that use it and the nodes that cannot pull it.
 //!
 //! A pure function of the nodes, the local images and the specs, like the
-//! rest of `plan`; the CLI gathers the facts (`cli::swarm_images`).
+//! rest of `plan`; the swarm target gathers the facts (`converge::swarm_facts`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

@@ -330,7 +330,7 @@ impl Action {
                     "dockerfile_source": match &request.dockerfile {
                         None => Value::Null,
                         Some(Dockerfile::Inline(text)) => json!({ "inline": text }),
-                        Some(Dockerfile::Outside(path)) => json!({ "path": path }),
+                        Some(Dockerfile::Outside { path, .. }) => json!({ "path": path }),
                     },
                     "buildargs": r.args,
                     "labels": r.labels,

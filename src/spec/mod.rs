@@ -26,6 +26,7 @@
 //! - `resources.rs`: CPU, memory, block I/O, pids, ulimits, the restart
 //!   policy, and the `docker update` body.
 
+mod build;
 mod container;
 mod copies;
 mod network;
@@ -42,6 +43,7 @@ use std::collections::HashMap;
 
 use crate::identity;
 use crate::source::Span;
+pub use build::{BuildRequest, build_request};
 pub use container::{container, environment, healthcheck};
 pub use copies::{CopiedFile, copied_files};
 pub use network::{endpoints, network};

@@ -21,8 +21,8 @@ use bollard::models::{
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::service::STACK_NAMESPACE;
 use crate::identity;
+use crate::identity::STACK_NAMESPACE;
 use crate::model::stack::{FileObject, FileRef, Stack};
 
 /// Swarm refuses longer object names.

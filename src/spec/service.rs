@@ -52,14 +52,12 @@ use super::objects::{self, ObjectNames};
 use super::{environment, healthcheck, list, map, resource_labels, ulimits, volume_mounts};
 use crate::diag::{Diagnostic, Severity};
 use crate::identity;
+use crate::identity::STACK_NAMESPACE;
 use crate::model::stack::{
     Edge, EdgeKind, MountType, Port, Restart, Service, Stack, UpdateConfig, Volume,
 };
 use crate::source::Span;
 
-/// The label `docker stack` finds a stack's services, networks and volumes
-/// by.
-pub const STACK_NAMESPACE: &str = "com.docker.stack.namespace";
 /// The image as the stack file names it, which `docker stack deploy` also
 /// puts on the service.
 pub const STACK_IMAGE: &str = "com.docker.stack.image";

@@ -243,3 +243,33 @@ fn a_remote_build_context_is_refused_at_the_service_before_anything_runs() {
         [expect]
     );
 }
+
+#[test]
+fn a_dockerfile_outside_the_context_is_read_into_the_step_or_its_reason_kept_for_the_build() {
+    use crate::plan::images::Dockerfile;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("app")).unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    let yaml = |file: &str| {
+        format!(
+            "name: app\nservices:\n  web:\n    build:\n      context: {}\n      dockerfile: ../{file}\n",
+            dir.path().join("app").display()
+        )
+    };
+    let outside = |file: &str| {
+        let plan = plan_build(&stack(&yaml(file)), &[], false, false).unwrap();
+        let Action::Build { request, .. } = &plan.steps[0].action else {
+            panic!("{plan}")
+        };
+        assert_eq!(request.request.dockerfile, ".berth-dockerfile-web");
+        match request.dockerfile.clone() {
+            Some(Dockerfile::Outside { path, text }) => {
+                assert_eq!(path, dir.path().join("app").join(format!("../{file}")));
+                text
+            }
+            other => panic!("not outside: {other:?}"),
+        }
+    };
+    assert_eq!(outside("Dockerfile"), Ok("FROM scratch\n".to_string()));
+    assert_eq!(outside("Missing"), Err("it does not exist".to_string()));
+}

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::engine::EngineError::{self, Api, Conflict, NotFound, Unreachable};
-use crate::engine::images::BuildRequest;
 use crate::model::stack::Condition;
 use crate::plan::rules::{Refused, advice, duplicate_network, refused};
+use crate::spec::BuildRequest;
 
 fn svc() -> String {
     "web".into()

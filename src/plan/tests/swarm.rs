@@ -178,6 +178,51 @@ update service gb_web: image gb/web:1 -> gb/web:2
     assert_eq!((id.as_str(), *version), ("svc1", 7));
 }
 
+/// The condition of each `WaitService` step of `plan`, by service.
+fn wait_conditions(plan: &Plan) -> Vec<(String, wait::ServiceCondition)> {
+    plan.steps
+        .iter()
+        .filter_map(|st| match &st.action {
+            Action::WaitService {
+                service, condition, ..
+            } => Some((service.clone(), *condition)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_wait_after_an_update_that_replaces_the_tasks_says_so_with_the_grace_to_start_rolling() {
+    use wait::ServiceCondition::{Converged, ConvergedAfterUpdate};
+    let rolled = ConvergedAfterUpdate {
+        roll_start: std::time::Duration::from_secs(15),
+    };
+    let s = stack(STACK);
+    let first = swarm_up(&s, &Observed::default(), &specs("gb/web:1", 1));
+    // A first deploy creates: nothing rolls.
+    assert_eq!(wait_conditions(&first), [("api".to_string(), Converged)]);
+    // Scaling api does not replace its tasks; a new image for web does.
+    let plan = swarm_up(&s, &deployed(&first), &specs("gb/web:2", 3));
+    assert_eq!(wait_conditions(&plan), [("api".to_string(), Converged)]);
+    let waits = plan_swarm_wait(&s, &plan, &[]);
+    assert_eq!(
+        wait_conditions(&waits),
+        [
+            ("web".to_string(), rolled),
+            ("api".to_string(), Converged),
+            ("cache".to_string(), Converged),
+        ]
+    );
+    assert!(
+        waits
+            .steps
+            .iter()
+            .all(|st| st.cause == Cause::WaitFlag && st.after.is_empty())
+    );
+    let named = plan_swarm_wait(&s, &plan, &["web".to_string()]);
+    assert_eq!(wait_conditions(&named), [("web".to_string(), rolled)]);
+}
+
 #[test]
 fn a_digest_pinned_by_the_engine_is_not_a_change_of_image() {
     let old = spec("web", "gb/web:1@sha256:abc", 1);

@@ -4,10 +4,11 @@
 //! `"8080:80/udp"`, `127.0.0.1::80` (random host port). A range expands into one
 //! long-form entry per port, in the order compose prints them. The short form
 //! is read the way compose reads it (Docker's go-connections), quirks included.
-//! Checks that need the whole stack (a port published twice) are made by the
-//! caller.
+//! Checks that need the whole stack (a host port published twice) are made
+//! before `up`, by the preflight checks. [`parse_short`] and [`short_count`]
+//! serve `merge` too, which merges ports by what their short form expands to.
 
-use crate::load::resolve::Context;
+use crate::load::resolve::context::Context;
 use crate::model::Spanned;
 use crate::model::raw;
 use crate::model::stack::Port;

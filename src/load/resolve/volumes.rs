@@ -9,7 +9,7 @@ use crate::diag::Diagnostic;
 use std::path::Path;
 
 use crate::load::paths::clean_path;
-use crate::load::resolve::{Context, Defined};
+use crate::load::resolve::context::{Context, Defined};
 use crate::model::Spanned;
 use crate::model::raw;
 use crate::model::stack::*;

@@ -1,22 +1,25 @@
 //! The facts for `plan::swarm_images` on a swarm of several nodes: the nodes,
-//! this node's id and its images' registry digests; prints the warning about
-//! each image that only this node has (for `up --swarm` and `plan --swarm`).
+//! this node's id and its images' registry digests, gathered for the swarm
+//! target's snapshot; the judging is `plan::swarm_images`'.
 
 use std::collections::BTreeMap;
 
-use super::error::Error;
-use super::print_diagnostics;
-use super::session::Session;
+use super::Failure;
 use crate::diag::Diagnostic;
 use crate::engine::Engine;
+use crate::load::Loaded;
 use crate::plan::SwarmSpecs;
 use crate::plan::swarm_images::{NodeFacts, local_only_images};
 
-/// Prints one warning per image of `specs` that this node has with no
-/// registry digest and that other nodes may be asked to run. Nothing is
-/// asked of the engine beyond the node list on a one-node swarm.
-pub(super) async fn warn(engine: &Engine, s: &Session, specs: &SwarmSpecs) -> Result<(), Error> {
-    let failed = |e| Error::engine(s.mode(), &e);
+/// One warning per image of `specs` that this node has with no registry
+/// digest and that other nodes may be asked to run. Nothing is asked of the
+/// engine beyond the node list on a one-node swarm.
+pub(super) async fn local_only(
+    engine: &Engine,
+    loaded: &Loaded,
+    specs: &SwarmSpecs,
+) -> Result<Vec<Diagnostic>, Failure> {
+    let failed = Failure::Engine;
     let nodes: Vec<NodeFacts> = engine
         .list_nodes()
         .await
@@ -25,7 +28,7 @@ pub(super) async fn warn(engine: &Engine, s: &Session, specs: &SwarmSpecs) -> Re
         .map(NodeFacts::of)
         .collect();
     if nodes.len() < 2 {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let this = engine.node_id().await.map_err(failed)?;
     let mut local: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -47,7 +50,7 @@ pub(super) async fn warn(engine: &Engine, s: &Session, specs: &SwarmSpecs) -> Re
         .find(|n| n.id == this)
         .map(|n| n.hostname.clone())
         .unwrap_or_default();
-    let stack = &s.loaded().stack;
+    let stack = &loaded.stack;
     let warnings: Vec<Diagnostic> = local_only_images(&nodes, &this, &specs.services, &local)
         .iter()
         .map(|w| {
@@ -60,6 +63,5 @@ pub(super) async fn warn(engine: &Engine, s: &Session, specs: &SwarmSpecs) -> Re
             d
         })
         .collect();
-    print_diagnostics(&warnings, &s.loaded().sources);
-    Ok(())
+    Ok(warnings)
 }

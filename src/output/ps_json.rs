@@ -13,8 +13,9 @@
 //! labels, which berth does not set); labels and networks are sorted where
 //! compose prints Go's random map order.
 //!
-//! Where this stops: filtering (`--status`, services, `--all`) and sorting
-//! are `ps`'s; this module maps one listed container to one row.
+//! Where this stops: filtering (`--status`, services, `--all`), sorting
+//! and the inspect are the command's (`cli::ps`); this module maps one
+//! listed container to one row.
 
 use bollard::models::ContainerSummary;
 use serde::Serialize;

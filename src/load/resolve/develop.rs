@@ -10,7 +10,9 @@
 //! refuses the first two again for the services it follows.
 
 use crate::diag::Diagnostic;
-use crate::load::resolve::{Context, list_or_dict, one_or_many, split_command};
+use crate::load::resolve::command::split_command;
+use crate::load::resolve::context::Context;
+use crate::load::resolve::lists::{list_or_dict, one_or_many};
 use crate::model::develop::{Develop, ServiceHook, WatchAction, WatchRule};
 use crate::model::raw;
 

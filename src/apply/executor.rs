@@ -1,0 +1,445 @@
+//! The executor: carries out each step the walk starts. It sends a
+//! step's request and reads the engine's answer through the plan's table of
+//! rules ([`rules`]); passes on what a running step says (build output,
+//! pull progress); and polls a wait, fetching the facts its condition needs
+//! (an inspected container; a service and its tasks) and asking the plan's
+//! judge ([`wait`]) whether they meet it.
+//!
+//! Where it stops: it decides nothing. Which request, what a refusal means
+//! and when a wait is over are the plan's; it knows only how to send, fetch
+//! and poll, and the times it hands the judge.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bollard::models::{ContainerInspectResponse, ServiceSpec};
+
+use super::walk::{Reporter, StepResult};
+use super::{ApplyOptions, Output};
+use crate::engine::clock::now_secs;
+use crate::engine::{Engine, EngineError};
+use crate::identity;
+use crate::model::stack::Condition;
+use crate::plan::images::Dockerfile;
+use crate::plan::rules::{self, Refused};
+use crate::plan::wait::{self, Readiness, ServiceCondition, Times};
+use crate::plan::{Action, BuildStep};
+use crate::spec::{self, ObjectKind};
+
+/// How often a `Wait` step looks at its container.
+const POLL: Duration = Duration::from_millis(150);
+/// How much of a failed container's log an error shows.
+const LOG_LINES: usize = 15;
+
+/// Sends one step's call and reads the answer through the plan's rules.
+pub(super) struct Executor {
+    engine: Engine,
+    opts: ApplyOptions,
+    /// When this run began to apply, in Unix seconds, for the judge of a
+    /// service's convergence (see [`Times`]).
+    run_started: i64,
+    /// The ids of the secrets and configs this run created, by kind and
+    /// name: a service spec names them by id, which only the engine gives.
+    object_ids: Mutex<HashMap<(ObjectKind, String), String>>,
+}
+
+impl Executor {
+    pub(super) fn new(engine: Engine, opts: ApplyOptions, run_started: i64) -> Executor {
+        Executor {
+            engine,
+            opts,
+            run_started,
+            object_ids: Mutex::default(),
+        }
+    }
+
+    pub(super) async fn run(&self, action: &Action, out: &Reporter) -> StepResult {
+        let e = &self.engine;
+        let result: crate::engine::Result<Option<String>> = match action {
+            Action::CreateNetwork { request, .. } => match e.create_network(request).await {
+                Ok(created) if rules::duplicate_network(&created.warning) => {
+                    let _ = e.remove_network(&created.id).await;
+                    return StepResult::noted("already existed");
+                }
+                other => other.map(|_| None),
+            },
+            Action::CreateVolume { request, .. } => e.create_volume(request).await.map(|_| None),
+            Action::CreateDirectory { path, .. } => return create_directory(path),
+            Action::CreateContainer {
+                name,
+                platform,
+                request,
+                ..
+            } => e
+                .create_container(name, platform.as_deref(), request)
+                .await
+                .map(|_| None),
+            Action::Rename { id, to, .. } => e.rename_container(id, to).await.map(|_| None),
+            Action::Start { name, .. } => e.start_container(name).await.map(|_| None),
+            Action::CopyFile { name, file, .. } => match file.tar() {
+                Ok(tar) => e.upload_to_container(name, tar).await.map(|_| None),
+                Err(err) => {
+                    return StepResult::Failed(format!("cannot pack {}: {err}", file.target));
+                }
+            },
+            Action::Update { id, request, .. } => {
+                e.update_container(id, request).await.map(|_| None)
+            }
+            Action::Connect {
+                name,
+                network,
+                endpoint,
+                ..
+            } => e
+                .connect_network(name, network, endpoint.as_ref().clone())
+                .await
+                .map(|_| None),
+            Action::Disconnect { name, network, .. } => {
+                e.disconnect_network(name, network).await.map(|_| None)
+            }
+            Action::Wait {
+                service,
+                name,
+                condition,
+                required,
+            } => return self.wait(service, name, *condition, *required).await,
+            Action::Stop { id, timeout, .. } => e.stop_container(id, *timeout).await.map(|_| None),
+            Action::Restart { id, timeout, .. } => {
+                e.restart_container(id, *timeout).await.map(|_| None)
+            }
+            Action::Remove { id, .. } => e.remove_container(id, false).await.map(|_| None),
+            Action::RemoveNetwork { name } => e.remove_network(name).await.map(|_| None),
+            Action::RemoveVolume { name } => e.remove_volume(name).await.map(|_| None),
+            Action::Build { service, request } => return self.build(service, request, out).await,
+            Action::CreateService { request, .. } => match self.with_object_ids(request).await {
+                Ok(spec) => e.create_service(&spec).await.map(|_| None),
+                Err(failed) => return failed,
+            },
+            Action::UpdateService {
+                id,
+                version,
+                request,
+                ..
+            } => match self.with_object_ids(request).await {
+                Ok(spec) => e.update_service(id, *version, &spec).await.map(|_| None),
+                Err(failed) => return failed,
+            },
+            Action::CreateObject { object } => match e.create_object(object).await {
+                Ok(id) => {
+                    let key = (object.kind, object.name.clone());
+                    self.object_ids
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(key, id);
+                    Ok(None)
+                }
+                Err(err) => Err(err),
+            },
+            Action::RemoveObject { kind, id, .. } => e.remove_object(*kind, id).await.map(|_| None),
+            Action::RemoveService { id, .. } => e.remove_service(id).await.map(|_| None),
+            Action::WaitService {
+                service,
+                name,
+                condition,
+            } => {
+                let (condition, run_started) = (*condition, self.run_started);
+                let waiting_since = now_secs();
+                let check =
+                    move |e, n| service_converged(e, n, condition, run_started, waiting_since);
+                return match self.poll(name, check).await {
+                    Polled::Ready => StepResult::done(),
+                    Polled::Interrupted => StepResult::Interrupted,
+                    Polled::Failed(why) => StepResult::Failed(format!("service {service}: {why}")),
+                };
+            }
+            Action::WaitNetworkGone { name } => {
+                return match self.poll(name, network_gone).await {
+                    Polled::Ready => StepResult::done(),
+                    Polled::Interrupted => StepResult::Interrupted,
+                    Polled::Failed(why) => StepResult::Failed(why),
+                };
+            }
+            Action::WaitServiceGone { name, id } => {
+                let gone = |engine, _| service_gone(engine, id.clone());
+                return match self.poll(name, gone).await {
+                    Polled::Ready => StepResult::done(),
+                    Polled::Interrupted => StepResult::Interrupted,
+                    Polled::Failed(why) => StepResult::Failed(why),
+                };
+            }
+            Action::Pull { image, optional } => {
+                let pulled = e
+                    .pull_image(image, |ev| out.send(Output::Pull(ev.clone())))
+                    .await;
+                return match pulled {
+                    Ok(()) => StepResult::done(),
+                    Err(err) if *optional => {
+                        StepResult::Warning(format!("cannot pull {image}: {err}"))
+                    }
+                    Err(err) => StepResult::Failed(format!("cannot pull {image}: {err}")),
+                };
+            }
+        };
+        match result {
+            Ok(note) => StepResult::Done { note },
+            Err(err) => match rules::refused(action, &err) {
+                Refused::Done(note) => StepResult::Done {
+                    note: note.map(str::to_string),
+                },
+                Refused::DoneIfOurs => self.if_ours(action, err).await,
+                Refused::Failed => match rules::advice(action, &err) {
+                    Some(help) => StepResult::Failed(format!("{err}\n  help: {help}")),
+                    None => match crate::host_port::advice(e, action, &err).await {
+                        Some(help) => StepResult::Failed(format!("{err}\n  help: {help}")),
+                        None => StepResult::Failed(err.to_string()),
+                    },
+                },
+            },
+        }
+    }
+
+    /// `spec` with the id of each secret and config it references: those
+    /// this run created, else the engine's answer for the name (objects
+    /// that existed before, or that an interrupted run created).
+    async fn with_object_ids(&self, spec: &ServiceSpec) -> Result<ServiceSpec, StepResult> {
+        let mut ids = HashMap::new();
+        for (kind, name) in spec::without_ids(spec) {
+            let known = self
+                .object_ids
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&(kind, name.clone()))
+                .cloned();
+            let id = match known {
+                Some(found) => found,
+                None => self
+                    .engine
+                    .object_id(kind, &name)
+                    .await
+                    .map_err(|e| StepResult::Failed(format!("{} {name}: {e}", kind.word())))?,
+            };
+            ids.insert((kind, name), id);
+        }
+        Ok(spec::with_ids(spec.clone(), &ids))
+    }
+
+    /// The rule for a name already taken: done when the container under the
+    /// name carries the project's label.
+    async fn if_ours(&self, action: &Action, err: EngineError) -> StepResult {
+        let Action::CreateContainer { name, .. } = action else {
+            return StepResult::Failed(err.to_string());
+        };
+        match self.engine.inspect_container(name).await {
+            Ok(info) if labelled(&info, &self.opts.project) => StepResult::noted("already existed"),
+            _ => StepResult::Failed(err.to_string()),
+        }
+    }
+
+    /// Packs the context and builds; the image id is the step's note.
+    async fn build(&self, service: &str, step: &BuildStep, out: &Reporter) -> StepResult {
+        let failed =
+            |why: String| StepResult::Failed(format!("cannot build service {service}: {why}"));
+        let context = step.context.clone();
+        let shown = context.display().to_string();
+        // The context is read now, as `docker build` reads it when it sends.
+        if !context.is_dir() {
+            return failed(format!("the build context {shown} is not a directory"));
+        }
+        let inline = match &step.dockerfile {
+            None => {
+                let path = context.join(&step.request.dockerfile);
+                if !path.is_file() {
+                    return failed(format!("there is no Dockerfile at {}", path.display()));
+                }
+                None
+            }
+            Some(Dockerfile::Inline(text)) => Some(text.clone()),
+            Some(Dockerfile::Outside { path, text }) => match text {
+                Ok(text) => Some(text.clone()),
+                Err(e) => {
+                    return failed(format!(
+                        "cannot read the Dockerfile {}: {e}",
+                        path.display()
+                    ));
+                }
+            },
+        };
+        let dockerfile = step.request.dockerfile.clone();
+        let dir = context.clone();
+        let packed = tokio::task::spawn_blocking(move || {
+            crate::engine::context::context_tar(&dir, &dockerfile, inline.as_deref())
+        })
+        .await;
+        let tar = match packed {
+            Ok(Ok(tar)) => tar,
+            Ok(Err(e)) => return failed(format!("cannot read the context {shown}: {e}")),
+            Err(e) => return failed(e.to_string()),
+        };
+        match self
+            .engine
+            .build_image(&step.request, tar, |line| {
+                out.send(Output::Line(line.to_string()))
+            })
+            .await
+        {
+            Ok(id) => StepResult::Done { note: Some(id) },
+            Err(e) => failed(e.to_string()),
+        }
+    }
+
+    /// Polls the container until it meets `condition`, fails, or the time is
+    /// up. A failure carries the tail of the container's log.
+    async fn wait(
+        &self,
+        service: &str,
+        name: &str,
+        condition: Condition,
+        required: bool,
+    ) -> StepResult {
+        let check = |engine: Engine, name: String| async move {
+            match engine.inspect_container(&name).await {
+                Ok(info) => wait::readiness(condition, &info),
+                Err(EngineError::NotFound(_)) => {
+                    Readiness::Failed(format!("container {name} does not exist"))
+                }
+                Err(err) => Readiness::Failed(err.to_string()),
+            }
+        };
+        let reason = match self.poll(name, check).await {
+            Polled::Ready => return StepResult::done(),
+            Polled::Interrupted => return StepResult::Interrupted,
+            Polled::Failed(reason) => reason,
+        };
+        let mut message = format!(
+            "service {service} did not meet its condition {}: {reason}",
+            condition.as_str()
+        );
+        if let Ok(log) = self.engine.logs_tail(name, LOG_LINES).await {
+            let log = log.trim_end();
+            if !log.is_empty() {
+                message.push_str(&format!("\nlast lines of {name}'s log:\n{log}"));
+            }
+        }
+        if required {
+            StepResult::Failed(message)
+        } else {
+            StepResult::Warning(format!("{message}\n(required: false, so berth goes on)"))
+        }
+    }
+}
+
+/// How a poll ended.
+enum Polled {
+    Ready,
+    /// Ctrl-C: a wait changes nothing, so it gives up at once.
+    Interrupted,
+    Failed(String),
+}
+
+impl Executor {
+    /// Polls `check` on `name` until it says ready, fails, or the time is
+    /// up.
+    async fn poll<F, Fut>(&self, name: &str, check: F) -> Polled
+    where
+        F: Fn(Engine, String) -> Fut,
+        Fut: Future<Output = Readiness>,
+    {
+        let deadline = tokio::time::Instant::now() + self.opts.wait_timeout;
+        let mut cancel = self.opts.cancel.clone();
+        let mut last = String::new();
+        loop {
+            match check(self.engine.clone(), name.to_string()).await {
+                Readiness::Ready => return Polled::Ready,
+                Readiness::Failed(reason) => return Polled::Failed(reason),
+                Readiness::Pending(why) => last = format!(": {why}"),
+                Readiness::NotYet => {}
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Polled::Failed(format!(
+                    "{name} did not get there within {}s (--wait-timeout){last}",
+                    self.opts.wait_timeout.as_secs()
+                ));
+            }
+            let sleep = tokio::time::sleep(POLL);
+            match cancel.as_mut() {
+                Some(rx) => {
+                    tokio::select! {
+                        () = sleep => {}
+                        changed = rx.changed() => {
+                            if changed.is_err() {
+                                cancel = None;
+                            } else if *rx.borrow() {
+                                return Polled::Interrupted;
+                            }
+                        }
+                    }
+                }
+                None => sleep.await,
+            }
+        }
+    }
+}
+
+/// Fetches a Swarm service and its tasks, and asks the plan's judge
+/// whether it meets `condition`.
+async fn service_converged(
+    engine: Engine,
+    name: String,
+    condition: ServiceCondition,
+    run_started: i64,
+    waiting_since: i64,
+) -> Readiness {
+    let service = match engine.inspect_service(&name).await {
+        Ok(s) => s,
+        Err(e) => return Readiness::Failed(e.to_string()),
+    };
+    let tasks = match engine.service_tasks(&name).await {
+        Ok(t) => t,
+        Err(e) => return Readiness::Failed(e.to_string()),
+    };
+    let times = Times {
+        run_started,
+        waiting_since,
+        now: now_secs(),
+    };
+    wait::converged(condition, &service, &tasks, times)
+}
+
+/// Whether a removed service's tasks are all gone.
+async fn service_gone(engine: Engine, id: String) -> Readiness {
+    // Not a `service` filter: the engine resolves it to a service first and
+    // answers 404 as soon as the service is removed, while its tasks still
+    // run and hold their networks (measured on 20.10).
+    match engine.all_tasks().await {
+        Ok(tasks) => wait::service_gone(&id, &tasks),
+        Err(e) => Readiness::Failed(e.to_string()),
+    }
+}
+
+/// Whether a removed network is gone from this engine's list.
+async fn network_gone(engine: Engine, name: String) -> Readiness {
+    match engine.list_networks("", std::slice::from_ref(&name)).await {
+        Ok(found) => wait::network_gone(&name, &found),
+        Err(e) => Readiness::Failed(e.to_string()),
+    }
+}
+
+/// A bind source, made as `docker run -v` would; one that exists by now is
+/// done (see [`rules`]).
+fn create_directory(path: &Path) -> StepResult {
+    match std::fs::create_dir_all(path) {
+        Ok(()) => StepResult::done(),
+        Err(e) => StepResult::Failed(format!("cannot create {}: {e}", path.display())),
+    }
+}
+
+fn labelled(info: &ContainerInspectResponse, project: &str) -> bool {
+    info.config
+        .as_ref()
+        .and_then(|c| c.labels.as_ref())
+        .and_then(|l| l.get(identity::PROJECT))
+        .is_some_and(|p| p == project)
+}

@@ -1,0 +1,404 @@
+//! When a wait step is over: the condition the planner puts on it, and the
+//! judges that say whether the facts meet it.
+//!
+//! A container's `Wait` carries its dependency's [`Condition`], judged by
+//! [`readiness`]; a Swarm service's `WaitService` carries a
+//! [`ServiceCondition`], judged by [`converged`]; the waits for what a
+//! removal leaves behind are judged by [`service_gone`] and
+//! [`network_gone`]. Every judge is a pure function of the condition, what
+//! the executor fetched and, for a service, the [`Times`] it was given.
+//!
+//! Where it stops: nothing here calls the engine, reads the clock or polls;
+//! `apply`'s executor fetches the facts, asks the judge, and polls until the
+//! answer is not [`Readiness::NotYet`] or the time is up.
+
+use std::time::Duration;
+
+use bollard::models::{ContainerInspectResponse, Network, Service, Task};
+
+use crate::engine::clock::timestamp_secs;
+use crate::model::stack::Condition;
+
+/// A judge's answer.
+#[derive(Debug, PartialEq)]
+pub enum Readiness {
+    Ready,
+    NotYet,
+    /// Not yet, and this is what to say if the wait runs out.
+    Pending(String),
+    Failed(String),
+}
+
+/// Whether an inspected container meets a dependency condition, as compose
+/// judges it: `service_started` once it has started (even if it has exited
+/// since), `service_healthy` on a healthy health check and failed as soon as
+/// it exits or turns unhealthy, `service_completed_successfully` on exit 0.
+pub fn readiness(condition: Condition, info: &ContainerInspectResponse) -> Readiness {
+    use bollard::models::{ContainerStateStatusEnum as S, HealthStatusEnum as H};
+    let state = info.state.as_ref();
+    let status = state.and_then(|s| s.status).unwrap_or(S::EMPTY);
+    let code = state.and_then(|s| s.exit_code).unwrap_or(0);
+    let health = state
+        .and_then(|s| s.health.as_ref())
+        .and_then(|h| h.status)
+        .unwrap_or(H::NONE);
+    let exited = matches!(status, S::EXITED | S::DEAD);
+    match condition {
+        Condition::ServiceStarted => match status {
+            S::EMPTY | S::CREATED => Readiness::NotYet,
+            _ => Readiness::Ready,
+        },
+        // Exited first: the engine marks an exited container unhealthy too,
+        // and the exit is the more useful thing to say.
+        Condition::ServiceHealthy => match health {
+            _ if exited => Readiness::Failed(format!("it exited with code {code}")),
+            H::HEALTHY => Readiness::Ready,
+            H::UNHEALTHY => Readiness::Failed("its health check reports unhealthy".into()),
+            H::NONE | H::EMPTY if status == S::RUNNING => {
+                Readiness::Failed("it has no health check".into())
+            }
+            _ => Readiness::NotYet,
+        },
+        Condition::ServiceCompletedSuccessfully => match status {
+            S::EXITED if code == 0 => Readiness::Ready,
+            S::EXITED | S::DEAD => Readiness::Failed(format!("it exited with code {code}")),
+            _ => Readiness::NotYet,
+        },
+    }
+}
+
+/// What a `WaitService` step waits for, as the planner states it: the
+/// service converged, judged as `docker service` progress judges it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceCondition {
+    /// Every task of the service's current spec running (for a job,
+    /// complete), as many as the spec asks for.
+    Converged,
+    /// The same, after an update this run sent that replaces the service's
+    /// tasks. Right after such an update, before the swarm has started
+    /// rolling, the old tasks still run: the service is not converged until
+    /// the swarm reports the update; but for no longer than `roll_start`,
+    /// should the swarm find nothing to roll.
+    ConvergedAfterUpdate { roll_start: Duration },
+}
+
+/// The times [`converged`] needs, in Unix seconds, as the executor knows
+/// them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Times {
+    /// When this run began to apply: a service's update status that started
+    /// before then (by more than a second) is an earlier update's, not one
+    /// this run may have sent.
+    pub run_started: i64,
+    /// When this wait began.
+    pub waiting_since: i64,
+    pub now: i64,
+}
+
+/// Whether a Swarm service has converged, as `docker service` progress
+/// judges it: every task of the current spec running (or, for a job,
+/// completed), as many as the spec asks for; a paused or rolled-back update
+/// is a failure, with the tasks' errors. `tasks` are the service's tasks.
+pub fn converged(
+    condition: ServiceCondition,
+    service: &Service,
+    tasks: &[Task],
+    times: Times,
+) -> Readiness {
+    use bollard::models::{ServiceUpdateStatusStateEnum as U, TaskState as T};
+    // An update status from before this run is an earlier update's, not
+    // the one this run may have sent.
+    let since = times.run_started - 1;
+    // Each failed task's own words: its error, else its status message.
+    let errors: Vec<String> = tasks
+        .iter()
+        .filter_map(|t| {
+            let status = t.status.as_ref()?;
+            let failed = matches!(status.state, Some(T::FAILED | T::REJECTED));
+            status
+                .err
+                .clone()
+                .filter(|e| !e.is_empty())
+                .or_else(|| status.message.clone().filter(|_| failed))
+        })
+        .collect();
+
+    let current = service.update_status.as_ref().filter(|u| {
+        u.started_at
+            .as_deref()
+            .and_then(timestamp_secs)
+            .is_none_or(|t| t >= since)
+    });
+    let update_message = current
+        .and_then(|u| u.message.clone())
+        .filter(|m| !m.is_empty());
+    let with_errors = |what: &str| {
+        let mut text = what.to_string();
+        if let Some(m) = &update_message {
+            text.push_str(&format!(" ({m})"));
+        }
+        if let Some(last) = errors.last() {
+            text.push_str(&format!("; task error: {last}"));
+        }
+        text
+    };
+    if let ServiceCondition::ConvergedAfterUpdate { roll_start } = condition {
+        let waited = times.now - times.waiting_since;
+        let roll_start = i64::try_from(roll_start.as_secs()).unwrap_or(i64::MAX);
+        if current.is_none() && waited < roll_start {
+            return Readiness::NotYet;
+        }
+    }
+    if let Some(state) = current.and_then(|u| u.state) {
+        match state {
+            U::PAUSED => return Readiness::Failed(with_errors("its update is paused")),
+            U::ROLLBACK_STARTED | U::ROLLBACK_PAUSED | U::ROLLBACK_COMPLETED => {
+                return Readiness::Failed(with_errors("its update was rolled back"));
+            }
+            U::UPDATING => return Readiness::NotYet,
+            U::COMPLETED | U::EMPTY => {}
+        }
+    }
+    let mode = service
+        .spec
+        .as_ref()
+        .and_then(|s| s.mode.clone())
+        .unwrap_or_default();
+    let job = mode.replicated_job.is_some() || mode.global_job.is_some();
+    let (wanted, done) = if job {
+        (T::COMPLETE, T::COMPLETE)
+    } else {
+        (T::RUNNING, T::RUNNING)
+    };
+    let current: Vec<_> = tasks
+        .iter()
+        .filter(|t| t.desired_state == Some(wanted))
+        .collect();
+    let finished = current
+        .iter()
+        .filter(|t| t.status.as_ref().and_then(|s| s.state) == Some(done))
+        .count();
+    let needed = match mode.replicated.as_ref().and_then(|r| r.replicas) {
+        Some(n) => usize::try_from(n).unwrap_or(0),
+        None if mode.global.is_some() => current.len().max(1),
+        None => mode
+            .replicated_job
+            .as_ref()
+            .and_then(|j| j.total_completions.or(j.max_concurrent))
+            .map_or(current.len().max(1), |n| usize::try_from(n).unwrap_or(0)),
+    };
+    if finished >= needed && finished == current.len() {
+        Readiness::Ready
+    } else if errors.is_empty() {
+        Readiness::NotYet
+    } else {
+        // The swarm retries failed tasks: not a failure yet, but what to
+        // say if the wait runs out.
+        Readiness::Pending(with_errors(&format!(
+            "{finished} of {needed} tasks running"
+        )))
+    }
+}
+
+/// Whether a removed service's tasks are all gone, from the list of every
+/// task: none of them is the service's (by its id, which the engine no
+/// longer resolves from the name).
+pub fn service_gone(id: &str, all_tasks: &[Task]) -> Readiness {
+    if all_tasks
+        .iter()
+        .any(|t| t.service_id.as_deref() == Some(id))
+    {
+        Readiness::NotYet
+    } else {
+        Readiness::Ready
+    }
+}
+
+/// Whether a removed network is gone from this engine's list of networks
+/// by that name.
+pub fn network_gone(name: &str, found: &[Network]) -> Readiness {
+    if found.iter().any(|n| n.name.as_deref() == Some(name)) {
+        Readiness::NotYet
+    } else {
+        Readiness::Ready
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inspected(status: &str, health: Option<&str>, code: i64) -> ContainerInspectResponse {
+        serde_json::from_value(serde_json::json!({
+            "State": {
+                "Status": status,
+                "ExitCode": code,
+                "Health": health.map(|h| serde_json::json!({ "Status": h })),
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn service_healthy_fails_fast_when_the_dependency_exits_or_turns_unhealthy() {
+        let c = Condition::ServiceHealthy;
+        assert_eq!(
+            readiness(c, &inspected("running", Some("starting"), 0)),
+            Readiness::NotYet
+        );
+        assert_eq!(
+            readiness(c, &inspected("running", Some("healthy"), 0)),
+            Readiness::Ready
+        );
+        assert_eq!(
+            readiness(c, &inspected("running", Some("unhealthy"), 0)),
+            Readiness::Failed("its health check reports unhealthy".into())
+        );
+        assert_eq!(
+            readiness(c, &inspected("exited", Some("unhealthy"), 3)),
+            Readiness::Failed("it exited with code 3".into())
+        );
+        assert_eq!(
+            readiness(c, &inspected("running", None, 0)),
+            Readiness::Failed("it has no health check".into())
+        );
+    }
+
+    #[test]
+    fn service_completed_successfully_needs_exit_code_0() {
+        let c = Condition::ServiceCompletedSuccessfully;
+        assert_eq!(
+            readiness(c, &inspected("running", None, 0)),
+            Readiness::NotYet
+        );
+        assert_eq!(
+            readiness(c, &inspected("exited", None, 0)),
+            Readiness::Ready
+        );
+        assert_eq!(
+            readiness(c, &inspected("exited", None, 1)),
+            Readiness::Failed("it exited with code 1".into())
+        );
+    }
+
+    #[test]
+    fn service_started_is_met_once_the_container_has_started() {
+        let c = Condition::ServiceStarted;
+        assert_eq!(
+            readiness(c, &inspected("created", None, 0)),
+            Readiness::NotYet
+        );
+        assert_eq!(
+            readiness(c, &inspected("running", None, 0)),
+            Readiness::Ready
+        );
+        assert_eq!(
+            readiness(c, &inspected("exited", None, 0)),
+            Readiness::Ready
+        );
+    }
+
+    /// A replicated service of `replicas`, with `update` as its update
+    /// status (`[state, started_at]`).
+    fn service(replicas: i64, update: Option<[&str; 2]>) -> Service {
+        serde_json::from_value(serde_json::json!({
+            "Spec": { "Mode": { "Replicated": { "Replicas": replicas } } },
+            "UpdateStatus": update.map(|[state, at]| serde_json::json!({
+                "State": state,
+                "StartedAt": at,
+                "Message": "update paused due to failure",
+            })),
+        }))
+        .unwrap()
+    }
+
+    /// A task that should run, in `state`, with `err`.
+    fn task(state: &str, err: Option<&str>) -> Task {
+        serde_json::from_value(serde_json::json!({
+            "DesiredState": "running",
+            "Status": { "State": state, "Err": err },
+        }))
+        .unwrap()
+    }
+
+    /// 2024-05-01T10:11:12Z.
+    const T0: i64 = 1_714_558_272;
+
+    fn times(waited: i64) -> Times {
+        Times {
+            run_started: T0,
+            waiting_since: T0 + 5,
+            now: T0 + 5 + waited,
+        }
+    }
+
+    const AFTER_UPDATE: ServiceCondition = ServiceCondition::ConvergedAfterUpdate {
+        roll_start: Duration::from_secs(15),
+    };
+
+    #[test]
+    fn a_service_converges_when_as_many_tasks_run_as_it_asks_for() {
+        let running = [task("running", None), task("running", None)];
+        let s = service(2, None);
+        let c = ServiceCondition::Converged;
+        assert_eq!(converged(c, &s, &running, times(0)), Readiness::Ready);
+        let one = [task("running", None), task("starting", None)];
+        assert_eq!(converged(c, &s, &one, times(0)), Readiness::NotYet);
+        let failing = [task("running", None), task("failed", Some("exit 1"))];
+        assert_eq!(
+            converged(c, &s, &failing, times(0)),
+            Readiness::Pending("1 of 2 tasks running; task error: exit 1".into())
+        );
+    }
+
+    #[test]
+    fn after_an_update_the_old_tasks_count_only_once_the_grace_to_start_rolling_is_over() {
+        let running = [task("running", None)];
+        let s = service(1, None);
+        assert_eq!(
+            converged(AFTER_UPDATE, &s, &running, times(14)),
+            Readiness::NotYet
+        );
+        assert_eq!(
+            converged(AFTER_UPDATE, &s, &running, times(15)),
+            Readiness::Ready
+        );
+        let c = ServiceCondition::Converged;
+        assert_eq!(converged(c, &s, &running, times(0)), Readiness::Ready);
+    }
+
+    #[test]
+    fn an_update_status_from_before_the_run_is_an_earlier_runs() {
+        let running = [task("running", None)];
+        // Paused since this run began (a second's slack): a failure.
+        let paused = service(1, Some(["paused", "2024-05-01T10:11:11Z"]));
+        assert_eq!(
+            converged(AFTER_UPDATE, &paused, &running, times(0)),
+            Readiness::Failed("its update is paused (update paused due to failure)".into())
+        );
+        // Paused before it: not this run's, so the tasks decide.
+        let earlier = service(1, Some(["paused", "2024-05-01T10:11:10Z"]));
+        let c = ServiceCondition::Converged;
+        assert_eq!(converged(c, &earlier, &running, times(0)), Readiness::Ready);
+        let rolled_back = service(1, Some(["rollback_completed", "2024-05-01T10:11:20Z"]));
+        assert_eq!(
+            converged(c, &rolled_back, &running, times(0)),
+            Readiness::Failed("its update was rolled back (update paused due to failure)".into())
+        );
+    }
+
+    #[test]
+    fn a_removal_is_over_when_nothing_by_its_id_or_name_is_listed() {
+        let of = |id: &str| -> Task {
+            serde_json::from_value(serde_json::json!({ "ServiceID": id })).unwrap()
+        };
+        assert_eq!(service_gone("a", &[of("b")]), Readiness::Ready);
+        assert_eq!(service_gone("a", &[of("b"), of("a")]), Readiness::NotYet);
+        let net: Network = serde_json::from_value(serde_json::json!({ "Name": "n" })).unwrap();
+        assert_eq!(
+            network_gone("n", std::slice::from_ref(&net)),
+            Readiness::NotYet
+        );
+        assert_eq!(network_gone("m", &[net]), Readiness::Ready);
+    }
+}
