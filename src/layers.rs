@@ -2,15 +2,20 @@
 //! imports what sits above it.
 //!
 //! ```text
-//! model  <-  load, spec  <-  engine, observe  <-  plan, preflight  <-  apply, watch, output, cli
+//! model  <-  load, spec  <-  engine, observe  <-  plan, preflight  <-  apply, converge, watch, output, cli
 //! ```
+//!
+//! And no two modules import each other, directly or round a circle: at
+//! every level of the tree, the imports among sibling modules form no
+//! cycle (a child may use its parent's items; that is no circle).
 //!
 //! `model` is the stack as data; `load` makes it from files and `spec` maps
 //! it to what the engine is sent, and neither knows the other; `engine` (the
 //! adapter over bollard) and `observe` read the engine; the plan and the
-//! layers above it decide. A test that reads the sources (not a tool that
-//! runs in CI separately) keeps this true from now on: an import that
-//! crosses a layer upwards fails it, naming the file and the line.
+//! layers above it decide. Tests that read the sources (not a tool that
+//! runs in CI separately) keep this true from now on: an import that
+//! crosses a layer upwards, or closes a circle, fails them, naming the
+//! files and the lines.
 //!
 //! Test-only code (a `#[cfg(test)] mod` and the files it names) may reach
 //! up: the engine's live tests drive the whole pipeline.
@@ -18,7 +23,15 @@
 use std::path::{Path, PathBuf};
 
 /// The plan and everything above it: no lower module imports these.
-const ABOVE_PLAN: &[&str] = &["plan", "preflight", "apply", "watch", "output", "cli"];
+const ABOVE_PLAN: &[&str] = &[
+    "plan",
+    "preflight",
+    "apply",
+    "converge",
+    "watch",
+    "output",
+    "cli",
+];
 
 /// Each lower module, and the lower modules it must not import either.
 const RULES: &[(&str, &[&str])] = &[
@@ -162,4 +175,233 @@ fn the_check_sees_an_import_and_passes_over_comments_and_tests() {
         "use a;\n// crate::plan\nfn f() {}\n#[cfg(test)]\nmod tests {\n    use crate::plan;\n}\n";
     let shipped: Vec<&str> = shipped_lines(text).into_iter().map(|(_, l)| l).collect();
     assert_eq!(shipped, ["use a;", "fn f() {}", "#[cfg(test)]"]);
+}
+
+/// A module's path in the crate: `src/a/b.rs` and `src/a/b/mod.rs` are
+/// `["a", "b"]`.
+fn module_path(file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix(src()).unwrap_or(file).with_extension("");
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.last().is_some_and(|p| p == "mod") {
+        parts.pop();
+    }
+    parts
+}
+
+/// The module paths `line` refers to (`crate::a::b`, `super::c`,
+/// `crate::{a, b::c}`), as written, from a file of module `me`.
+fn references(line: &str, me: &[String]) -> Vec<Vec<String>> {
+    let ident = |s: &str| -> Vec<String> {
+        s.split("::")
+            .map(|seg| {
+                seg.chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect::<String>()
+            })
+            .take_while(|seg| !seg.is_empty())
+            .collect()
+    };
+    let mut out = Vec::new();
+    for (i, _) in line.match_indices("crate::") {
+        if i > 0 && line[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let rest = &line[i + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let inner = group.split('}').next().unwrap_or("");
+            out.extend(inner.split(',').map(|item| ident(item.trim())));
+        } else {
+            out.push(ident(rest));
+        }
+    }
+    // `super::` is relative to the module that holds this one.
+    let mut at = line;
+    while let Some(i) = at.find("super::") {
+        let before = &line[..line.len() - at.len() + i];
+        at = &at[i..];
+        if before.ends_with("super::")
+            || before.ends_with(|c: char| c.is_alphanumeric() || c == '_')
+        {
+            at = &at["super::".len()..];
+            continue;
+        }
+        let mut base: Vec<String> = me.to_vec();
+        while let Some(rest) = at.strip_prefix("super::") {
+            base.pop();
+            at = rest;
+        }
+        base.extend(ident(at));
+        out.push(base);
+    }
+    out.retain(|p| !p.is_empty());
+    out
+}
+
+#[test]
+fn no_modules_import_each_other_round_a_circle() {
+    use std::collections::BTreeSet;
+    let mut files = Vec::new();
+    let mut dirs = vec![src()];
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let skipped = test_only(&files);
+    let files: Vec<PathBuf> = files
+        .into_iter()
+        .filter(|f| !skipped.iter().any(|s| f.starts_with(s)))
+        .filter(|f| !matches!(module_path(f).as_slice(), [m] if m == "lib" || m == "main"))
+        .collect();
+    assert!(
+        files.len() > 80,
+        "the sources were not found under {:?}",
+        src()
+    );
+    let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_path(f)).collect();
+    // The module a path names: its longest prefix that is a module.
+    let resolve = |path: &[String]| -> Option<Vec<String>> {
+        (1..=path.len())
+            .rev()
+            .map(|n| path[..n].to_vec())
+            .find(|p| modules.contains(p))
+    };
+    // Edges between siblings: (parent, from child, to child) -> where.
+    let mut edges = Edges::new();
+    for file in &files {
+        let me = module_path(file);
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in shipped_lines(&text) {
+            for path in references(line, &me) {
+                let Some(to) = resolve(&path) else { continue };
+                let common = me.iter().zip(&to).take_while(|(a, b)| a == b).count();
+                if common == me.len() || common == to.len() {
+                    continue; // a module and its ancestor or descendant
+                }
+                let parent = me[..common].to_vec();
+                let at = format!(
+                    "{}:{n}: {}",
+                    file.strip_prefix(src()).unwrap_or(file).display(),
+                    line.trim()
+                );
+                edges
+                    .entry((parent, me[common].clone(), to[common].clone()))
+                    .or_insert(at);
+            }
+        }
+    }
+    let found = circles(&edges);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// Imports between sibling modules: (parent, from child, to child) -> the
+/// line that imports.
+type Edges = std::collections::BTreeMap<(Vec<String>, String, String), String>;
+
+/// Every circle among the children of one parent, each once, with one
+/// import per edge: a depth-first search from each child.
+fn circles(edges: &Edges) -> Vec<String> {
+    use std::collections::BTreeSet;
+    let mut found = Vec::new();
+    let parents: BTreeSet<&Vec<String>> = edges.keys().map(|(p, _, _)| p).collect();
+    for parent in parents {
+        let next = |from: &str| -> Vec<&str> {
+            edges
+                .keys()
+                .filter(|(p, a, _)| p == parent && a == from)
+                .map(|(_, _, b)| b.as_str())
+                .collect()
+        };
+        let kids: BTreeSet<&str> = edges
+            .keys()
+            .filter(|(p, _, _)| p == parent)
+            .map(|(_, a, _)| a.as_str())
+            .collect();
+        let mut reported: BTreeSet<BTreeSet<String>> = BTreeSet::new();
+        for start in kids {
+            // Paths from `start`, kept short: a circle is found from any of
+            // its members.
+            let mut stack: Vec<Vec<&str>> = vec![vec![start]];
+            let mut seen: BTreeSet<&str> = BTreeSet::new();
+            while let Some(path) = stack.pop() {
+                let last = *path.last().unwrap();
+                for n in next(last) {
+                    if n == start {
+                        let members: BTreeSet<String> =
+                            path.iter().map(|s| s.to_string()).collect();
+                        if reported.insert(members) {
+                            let mut text = format!("a circle under `{}`:", parent.join("::"));
+                            let mut ring = path.clone();
+                            ring.push(start);
+                            for pair in ring.windows(2) {
+                                let key =
+                                    (parent.clone(), pair[0].to_string(), pair[1].to_string());
+                                text.push_str(&format!(
+                                    "\n  {} -> {}  ({})",
+                                    pair[0], pair[1], edges[&key]
+                                ));
+                            }
+                            found.push(text);
+                        }
+                    } else if seen.insert(n) {
+                        let mut longer = path.clone();
+                        longer.push(n);
+                        stack.push(longer);
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_circle_round_three_siblings_is_found_once_and_a_chain_is_not() {
+    let edge = |a: &str, b: &str| {
+        (
+            (vec!["m".to_string()], a.to_string(), b.to_string()),
+            format!("{a}.rs: use super::{b};"),
+        )
+    };
+    let chain: Edges = [edge("a", "b"), edge("b", "c")].into_iter().collect();
+    assert!(circles(&chain).is_empty());
+    let ring: Edges = [
+        edge("a", "b"),
+        edge("b", "c"),
+        edge("c", "a"),
+        edge("c", "d"),
+    ]
+    .into_iter()
+    .collect();
+    let found = circles(&ring);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("a circle under `m`:"), "{}", found[0]);
+    assert!(
+        found[0].contains("c -> a  (c.rs: use super::a;)"),
+        "{}",
+        found[0]
+    );
+}
+
+#[test]
+fn the_circle_check_reads_crate_super_and_grouped_paths() {
+    let me: Vec<String> = vec!["cli".into(), "up".into()];
+    let refs = |l: &str| references(l, &me);
+    assert_eq!(refs("use crate::plan::Plan;"), vec![vec!["plan", "Plan"]]);
+    assert_eq!(
+        refs("use crate::{diag, plan::rules};"),
+        vec![vec!["diag"], vec!["plan", "rules"]]
+    );
+    assert_eq!(refs("use super::watch;"), vec![vec!["cli", "watch"]]);
+    assert_eq!(refs("use super::super::plan;"), vec![vec!["plan"]]);
+    assert!(refs("let x = my_crate::plan;").is_empty());
 }
