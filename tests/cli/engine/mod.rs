@@ -44,6 +44,7 @@ mod live {
     mod swarm_secrets;
     mod up;
     mod watch;
+    mod wordpress;
 }
 
 use std::io::{Read, Write};
