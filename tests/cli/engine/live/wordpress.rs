@@ -25,7 +25,11 @@ impl WordPress {
         let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(STACK);
         let port = free_port();
         let env_file = p.path("wordpress.env");
-        std::fs::write(&env_file, format!("WORDPRESS_PORT={port}\n")).expect("write env file");
+        std::fs::write(
+            &env_file,
+            format!("WORDPRESS_PORT={port}\nWORDPRESS_SWARM_PORT={port}\n"),
+        )
+        .expect("write env file");
         WordPress {
             file: file.to_string_lossy().into_owned(),
             env_file: env_file.to_string_lossy().into_owned(),
@@ -40,32 +44,41 @@ impl WordPress {
         self.p.berth_files(&[self.file.as_str()], &argv)
     }
 
-    /// `berth up --wait ARGS`, then waits until WordPress answers; the images
-    /// berth built are removed with the project.
+    /// berth with the Swarm override after the stack file.
+    fn berth_swarm(&self, args: &[&str]) -> Run {
+        let over = self.file.replace("compose.yaml", "compose.swarm.yaml");
+        let mut argv = vec!["--env-file", self.env_file.as_str()];
+        argv.extend_from_slice(args);
+        self.p
+            .berth_files(&[self.file.as_str(), over.as_str()], &argv)
+    }
+
+    /// `berth up --wait ARGS`, then waits until WordPress answers. The
+    /// images berth builds (`berth-demo/*`) stay, as the base images do: the
+    /// tests share them (removing them in one test would race another's
+    /// `up`), and the demo builds the same.
     #[track_caller]
     fn up(&mut self, args: &[&str]) -> Run {
         let mut argv = vec!["up", "--wait"];
         argv.extend_from_slice(args);
         let run = self.berth(&argv).ok();
-        for c in self.p.containers() {
-            let image = c.json["Config"]["Image"].as_str().unwrap_or("").to_string();
-            if image.starts_with("berth-demo/") && !self.p.extra_images.contains(&image) {
-                self.p.extra_images.push(image);
-            }
-        }
+        self.answers(&run);
+        run
+    }
+
+    /// Waits until WordPress answers on its port.
+    #[track_caller]
+    fn answers(&self, run: &Run) {
         let port = self.port;
+        let up = || {
+            http(port, "GET", "/wp-login.php", None)
+                .is_ok_and(|(status, _)| status == 200 || status == 302)
+        };
         assert!(
-            wait_until(Duration::from_secs(30), || http(
-                port,
-                "GET",
-                "/wp-login.php",
-                None
-            )
-            .is_ok_and(|(status, _)| status == 200 || status == 302)),
-            "WordPress does not answer on 127.0.0.1:{port} after `up`\n{}",
+            wait_until(Duration::from_secs(60), up),
+            "WordPress does not answer on 127.0.0.1:{port}\n{}",
             run.output()
         );
-        run
     }
 
     #[track_caller]
@@ -196,4 +209,25 @@ fn wordpress_installs_and_keeps_a_post_through_down_up_and_a_new_database_contai
         "a fresh install after down --volumes"
     );
     w.berth(&["down", "--volumes"]).ok();
+}
+
+#[test]
+fn wordpress_deploys_to_the_swarm_with_its_override_and_its_install_page_answers() {
+    let _swarm = Swarm::join();
+    let w = WordPress::new("swwp");
+    w.berth_swarm(&["build"]).ok();
+    let plan = w.berth_swarm(&["plan", "--swarm"]).code_is(3);
+    assert_eq!(plan.stderr(), "", "plan --swarm warns about the demo");
+    let up = w.berth_swarm(&["up", "--swarm", "--wait"]).ok();
+    for s in ["db", "wordpress"] {
+        up.says(&format!("Converged service {}_{s}", w.p.name));
+    }
+    w.answers(&up);
+    let (status, body) = w.get("/wp-admin/install.php");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("Installation"),
+        "not the install page: {body}"
+    );
+    w.berth_swarm(&["down", "--swarm"]).ok();
 }
