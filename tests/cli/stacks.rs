@@ -30,3 +30,55 @@ fn every_checked_in_stack_validates() {
         assert_eq!(run.stderr(), "", "{} gives warnings", f.display());
     }
 }
+
+/// `berth config --format json` of a stack file, as data.
+fn config(file: &str) -> serde_json::Value {
+    let run = Berth::new()
+        .current_dir(repo())
+        .args(["-f", file, "config", "--format", "json"])
+        .run()
+        .ok();
+    serde_json::from_str(run.stdout()).expect("config prints JSON")
+}
+
+/// The demo's WordPress (`stacks/demo/wordpress`, images made here from
+/// Debian's packages) is the seed's `stacks/wordpress.yaml` (official
+/// images) but for the images and what they need: the images and their
+/// builds, Debian's place for `wp-content` (the official image keeps the
+/// whole site under /var/www/html), and ports on 127.0.0.1 (the database's
+/// not published) with a variable, so that tests and a local MySQL do not
+/// collide. Anything else that differs fails here.
+#[test]
+fn the_demo_wordpress_differs_from_the_seeds_only_in_its_images_and_what_they_need() {
+    let mut seed = config("stacks/wordpress.yaml");
+    let mut demo = config("stacks/demo/wordpress/compose.yaml");
+    for stack in [&mut seed, &mut demo] {
+        let services = stack["services"].as_object_mut().expect("services");
+        for svc in services.values_mut() {
+            let svc = svc.as_object_mut().expect("a service");
+            for key in ["image", "build", "ports"] {
+                svc.remove(key);
+            }
+        }
+        let wordpress = services["wordpress"].as_object_mut().expect("wordpress");
+        let volumes = wordpress["volumes"].as_array_mut().expect("volumes");
+        volumes.retain(|v| v["type"] != "volume");
+        let top = stack["volumes"].as_object_mut().expect("volumes");
+        top.remove("wp-html");
+        top.remove("wp-content");
+    }
+    // Each file's directory is where its relative paths start; keys are
+    // compared as maps, not in the order they print.
+    let same_dirs = |v: &serde_json::Value| -> serde_json::Value {
+        let text = serde_json::to_string(v)
+            .unwrap()
+            .replace(
+                &repo().join("stacks/demo/wordpress").display().to_string(),
+                "DIR",
+            )
+            .replace(&repo().join("stacks").display().to_string(), "DIR");
+        serde_json::from_str(&text).unwrap()
+    };
+    let (demo, seed) = (same_dirs(&demo), same_dirs(&seed));
+    assert!(demo == seed, "the demo:\n{demo:#}\nthe seed's:\n{seed:#}");
+}
