@@ -92,10 +92,7 @@ pub fn run(global: &Global, args: ConfigArgs) -> Result<Outcome, Error> {
     let stack = &loaded.stack;
     if args.swarm {
         let (specs, diags) = crate::converge::swarm::requests(&loaded);
-        let (errors, warnings): (Vec<_>, Vec<_>) = diags
-            .into_iter()
-            .partition(crate::diag::Diagnostic::is_error);
-        super::print_diagnostics(&warnings, &loaded.sources);
+        let errors = crate::output::print_warnings(diags, &loaded.sources);
         if !errors.is_empty() {
             return Err(Error::diagnostics(errors, Some(&loaded)).then("nothing was changed"));
         }

@@ -55,10 +55,7 @@ pub fn run(global: &Global, args: PlanArgs) -> Result<Outcome, Error> {
     })?;
     match args.format {
         Format::Text => {
-            for w in &plan.warnings {
-                session.progress.warning(w);
-            }
-            print_out(&plan.to_string())?;
+            session.print_plan(&plan)?;
         }
         Format::Json => {
             let json = plan.to_json(&session.project);

@@ -69,11 +69,7 @@ impl Context<'_> {
     /// Prints located warnings among `diags` and returns the errors, if any,
     /// as the failure of a stack refused before anything changed.
     fn checked(&self, diags: Vec<Diagnostic>) -> Result<(), Failure> {
-        let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
-            diags.into_iter().partition(Diagnostic::is_error);
-        if let Some(loaded) = self.loaded {
-            output::print_diagnostics(&warnings, &loaded.sources);
-        }
+        let errors = output::print_warnings(diags, &self.loaded().sources);
         if errors.is_empty() {
             Ok(())
         } else {

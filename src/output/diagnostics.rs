@@ -26,3 +26,12 @@ pub fn print_diagnostics(diags: &[Diagnostic], sources: &Sources) {
     let mut err = std::io::stderr().lock();
     let _ = write!(err, "{}", diag::render_all(diags, sources, opts));
 }
+
+/// Prints the warnings among `diags` and gives back the errors, for a
+/// caller that stops on them.
+pub fn print_warnings(diags: Vec<Diagnostic>, sources: &Sources) -> Vec<Diagnostic> {
+    let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
+        diags.into_iter().partition(Diagnostic::is_error);
+    print_diagnostics(&warnings, sources);
+    errors
+}

@@ -14,6 +14,6 @@ pub mod ps;
 pub mod ps_json;
 mod stack;
 
-pub use diagnostics::print_diagnostics;
+pub use diagnostics::{print_diagnostics, print_warnings};
 pub use progress::{Progress, ProgressMode};
 pub use stack::{to_yaml, write_json, write_yaml};
