@@ -1,6 +1,7 @@
 //! The demo stacks under `stacks/demo/`, brought up for real from the
 //! checked-in files: berth builds their images (`build:`, each `FROM` the local
-//! test image), so no registry is needed. Each test uses its own project name
+//! test image or, for the guestbook's Redis tiers, the base image
+//! `scripts/images` makes), so no registry is needed. Each test uses its own project name
 //! and a host port chosen free at test time, passed to the stack's
 //! `${GUESTBOOK_PORT}` / `${APPDB_PORT}` through `--env-file`. The requests go
 //! to 127.0.0.1 over a plain `TcpStream`.
@@ -49,11 +50,13 @@ impl Demo {
         self.p.berth_files(&[self.file.as_str()], &argv)
     }
 
-    /// `up --wait`, then remembers the images berth built so that the
+    /// `up --wait ARGS`, then remembers the images berth built so that the
     /// project's cleanup removes them, and waits for the published port.
     #[track_caller]
-    fn up(&mut self) -> Run {
-        let run = self.berth(&["up", "--wait"]).ok();
+    fn up_with(&mut self, args: &[&str]) -> Run {
+        let mut argv = vec!["up", "--wait"];
+        argv.extend_from_slice(args);
+        let run = self.berth(&argv).ok();
         for c in self.p.containers() {
             let image = c.json["Config"]["Image"].as_str().unwrap_or("").to_string();
             if !image.is_empty() && image != IMAGE && !self.p.extra_images.contains(&image) {
@@ -68,6 +71,11 @@ impl Demo {
             run.output()
         );
         run
+    }
+
+    #[track_caller]
+    fn up(&mut self) -> Run {
+        self.up_with(&[])
     }
 
     #[track_caller]
@@ -114,8 +122,10 @@ impl Demo {
     }
 }
 
+/// The guestbook's third tier is Redis (from Debian's packages), its list
+/// kept on the named volume `db-data`.
 #[test]
-fn guestbook_keeps_entries_on_its_volume_until_down_volumes() {
+fn guestbook_keeps_entries_in_redis_on_its_volume_until_down_volumes() {
     let mut d = Demo::guestbook("demo-gb");
     d.up();
     assert_eq!(
@@ -133,6 +143,30 @@ fn guestbook_keeps_entries_on_its_volume_until_down_volumes() {
     assert_eq!(d.entries(), vec![first, second]);
     assert_ne!(d.sign(""), 303, "an empty entry is refused");
     assert_eq!(d.entries(), vec![first, second]);
+    // They are in Redis, not in the backend.
+    let stored = docker_try(&[
+        "exec",
+        &d.p.container("db").id,
+        "redis-cli",
+        "--raw",
+        "LRANGE",
+        "guestbook:entries",
+        "0",
+        "-1",
+    ])
+    .unwrap_or_else(|e| panic!("redis-cli in the db container: {e}"));
+    assert_eq!(stored.lines().collect::<Vec<_>>(), vec![first, second]);
+
+    // A new database container on the same volume keeps them: Redis writes
+    // its append-only file on every change and again when it is stopped.
+    let old_db = d.p.container("db").id;
+    d.up_with(&["--force-recreate", "db"]);
+    assert_ne!(d.p.container("db").id, old_db, "db was recreated");
+    assert_eq!(
+        d.entries(),
+        vec![first, second],
+        "entries survive a recreated db"
+    );
 
     // `down` keeps the named volume, so the entries come back with `up`.
     d.down(&[]);
@@ -175,17 +209,16 @@ fn guestbook_only_the_backend_reaches_the_db() {
     assert_eq!(backend.json["State"]["Health"]["Status"], "healthy");
 
     // The frontend has no route to the db: its name does not even resolve.
-    let url = "http://db:7000/health";
-    let err = docker_try(&["exec", &frontend.id, "wget", "-q", "-O-", url])
+    let err = docker_try(&["exec", &frontend.id, "wget", "-q", "-O-", "http://db:6379"])
         .expect_err("the frontend must not reach the db");
     assert!(
         err.contains("bad address"),
         "expected a name resolution failure, got: {err}"
     );
-    // The backend reaches it, and the frontend reaches the backend.
-    let ok = docker_try(&["exec", &backend.id, "wget", "-q", "-O-", url])
+    // The backend reaches Redis, and the frontend reaches the backend.
+    let ok = docker_try(&["exec", &backend.id, "redis-cli", "-h", "db", "ping"])
         .unwrap_or_else(|e| panic!("the backend must reach the db: {e}"));
-    assert_eq!(ok.trim(), "ok");
+    assert_eq!(ok.trim(), "PONG");
     docker_try(&[
         "exec",
         &frontend.id,
