@@ -30,12 +30,21 @@ impl WordPress {
             format!("WORDPRESS_PORT={port}\nWORDPRESS_SWARM_PORT={port}\n"),
         )
         .expect("write env file");
-        WordPress {
+        let w = WordPress {
             file: file.to_string_lossy().into_owned(),
             env_file: env_file.to_string_lossy().into_owned(),
             port,
             p,
-        }
+        };
+        // `up` builds an image only when its tag is missing, and the
+        // `berth-demo/*` tags outlive a run; one build per test binary keeps
+        // them true to this checkout's files (the build cache makes it
+        // instant when nothing changed).
+        static BUILT: std::sync::Once = std::sync::Once::new();
+        BUILT.call_once(|| {
+            w.berth(&["build", "--progress", "quiet"]).ok();
+        });
+        w
     }
 
     fn berth(&self, args: &[&str]) -> Run {
