@@ -43,6 +43,7 @@ pub(crate) mod observe;
 pub(crate) mod output;
 pub(crate) mod plan;
 pub(crate) mod preflight;
+pub(crate) mod releases;
 pub(crate) mod schema;
 pub(crate) mod source;
 pub(crate) mod spec;

@@ -36,7 +36,7 @@ impl PlanFlags {
     }
 
     /// What the pipeline is asked: make the images, converge these
-    /// services, and `wait`.
+    /// services, record a release if anything changed, and `wait`.
     pub(super) fn request(&self, wait: bool) -> UpRequest {
         UpRequest {
             up: UpOptions {
@@ -50,6 +50,7 @@ impl PlanFlags {
                 force_build: self.build,
             }),
             wait,
+            record: true,
         }
     }
 }

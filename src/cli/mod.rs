@@ -21,6 +21,7 @@ mod logs;
 mod plan;
 mod ps;
 mod pull;
+mod releases;
 mod session;
 mod up;
 mod watch;
@@ -95,6 +96,9 @@ pub enum Command {
     Stop(lifecycle::StopArgs),
     /// Restart the stack's containers, dependencies first
     Restart(lifecycle::StopArgs),
+    /// List the releases `up` recorded (what changed, and whether their
+    /// images are kept), or show one with its stack
+    Releases(releases::ReleasesArgs),
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff): `berth man > berth.1`
@@ -159,6 +163,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Start(args) => lifecycle::start(&cli.global, args),
         Command::Stop(args) => lifecycle::stop(&cli.global, args),
         Command::Restart(args) => lifecycle::restart(&cli.global, args),
+        Command::Releases(args) => releases::run(&cli.global, args),
         Command::Completions(args) => completions::completions(args),
         Command::Man => completions::man(),
         Command::Build(args) => build::run(&cli.global, args),

@@ -462,9 +462,11 @@ async fn rebuild(s: &Session, engine: &Engine, up: &PlanFlags, service: &str) ->
     }
     let mut flags = up.clone();
     flags.services = vec![service.to_string()];
-    // The image is built: no image stage.
+    // The image is built: no image stage. A rebuild in a development loop
+    // is no release.
     let request = converge::UpRequest {
         images: None,
+        record: false,
         ..flags.request(false)
     };
     let plan = match converge::up(Kind::Plain, &quiet(s), &request).await {

@@ -1,5 +1,5 @@
 //! One pipeline for every target: observe -> images -> preflight -> plan ->
-//! apply -> wait, written out once ([`up`], [`plan`], [`down`]).
+//! apply -> record -> wait, written out once ([`up`], [`plan`], [`down`]).
 //!
 //! A target is where a stack runs: the plain engine ([`plain::Plain`]:
 //! containers) or a Docker Swarm ([`swarm::Swarm`]: services). Each is one
@@ -13,15 +13,19 @@
 //! target (start-first updates, rollback) is a new plan step and executor
 //! arm, reached through the same pipeline.
 //!
+//! An `up` that changed something ends by recording it as a release
+//! ([`release`]), before its waits.
+//!
 //! Where it stops: it decides nothing itself (the planners do), prints only
 //! through [`Progress`] and the diagnostics printer, and returns every
 //! failure as a [`Failure`] for the command to present.
 
 pub(crate) mod plain;
+pub(crate) mod release;
 pub(crate) mod swarm;
 mod swarm_facts;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use crate::apply::{self, ApplyError, ApplyOptions, Summary};
@@ -116,6 +120,9 @@ pub(crate) struct UpRequest {
     /// Then wait for every (selected) service: healthy, completed or
     /// converged, as the target's planner says.
     pub wait: bool,
+    /// Record a release when something changed (`up`; not `watch`'s
+    /// rebuilds).
+    pub record: bool,
 }
 
 /// A target: where a stack runs, and how each stage of the pipeline is done
@@ -167,6 +174,15 @@ pub(crate) trait Target {
     fn replace_after(&self, _plan: &Plan, _failed: &ApplyError) -> BTreeSet<String> {
         BTreeSet::new()
     }
+
+    /// The image each service of the stack runs once `applied` is carried
+    /// out, for the release record.
+    fn release_images(
+        &self,
+        cx: &Context<'_>,
+        observed: &Self::Observed,
+        applied: &Plan,
+    ) -> BTreeMap<String, crate::releases::ServiceImage>;
 
     /// The waits of `--wait`, after `applied` was carried out.
     fn plan_wait(&self, cx: &Context<'_>, applied: &Plan, services: &[String]) -> Plan;
@@ -220,7 +236,7 @@ macro_rules! with_target {
 /// `up`: brings the stack to what its file says on target `kind`. Returns
 /// the plan carried out after the images (empty when nothing changed).
 pub(crate) async fn up(kind: Kind, cx: &Context<'_>, request: &UpRequest) -> Result<Plan, Failure> {
-    with_target!(kind, t => up_on(t, cx, request).await)
+    with_target!(kind, t => up_on(t, kind, cx, request).await)
 }
 
 /// The plan `up` would carry out, changing nothing (`berth plan`,
@@ -256,7 +272,12 @@ async fn plan_on<T: Target>(t: &T, cx: &Context<'_>, request: &UpRequest) -> Res
     Ok(images.then(rest, true))
 }
 
-async fn up_on<T: Target>(t: &T, cx: &Context<'_>, request: &UpRequest) -> Result<Plan, Failure> {
+async fn up_on<T: Target>(
+    t: &T,
+    kind: Kind,
+    cx: &Context<'_>,
+    request: &UpRequest,
+) -> Result<Plan, Failure> {
     let started = Instant::now();
     let engine = t.connect().await?;
     let mut observed = t.observe(&engine, cx).await?;
@@ -271,6 +292,11 @@ async fn up_on<T: Target>(t: &T, cx: &Context<'_>, request: &UpRequest) -> Resul
         t.refresh_images(&engine, &mut observed, &touched).await?;
     }
     let mut plan = t.plan_up(cx, &observed, &request.up)?;
+    // What this run changes, in the plans' words, for its release.
+    let mut changes = Vec::new();
+    if request.record {
+        changes = release::changes(&plan);
+    }
     if plan.is_empty() {
         cx.warnings(&plan.warnings);
         cx.note(&format!("Nothing to change: {} is up to date", cx.project));
@@ -289,13 +315,20 @@ async fn up_on<T: Target>(t: &T, cx: &Context<'_>, request: &UpRequest) -> Resul
             "Replacing {}: the engine cannot start them again (a stale task)",
             replace.iter().cloned().collect::<Vec<_>>().join(", ")
         ));
-        let observed = t.observe(&engine, cx).await?;
+        observed = t.observe(&engine, cx).await?;
         let options = UpOptions {
             stale_tasks: replace,
             ..request.up.clone()
         };
         plan = t.plan_up(cx, &observed, &options)?;
         apply(cx, &engine, &plan).await?;
+        if request.record {
+            changes.extend(release::changes(&plan));
+        }
+    }
+    if request.record && !plan.is_empty() {
+        let images = t.release_images(cx, &observed, &plan);
+        release::record(cx, &engine, kind, changes, images).await;
     }
     if request.wait {
         let waits = t.plan_wait(cx, &plan, &request.up.services);

@@ -6,13 +6,14 @@
 //! builds and pulls before planning the rest, and replaces, once, a
 //! container the engine cannot start again because it keeps a stale task.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Context, Failure, Target};
 use crate::apply::ApplyError;
 use crate::engine::Engine;
 use crate::observe::{self, Observed};
 use crate::plan::{self, DownOptions, ImageOptions, Plan, UpOptions};
+use crate::releases::ServiceImage;
 
 pub(crate) struct Plain;
 
@@ -66,6 +67,15 @@ impl Target for Plain {
             .iter()
             .filter_map(|f| plan::rules::stale_task(&plan.steps[f.step].action, &f.message))
             .collect()
+    }
+
+    fn release_images(
+        &self,
+        cx: &Context<'_>,
+        observed: &Observed,
+        applied: &Plan,
+    ) -> BTreeMap<String, ServiceImage> {
+        super::release::container_images(&cx.loaded().stack, observed, applied)
     }
 
     fn plan_wait(&self, cx: &Context<'_>, _applied: &Plan, services: &[String]) -> Plan {

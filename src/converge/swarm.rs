@@ -9,6 +9,8 @@
 //! `plan_swarm_up` and `plan_swarm_down`, and a wait is for a service to
 //! converge. Images are not built or pulled here.
 
+use std::collections::BTreeMap;
+
 use super::{Context, Failure, Target};
 use crate::diag::Diagnostic;
 use crate::engine::Engine;
@@ -16,6 +18,7 @@ use crate::engine::services::SwarmRole;
 use crate::load::{self, Loaded};
 use crate::observe::{self, Observed};
 use crate::plan::{self, DownOptions, Plan, SwarmSpecs, UpOptions};
+use crate::releases::ServiceImage;
 use crate::spec::{self, ObjectKind, ObjectNames};
 
 pub(crate) struct Swarm;
@@ -60,6 +63,15 @@ impl Target for Swarm {
             &observed.specs,
             options,
         )?)
+    }
+
+    fn release_images(
+        &self,
+        cx: &Context<'_>,
+        observed: &SwarmObserved,
+        applied: &Plan,
+    ) -> BTreeMap<String, ServiceImage> {
+        super::release::swarm_images(&cx.loaded().stack, &observed.observed, applied)
     }
 
     fn plan_wait(&self, cx: &Context<'_>, applied: &Plan, services: &[String]) -> Plan {

@@ -27,6 +27,7 @@ pub mod images;
 pub mod logs;
 pub mod networks;
 pub mod objects;
+pub mod releases;
 pub mod services;
 pub mod volumes;
 

@@ -3,8 +3,9 @@
 //! prints and YAML of the same ([`stack`]), the progress of a plan being
 //! applied ([`progress`]), `berth ps`'s tables ([`ps`]) and its JSON in
 //! compose's shape ([`ps_json`]), the prefixed lines of `berth logs`
-//! ([`log_lines`]), and text as the Go tools print it ([`go_format`]:
-//! times, quoting, human durations and sizes).
+//! ([`log_lines`]), `berth releases`' table and JSON ([`releases`]), and
+//! text as the Go tools print it ([`go_format`]: times, quoting, human
+//! durations and sizes).
 
 mod diagnostics;
 pub mod go_format;
@@ -12,6 +13,7 @@ pub mod log_lines;
 mod progress;
 pub mod ps;
 pub mod ps_json;
+pub mod releases;
 mod stack;
 
 pub use diagnostics::{print_diagnostics, print_warnings};

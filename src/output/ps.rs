@@ -62,7 +62,7 @@ fn table(rows: &[Row]) -> String {
 
 /// Columns padded to their widest cell, three spaces apart, no trailing
 /// spaces.
-fn grid<const N: usize>(header: [&str; N], cells: &[[&str; N]]) -> String {
+pub(super) fn grid<const N: usize>(header: [&str; N], cells: &[[&str; N]]) -> String {
     let mut widths = header.map(str::len);
     for c in cells {
         for (w, cell) in widths.iter_mut().zip(c) {

@@ -2,8 +2,9 @@
 //!
 //! Each test gets its own project (`bt-<test>-<pid>`), a temporary directory
 //! for its stack files, and a [`Project`] guard whose `Drop` removes every
-//! container, network and volume labelled with that project, even when the
-//! test panics. Assertions go through the `docker` CLI, never through berth's
+//! container, network and volume labelled with that project, and the images
+//! its releases left (`berth-releases/<project>...`), even when the test
+//! panics. Assertions go through the `docker` CLI, never through berth's
 //! own code, so that they check what the engine really holds.
 //!
 //! There is no skipping: when no engine answers (or the test image is
@@ -233,7 +234,8 @@ impl Project {
         berth
     }
 
-    /// Removes everything labelled with this project (and the test's extras).
+    /// Removes everything labelled with this project, its release images,
+    /// and the test's extras.
     pub fn cleanup(&self) {
         let filter = format!("label={LABEL}={}", self.name);
         // Swarm services first (there are none without a swarm), then their
@@ -277,9 +279,33 @@ impl Project {
         for v in docker_lines(&["volume", "ls", "-q", "--filter", &filter]) {
             let _ = docker_try(&["volume", "rm", "-f", &v]);
         }
+        for r in self.release_images() {
+            let _ = docker_try(&["image", "rm", &r]);
+        }
         for i in &self.extra_images {
             let _ = docker_try(&["image", "rm", i]);
         }
+    }
+
+    /// The project's release records (`berth-releases/<project>:<N>`) and
+    /// the tags that keep its releases' images
+    /// (`berth-releases/<project>/<service>:<N>`), as `repo:tag`, sorted.
+    /// Removed by these references, never by id: a tag on the shared test
+    /// image goes, the image stays.
+    pub fn release_images(&self) -> Vec<String> {
+        let repo = format!("berth-releases/{}", self.name);
+        let mut v = docker_lines(&[
+            "image",
+            "ls",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            "--filter",
+            &format!("reference={repo}"),
+            "--filter",
+            &format!("reference={repo}/*"),
+        ]);
+        v.sort();
+        v
     }
 
     /// The project's containers (all states), by name.
