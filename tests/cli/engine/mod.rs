@@ -36,6 +36,7 @@ mod live {
     mod ps_compose;
     mod reaching_changes;
     mod recreate_crash;
+    mod releases;
     mod secrets;
     mod swarm;
     mod swarm_demo;
