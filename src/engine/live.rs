@@ -22,6 +22,8 @@ use crate::model::stack::{Service, Stack};
 use crate::plan::{Action, Cause, Plan};
 use crate::spec;
 
+mod releases;
+
 const IMAGE: &str = "berth-test/busybox:latest";
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
