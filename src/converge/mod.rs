@@ -293,10 +293,11 @@ async fn up_on<T: Target>(
     }
     let mut plan = t.plan_up(cx, &observed, &request.up)?;
     // What this run changes, in the plans' words, for its release.
-    let mut changes = Vec::new();
-    if request.record {
-        changes = release::changes(&plan);
-    }
+    let mut changes = if request.record {
+        release::changes(&plan)
+    } else {
+        Vec::new()
+    };
     if plan.is_empty() {
         cx.warnings(&plan.warnings);
         cx.note(&format!("Nothing to change: {} is up to date", cx.project));
