@@ -171,6 +171,7 @@ pub async fn apply(
         .run_started
         .unwrap_or_else(crate::engine::clock::now_secs);
     let after: Vec<Vec<StepId>> = plan.steps.iter().map(|s| s.after.clone()).collect();
+    let fallback: Vec<Option<StepId>> = plan.steps.iter().map(|s| s.on_failure_of).collect();
     let limited: Vec<bool> = plan.steps.iter().map(|s| s.action.mutates()).collect();
     // Tasks outlive any borrow, so each gets shared ownership of what it
     // reads.
@@ -179,6 +180,7 @@ pub async fn apply(
     let mut finished = 0usize;
     let report = walk(
         &after,
+        &fallback,
         &limited,
         opts.parallel,
         opts.cancel.clone(),

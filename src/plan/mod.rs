@@ -79,6 +79,11 @@ pub struct Step {
     pub cause: Cause,
     /// Steps that must be done before this one starts.
     pub after: Vec<StepId>,
+    /// `Some(id)`: a fallback, run only if step `id` fails (after `after`),
+    /// and dropped unseen when it succeeds: how a rollout that fails its
+    /// check goes back (`failure_action: rollback`). Only fallbacks of the
+    /// same trigger wait for a fallback.
+    pub on_failure_of: Option<StepId>,
 }
 
 /// One call on one resource, with what it sends.
@@ -425,6 +430,24 @@ impl Plan {
             action,
             cause,
             after,
+            on_failure_of: None,
+        });
+        self.steps.len() - 1
+    }
+
+    /// A step that runs only if step `trigger` fails, after `after`.
+    pub fn push_fallback(
+        &mut self,
+        trigger: StepId,
+        action: Action,
+        cause: Cause,
+        after: Vec<StepId>,
+    ) -> StepId {
+        self.steps.push(Step {
+            action,
+            cause,
+            after,
+            on_failure_of: Some(trigger),
         });
         self.steps.len() - 1
     }
@@ -437,6 +460,9 @@ impl Plan {
         for mut step in other.steps {
             for a in &mut step.after {
                 *a += base;
+            }
+            if let Some(t) = &mut step.on_failure_of {
+                *t += base;
             }
             if barrier {
                 step.after.extend(&all);

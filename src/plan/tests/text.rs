@@ -452,6 +452,7 @@ fn pull(image: &str, after: Vec<StepId>) -> Step {
         },
         cause: Cause::Image(ImageReason::Asked),
         after,
+        on_failure_of: None,
     }
 }
 
