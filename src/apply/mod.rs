@@ -232,10 +232,29 @@ impl WalkReport {
                 failures: self
                     .failed
                     .into_iter()
-                    .map(|(step, message)| Failure {
-                        step,
-                        what: plan.steps[step].action.describe(),
-                        message,
+                    .map(|(step, mut message)| {
+                        // Its fallbacks (a rollout's way back) ran: say so.
+                        let back: Vec<StepId> = (0..plan.steps.len())
+                            .filter(|&i| plan.steps[i].on_failure_of == Some(step))
+                            .collect();
+                        if !back.is_empty() {
+                            let done = back.iter().filter(|i| self.done.contains(i)).count();
+                            if done == back.len() {
+                                message.push_str(
+                                    "\nrolled back: the old containers serve again (failure_action: rollback)",
+                                );
+                            } else {
+                                message.push_str(&format!(
+                                    "\nthe roll back did not finish ({done} of {} steps done): run `berth up` again, or `berth ps` to see what runs",
+                                    back.len()
+                                ));
+                            }
+                        }
+                        Failure {
+                            step,
+                            what: plan.steps[step].action.describe(),
+                            message,
+                        }
                     })
                     .collect(),
                 done: self.done.len(),
