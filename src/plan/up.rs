@@ -415,6 +415,26 @@ impl<'a> Up<'a> {
                         .position(|c| c.config_hash.as_deref() == Some(want_hash.as_str()))
                 })
                 .unwrap_or(0);
+            // A start-first rollout stopped halfway: the new container
+            // has the name and the configuration, the old ones still serve.
+            let halfway = self.rollout.as_ref().is_some_and(|r| r.start_first())
+                && candidates.get(keep).is_some_and(|c| {
+                    c.name == name && c.config_hash.as_deref() == Some(want_hash.as_str())
+                })
+                && candidates
+                    .iter()
+                    .enumerate()
+                    .any(|(i, c)| i != keep && is_running(c.status));
+            if halfway {
+                let parked: Vec<&ContainerState> = candidates
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, _)| i != keep)
+                    .map(|(_, c)| *c)
+                    .collect();
+                self.resume(svc, candidates[keep], &parked, &mut steps);
+                continue;
+            }
             let mut before: Vec<StepId> = Vec::new();
             for (i, c) in candidates.iter().enumerate() {
                 if i != keep {

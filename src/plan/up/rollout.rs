@@ -160,6 +160,10 @@ pub(super) struct Rollout {
 }
 
 impl Rollout {
+    pub(super) fn start_first(&self) -> bool {
+        self.settings.start_first
+    }
+
     pub(super) fn new((settings, warning): (Settings, Option<String>)) -> Rollout {
         Rollout {
             settings,
@@ -406,6 +410,94 @@ impl<'a> Up<'a> {
                 );
             }
         }
+    }
+
+    /// Finishes a start-first replacement a run left halfway (killed, or
+    /// paused by a failed check): `new` has the replica's name and the
+    /// current configuration, and the old containers it replaces are
+    /// parked beside it, still serving. The new one is started if it is
+    /// not, checked, admitted, and only then are the old ones drained and
+    /// removed, as an uninterrupted rollout would have done.
+    pub(super) fn resume(
+        &mut self,
+        svc: &'a Service,
+        new: &ContainerState,
+        parked: &[&ContainerState],
+        steps: &mut ServiceSteps,
+    ) {
+        let Some(r) = self.rollout.take() else {
+            return;
+        };
+        for old in parked {
+            self.removed(old);
+        }
+        let beside = parked
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut check_after = Vec::new();
+        if !is_running(new.status) {
+            let mut own = Vec::new();
+            if new.status == crate::observe::Status::Created {
+                own.extend(self.copies(svc, &new.name, &Cause::Created, vec![]));
+            }
+            let before = steps.starts.len();
+            self.start(svc, &new.name, Cause::StartFirst { beside }, own, steps);
+            check_after.push(steps.starts[before]);
+        }
+        let check = self.plan.push(
+            Action::WaitRollout {
+                service: svc.name.clone(),
+                names: vec![new.name.clone()],
+                check: r.settings.check,
+            },
+            Cause::Rollout,
+            check_after,
+        );
+        if r.settings.on_failure == OnFailure::Rollback
+            && let Some(old) = parked.iter().find(|c| is_running(c.status))
+        {
+            let back = Member {
+                name: new.name.clone(),
+                parked: old.name.clone(),
+                old_id: old.id.clone(),
+                old_running: true,
+            };
+            self.roll_back(svc, check, &[back]);
+        }
+        // What the admission is: joining its networks with the service's
+        // aliases, which `reconnect` plans from what the container has.
+        let first = self.plan.steps.len();
+        let mut admitted = self.reconnect(svc, new);
+        for id in first..self.plan.steps.len() {
+            self.plan.steps[id].after.push(check);
+        }
+        admitted.push(check);
+        for old in parked {
+            let mut gone = admitted.clone();
+            if is_running(old.status) {
+                gone = vec![self.plan.push(
+                    Action::Drain {
+                        service: svc.name.clone(),
+                        name: old.name.clone(),
+                        id: old.id.clone(),
+                    },
+                    Cause::Replaced,
+                    gone,
+                )];
+            }
+            self.plan.push(
+                Action::Remove {
+                    service: Some(svc.name.clone()),
+                    name: old.name.clone(),
+                    id: old.id.clone(),
+                },
+                Cause::Replaced,
+                gone,
+            );
+        }
+        self.rollout = Some(r);
     }
 
     /// Closes the last batch and removes the old containers once every

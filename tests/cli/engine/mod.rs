@@ -35,6 +35,7 @@ mod live {
     mod ps_compose;
     mod reaching_changes;
     mod recreate_crash;
+    mod rollout;
     mod secrets;
     mod swarm;
     mod swarm_demo;
