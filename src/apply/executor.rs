@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bollard::models::{ContainerInspectResponse, ServiceSpec};
@@ -25,7 +25,7 @@ use crate::identity;
 use crate::model::stack::Condition;
 use crate::plan::images::Dockerfile;
 use crate::plan::rules::{self, Refused};
-use crate::plan::wait::{self, Readiness, ServiceCondition, Times};
+use crate::plan::wait::{self, Readiness, RolloutCheck, ServiceCondition, Times};
 use crate::plan::{Action, BuildStep};
 use crate::spec::{self, ObjectKind};
 
@@ -44,6 +44,9 @@ pub(super) struct Executor {
     /// The ids of the secrets and configs this run created, by kind and
     /// name: a service spec names them by id, which only the engine gives.
     object_ids: Mutex<HashMap<(ObjectKind, String), String>>,
+    /// New containers that failed a rollout check so far, by service: what
+    /// `max_failure_ratio` tolerates is counted over the whole rollout.
+    rollout_failures: Mutex<HashMap<String, u32>>,
 }
 
 impl Executor {
@@ -53,6 +56,7 @@ impl Executor {
             opts,
             run_started,
             object_ids: Mutex::default(),
+            rollout_failures: Mutex::default(),
         }
     }
 
@@ -106,6 +110,13 @@ impl Executor {
                 condition,
                 required,
             } => return self.wait(service, name, *condition, *required).await,
+            Action::WaitRollout {
+                service,
+                names,
+                check,
+            } => return self.wait_rollout(service, names, check).await,
+            Action::Delay { duration, .. } => return self.delay(*duration).await,
+            Action::Drain { id, .. } => e.stop_container(id, None).await.map(|_| None),
             Action::Stop { id, timeout, .. } => e.stop_container(id, *timeout).await.map(|_| None),
             Action::Restart { id, timeout, .. } => {
                 e.restart_container(id, *timeout).await.map(|_| None)
@@ -327,6 +338,119 @@ impl Executor {
             StepResult::Failed(message)
         } else {
             StepResult::Warning(format!("{message}\n(required: false, so berth goes on)"))
+        }
+    }
+}
+
+impl Executor {
+    /// Checks the new containers of one rollout batch, all at once; fails
+    /// when more of the service's new containers failed than it tolerates
+    /// (a warning instead with `failure_action: continue`).
+    async fn wait_rollout(
+        &self,
+        service: &str,
+        names: &[String],
+        check: &RolloutCheck,
+    ) -> StepResult {
+        let polls = names.iter().map(|name| async move {
+            // When this executor first saw it running, on its own clock.
+            let seen = Arc::new(Mutex::new(None::<tokio::time::Instant>));
+            let judge = |engine: Engine, name: String| {
+                let seen = seen.clone();
+                let check = *check;
+                async move {
+                    let info = match engine.inspect_container(&name).await {
+                        Ok(info) => info,
+                        Err(err) => return Readiness::Failed(err.to_string()),
+                    };
+                    let running = info.state.as_ref().and_then(|s| s.running).unwrap_or(false);
+                    let running_for = {
+                        let mut at = seen.lock().unwrap_or_else(|p| p.into_inner());
+                        if running && at.is_none() {
+                            *at = Some(tokio::time::Instant::now());
+                        }
+                        at.map(|t| t.elapsed())
+                    };
+                    wait::rollout_readiness(&check, &info, running_for)
+                }
+            };
+            (name, self.poll(name, judge).await)
+        });
+        let results = futures_util::future::join_all(polls).await;
+        let mut failed = Vec::new();
+        for (name, polled) in results {
+            match polled {
+                Polled::Ready => {}
+                Polled::Interrupted => return StepResult::Interrupted,
+                Polled::Failed(reason) => failed.push((name, reason)),
+            }
+        }
+        if failed.is_empty() {
+            return StepResult::done();
+        }
+        let mut message = String::new();
+        for (name, reason) in &failed {
+            if !message.is_empty() {
+                message.push('\n');
+            }
+            message.push_str(&format!(
+                "new container {name} failed its rollout check: {reason}"
+            ));
+            if let Ok(info) = self.engine.inspect_container(name).await
+                && let Some(out) = wait::last_health_output(&info)
+            {
+                message.push_str(&format!("\nlast health check of {name}: {out}"));
+            }
+            if let Ok(log) = self.engine.logs_tail(name, LOG_LINES).await {
+                let log = log.trim_end();
+                if !log.is_empty() {
+                    message.push_str(&format!("\nlast lines of {name}'s log:\n{log}"));
+                }
+            }
+        }
+        let total = {
+            let mut counts = self
+                .rollout_failures
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let n = counts.entry(service.to_string()).or_default();
+            *n += failed.len() as u32;
+            *n
+        };
+        if check.go_on {
+            StepResult::Warning(format!(
+                "{message}\n(failure_action: continue, so the rollout of {service} goes on)"
+            ))
+        } else if total <= check.tolerate {
+            StepResult::Warning(format!(
+                "{message}\n({total} failed, max_failure_ratio allows {}: the rollout of {service} goes on)",
+                check.tolerate
+            ))
+        } else {
+            StepResult::Failed(message)
+        }
+    }
+
+    /// `update_config.delay` between two batches; Ctrl-C ends it at once.
+    async fn delay(&self, duration: Duration) -> StepResult {
+        let sleep = tokio::time::sleep(duration);
+        match self.opts.cancel.clone() {
+            Some(mut rx) => tokio::select! {
+                () = sleep => StepResult::done(),
+                changed = rx.changed() => {
+                    if changed.is_ok() && *rx.borrow() {
+                        StepResult::Interrupted
+                    } else {
+                        // The sender is gone or lowered: sleep out the rest.
+                        tokio::time::sleep(duration).await;
+                        StepResult::done()
+                    }
+                }
+            },
+            None => {
+                sleep.await;
+                StepResult::done()
+            }
         }
     }
 }

@@ -171,6 +171,7 @@ pub async fn apply(
         .run_started
         .unwrap_or_else(crate::engine::clock::now_secs);
     let after: Vec<Vec<StepId>> = plan.steps.iter().map(|s| s.after.clone()).collect();
+    let fallback: Vec<Option<StepId>> = plan.steps.iter().map(|s| s.on_failure_of).collect();
     let limited: Vec<bool> = plan.steps.iter().map(|s| s.action.mutates()).collect();
     // Tasks outlive any borrow, so each gets shared ownership of what it
     // reads.
@@ -179,6 +180,7 @@ pub async fn apply(
     let mut finished = 0usize;
     let report = walk(
         &after,
+        &fallback,
         &limited,
         opts.parallel,
         opts.cancel.clone(),
@@ -230,10 +232,29 @@ impl WalkReport {
                 failures: self
                     .failed
                     .into_iter()
-                    .map(|(step, message)| Failure {
-                        step,
-                        what: plan.steps[step].action.describe(),
-                        message,
+                    .map(|(step, mut message)| {
+                        // Its fallbacks (a rollout's way back) ran: say so.
+                        let back: Vec<StepId> = (0..plan.steps.len())
+                            .filter(|&i| plan.steps[i].on_failure_of == Some(step))
+                            .collect();
+                        if !back.is_empty() {
+                            let done = back.iter().filter(|i| self.done.contains(i)).count();
+                            if done == back.len() {
+                                message.push_str(
+                                    "\nrolled back: the old containers serve again (failure_action: rollback)",
+                                );
+                            } else {
+                                message.push_str(&format!(
+                                    "\nthe roll back did not finish ({done} of {} steps done): run `berth up` again, or `berth ps` to see what runs",
+                                    back.len()
+                                ));
+                            }
+                        }
+                        Failure {
+                            step,
+                            what: plan.steps[step].action.describe(),
+                            message,
+                        }
                     })
                     .collect(),
                 done: self.done.len(),

@@ -63,6 +63,8 @@ impl StepResult {
 #[derive(Debug, Default, PartialEq)]
 pub struct WalkReport {
     pub done: Vec<StepId>,
+    /// Fallbacks whose trigger did not fail: not needed, never started.
+    pub unneeded: Vec<StepId>,
     pub warnings: Vec<(StepId, String)>,
     pub failed: Vec<(StepId, String)>,
     pub not_started: Vec<StepId>,
@@ -77,8 +79,13 @@ pub struct WalkReport {
 /// that one bad service does not leave the rest of the stack undone. After a
 /// raised `cancel`, nothing new starts and the steps in flight are awaited.
 /// `on` sees every start, output, end and skip, in the order they happen.
+///
+/// A step with `fallback[id] == Some(t)` runs only if step `t` fails (and
+/// after its own `after`); when `t` succeeds, or never starts, it is
+/// dropped: reported in [`WalkReport::unneeded`], with no event.
 pub async fn walk<F, Fut>(
     after: &[Vec<StepId>],
+    fallback: &[Option<StepId>],
     limited: &[bool],
     parallel: usize,
     mut cancel: Option<watch::Receiver<bool>>,
@@ -96,13 +103,20 @@ where
     // `after` are a plan bug, but must not hang the walk.
     let mut waiting: Vec<usize> = vec![0; n];
     let mut dependents: Vec<Vec<StepId>> = vec![Vec::new(); n];
+    let mut fallbacks: Vec<Vec<StepId>> = vec![Vec::new(); n];
     for (id, deps) in after.iter().enumerate() {
         let deps: BTreeSet<StepId> = deps.iter().copied().filter(|&d| d < n).collect();
         waiting[id] = deps.len();
         for d in deps {
             dependents[d].push(id);
         }
+        // The trigger counts as one more prerequisite, met only by failing.
+        if let Some(t) = fallback.get(id).copied().flatten().filter(|&t| t < n) {
+            waiting[id] += 1;
+            fallbacks[t].push(id);
+        }
     }
+    let mut triggered = vec![false; n];
     let mut ready: BTreeSet<StepId> = (0..n).filter(|&id| waiting[id] == 0).collect();
     let mut started = vec![false; n];
     let mut tasks: JoinSet<StepResult> = JoinSet::new();
@@ -201,6 +215,13 @@ where
             StepResult::Failed(message) => {
                 on(id, EventKind::Failed(message));
                 report.failed.push((id, message.clone()));
+                triggered[id] = true;
+                for &f in &fallbacks[id] {
+                    waiting[f] -= 1;
+                    if waiting[f] == 0 {
+                        ready.insert(f);
+                    }
+                }
                 false
             }
             StepResult::Interrupted => {
@@ -220,6 +241,15 @@ where
     }
 
     for id in (0..n).filter(|&id| !started[id]) {
+        let dropped = fallback
+            .get(id)
+            .copied()
+            .flatten()
+            .is_some_and(|t| t >= n || !triggered[t]);
+        if dropped {
+            report.unneeded.push(id);
+            continue;
+        }
         on(id, EventKind::Skipped);
         report.not_started.push(id);
     }
@@ -275,6 +305,16 @@ mod tests {
         fail: &[StepId],
         parallel: usize,
     ) -> (Vec<(u64, StepId, String)>, WalkReport) {
+        simulate_with(after, &vec![None; after.len()], secs, fail, parallel)
+    }
+
+    fn simulate_with(
+        after: &[Vec<StepId>],
+        fallback: &[Option<StepId>],
+        secs: &[u64],
+        fail: &[StepId],
+        parallel: usize,
+    ) -> (Vec<(u64, StepId, String)>, WalkReport) {
         let rt = rt();
         rt.block_on(async {
             tokio::time::pause();
@@ -283,6 +323,7 @@ mod tests {
             let limited = vec![true; after.len()];
             let report = walk(
                 after,
+                fallback,
                 &limited,
                 parallel,
                 None,
@@ -358,6 +399,7 @@ mod tests {
             let s = starts.clone();
             walk(
                 &after,
+                &vec![None; after.len()],
                 &limited,
                 1,
                 None,
@@ -396,6 +438,7 @@ mod tests {
         let rt = rt();
         let report = rt.block_on(walk(
             &[vec![], vec![0]],
+            &[None; 2],
             &[false, true],
             4,
             None,
@@ -419,8 +462,10 @@ mod tests {
             tokio::time::pause();
             let (tx, rx) = watch::channel(false);
             let after = vec![vec![], vec![0], vec![1]];
+            let no_fallbacks = vec![None; after.len()];
             let walk = walk(
                 &after,
+                &no_fallbacks,
                 &[true, true, true],
                 4,
                 Some(rx),
@@ -445,6 +490,7 @@ mod tests {
             }
             let result = WalkReport {
                 done: report.done.clone(),
+                unneeded: vec![],
                 warnings: vec![],
                 failed: report.failed.clone(),
                 not_started: report.not_started.clone(),
@@ -471,6 +517,7 @@ mod tests {
         let rt = rt();
         let report = rt.block_on(walk(
             &[vec![1], vec![0]],
+            &[None; 2],
             &[true, true],
             4,
             None,
@@ -479,5 +526,47 @@ mod tests {
         ));
         assert_eq!(report.not_started, vec![0, 1]);
         assert_eq!(report.failed.len(), 1);
+    }
+
+    /// A rollout: 0 starts the new one, 1 checks it, 2 drains the old one;
+    /// 3 and 4 go back if 1 fails (4 after 3), 5 goes on after 2.
+    fn rollout() -> (Vec<Vec<StepId>>, Vec<Option<StepId>>) {
+        (
+            vec![vec![], vec![0], vec![1], vec![], vec![3], vec![2]],
+            vec![None, None, None, Some(1), Some(1), None],
+        )
+    }
+
+    #[test]
+    fn fallbacks_are_dropped_unseen_when_their_trigger_succeeds() {
+        let (after, fallback) = rollout();
+        let (log, report) = simulate_with(&after, &fallback, &[1; 6], &[], 4);
+        assert_eq!(report.done, vec![0, 1, 2, 5]);
+        assert_eq!(report.unneeded, vec![3, 4]);
+        assert!(report.not_started.is_empty());
+        assert!(report.failed.is_empty(), "{:?}", report.failed);
+        assert!(log.iter().all(|(_, id, _)| *id != 3 && *id != 4), "{log:?}");
+    }
+
+    #[test]
+    fn fallbacks_run_in_their_order_when_their_trigger_fails() {
+        let (after, fallback) = rollout();
+        let (log, report) = simulate_with(&after, &fallback, &[1; 6], &[1], 4);
+        assert_eq!(report.failed, vec![(1, "boom".to_string())]);
+        assert_eq!(report.done, vec![0, 3, 4]);
+        // What came after the check never started; the fallbacks ran, 4 after 3.
+        assert_eq!(report.not_started, vec![2, 5]);
+        assert!(report.unneeded.is_empty());
+        assert!(log.contains(&(2, 3, "start".into())), "{log:?}");
+        assert!(log.contains(&(3, 4, "start".into())), "{log:?}");
+    }
+
+    #[test]
+    fn a_fallback_whose_trigger_never_starts_is_not_needed() {
+        let (after, fallback) = rollout();
+        let (_, report) = simulate_with(&after, &fallback, &[1; 6], &[0], 4);
+        assert_eq!(report.failed, vec![(0, "boom".to_string())]);
+        assert_eq!(report.unneeded, vec![3, 4]);
+        assert_eq!(report.not_started, vec![1, 2, 5]);
     }
 }

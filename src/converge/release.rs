@@ -29,15 +29,32 @@ use crate::releases::{self, Draft, ServiceImage};
 
 /// What a plan changed, one line per change in the plan's words, each
 /// once: `create network shop_default: not found`, `recreate web: config
-/// changed: environment`. A container's start after its create (or
-/// recreate) says nothing more, and a recreate is one line per service,
-/// not one per step.
+/// changed: environment`. A recreate is one line per service and a
+/// network's recreate one line, not one per step; what only carries a
+/// change out says nothing more (a container's start after its create, a
+/// rollout's check, admission, drain and delay), and a rollout's way back,
+/// which runs only when `up` then fails, is no change of a release.
 pub(crate) fn changes(plan: &Plan) -> Vec<String> {
     let mut out: IndexSet<String> = IndexSet::new();
-    for step in plan.steps.iter().filter(|s| s.action.mutates()) {
+    for step in plan.steps.iter() {
+        if !step.action.mutates() || step.on_failure_of.is_some() {
+            continue;
+        }
         let line = match (&step.cause, step.action.service()) {
-            (Cause::Created | Cause::Recreated | Cause::DependsOn(_), _) => continue,
+            (
+                Cause::Created
+                | Cause::Recreated
+                | Cause::DependsOn(_)
+                | Cause::StartFirst { .. }
+                | Cause::Rollout
+                | Cause::Admit
+                | Cause::Replaced
+                | Cause::RolloutDelay
+                | Cause::RollBack { .. },
+                _,
+            ) => continue,
             (Cause::Recreate(why), Some(service)) => format!("recreate {service}: {why}"),
+            (cause @ Cause::NetworkChanged { .. }, _) => cause.to_string(),
             _ => step.to_string(),
         };
         out.insert(line);
@@ -100,7 +117,9 @@ pub(crate) fn swarm_images(
         .services
         .iter()
         .map(|(key, svc)| {
-            let sent = plan.steps.iter().find_map(|s| match &s.action {
+            // A rollout's way back runs only when `up` fails.
+            let ran = plan.steps.iter().filter(|s| s.on_failure_of.is_none());
+            let sent = ran.into_iter().find_map(|s| match &s.action {
                 Action::CreateService {
                     service, request, ..
                 }

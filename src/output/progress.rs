@@ -608,6 +608,7 @@ mod tests {
             action,
             cause: crate::plan::Cause::NotFound,
             after: vec![],
+            on_failure_of: None,
         }
     }
 

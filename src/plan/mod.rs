@@ -54,7 +54,7 @@ use crate::model::stack::Condition;
 use crate::source::Span;
 use crate::spec::BuildRequest;
 use crate::spec::{CopiedFile, ObjectKind, SwarmObject};
-use wait::ServiceCondition;
+use wait::{RolloutCheck, ServiceCondition};
 
 pub use down::{DownOptions, plan_down};
 pub use images::{ImageOptions, plan_build, plan_images, plan_pull};
@@ -79,6 +79,11 @@ pub struct Step {
     pub cause: Cause,
     /// Steps that must be done before this one starts.
     pub after: Vec<StepId>,
+    /// `Some(id)`: a fallback, run only if step `id` fails (after `after`),
+    /// and dropped unseen when it succeeds: how a rollout that fails its
+    /// check goes back (`failure_action: rollback`). Only fallbacks of the
+    /// same trigger wait for a fallback.
+    pub on_failure_of: Option<StepId>,
 }
 
 /// One call on one resource, with what it sends.
@@ -161,12 +166,33 @@ pub enum Action {
         /// `required: false`: a failure is a warning, not an error.
         required: bool,
     },
+    /// Wait until the new containers of one batch of a rollout pass its
+    /// check (healthy, or running for `monitor`); no engine change. Its
+    /// failure is what a rollout's fallbacks run on.
+    WaitRollout {
+        service: String,
+        names: Vec<String>,
+        check: RolloutCheck,
+    },
+    /// Pause between two batches of a rollout (`update_config.delay`).
+    Delay {
+        service: String,
+        duration: std::time::Duration,
+    },
     Stop {
         service: Option<String>,
         name: String,
         id: String,
         /// Seconds before the engine kills it; None: its own grace period.
         timeout: Option<i64>,
+    },
+    /// Stop a replaced container once its successor has taken its traffic:
+    /// it gets its own grace period (`stop_grace_period`) to finish what it
+    /// has in flight.
+    Drain {
+        service: String,
+        name: String,
+        id: String,
     },
     Restart {
         service: Option<String>,
@@ -306,6 +332,26 @@ pub enum Cause {
     /// A swarm network, secret or config of the project that no service
     /// uses any more (a secret's old version, or one gone from the file).
     Unused,
+    /// A rollout starts the new container while the old one (parked under
+    /// `beside`) still serves (`update_config.order: start-first`).
+    StartFirst {
+        beside: String,
+    },
+    /// A rollout's check of its new containers.
+    Rollout,
+    /// The new container passed its check: it takes over the service's
+    /// aliases (leaving and joining each network again, as the engine
+    /// cannot change an endpoint's aliases).
+    Admit,
+    /// The old container of a rollout, once its successor serves.
+    Replaced,
+    /// `update_config.delay` between two batches of a rollout.
+    RolloutDelay,
+    /// `failure_action: rollback`: the new containers of `service` failed
+    /// their check, and the old ones come back.
+    RollBack {
+        service: String,
+    },
     /// A network of the project whose settings the stack changed: it is
     /// removed and created again, its containers disconnected and
     /// connected again around that.
@@ -375,6 +421,8 @@ impl Action {
         !matches!(
             self,
             Action::Wait { .. }
+                | Action::WaitRollout { .. }
+                | Action::Delay { .. }
                 | Action::WaitService { .. }
                 | Action::WaitServiceGone { .. }
                 | Action::WaitNetworkGone { .. }
@@ -393,6 +441,9 @@ impl Action {
             | Action::Connect { service, .. }
             | Action::Disconnect { service, .. }
             | Action::Wait { service, .. }
+            | Action::WaitRollout { service, .. }
+            | Action::Delay { service, .. }
+            | Action::Drain { service, .. }
             | Action::Build { service, .. }
             | Action::CreateService { service, .. }
             | Action::UpdateService { service, .. }
@@ -425,6 +476,24 @@ impl Plan {
             action,
             cause,
             after,
+            on_failure_of: None,
+        });
+        self.steps.len() - 1
+    }
+
+    /// A step that runs only if step `trigger` fails, after `after`.
+    pub fn push_fallback(
+        &mut self,
+        trigger: StepId,
+        action: Action,
+        cause: Cause,
+        after: Vec<StepId>,
+    ) -> StepId {
+        self.steps.push(Step {
+            action,
+            cause,
+            after,
+            on_failure_of: Some(trigger),
         });
         self.steps.len() - 1
     }
@@ -437,6 +506,9 @@ impl Plan {
         for mut step in other.steps {
             for a in &mut step.after {
                 *a += base;
+            }
+            if let Some(t) = &mut step.on_failure_of {
+                *t += base;
             }
             if barrier {
                 step.after.extend(&all);

@@ -56,6 +56,7 @@ pub fn refused(action: &Action, err: &EngineError) -> Refused {
         (Action::Rename { .. }, NotFound(_)) => already("already gone"),
         (
             Action::Stop { .. }
+            | Action::Drain { .. }
             | Action::Remove { .. }
             | Action::RemoveNetwork { .. }
             | Action::RemoveVolume { .. }

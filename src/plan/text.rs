@@ -102,6 +102,32 @@ impl Words {
                 w.done_object = name.clone();
                 w
             }
+            Action::WaitRollout { names, .. } => {
+                let who = names.join(", ");
+                let mut w = Words::new(
+                    "wait",
+                    "Checking",
+                    "Passed",
+                    format!("for {who} to pass the rollout check"),
+                );
+                w.doing_object = who.clone();
+                w.done_object = who;
+                w
+            }
+            Action::Delay { service, duration } => {
+                let mut w = Words::new(
+                    "wait",
+                    "Pausing",
+                    "Paused",
+                    format!(
+                        "{}s before the next batch of {service}",
+                        duration.as_secs_f64()
+                    ),
+                );
+                w.done_object = format!("{}s", duration.as_secs_f64());
+                w
+            }
+            Action::Drain { name, .. } => Words::new("drain", "Draining", "Drained", name.clone()),
             Action::Stop { name, .. } => Words::new("stop", "Stopping", "Stopped", name.clone()),
             Action::Restart { name, .. } => {
                 Words::new("restart", "Restarting", "Restarted", name.clone())
@@ -203,6 +229,9 @@ impl Action {
             Action::Connect { .. } => "connect_network",
             Action::Disconnect { .. } => "disconnect_network",
             Action::Wait { .. } => "wait",
+            Action::WaitRollout { .. } => "wait_rollout",
+            Action::Delay { .. } => "delay",
+            Action::Drain { .. } => "drain_container",
             Action::Stop { .. } => "stop_container",
             Action::Restart { .. } => "restart_container",
             Action::Remove { .. } => "remove_container",
@@ -244,10 +273,14 @@ impl Action {
             | Action::CopyFile { name, .. }
             | Action::Update { name, .. }
             | Action::Wait { name, .. }
+            | Action::Drain { name, .. }
             | Action::Stop { name, .. }
             | Action::Restart { name, .. }
             | Action::Remove { name, .. } => ("container", name.clone()),
             Action::Rename { from, .. } => ("container", from.clone()),
+            Action::WaitRollout { service, .. } | Action::Delay { service, .. } => {
+                ("service", service.clone())
+            }
             Action::Build { request, .. } => ("image", request.request.tag.clone()),
             Action::Pull { image, .. } => ("image", image.clone()),
             Action::CreateService { name, .. }
@@ -314,6 +347,16 @@ impl Action {
                 required,
                 ..
             } => json!({ "id": name, "condition": condition.as_str(), "required": required }),
+            Action::WaitRollout { names, check, .. } => json!({
+                "ids": names,
+                "health": check.health,
+                "monitor_s": check.monitor.as_secs_f64(),
+                "monitor_set": check.monitor_set,
+                "tolerate": check.tolerate,
+                "failure_action_continue": check.go_on,
+            }),
+            Action::Delay { duration, .. } => json!({ "seconds": duration.as_secs_f64() }),
+            Action::Drain { id, .. } => json!({ "id": id, "t": null }),
             Action::Stop { id, timeout, .. } | Action::Restart { id, timeout, .. } => {
                 json!({ "id": id, "t": timeout })
             }
@@ -464,6 +507,15 @@ impl fmt::Display for Cause {
             Cause::ServiceChanged(changes) if changes.is_empty() => f.write_str("spec changed"),
             Cause::ServiceChanged(changes) => f.write_str(&changes.join(", ")),
             Cause::Unused => f.write_str("no service uses it any more"),
+            Cause::StartFirst { beside } => write!(f, "start-first, beside {beside}"),
+            Cause::Rollout => f.write_str("rollout check"),
+            Cause::Admit => f.write_str("admit: healthy, takes over the service's aliases"),
+            Cause::Replaced => f.write_str("replaced"),
+            Cause::RolloutDelay => f.write_str("update_config.delay"),
+            Cause::RollBack { service } => write!(
+                f,
+                "roll back, only if the new containers of {service} fail their check"
+            ),
             Cause::NetworkChanged { network, changes } => {
                 write!(f, "recreate network {network}: {}", changes.join(", "))
             }
@@ -500,6 +552,12 @@ impl Cause {
             Cause::Image(ImageReason::PolicyBuild) => "pull_policy_build",
             Cause::ServiceChanged(_) => "service_changed",
             Cause::Unused => "unused",
+            Cause::StartFirst { .. } => "start_first",
+            Cause::Rollout => "rollout",
+            Cause::Admit => "admit",
+            Cause::Replaced => "replaced",
+            Cause::RolloutDelay => "rollout_delay",
+            Cause::RollBack { .. } => "roll_back",
             Cause::NetworkChanged { .. } => "network_changed",
         }
     }
@@ -537,7 +595,7 @@ impl Plan {
             .iter()
             .enumerate()
             .map(|(id, s)| {
-                json!({
+                let mut step = json!({
                     "id": id,
                     "action": s.action.name(),
                     "resource": s.action.resource(),
@@ -545,7 +603,12 @@ impl Plan {
                     "after": s.after,
                     "changes_engine": s.action.mutates(),
                     "request": s.action.request(),
-                })
+                });
+                // Only a fallback has it: the step whose failure runs it.
+                if let Some(trigger) = s.on_failure_of {
+                    step["on_failure_of"] = json!(trigger);
+                }
+                step
             })
             .collect();
         json!({

@@ -9,6 +9,7 @@
 //! recreated again.
 
 mod network_change;
+mod rollout;
 mod shared;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -166,6 +167,9 @@ struct Up<'a> {
     recreates: network_change::Recreates,
     /// Names of the containers this plan creates (new or replacing one).
     created: BTreeSet<String>,
+    /// The rollout of the service being planned, when it has
+    /// `update_config`.
+    rollout: Option<rollout::Rollout>,
 }
 
 /// Plan `up`: what to create, recreate, update, connect and start so that the
@@ -191,6 +195,7 @@ pub fn plan_up(
         one_shots: BTreeSet::new(),
         recreates: Default::default(),
         created: BTreeSet::new(),
+        rollout: None,
     };
     for name in &order {
         for (dep, d) in &stack.services[name.as_str()].depends_on {
@@ -389,6 +394,7 @@ impl<'a> Up<'a> {
         }
         create_after.extend(self.directories(svc));
         let mut steps = ServiceSteps::default();
+        self.rollout = rollout::Settings::of(svc).map(rollout::Rollout::new);
         for number in 1..=wanted {
             let name = identity::container_name(stack, svc, number);
             let candidates: Vec<&ContainerState> = mine
@@ -409,6 +415,26 @@ impl<'a> Up<'a> {
                         .position(|c| c.config_hash.as_deref() == Some(want_hash.as_str()))
                 })
                 .unwrap_or(0);
+            // A start-first rollout stopped halfway: the new container
+            // has the name and the configuration, the old ones still serve.
+            let halfway = self.rollout.as_ref().is_some_and(|r| r.start_first())
+                && candidates.get(keep).is_some_and(|c| {
+                    c.name == name && c.config_hash.as_deref() == Some(want_hash.as_str())
+                })
+                && candidates
+                    .iter()
+                    .enumerate()
+                    .any(|(i, c)| i != keep && is_running(c.status));
+            if halfway {
+                let parked: Vec<&ContainerState> = candidates
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, _)| i != keep)
+                    .map(|(_, c)| *c)
+                    .collect();
+                self.resume(svc, candidates[keep], &parked, &mut steps);
+                continue;
+            }
             let mut before: Vec<StepId> = Vec::new();
             for (i, c) in candidates.iter().enumerate() {
                 if i != keep {
@@ -424,6 +450,7 @@ impl<'a> Up<'a> {
                 &mut steps,
             );
         }
+        self.finish_rollout(svc);
         for c in mine.iter().filter(|c| c.number.is_none_or(|n| n > wanted)) {
             self.take_away(c, Cause::ScaledDown);
         }
@@ -627,6 +654,10 @@ impl<'a> Up<'a> {
         let limits = engine_view(&want_limits, &c.limits, self.observed.engine.blkio_weight);
         let changes = c.limits.changes(&limits);
         if let Some(why) = self.recreate_cause(svc, name, c, &changes) {
+            if self.rollout.is_some() {
+                self.roll(svc, number, name, c, why, create_after, steps);
+                return;
+            }
             let ready = self.recreate(svc, number, name, c, why, create_after, steps);
             self.start(svc, name, Cause::Recreated, ready, steps);
             return;

@@ -67,6 +67,86 @@ pub fn readiness(condition: Condition, info: &ContainerInspectResponse) -> Readi
     }
 }
 
+/// What a rollout's new container must show before it takes traffic, as
+/// the planner states it from `update_config`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RolloutCheck {
+    /// The service has a health check: healthy is the bar. Without one,
+    /// running for `monitor` without exiting is.
+    pub health: bool,
+    /// `update_config.monitor` (5 s, docker's default, when unset).
+    pub monitor: Duration,
+    /// The monitor was set: with a health check, not healthy within it is a
+    /// failure too. Unset, the health check's own verdict (unhealthy after
+    /// its retries) decides.
+    pub monitor_set: bool,
+    /// New containers of the service that may fail before the rollout
+    /// fails (`max_failure_ratio` of its replicas, rounded down).
+    pub tolerate: u32,
+    /// `failure_action: continue`: a failure is reported and the rollout
+    /// goes on.
+    pub go_on: bool,
+}
+
+/// Whether a rollout's new container passes `check`, given how long the
+/// executor has seen it running (`running_for`, from its own clock: the
+/// engine's clock may differ from this machine's).
+pub fn rollout_readiness(
+    check: &RolloutCheck,
+    info: &ContainerInspectResponse,
+    running_for: Option<Duration>,
+) -> Readiness {
+    use bollard::models::{ContainerStateStatusEnum as S, HealthStatusEnum as H};
+    let state = info.state.as_ref();
+    let status = state.and_then(|s| s.status).unwrap_or(S::EMPTY);
+    let code = state.and_then(|s| s.exit_code).unwrap_or(0);
+    if matches!(status, S::EXITED | S::DEAD) {
+        return Readiness::Failed(format!("it exited with code {code}"));
+    }
+    if status == S::RESTARTING {
+        return Readiness::Failed(format!("it is restarting (last exit code {code})"));
+    }
+    let running_for = running_for.unwrap_or_default();
+    if check.health {
+        let health = state
+            .and_then(|s| s.health.as_ref())
+            .and_then(|h| h.status)
+            .unwrap_or(H::NONE);
+        return match health {
+            H::HEALTHY => Readiness::Ready,
+            H::UNHEALTHY => Readiness::Failed("its health check reports unhealthy".into()),
+            _ if check.monitor_set && running_for >= check.monitor => Readiness::Failed(format!(
+                "not healthy within {}s (update_config.monitor)",
+                check.monitor.as_secs_f64()
+            )),
+            _ => Readiness::Pending("its health check has not passed yet".into()),
+        };
+    }
+    if status == S::RUNNING && running_for >= check.monitor {
+        Readiness::Ready
+    } else {
+        Readiness::Pending(format!(
+            "running for {:.1}s of the {}s update_config.monitor asks",
+            running_for.as_secs_f64(),
+            check.monitor.as_secs_f64()
+        ))
+    }
+}
+
+/// The last health check's output of an inspected container, for a failure
+/// message.
+pub fn last_health_output(info: &ContainerInspectResponse) -> Option<String> {
+    let log = info.state.as_ref()?.health.as_ref()?.log.as_ref()?;
+    let last = log.last()?;
+    let out = last.output.as_deref().unwrap_or("").trim();
+    Some(format!(
+        "exit code {}{}{}",
+        last.exit_code.unwrap_or(-1),
+        if out.is_empty() { "" } else { ": " },
+        out
+    ))
+}
+
 /// What a `WaitService` step waits for, as the planner states it: the
 /// service converged, judged as `docker service` progress judges it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

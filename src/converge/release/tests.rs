@@ -91,6 +91,115 @@ fn a_recreate_is_one_line_per_service_with_its_reason() {
     );
 }
 
+#[test]
+fn a_rollout_is_the_recreate_it_carries_out_and_not_its_way_back() {
+    let why = Cause::Recreate(Replace::Image);
+    let mut plan = Plan::default();
+    let stop = |name: &str| Action::Stop {
+        service: Some("web".into()),
+        name: name.into(),
+        id: "old".into(),
+        timeout: None,
+    };
+    plan.push(
+        Action::Rename {
+            service: "web".into(),
+            id: "old".into(),
+            from: "t-web-1".into(),
+            to: "old_t-web-1".into(),
+        },
+        why.clone(),
+        vec![],
+    );
+    let create = plan.push(
+        Action::CreateContainer {
+            service: "web".into(),
+            number: 1,
+            name: "t-web-1".into(),
+            platform: None,
+            request: Box::default(),
+        },
+        why,
+        vec![],
+    );
+    plan.push(
+        Action::Start {
+            service: "web".into(),
+            name: "t-web-1".into(),
+        },
+        Cause::StartFirst {
+            beside: "old_t-web-1".into(),
+        },
+        vec![create],
+    );
+    let check = plan.push(
+        Action::WaitRollout {
+            service: "web".into(),
+            names: vec!["t-web-1".into()],
+            check: crate::plan::wait::RolloutCheck {
+                health: true,
+                monitor: std::time::Duration::from_secs(5),
+                monitor_set: false,
+                tolerate: 0,
+                go_on: false,
+            },
+        },
+        Cause::Rollout,
+        vec![],
+    );
+    plan.push_fallback(
+        check,
+        stop("t-web-1"),
+        Cause::RollBack {
+            service: "web".into(),
+        },
+        vec![],
+    );
+    plan.push(
+        Action::Disconnect {
+            service: "web".into(),
+            name: "t-web-1".into(),
+            network: "t_default".into(),
+        },
+        Cause::Admit,
+        vec![check],
+    );
+    plan.push(
+        Action::Drain {
+            service: "web".into(),
+            name: "old_t-web-1".into(),
+            id: "old".into(),
+        },
+        Cause::Replaced,
+        vec![check],
+    );
+    for (action, network) in [("disconnect", "t_back"), ("remove", "t_back")] {
+        let cause = Cause::NetworkChanged {
+            network: network.into(),
+            changes: vec!["internal false -> true".into()],
+        };
+        let a = if action == "remove" {
+            Action::RemoveNetwork {
+                name: network.into(),
+            }
+        } else {
+            Action::Disconnect {
+                service: "db".into(),
+                name: "t-db-1".into(),
+                network: network.into(),
+            }
+        };
+        plan.push(a, cause, vec![]);
+    }
+    assert_eq!(
+        changes(&plan),
+        [
+            "recreate web: image changed",
+            "recreate network t_back: internal false -> true"
+        ]
+    );
+}
+
 fn container(service: &str, image_id: &str, state: ContainerSummaryStateEnum) -> ContainerSummary {
     ContainerSummary {
         id: Some(format!("{service}-{image_id}")),

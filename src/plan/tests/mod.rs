@@ -14,6 +14,7 @@ mod down;
 mod engine_facts;
 mod images;
 mod lifecycle;
+mod rollout;
 mod rules;
 mod swarm;
 mod text;

@@ -298,6 +298,28 @@ fn every_cause_has_its_words_and_code() {
             "recreate: its volumes_from container gb-x-1 was recreated after it",
             "recreate",
         ),
+        (
+            Cause::StartFirst {
+                beside: "abc_app-web-1".into(),
+            },
+            "start-first, beside abc_app-web-1",
+            "start_first",
+        ),
+        (Cause::Rollout, "rollout check", "rollout"),
+        (
+            Cause::Admit,
+            "admit: healthy, takes over the service's aliases",
+            "admit",
+        ),
+        (Cause::Replaced, "replaced", "replaced"),
+        (Cause::RolloutDelay, "update_config.delay", "rollout_delay"),
+        (
+            Cause::RollBack {
+                service: "web".into(),
+            },
+            "roll back, only if the new containers of web fail their check",
+            "roll_back",
+        ),
     ];
     let mut listed = std::collections::BTreeSet::new();
     for (cause, text, code) in &table {
@@ -305,10 +327,10 @@ fn every_cause_has_its_words_and_code() {
         assert_eq!(cause.code(), *code, "{cause:?}");
         listed.insert(variant(cause));
     }
-    // 20 plain causes, 9 replacements, 5 image reasons.
+    // 26 plain causes, 9 replacements, 5 image reasons.
     assert_eq!(
         listed.len(),
-        34,
+        40,
         "every variant is in the table: {listed:?}"
     );
 }
@@ -340,6 +362,12 @@ fn variant(cause: &Cause) -> &'static str {
         Cause::ServiceChanged(_) => "ServiceChanged",
         Cause::Unused => "Unused",
         Cause::NetworkChanged { .. } => "NetworkChanged",
+        Cause::StartFirst { .. } => "StartFirst",
+        Cause::Rollout => "Rollout",
+        Cause::Admit => "Admit",
+        Cause::Replaced => "Replaced",
+        Cause::RolloutDelay => "RolloutDelay",
+        Cause::RollBack { .. } => "RollBack",
         Cause::BindSourceMissing => "BindSourceMissing",
         Cause::ScaledDown => "ScaledDown",
         Cause::LeftOver => "LeftOver",
@@ -452,6 +480,7 @@ fn pull(image: &str, after: Vec<StepId>) -> Step {
         },
         cause: Cause::Image(ImageReason::Asked),
         after,
+        on_failure_of: None,
     }
 }
 

@@ -37,6 +37,7 @@ mod live {
     mod reaching_changes;
     mod recreate_crash;
     mod releases;
+    mod rollout;
     mod secrets;
     mod swarm;
     mod swarm_demo;

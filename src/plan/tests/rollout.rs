@@ -1,0 +1,244 @@
+//! Rollouts on one engine (`deploy.update_config`): the steps, their
+//! order, and the fallbacks of each check.
+
+use super::*;
+
+const WEB: &str = r#"
+name: app
+services:
+  web:
+    image: app/web
+    networks: [net]
+    healthcheck:
+      test: ["CMD", "true"]
+    deploy:
+      replicas: REPLICAS
+      update_config:
+        order: ORDER
+        parallelism: 1
+        failure_action: ACTION
+networks:
+  net: {}
+"#;
+
+fn web(replicas: u32, order: &str, action: &str) -> Stack {
+    stack(
+        &WEB.replace("REPLICAS", &replicas.to_string())
+            .replace("ORDER", order)
+            .replace("ACTION", action),
+    )
+}
+
+/// The plan after the image of `web` changed.
+fn new_image(s: &Stack) -> Plan {
+    let mut o = converged(s);
+    o.images.insert("app/web".into(), Some("sha256:v2".into()));
+    up(s, &o)
+}
+
+#[test]
+fn start_first_starts_beside_the_old_one_admits_after_the_check_and_drains() {
+    let s = web(1, "start-first", "rollback");
+    let plan = new_image(&s);
+    assert_eq!(
+        plan.to_string(),
+        "\
+rename app-web-1 to appweb100000_app-web-1: recreate: image changed
+create container app-web-1: recreate: image changed
+start app-web-1: start-first, beside appweb100000_app-web-1
+stop app-web-1: roll back, only if the new containers of web fail their check
+remove app-web-1: roll back, only if the new containers of web fail their check
+rename appweb100000_app-web-1 to app-web-1: roll back, only if the new containers of web fail their check
+start app-web-1: roll back, only if the new containers of web fail their check
+disconnect app-web-1 from app_net: admit: healthy, takes over the service's aliases
+connect app-web-1 to app_net: admit: healthy, takes over the service's aliases
+drain appweb100000_app-web-1: replaced
+remove appweb100000_app-web-1: replaced
+"
+    );
+    // The new container has no service alias until it is admitted.
+    let create = step(&plan, "create container app-web-1: recreate: image changed");
+    let Action::CreateContainer { request, .. } = &plan.steps[create].action else {
+        unreachable!()
+    };
+    let endpoints = request
+        .networking_config
+        .as_ref()
+        .and_then(|n| n.endpoints_config.as_ref())
+        .expect("endpoints");
+    assert!(
+        endpoints.values().all(|e| e.aliases.is_none()),
+        "{endpoints:?}"
+    );
+    let check = plan
+        .steps
+        .iter()
+        .position(|s| matches!(s.action, Action::WaitRollout { .. }))
+        .expect("a check");
+    assert_eq!(
+        after(
+            &plan,
+            "disconnect app-web-1 from app_net: admit: healthy, takes over the service's aliases"
+        ),
+        ["wait for app-web-1 to pass the rollout check: rollout check"]
+    );
+    assert_eq!(
+        after(&plan, "drain appweb100000_app-web-1: replaced"),
+        [
+            "wait for app-web-1 to pass the rollout check: rollout check",
+            "connect app-web-1 to app_net: admit: healthy, takes over the service's aliases"
+        ]
+    );
+    // The way back runs only if the check fails.
+    let fallbacks: Vec<StepId> = (0..plan.steps.len())
+        .filter(|&i| plan.steps[i].on_failure_of == Some(check))
+        .collect();
+    assert_eq!(fallbacks.len(), 4);
+    let Action::WaitRollout { check: c, .. } = &plan.steps[check].action else {
+        unreachable!()
+    };
+    assert!(c.health);
+    assert_eq!(c.monitor, std::time::Duration::from_secs(5));
+    assert!(!c.monitor_set);
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+}
+
+#[test]
+fn stop_first_stops_the_old_one_first_and_keeps_it_until_the_check_passes() {
+    let s = web(1, "stop-first", "rollback");
+    let plan = new_image(&s);
+    assert_eq!(
+        plan.to_string(),
+        "\
+rename app-web-1 to appweb100000_app-web-1: recreate: image changed
+stop appweb100000_app-web-1: recreate: image changed
+create container app-web-1: recreate: image changed
+start app-web-1: recreated
+stop app-web-1: roll back, only if the new containers of web fail their check
+remove app-web-1: roll back, only if the new containers of web fail their check
+rename appweb100000_app-web-1 to app-web-1: roll back, only if the new containers of web fail their check
+start app-web-1: roll back, only if the new containers of web fail their check
+remove appweb100000_app-web-1: replaced
+"
+    );
+    assert_eq!(
+        after(&plan, "start app-web-1: recreated"),
+        [
+            "rename app-web-1 to appweb100000_app-web-1: recreate: image changed",
+            "stop appweb100000_app-web-1: recreate: image changed",
+            "create container app-web-1: recreate: image changed",
+        ]
+    );
+}
+
+#[test]
+fn batches_wait_for_the_one_before_and_a_failure_brings_back_every_replica_so_far() {
+    let s = web(2, "start-first", "rollback");
+    let plan = new_image(&s);
+    let checks: Vec<StepId> = (0..plan.steps.len())
+        .filter(|&i| matches!(plan.steps[i].action, Action::WaitRollout { .. }))
+        .collect();
+    assert_eq!(checks.len(), 2, "one check per batch of one\n{plan}");
+    // The second batch starts after the first one's old container drained.
+    assert_eq!(
+        after(
+            &plan,
+            "rename app-web-2 to appweb200000_app-web-2: recreate: image changed"
+        ),
+        ["drain appweb100000_app-web-1: replaced"]
+    );
+    // Its failure brings back both replicas; the first's only itself.
+    let back = |check: StepId| {
+        plan.steps
+            .iter()
+            .filter(|s| s.on_failure_of == Some(check))
+            .filter(|s| matches!(s.action, Action::Rename { .. }))
+            .map(|s| s.action.describe())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        back(checks[0]),
+        ["rename appweb100000_app-web-1 to app-web-1"]
+    );
+    assert_eq!(
+        back(checks[1]),
+        [
+            "rename appweb100000_app-web-1 to app-web-1",
+            "rename appweb200000_app-web-2 to app-web-2"
+        ]
+    );
+    // The old containers go only when both batches passed.
+    assert_eq!(
+        after(&plan, "remove appweb100000_app-web-1: replaced"),
+        ["drain appweb200000_app-web-2: replaced"]
+    );
+}
+
+#[test]
+fn pause_plans_no_way_back_and_continue_goes_on() {
+    for action in ["pause", "continue"] {
+        let s = web(1, "start-first", action);
+        let plan = new_image(&s);
+        assert!(
+            plan.steps.iter().all(|s| s.on_failure_of.is_none()),
+            "{action}: {plan}"
+        );
+        let check = plan
+            .steps
+            .iter()
+            .find_map(|s| match &s.action {
+                Action::WaitRollout { check, .. } => Some(*check),
+                _ => None,
+            })
+            .expect("a check");
+        assert_eq!(check.go_on, action == "continue");
+    }
+}
+
+#[test]
+fn start_first_with_published_ports_is_stop_first_with_a_warning() {
+    let s = stack(
+        &WEB.replace("REPLICAS", "1")
+            .replace("ORDER", "start-first")
+            .replace("ACTION", "rollback")
+            .replace(
+                "    networks: [net]\n",
+                "    networks: [net]\n    ports: [\"127.0.0.1:8080:80\"]\n",
+            ),
+    );
+    let plan = new_image(&s);
+    assert!(
+        plan.to_string()
+            .contains("stop appweb100000_app-web-1: recreate"),
+        "{plan}"
+    );
+    assert_eq!(plan.warnings.len(), 1, "{:?}", plan.warnings);
+    assert!(
+        plan.warnings[0].contains("publishes ports"),
+        "{:?}",
+        plan.warnings
+    );
+}
+
+#[test]
+fn without_update_config_a_recreate_is_as_before() {
+    let s = stack(&WEB.replace(
+        "    deploy:\n      replicas: REPLICAS\n      update_config:\n        order: ORDER\n        parallelism: 1\n        failure_action: ACTION\n",
+        "",
+    ));
+    let plan = new_image(&s);
+    assert!(!plan.to_string().contains("roll back"), "{plan}");
+    assert!(
+        !plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.action, Action::WaitRollout { .. }))
+    );
+}
+
+#[test]
+fn a_converged_service_with_update_config_plans_nothing() {
+    let s = web(2, "start-first", "rollback");
+    let plan = up(&s, &converged(&s));
+    assert!(plan.steps.is_empty(), "{plan}");
+}
