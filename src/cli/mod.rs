@@ -22,6 +22,7 @@ mod plan;
 mod ps;
 mod pull;
 mod releases;
+mod rollback;
 mod session;
 mod up;
 mod watch;
@@ -99,6 +100,9 @@ pub enum Command {
     /// List the releases `up` recorded (what changed, and whether their
     /// images are kept), or show one with its stack
     Releases(releases::ReleasesArgs),
+    /// Go back to what a release ran (default: the one before the newest),
+    /// as a plan: images pinned, volumes kept
+    Rollback(rollback::RollbackArgs),
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff): `berth man > berth.1`
@@ -164,6 +168,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Stop(args) => lifecycle::stop(&cli.global, args),
         Command::Restart(args) => lifecycle::restart(&cli.global, args),
         Command::Releases(args) => releases::run(&cli.global, args),
+        Command::Rollback(args) => rollback::run(&cli.global, args),
         Command::Completions(args) => completions::completions(args),
         Command::Man => completions::man(),
         Command::Build(args) => build::run(&cli.global, args),

@@ -31,6 +31,7 @@ pub mod archive;
 pub mod keep;
 pub mod names;
 pub mod record;
+pub mod restore;
 pub mod store;
 
 pub use keep::{IMAGES_KEPT, RECORDS_KEPT};

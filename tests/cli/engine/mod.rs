@@ -37,6 +37,7 @@ mod live {
     mod reaching_changes;
     mod recreate_crash;
     mod releases;
+    mod rollback;
     mod rollout;
     mod secrets;
     mod swarm;
