@@ -35,6 +35,11 @@ pub const STACK_NAMESPACE: &str = "com.docker.stack.namespace";
 /// the local id of the image its tag named when berth deployed it, so that
 /// an image rebuilt under the same tag changes the spec and rolls the tasks.
 pub const IMAGE_ID: &str = "io.berth.image-id";
+/// On a service's edge container (`crate::edge`): the service whose ports it
+/// holds. The edge carries that service's label too (so `down`, `ps` and
+/// `logs` take it with the service) but no container number: it is not a
+/// replica.
+pub const EDGE: &str = "io.berth.edge";
 
 pub const BERTH_VERSION: &str = env!("CARGO_PKG_VERSION");
 

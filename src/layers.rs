@@ -42,6 +42,9 @@ const RULES: &[(&str, &[&str])] = &[
     ("engine", &["releases"]),
     ("observe", &["releases"]),
     ("releases", &["observe"]),
+    // The forwarder runs alone in its container: it stands on nothing of
+    // berth's.
+    ("edge", &["model", "load", "spec", "engine", "observe", "releases"]),
 ];
 
 fn src() -> PathBuf {

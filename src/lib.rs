@@ -16,7 +16,10 @@
 //! (and polling each wait until the plan's judge says it is over).
 //! [`converge`] runs those stages in order for a target (the plain engine or
 //! a Docker Swarm), the one pipeline every changing command calls.
-//! [`identity`] names what berth creates and recognises it again,
+//! [`edge`] is the forwarder that holds a start-first service's ports while
+//! its containers are replaced (it runs in a container of its own, as the
+//! hidden `berth edge` command). [`identity`] names what berth creates and
+//! recognises it again,
 //! [`spec`] is the pure mapping from the model to what the engine is sent,
 //! [`engine`] the adapter over bollard that sends it, [`preflight`] checks
 //! what can be known before any change, and [`output`] prints. [`cli`] is
@@ -30,6 +33,7 @@ pub(crate) mod apply;
 pub mod cli;
 pub(crate) mod converge;
 pub(crate) mod diag;
+pub(crate) mod edge;
 pub(crate) mod engine;
 pub(crate) mod graph;
 pub(crate) mod host_port;

@@ -13,6 +13,7 @@ mod build;
 mod completions;
 mod config;
 mod down;
+mod edge;
 mod error;
 mod exec;
 mod graph;
@@ -115,6 +116,13 @@ pub enum Command {
     /// Bring the stack up, then sync, rebuild or restart services as their
     /// files change (`develop.watch`); Ctrl-C stops watching
     Watch(watch::WatchArgs),
+    /// Forward connections to the live container of a service (runs in the
+    /// service's edge container)
+    #[command(hide = true)]
+    Edge(edge::EdgeArgs),
+    /// Work a service's edge by hand: its image, container, target, status
+    #[command(hide = true)]
+    EdgeTool(edge::EdgeToolArgs),
 }
 
 impl Cli {
@@ -174,6 +182,8 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Build(args) => build::run(&cli.global, args),
         Command::Pull(args) => pull::run(&cli.global, args),
         Command::Watch(args) => watch::run(&cli.global, args),
+        Command::Edge(args) => edge::run(args),
+        Command::EdgeTool(args) => edge::tool(&cli.global, args),
         Command::Schema => {
             print_out(&crate::schema::generate())?;
             Ok(Outcome::Success)

@@ -5,9 +5,9 @@
 //! [`EngineError`] (404 -> NotFound, 409 -> Conflict, no answer ->
 //! Unreachable), and offers one method per engine call berth makes, one file
 //! per resource kind: [`containers`], [`networks`], [`volumes`], [`images`]
-//! (with the build context in [`context`]), and a running container's
-//! [`logs`] and [`exec`]. It decides nothing; `crate::spec` turns the model into
-//! engine request bodies.
+//! (with the build context in [`context`]), a running container's
+//! [`logs`] and [`exec`], and the [`edge`]'s image and status. It decides
+//! nothing; `crate::spec` turns the model into engine request bodies.
 //!
 //! The engine's answers are returned as they are, classified: an "already
 //! so" answer (a stop of a missing container, a removal of something gone, a
@@ -21,6 +21,7 @@ pub mod archive;
 pub mod clock;
 pub mod containers;
 pub mod context;
+pub mod edge;
 pub mod exec;
 pub mod facts;
 pub mod images;

@@ -24,11 +24,14 @@
 //! - `network.rs`: network create requests, endpoints, ports, DNS and hosts;
 //! - `storage.rs`: volume create requests, mounts, tmpfs, bind sources;
 //! - `resources.rs`: CPU, memory, block I/O, pids, ulimits, the restart
-//!   policy, and the `docker update` body.
+//!   policy, and the `docker update` body;
+//! - `edge.rs`: the edge container of a start-first service with ports
+//!   (`crate::edge`), and the archive that sets its target.
 
 mod build;
 mod container;
 mod copies;
+mod edge;
 mod network;
 pub mod newer;
 mod objects;
@@ -46,6 +49,7 @@ use crate::source::Span;
 pub use build::{BuildRequest, build_request};
 pub use container::{container, environment, healthcheck};
 pub use copies::{CopiedFile, copied_files};
+pub use edge::{edge_container, edge_name, edge_target_tar, needs_edge};
 pub use network::{endpoints, network};
 pub use objects::{
     ObjectKind, ObjectNames, SwarmObject, object, objects_of, with_ids, without_ids,

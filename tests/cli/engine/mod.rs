@@ -24,6 +24,7 @@ mod live {
     mod demo;
     mod down;
     mod dry_run;
+    mod edge;
     mod edges;
     mod engine_killed;
     mod images;
