@@ -44,8 +44,15 @@ use super::target::{self, Target, Watch};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a resolved address is used without asking again.
 pub const RESOLVE_TTL: Duration = Duration::from_secs(1);
-/// The copy buffer of each direction of a connection.
-const BUFFER: usize = 64 * 1024;
+/// The copy buffer of each direction of a connection, allocated for its
+/// whole life: 16 KiB moves a large answer in few calls (with 64 KiB
+/// buffers, the edge's CPU time per 64 KiB answer, against docker-proxy's on
+/// the same run, measured the same: 0.85 against 0.84) while 10,000 idle
+/// keep-alive clients hold 320 MiB, not 1.3 GiB.
+const BUFFER: usize = 16 * 1024;
+/// How often at most the status file is rewritten for connection counts
+/// that changed (a new target is written at once).
+pub const STATUS_EVERY: Duration = Duration::from_millis(100);
 /// At most one log line per kind of trouble this often.
 pub const LOG_EVERY: Duration = Duration::from_secs(10);
 
@@ -111,7 +118,10 @@ impl Options {
 /// Runs an edge until SIGTERM or SIGINT, then drains: the `berth edge`
 /// command.
 pub fn run(options: Options) -> io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread: a connection's work is a few system calls, and on a
+    // small machine the hand-offs between a pool's threads (futex wake-ups)
+    // cost more than they spread.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let result = runtime.block_on(async {
@@ -474,7 +484,8 @@ struct StateReader {
     options: Options,
     shared: Arc<Shared>,
     send: watch::Sender<Option<Target>>,
-    written: Option<Status>,
+    /// The status last written, and when.
+    written: Option<(Status, Instant)>,
     stopping: Arc<AtomicBool>,
 }
 
@@ -498,11 +509,18 @@ impl StateReader {
         let status = self
             .shared
             .status(self.watch.current(), self.stopping.load(Ordering::Relaxed));
-        if self.written.as_ref() == Some(&status) {
+        // A new target or the stop is written at once; counts that moved,
+        // at most every STATUS_EVERY (each write is a rename: not free).
+        let due = match &self.written {
+            None => true,
+            Some((w, _)) if w.target != status.target || w.stopping != status.stopping => true,
+            Some((w, at)) => w.open != status.open && at.elapsed() >= STATUS_EVERY,
+        };
+        if !due {
             return;
         }
         match status.write(path) {
-            Ok(()) => self.written = Some(status),
+            Ok(()) => self.written = Some((status, Instant::now())),
             Err(e) => self.shared.log.note("status", || {
                 format!("cannot write the status file {}: {e}", path.display())
             }),
