@@ -664,18 +664,23 @@ pub struct Worker {
 
 impl Worker {
     /// Starts the worker's dockerd, not yet in the swarm. `prefix` (two
-    /// letters) and `slot` (0 or 1) keep two tests of one process apart.
+    /// letters) and `slot` (0, 1 or 2) keep the tests of one process apart.
     pub fn start(prefix: &str, slot: u32) -> Worker {
         let pid = std::process::id();
         let w = Worker {
             name: format!("{prefix}{pid}"),
             // The script refuses a /30 that is in use on this machine.
-            net: ((pid % 120) * 2 + 1 + slot).to_string(),
+            net: ((pid % 80) * 3 + 1 + slot).to_string(),
         };
         // Leftovers of an earlier run with the same pid.
         w.script(&["down"]);
         w.script_ok(&["up", "--no-join"]);
         w
+    }
+
+    /// Its address on the veth pair, which the host reaches (10.213.N.2).
+    pub fn address(&self) -> String {
+        format!("10.213.{}.2", self.net)
     }
 
     pub fn join(&self) {

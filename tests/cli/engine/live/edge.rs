@@ -4,11 +4,9 @@
 //! busybox httpd containers standing in for the old and the new replica, and
 //! the switch between them through the state file.
 //!
-//! A restart of the shared dockerd is not done here (it would disturb every
-//! other test on the machine): the edge's `unless-stopped` policy brings it
-//! back after one, with its state file, and finding the upstream by its short
-//! id through Docker's DNS is what `docker restart` of the upstream (which
-//! may change its address) checks.
+//! The shared dockerd is never restarted here (it would disturb every other
+//! test on the machine): the last test kills and restarts a dockerd of its
+//! own instead.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -150,7 +148,7 @@ fn the_edge_switches_new_connections_keeps_old_ones_and_outlives_restarts() {
     let edge = format!("{}-web-edge", p.name);
     assert_eq!(made.stdout().trim(), edge);
     let inspected = Container::inspect(&edge);
-    assert_eq!(inspected.host("RestartPolicy")["Name"], "unless-stopped");
+    assert_eq!(inspected.host("RestartPolicy")["Name"], "always");
     assert_eq!(
         inspected.host("PortBindings")["80/tcp"][0]["HostPort"],
         port.to_string()
@@ -252,4 +250,106 @@ fn the_edge_image_runs_berth_itself() {
     // No registry, no base image: one layer, the executable and its libraries.
     let layers = docker(&["image", "inspect", "-f", "{{len .RootFS.Layers}}", image]);
     assert_eq!(layers.trim(), "1");
+}
+
+/// GET / at `ip:port`: the body, or why not.
+fn page_at(ip: &str, port: u16) -> Result<String, String> {
+    let addr: SocketAddr = format!("{ip}:{port}").parse().map_err(|e| format!("{e}"))?;
+    let mut s =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).map_err(|e| e.to_string())?;
+    match raw.split_once("\r\n\r\n") {
+        Some((head, body)) if head.split_whitespace().nth(1) == Some("200") => {
+            Ok(body.trim().to_string())
+        }
+        _ => Err(format!("not a 200: {raw:?}")),
+    }
+}
+
+/// A dockerd of the test's own (`scripts/swarm-worker up --no-join`: its own
+/// network namespace and data) is killed and started again, as a crash or a
+/// host reboot would; the edge and the app come back by their restart
+/// policies, the app perhaps on another address, and the edge serves it
+/// again with the state it had. No berth runs meanwhile: berth is not in the
+/// path, so a SIGKILL of berth changes nothing here.
+#[test]
+fn the_edge_serves_again_after_its_dockerd_is_killed_and_restarted() {
+    let engine = Worker::start("be", 2);
+    let on_worker = |args: &[&str]| engine.docker(args);
+    let image = Berth::new()
+        .args(["edge-tool", "image"])
+        .env("DOCKER_HOST", engine.host())
+        .run()
+        .ok()
+        .stdout()
+        .trim()
+        .to_string();
+    let ip = engine.address();
+    let port = free_port();
+    let p = Project::with_stack(
+        "edge-dockerd",
+        &format!(
+            "services:\n  web:\n    image: {IMAGE}\n    ports: ['{ip}:{port}:80']\n    \
+             deploy: {{update_config: {{order: start-first}}}}\n"
+        ),
+    );
+    let net = format!("{}_default", p.name);
+    on_worker(&["network", "create", &net]);
+    let app = on_worker(&[
+        "run",
+        "-d",
+        // What a service that must outlive a dockerd crash needs:
+        // `unless-stopped` containers stay stopped after one.
+        "--restart",
+        "always",
+        "--network",
+        &net,
+        IMAGE,
+        "sh",
+        "-c",
+        "mkdir -p /www && echo one > /www/index.html && exec httpd -f -p 80 -h /www",
+    ]);
+    let short: String = app.trim().chars().take(12).collect();
+    assert_eq!(short.len(), 12, "docker run printed {app:?}");
+    let berth = |args: &[&str]| {
+        p.command(&["compose.yaml"], args)
+            .env("DOCKER_HOST", engine.host())
+            .run()
+            .ok()
+    };
+    let edge = berth(&["edge-tool", "create", "web", "--image", &image])
+        .stdout()
+        .trim()
+        .to_string();
+    berth(&["edge-tool", "target", &edge, &short]);
+    on_worker(&["start", &edge]);
+    let mut last = Err(String::new());
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            last = page_at(&ip, port);
+            last.as_deref() == Ok("one")
+        }),
+        "the edge serves before the kill: {last:?}"
+    );
+    let started = on_worker(&["inspect", "-f", "{{.State.StartedAt}}", &edge]);
+
+    let pid = std::fs::read_to_string(format!("/run/{}/dockerd.pid", engine.name))
+        .expect("the worker's pid file");
+    let _ = std::process::Command::new("kill")
+        .args(["-9", pid.trim()])
+        .status();
+    engine.script_ok(&["up", "--no-join"]);
+    assert!(
+        wait_until(Duration::from_secs(60), || {
+            last = page_at(&ip, port);
+            last.as_deref() == Ok("one")
+        }),
+        "the edge serves after dockerd came back: {last:?}"
+    );
+    let restarted = on_worker(&["inspect", "-f", "{{.State.StartedAt}}", &edge]);
+    assert_ne!(started, restarted, "the edge went through the restart");
 }
