@@ -9,6 +9,9 @@
 //! every level of the tree, the imports among sibling modules form no
 //! cycle (a child may use its parent's items; that is no circle).
 //!
+//! `edge`, the forwarder a start-first service's edge container runs, stands
+//! under all of them: it imports none of the lower modules either.
+//!
 //! `model` is the stack as data; `load` makes it from files and `spec` maps
 //! it to what the engine is sent, and neither knows the other; `engine` (the
 //! adapter over bollard) and `observe` read the engine, and `releases` keeps
