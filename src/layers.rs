@@ -47,7 +47,10 @@ const RULES: &[(&str, &[&str])] = &[
     ("releases", &["observe"]),
     // The forwarder runs alone in its container: it stands on nothing of
     // berth's.
-    ("edge", &["model", "load", "spec", "engine", "observe", "releases"]),
+    (
+        "edge",
+        &["model", "load", "spec", "engine", "observe", "releases"],
+    ),
 ];
 
 fn src() -> PathBuf {

@@ -30,7 +30,7 @@ use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -199,6 +199,7 @@ impl Edge {
                 resolved: Mutex::new(HashMap::new()),
                 log: RateLimited::default(),
                 patience: options.patience,
+                turn: AtomicUsize::new(0),
             }),
             options,
             send,
@@ -293,6 +294,8 @@ struct Shared {
     resolved: Mutex<HashMap<String, (Vec<IpAddr>, Instant)>>,
     log: RateLimited,
     patience: Duration,
+    /// Counts connections, to rotate a name's addresses ([`in_turn`]).
+    turn: AtomicUsize,
 }
 
 /// A lock that a panic elsewhere did not make unusable: the data behind
@@ -336,8 +339,7 @@ impl Shared {
             .await?
             .map(|a| a.ip())
             .collect();
-        // IPv4 first: Docker's networks have it, IPv6 only when asked.
-        ips.sort_by_key(|ip| ip.is_ipv6());
+        ips.sort();
         ips.dedup();
         if ips.is_empty() {
             return Err(io::Error::new(
@@ -467,7 +469,9 @@ async fn connect(open: &mut Open, port: u16) -> Option<TcpStream> {
 
 async fn attempt(shared: &Shared, target: &Target, port: u16) -> io::Result<TcpStream> {
     let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
-    for ip in shared.resolve(target).await? {
+    let ips = shared.resolve(target).await?;
+    let turn = shared.turn.fetch_add(1, Ordering::Relaxed);
+    for ip in in_turn(&ips, turn) {
         match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((ip, port))).await {
             Ok(Ok(s)) => return Ok(s),
             Ok(Err(e)) => last = e,
@@ -475,6 +479,23 @@ async fn attempt(shared: &Shared, target: &Target, port: u16) -> io::Result<TcpS
         }
     }
     Err(last)
+}
+
+/// The addresses of a name in the order one connection tries them: IPv4
+/// before IPv6, each family rotated by `turn`, so that a name with several
+/// addresses (a service's alias, with one per replica) spreads the
+/// connections over them and a refusing one is passed over.
+fn in_turn(ips: &[IpAddr], turn: usize) -> Vec<IpAddr> {
+    let rotated = |v: Vec<IpAddr>| {
+        let n = v.len().max(1);
+        let mut v = v;
+        v.rotate_left(turn % n);
+        v
+    };
+    let (v4, v6): (Vec<IpAddr>, Vec<IpAddr>) = ips.iter().partition(|ip| ip.is_ipv4());
+    let mut out = rotated(v4);
+    out.extend(rotated(v6));
+    out
 }
 
 /// Reads the state file, passes a new target on, and writes the status when

@@ -2,7 +2,9 @@
 //!
 //! The file holds one line: a host name (berth writes the live container's
 //! 12-character short id, which Docker's embedded DNS resolves) or an IP
-//! address, ended by a newline.
+//! address, ended by a newline. A name with several addresses works too (a
+//! service's alias, one address per admitted replica): each connection then
+//! takes them in turn.
 //!
 //! The engine's archive API replaces a file by removing it and writing a new
 //! one, so a reader can find the file missing, empty or half-written for a

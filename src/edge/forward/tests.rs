@@ -351,6 +351,38 @@ async fn a_stopping_edge_gives_up_on_open_connections_after_the_grace() {
 }
 
 #[test]
+fn a_names_addresses_take_turns_ipv4_first() {
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    let ips = [
+        ip("10.0.0.1"),
+        ip("10.0.0.2"),
+        ip("10.0.0.3"),
+        ip("fd00::1"),
+    ];
+    let firsts: Vec<IpAddr> = (0..4).map(|t| in_turn(&ips, t)[0]).collect();
+    assert_eq!(
+        firsts,
+        [
+            ip("10.0.0.1"),
+            ip("10.0.0.2"),
+            ip("10.0.0.3"),
+            ip("10.0.0.1")
+        ]
+    );
+    assert_eq!(
+        in_turn(&ips, 1),
+        [
+            ip("10.0.0.2"),
+            ip("10.0.0.3"),
+            ip("10.0.0.1"),
+            ip("fd00::1")
+        ]
+    );
+    assert_eq!(in_turn(&[], 7), Vec::<IpAddr>::new());
+    assert_eq!(in_turn(&[ip("fd00::1")], 7), [ip("fd00::1")]);
+}
+
+#[test]
 fn forwards_are_parsed_from_the_command_line() {
     assert_eq!(
         "80:8080".parse(),

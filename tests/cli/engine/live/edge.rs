@@ -44,26 +44,36 @@ fn edge_image() -> &'static str {
 /// A replica stand-in: busybox httpd serving `page` on port 80, labelled as
 /// replica `number` of service `web`.
 fn replica(p: &Project, number: u32, page: &str) -> String {
+    replica_with(p, number, page, &[])
+}
+
+fn replica_with(p: &Project, number: u32, page: &str, more: &[&str]) -> String {
     let script =
         format!("mkdir -p /www && echo {page} > /www/index.html && exec httpd -f -p 80 -h /www");
-    let out = docker(&[
-        "run",
-        "-d",
-        "--name",
-        &format!("{}-web-{number}", p.name),
-        "--network",
-        &format!("{}_default", p.name),
-        "--label",
-        &format!("{LABEL}={}", p.name),
-        "--label",
-        "io.berth.service=web",
-        "--label",
-        &format!("io.berth.number={number}"),
-        IMAGE,
-        "sh",
-        "-c",
-        &script,
-    ]);
+    let name = format!("{}-web-{number}", p.name);
+    let network = format!("{}_default", p.name);
+    let project = format!("{LABEL}={}", p.name);
+    let number = format!("io.berth.number={number}");
+    let out = docker(
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--network",
+            &network,
+            "--label",
+            &project,
+            "--label",
+            "io.berth.service=web",
+            "--label",
+            &number,
+        ]
+        .into_iter()
+        .chain(more.iter().copied())
+        .chain([IMAGE, "sh", "-c", &script])
+        .collect::<Vec<&str>>(),
+    );
     out.trim().chars().take(12).collect()
 }
 
@@ -119,12 +129,11 @@ fn get_on(mut s: TcpStream) -> String {
         .unwrap_or(raw)
 }
 
-#[test]
-fn the_edge_switches_new_connections_keeps_old_ones_and_outlives_restarts() {
-    let image = edge_image();
-    let port = free_port();
+/// A project whose stack has the start-first service `web` publishing
+/// 127.0.0.1:`port`, and its default network (labelled, as `up` makes it).
+fn web_project(test: &str, port: u16) -> Project {
     let p = Project::with_stack(
-        "edge",
+        test,
         &format!(
             "services:\n  web:\n    image: {IMAGE}\n    ports: ['127.0.0.1:{port}:80']\n    \
              deploy: {{update_config: {{order: start-first}}}}\n"
@@ -139,6 +148,14 @@ fn the_edge_switches_new_connections_keeps_old_ones_and_outlives_restarts() {
         "io.berth.network=default",
         &format!("{}_default", p.name),
     ]);
+    p
+}
+
+#[test]
+fn the_edge_switches_new_connections_keeps_old_ones_and_outlives_restarts() {
+    let image = edge_image();
+    let port = free_port();
+    let p = web_project("edge", port);
     let one = replica(&p, 1, "one");
     let two = replica(&p, 2, "two");
 
@@ -240,6 +257,31 @@ fn the_edge_switches_new_connections_keeps_old_ones_and_outlives_restarts() {
     p.berth(&["down"]).ok();
     assert!(!exists("container", &edge), "down removes the edge");
     assert!(p.containers().is_empty());
+}
+
+#[test]
+fn a_name_with_several_containers_spreads_the_connections_over_them() {
+    let image = edge_image();
+    let port = free_port();
+    let p = web_project("edge-alias", port);
+    // The service's alias, as admitted replicas carry it.
+    replica_with(&p, 1, "one", &["--network-alias", "web"]);
+    replica_with(&p, 2, "two", &["--network-alias", "web"]);
+    let edge = p
+        .berth(&["edge-tool", "create", "web", "--image", image])
+        .ok()
+        .stdout()
+        .trim()
+        .to_string();
+    set_target(&edge, "web");
+    docker(&["start", &edge]);
+    page_becomes(port, "one", Duration::from_secs(10));
+    let mut seen = std::collections::BTreeMap::new();
+    for _ in 0..20 {
+        *seen.entry(page(port).expect("a page")).or_insert(0) += 1;
+    }
+    assert_eq!(seen.len(), 2, "both replicas answer: {seen:?}");
+    assert!(seen.values().all(|n| *n >= 5), "in turn: {seen:?}");
 }
 
 #[test]
