@@ -13,7 +13,9 @@
 //!   found again by its short id. Within the TTL after such a restart, a
 //!   connect may reach the old address; that fails (nothing listens there)
 //!   unless the engine gave the address to another container in that second,
-//!   which Docker's sequential address allocation makes unlikely.
+//!   which Docker's sequential address allocation makes unlikely. A name
+//!   with several addresses gives each connection the next one first
+//!   ([`in_turn`]).
 //! - A connect that fails is tried again, resolving again, with short pauses,
 //!   for up to [`Options::patience`], and each try goes to the target named
 //!   then: a client that arrives while its upstream restarts waits instead of

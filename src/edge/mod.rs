@@ -8,7 +8,9 @@
 //! forwards every connection it accepts to the container that is live now.
 //! Which container that is, is one line in a file inside the edge container
 //! (the state file, [`STATE_PATH`]): the live container's short id, which
-//! Docker's embedded DNS resolves on the networks the edge shares with it.
+//! Docker's embedded DNS resolves on the networks the edge shares with it
+//! (or a name several containers answer to, such as the service's alias:
+//! connections then take them in turn).
 //! berth writes the file through the engine's archive API; the edge reads it
 //! again every [`POLL`], sends new connections to the new target at once, and
 //! leaves connections in flight on their old upstream until they close (the
