@@ -62,6 +62,17 @@ pub struct Observed {
     /// What the engine can do (its API version, a blkio weight); unknown
     /// unless the snapshot asked.
     pub engine: crate::engine::facts::EngineFacts,
+    /// The edge image of this berth, when a service of the stack needs an
+    /// edge (`spec::needs_edge`): its reference, and whether the engine has
+    /// it.
+    pub edge_image: Option<EdgeImageState>,
+}
+
+/// The edge image a run would use (`crate::edge::image`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdgeImageState {
+    pub reference: String,
+    pub present: bool,
 }
 
 /// A Swarm secret or config.
@@ -130,6 +141,11 @@ pub struct ContainerState {
     /// The engine's network mode (from inspect): `container:<id>` for one
     /// that joins another container's network namespace.
     pub network_mode: Option<String>,
+    /// It was created to publish host ports (from inspect: its port
+    /// bindings), running or not.
+    pub publishes: bool,
+    /// The service whose edge it is (`io.berth.edge`), for an edge.
+    pub edge: Option<String>,
 }
 
 /// One port of a container, as the container list shows it.
@@ -328,8 +344,30 @@ pub async fn observe(engine: &Engine, stack: &Stack) -> engine::Result<Observed>
     for (image, id) in images.into_iter().zip(image_ids) {
         observed.images.insert(image, id?);
     }
+    if stack.services.values().any(crate::spec::needs_edge) {
+        observed.edge_image = Some(edge_image(engine).await?);
+    }
     sort(&mut observed);
     Ok(observed)
+}
+
+/// The edge image of the running berth, and whether the engine has it.
+/// Hashing the executable is the cost, paid only by stacks with an edge.
+async fn edge_image(engine: &Engine) -> engine::Result<EdgeImageState> {
+    let reference = tokio::task::spawn_blocking(|| {
+        std::fs::read("/proc/self/exe").map(|exe| crate::edge::image::reference(&exe))
+    })
+    .await
+    .map_err(|e| EngineError::Api {
+        status: 0,
+        message: format!("cannot read berth's executable for its edge image: {e}"),
+    })?
+    .map_err(|e| EngineError::Api {
+        status: 0,
+        message: format!("cannot read berth's executable for its edge image: {e}"),
+    })?;
+    let present = engine.image_id(&reference).await?.is_some();
+    Ok(EdgeImageState { reference, present })
 }
 
 /// The image references a stack's services run, each once, sorted.
@@ -506,6 +544,14 @@ pub fn container_state(i: &ContainerInspectResponse) -> ContainerState {
     c.limits = limits_of(i.host_config.as_ref().unwrap_or(&HostConfig::default()));
     c.created = i.created.clone().unwrap_or_default();
     c.network_mode = i.host_config.as_ref().and_then(|h| h.network_mode.clone());
+    c.publishes = i
+        .host_config
+        .as_ref()
+        .and_then(|h| h.port_bindings.as_ref())
+        .is_some_and(|b| {
+            b.values()
+                .any(|v| v.as_ref().is_some_and(|v| !v.is_empty()))
+        });
     c.networks = i
         .network_settings
         .as_ref()
@@ -594,6 +640,8 @@ fn labelled(id: String, name: &str, labels: &HashMap<String, String>) -> Contain
         ports: Vec::new(),
         created: String::new(),
         network_mode: None,
+        publishes: false,
+        edge: label(identity::EDGE),
     }
 }
 

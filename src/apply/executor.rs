@@ -117,6 +117,13 @@ impl Executor {
             } => return self.wait_rollout(service, names, check).await,
             Action::Delay { duration, .. } => return self.delay(*duration).await,
             Action::Drain { id, .. } => e.stop_container(id, None).await.map(|_| None),
+            Action::ImportEdgeImage { .. } => e.ensure_edge_image().await.map(|_| None),
+            Action::SetEdgeTarget { name, target, .. } => match spec::edge_target_tar(target) {
+                Ok(tar) => e.upload_to_container(name, tar).await.map(|_| None),
+                Err(err) => {
+                    return StepResult::Failed(format!("cannot pack the edge's target: {err}"));
+                }
+            },
             Action::Stop { id, timeout, .. } => e.stop_container(id, *timeout).await.map(|_| None),
             Action::Restart { id, timeout, .. } => {
                 e.restart_container(id, *timeout).await.map(|_| None)

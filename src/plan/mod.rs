@@ -186,6 +186,18 @@ pub enum Action {
         /// Seconds before the engine kills it; None: its own grace period.
         timeout: Option<i64>,
     },
+    /// Import berth's edge image from its own executable (`docker import`; no
+    /// registry).
+    ImportEdgeImage {
+        reference: String,
+    },
+    /// Write which name a service's edge forwards to (its state file,
+    /// through the archive API).
+    SetEdgeTarget {
+        service: String,
+        name: String,
+        target: String,
+    },
     /// Stop a replaced container once its successor has taken its traffic:
     /// it gets its own grace period (`stop_grace_period`) to finish what it
     /// has in flight.
@@ -382,6 +394,11 @@ pub enum Replace {
     StaleTask,
     /// A limit was removed, which `docker update` cannot do.
     LimitRemoved(Vec<Change>),
+    /// Its published ports move to the service's edge (start-first), or
+    /// back from it: a container's port bindings are fixed at its creation.
+    Ports {
+        to_edge: bool,
+    },
     /// It joins the network namespace of (`network_mode: service:x`), or
     /// mounts the volumes of (`volumes_from`), a container that this plan
     /// replaces, or that was replaced since it was created: what it holds
@@ -444,6 +461,7 @@ impl Action {
             | Action::WaitRollout { service, .. }
             | Action::Delay { service, .. }
             | Action::Drain { service, .. }
+            | Action::SetEdgeTarget { service, .. }
             | Action::Build { service, .. }
             | Action::CreateService { service, .. }
             | Action::UpdateService { service, .. }
@@ -457,6 +475,7 @@ impl Action {
             | Action::RemoveNetwork { .. }
             | Action::RemoveVolume { .. }
             | Action::Pull { .. }
+            | Action::ImportEdgeImage { .. }
             | Action::CreateObject { .. }
             | Action::RemoveObject { .. }
             | Action::WaitServiceGone { .. }

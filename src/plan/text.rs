@@ -128,6 +128,18 @@ impl Words {
                 w
             }
             Action::Drain { name, .. } => Words::new("drain", "Draining", "Drained", name.clone()),
+            Action::ImportEdgeImage { reference } => Words::new(
+                "import",
+                "Importing",
+                "Imported",
+                format!("edge image {reference}"),
+            ),
+            Action::SetEdgeTarget { name, target, .. } => Words::new(
+                "point",
+                "Pointing",
+                "Pointed",
+                format!("{name} at {target}"),
+            ),
             Action::Stop { name, .. } => Words::new("stop", "Stopping", "Stopped", name.clone()),
             Action::Restart { name, .. } => {
                 Words::new("restart", "Restarting", "Restarted", name.clone())
@@ -232,6 +244,8 @@ impl Action {
             Action::WaitRollout { .. } => "wait_rollout",
             Action::Delay { .. } => "delay",
             Action::Drain { .. } => "drain_container",
+            Action::ImportEdgeImage { .. } => "import_image",
+            Action::SetEdgeTarget { .. } => "set_edge_target",
             Action::Stop { .. } => "stop_container",
             Action::Restart { .. } => "restart_container",
             Action::Remove { .. } => "remove_container",
@@ -274,6 +288,7 @@ impl Action {
             | Action::Update { name, .. }
             | Action::Wait { name, .. }
             | Action::Drain { name, .. }
+            | Action::SetEdgeTarget { name, .. }
             | Action::Stop { name, .. }
             | Action::Restart { name, .. }
             | Action::Remove { name, .. } => ("container", name.clone()),
@@ -283,6 +298,7 @@ impl Action {
             }
             Action::Build { request, .. } => ("image", request.request.tag.clone()),
             Action::Pull { image, .. } => ("image", image.clone()),
+            Action::ImportEdgeImage { reference } => ("image", reference.clone()),
             Action::CreateService { name, .. }
             | Action::UpdateService { name, .. }
             | Action::RemoveService { name, .. }
@@ -357,6 +373,10 @@ impl Action {
             }),
             Action::Delay { duration, .. } => json!({ "seconds": duration.as_secs_f64() }),
             Action::Drain { id, .. } => json!({ "id": id, "t": null }),
+            Action::ImportEdgeImage { reference } => json!({ "reference": reference }),
+            Action::SetEdgeTarget { name, target, .. } => {
+                json!({ "id": name, "path": crate::edge::STATE_PATH, "target": target })
+            }
             Action::Stop { id, timeout, .. } | Action::Restart { id, timeout, .. } => {
                 json!({ "id": id, "t": timeout })
             }
@@ -441,6 +461,12 @@ impl fmt::Display for Replace {
                 Ok(())
             }
             Replace::Image => f.write_str("image changed"),
+            Replace::Ports { to_edge: true } => {
+                f.write_str("its published ports move to the service's edge (start-first)")
+            }
+            Replace::Ports { to_edge: false } => {
+                f.write_str("it publishes its ports itself again (no edge)")
+            }
             Replace::ForceRecreate => f.write_str("--force-recreate"),
             Replace::Parked(name) => {
                 write!(f, "left over from an interrupted recreate (named {name})")

@@ -8,6 +8,7 @@
 //! beside the new one is a leftover to remove, a parked one alone is
 //! recreated again.
 
+mod edge;
 mod network_change;
 mod rollout;
 mod shared;
@@ -170,6 +171,8 @@ struct Up<'a> {
     /// The rollout of the service being planned, when it has
     /// `update_config`.
     rollout: Option<rollout::Rollout>,
+    /// The import of the edge image, once planned (services share it).
+    edge_import: Option<StepId>,
 }
 
 /// Plan `up`: what to create, recreate, update, connect and start so that the
@@ -196,6 +199,7 @@ pub fn plan_up(
         recreates: Default::default(),
         created: BTreeSet::new(),
         rollout: None,
+        edge_import: None,
     };
     for name in &order {
         for (dep, d) in &stack.services[name.as_str()].depends_on {
@@ -370,7 +374,7 @@ impl<'a> Up<'a> {
         let mine: Vec<&ContainerState> = {
             let mut v: Vec<&ContainerState> = self
                 .project_containers()
-                .filter(|c| c.service.as_deref() == Some(svc.name.as_str()))
+                .filter(|c| c.service.as_deref() == Some(svc.name.as_str()) && c.edge.is_none())
                 .collect();
             v.sort_by(|a, b| (a.number, &a.name).cmp(&(b.number, &b.name)));
             v
@@ -393,6 +397,8 @@ impl<'a> Up<'a> {
             }
         }
         create_after.extend(self.directories(svc));
+        create_after.extend(self.edges_gone(svc));
+        let first = self.plan.steps.len();
         let mut steps = ServiceSteps::default();
         self.rollout = rollout::Settings::of(svc).map(rollout::Rollout::new);
         for number in 1..=wanted {
@@ -451,6 +457,7 @@ impl<'a> Up<'a> {
             );
         }
         self.finish_rollout(svc);
+        self.edge(svc, first);
         for c in mine.iter().filter(|c| c.number.is_none_or(|n| n > wanted)) {
             self.take_away(c, Cause::ScaledDown);
         }
@@ -537,6 +544,15 @@ impl<'a> Up<'a> {
         if let Some(why) = self.shares_replaced(svc, c) {
             return Some(why);
         }
+        // Port bindings are fixed when a container is made: they move to
+        // the edge, or back, only with a new container.
+        let fronted = rollout::fronted(svc);
+        if fronted && c.publishes {
+            return Some(Replace::Ports { to_edge: true });
+        }
+        if !fronted && !svc.ports.is_empty() && !c.publishes {
+            return Some(Replace::Ports { to_edge: false });
+        }
         if c.name != name {
             return Some(Replace::Parked(c.name.clone()));
         }
@@ -557,7 +573,13 @@ impl<'a> Up<'a> {
         cause: Cause,
         after: Vec<StepId>,
     ) -> (StepId, Vec<StepId>) {
-        let spec = spec::container(self.stack, svc, number);
+        let mut spec = spec::container(self.stack, svc, number);
+        if rollout::fronted(svc)
+            && let Some(hc) = spec.body.host_config.as_mut()
+        {
+            // Its edge publishes the service's ports (`spec::edge`).
+            hc.port_bindings = None;
+        }
         self.created.insert(name.to_string());
         let create = self.plan.push(
             Action::CreateContainer {

@@ -98,6 +98,9 @@ fn container(stack: &Stack, service: &str, number: u32) -> ContainerState {
                 None => m.to_string(),
             }
         }),
+        // A start-first service's edge publishes its ports instead.
+        publishes: !svc.ports.is_empty() && !crate::spec::needs_edge(svc),
+        edge: None,
     }
 }
 

@@ -195,17 +195,129 @@ fn pause_plans_no_way_back_and_continue_goes_on() {
     }
 }
 
-#[test]
-fn start_first_with_published_ports_is_stop_first_with_a_warning() {
-    let s = stack(
+fn with_port(port: &str) -> Stack {
+    stack(
         &WEB.replace("REPLICAS", "1")
             .replace("ORDER", "start-first")
             .replace("ACTION", "rollback")
             .replace(
                 "    networks: [net]\n",
-                "    networks: [net]\n    ports: [\"127.0.0.1:8080:80\"]\n",
+                &format!("    networks: [net]\n    ports: [\"{port}\"]\n"),
             ),
+    )
+}
+
+fn with_edge_image(o: &mut Observed, present: bool) {
+    o.edge_image = Some(crate::observe::EdgeImageState {
+        reference: "berth/edge:0123456789ab".into(),
+        present,
+    });
+}
+
+#[test]
+fn a_start_first_service_with_published_ports_gets_an_edge_made_once() {
+    let s = with_port("127.0.0.1:8080:80");
+    let mut o = Observed::default();
+    o.images.insert("app/web".into(), Some("sha256:v1".into()));
+    with_edge_image(&mut o, false);
+    let plan = up(&s, &o);
+    assert_eq!(
+        plan.to_string(),
+        "\
+create network app_net: not found
+create container app-web-1: not found
+start app-web-1: created
+import edge image berth/edge:0123456789ab: not found
+create container app-web-edge: not found
+point app-web-edge at web: created
+start app-web-edge: created
+"
     );
+    // The service's container publishes nothing; its edge publishes the port.
+    let create = |name: &str| {
+        let id = step(&plan, &format!("create container {name}: not found"));
+        let Action::CreateContainer { request, .. } = &plan.steps[id].action else {
+            unreachable!()
+        };
+        request
+            .host_config
+            .clone()
+            .unwrap_or_default()
+            .port_bindings
+    };
+    assert!(create("app-web-1").is_none());
+    let edge = create("app-web-edge").expect("the edge publishes");
+    assert_eq!(
+        edge["80/tcp"].as_ref().unwrap()[0].host_port.as_deref(),
+        Some("8080")
+    );
+    assert_eq!(
+        after(&plan, "start app-web-edge: created"),
+        [
+            "point app-web-edge at web: created",
+            "create container app-web-1: not found",
+            "start app-web-1: created",
+        ]
+    );
+}
+
+#[test]
+fn the_first_rollout_with_an_edge_moves_the_ports_and_starts_the_edge_once_they_are_free() {
+    let s = with_port("127.0.0.1:8080:80");
+    let mut o = converged(&s);
+    // Made before the stack asked for start-first: it publishes itself.
+    o.containers[0].publishes = true;
+    with_edge_image(&mut o, true);
+    let plan = up(&s, &o);
+    let text = plan.to_string();
+    assert!(
+        text.contains("recreate: its published ports move to the service's edge (start-first)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("start app-web-1: start-first, beside"),
+        "{text}"
+    );
+    assert!(!text.contains("import edge image"), "{text}");
+    // The edge starts only once the old container let the port go.
+    let edge_start = after(&plan, "start app-web-edge: created");
+    assert!(
+        edge_start
+            .iter()
+            .any(|s| s == "remove appweb100000_app-web-1: replaced"),
+        "{edge_start:?}"
+    );
+}
+
+#[test]
+fn a_converged_service_with_its_edge_plans_nothing_and_a_rollout_leaves_the_edge_alone() {
+    let s = with_port("127.0.0.1:8080:80");
+    let mut o = converged(&s);
+    with_edge_image(&mut o, true);
+    let spec =
+        crate::spec::edge_container(&s, &s.services["web"], "berth/edge:0123456789ab").unwrap();
+    let labels = spec.body.labels.clone().unwrap();
+    o.containers.push(ContainerState {
+        id: format!("{:0<64}", "edge"),
+        name: "app-web-edge".into(),
+        number: None,
+        config_hash: labels.get(crate::identity::CONFIG_HASH).cloned(),
+        config: None,
+        publishes: true,
+        edge: Some("web".into()),
+        ..o.containers[0].clone()
+    });
+    let plan = up(&s, &o);
+    assert!(plan.steps.is_empty(), "{plan}");
+    o.images.insert("app/web".into(), Some("sha256:v2".into()));
+    let plan = up(&s, &o);
+    assert!(plan.to_string().contains("start-first"), "{plan}");
+    assert!(!plan.to_string().contains("app-web-edge"), "{plan}");
+}
+
+#[test]
+fn a_udp_port_keeps_start_first_from_working_stop_first_with_a_warning() {
+    let s = with_port("127.0.0.1:5353:53/udp");
     let plan = new_image(&s);
     assert!(
         plan.to_string()
@@ -213,11 +325,7 @@ fn start_first_with_published_ports_is_stop_first_with_a_warning() {
         "{plan}"
     );
     assert_eq!(plan.warnings.len(), 1, "{:?}", plan.warnings);
-    assert!(
-        plan.warnings[0].contains("publishes ports"),
-        "{:?}",
-        plan.warnings
-    );
+    assert!(plan.warnings[0].contains("UDP"), "{:?}", plan.warnings);
 }
 
 #[test]

@@ -199,6 +199,11 @@ fn every_cause_has_its_words_and_code() {
             "recreate",
         ),
         (
+            Cause::Recreate(Replace::Ports { to_edge: true }),
+            "recreate: its published ports move to the service's edge (start-first)",
+            "recreate",
+        ),
+        (
             Cause::Recreate(Replace::LimitRemoved(vec![change("cpus", "0.5", "unset")])),
             "recreate: cpus 0.5 -> unset: a limit cannot be removed in place",
             "recreate",
@@ -327,10 +332,10 @@ fn every_cause_has_its_words_and_code() {
         assert_eq!(cause.code(), *code, "{cause:?}");
         listed.insert(variant(cause));
     }
-    // 26 plain causes, 9 replacements, 5 image reasons.
+    // 26 plain causes, 10 replacements, 5 image reasons.
     assert_eq!(
         listed.len(),
-        40,
+        41,
         "every variant is in the table: {listed:?}"
     );
 }
@@ -349,6 +354,7 @@ fn variant(cause: &Cause) -> &'static str {
             Replace::BeingRemoved => "Recreate(BeingRemoved)",
             Replace::StaleTask => "Recreate(StaleTask)",
             Replace::LimitRemoved(_) => "Recreate(LimitRemoved)",
+            Replace::Ports { .. } => "Recreate(Ports)",
             Replace::Shares { .. } => "Recreate(Shares)",
         },
         Cause::Limits(_) => "Limits",

@@ -29,9 +29,11 @@
 //! failed check, and the old containers of the batch keep serving.
 //! `continue` goes on past a failed check.
 //!
-//! Where it stops: a published host port cannot be held by two containers
-//! at once, so a start-first service that publishes ports, joins a network
-//! namespace (`network_mode`) or has a fixed address is replaced
+//! A published host port cannot be held by two containers at once: a
+//! start-first service that publishes ports gets an edge that holds them
+//! and forwards to the admitted containers by the service's name
+//! (`super::edge`). Where it stops: one that publishes a UDP port, joins a
+//! network namespace (`network_mode`) or has a fixed address is replaced
 //! stop-first, with a warning.
 
 use std::time::Duration;
@@ -119,10 +121,8 @@ impl Settings {
 }
 
 /// Why two containers of `svc` cannot run side by side, if they cannot.
+/// Published TCP ports can: the service's edge holds them (`spec::edge`).
 fn start_first_blocker(svc: &Service) -> Option<&'static str> {
-    if !svc.ports.is_empty() {
-        return Some("publishes ports (two containers cannot hold one host port)");
-    }
     if svc.extras().network_mode.is_some() {
         return Some("sets network_mode");
     }
@@ -132,7 +132,16 @@ fn start_first_blocker(svc: &Service) -> Option<&'static str> {
     if fixed {
         return Some("has a fixed address on a network");
     }
+    if svc.ports.iter().any(|p| p.protocol != "tcp") {
+        return Some("publishes a UDP port (its edge forwards TCP only)");
+    }
     None
+}
+
+/// Whether `svc`'s published ports are held by its edge: it publishes
+/// ports and is replaced start-first, which it can be.
+pub(super) fn fronted(svc: &Service) -> bool {
+    spec::needs_edge(svc) && start_first_blocker(svc).is_none()
 }
 
 /// One replica being replaced.
