@@ -350,3 +350,99 @@ fn the_longest_outage_runs_from_the_answer_before_to_the_answer_after() {
     let unended = a(&[(1.0, "v1"), (1.1, "FAIL"), (4.0, "FAIL")]);
     assert!((longest_outage(&unended) - 3.0).abs() < 1e-9);
 }
+
+/// `web` publishing `port` on 127.0.0.1, start-first: its edge holds the
+/// port.
+fn published(version: &str, check: &str, port: u16) -> String {
+    stack(version, check, 1, START_FIRST).replace(
+        "    healthcheck:\n",
+        &format!("    ports: [\"127.0.0.1:{port}:80\"]\n    healthcheck:\n"),
+    )
+}
+
+/// Requests to 127.0.0.1:`port`, a new connection each, from this process
+/// for `secs` seconds (bounded): each answer's body, or `FAIL`.
+fn load_port(port: u16, secs: u64) -> std::thread::JoinHandle<Vec<String>> {
+    std::thread::spawn(move || {
+        let end = std::time::Instant::now() + Duration::from_secs(secs);
+        let mut answers = Vec::new();
+        while std::time::Instant::now() < end {
+            answers.push(match http(port, "GET", "/index.html", None) {
+                Ok((200, body)) => body.trim().to_string(),
+                _ => "FAIL".to_string(),
+            });
+        }
+        answers
+    })
+}
+
+#[test]
+fn start_first_with_a_published_port_goes_through_the_edge_without_a_failed_request() {
+    let port = free_port();
+    let p = up_healthy("ro-edge", &published("v1", "index.html", port));
+    // The edge is a container of the service too (`ps` shows it).
+    let web = Container::inspect(&format!("{}-web-1", p.name));
+    assert!(
+        web.host("PortBindings")
+            .as_object()
+            .is_none_or(|b| b.is_empty()),
+        "the service's container publishes nothing: {}",
+        web.host("PortBindings")
+    );
+    let edge = Container::inspect(&format!("{}-web-edge", p.name));
+    assert!(edge.running(), "the edge runs");
+    assert_eq!(
+        edge.host("PortBindings")["80/tcp"][0]["HostPort"],
+        port.to_string()
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || http(
+            port,
+            "GET",
+            "/index.html",
+            None
+        )
+        .is_ok_and(|(s, b)| s == 200 && b.trim() == "v1")),
+        "v1 answers through the edge"
+    );
+
+    // v2 under load: not one request fails.
+    p.write("compose.yaml", &published("v2", "index.html", port));
+    let load = load_port(port, 12);
+    std::thread::sleep(Duration::from_millis(500));
+    p.berth(&["up"]).ok();
+    let answers = load.join().expect("load");
+    let failed = answers.iter().filter(|a| *a == "FAIL").count();
+    let first: Vec<&String> = answers.iter().take(5).collect();
+    assert!(answers.len() > 50, "few requests: {first:?}");
+    assert_eq!(
+        failed,
+        0,
+        "{failed} of {} failed; first: {first:?}",
+        answers.len()
+    );
+    assert!(answers.iter().any(|a| a == "v1") && answers.iter().any(|a| a == "v2"));
+    assert_eq!(answers.last().map(String::as_str), Some("v2"));
+    assert_eq!(
+        Container::inspect(&format!("{}-web-edge", p.name)).id,
+        edge.id,
+        "the edge stayed"
+    );
+
+    // v3 never gets healthy: rolled back, and still not one request fails.
+    p.write("compose.yaml", &published("v3", "missing.html", port));
+    let load = load_port(port, 10);
+    let run = p.berth(&["up"]).code_is(1);
+    let answers = load.join().expect("load");
+    assert!(run.stderr().contains("rolled back"), "{}", run.stderr());
+    let failed = answers.iter().filter(|a| *a == "FAIL").count();
+    assert_eq!(failed, 0, "{failed} of {} failed", answers.len());
+    assert!(answers.iter().all(|a| a == "v2"), "v2 kept serving");
+
+    // down removes the edge with the rest.
+    p.berth(&["down"]).ok();
+    assert!(
+        !exists("container", &edge.id),
+        "the edge is gone after down"
+    );
+}
