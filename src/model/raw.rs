@@ -687,7 +687,9 @@ pub struct WatchRule {
 #[serde(deny_unknown_fields)]
 #[schemars(extend("patternProperties" = { ext!(): {} }))]
 pub struct ServiceHook {
-    pub command: Spanned<Command>,
+    /// compose prints `command: null` for a watch rule without a hook, and
+    /// reads that back: a hook with a null command is no hook.
+    pub command: Option<Spanned<Command>>,
     pub user: Option<Text>,
     /// A boolean, or a string compose reads as one (`"true"`).
     pub privileged: Option<Spanned<Text>>,

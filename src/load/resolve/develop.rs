@@ -83,14 +83,16 @@ fn watch_rule(
             .help("add a `build:` section, or use `restart`; `berth watch` refuses this service as it is"),
         );
     }
-    if action == Some(WatchAction::SyncExec) && r.exec.is_none() {
+    // `exec: {command: null}` is how compose prints "no hook".
+    let exec = r.exec.as_ref().filter(|e| e.value.command.is_some());
+    if action == Some(WatchAction::SyncExec) && exec.is_none() {
         cx.diagnostics.push(
             Diagnostic::warning("watch action `sync+exec` has no `exec` command")
                 .label(r.action.span, "nothing to run after the sync")
                 .help("add `exec: {command: ...}`, or use `sync`; `berth watch` refuses this service as it is"),
         );
     }
-    if let (Some(a), Some(e)) = (action, &r.exec)
+    if let (Some(a), Some(e)) = (action, exec)
         && a != WatchAction::SyncExec
     {
         cx.diagnostics.push(
@@ -102,7 +104,7 @@ fn watch_rule(
             .help("use `action: sync+exec`, or remove `exec`"),
         );
     }
-    let exec = match &r.exec {
+    let exec = match exec {
         None => ServiceHook::default(),
         Some(e) => hook(cx, &e.value),
     };
@@ -119,7 +121,7 @@ fn watch_rule(
 }
 
 fn hook(cx: &mut Context, h: &raw::ServiceHook) -> ServiceHook {
-    let command = split_command(cx, &Some(h.command.clone()), "exec.command");
+    let command = split_command(cx, &h.command, "exec.command");
     let privileged = match &h.privileged {
         None => false,
         // What Go's strconv.ParseBool takes, as compose reads it.
