@@ -73,8 +73,12 @@ pub fn recreate_config(service: &Service) -> Value {
     let extras = service.extras();
     let mut v = serde_json::to_value(service).unwrap_or(Value::Null);
     if let Value::Object(o) = &mut v {
+        // `shift_remove`: with serde_json's `preserve_order`, `remove` is a
+        // swap remove, which moves the last key into the hole, so whether
+        // a key that is not hashed was set (`cpus`, `pull_policy`, a
+        // `build`) would change the order of the rest, and the hash with it.
         for k in NOT_HASHED {
-            o.remove(*k);
+            o.shift_remove(*k);
         }
         o.retain(|_, v| !v.is_null());
         // The content copied into the container is part of it: by its
@@ -189,5 +193,27 @@ mod tests {
             changed_keys(&recreate_config(&a), &recreate_config(&c)),
             vec!["image"]
         );
+    }
+
+    /// Setting a key that is not hashed keeps the order of the rest: the
+    /// hash of a service with a command, an environment and ports is the
+    /// same with and without `cpus`, `pull_policy` or `build`.
+    #[test]
+    fn setting_a_key_that_is_not_hashed_keeps_the_hash() {
+        let a = crate::testutil::stack(
+            "name: app\nservices:\n  web:\n    image: web:1\n    command: [serve]\n    \
+             environment: {A: '1'}\n    ports: ['8080:80']\n    labels: {x: y}\n",
+        )
+        .services["web"]
+            .clone();
+        let mut b = a.clone();
+        b.extras_mut().cpus = Some(0.5);
+        b.extras_mut().pull_policy = Some(crate::model::stack::PullPolicy::Missing);
+        b.extras_mut().build = Some(Box::default());
+        assert_eq!(
+            serde_json::to_string(&recreate_config(&a)).unwrap(),
+            serde_json::to_string(&recreate_config(&b)).unwrap()
+        );
+        assert_eq!(config_hash(&a), config_hash(&b));
     }
 }
