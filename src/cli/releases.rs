@@ -39,6 +39,14 @@ pub struct ReleasesArgs {
     pub swarm: bool,
 }
 
+/// A release that could not be read, as the command's error.
+pub(super) fn load_failed(e: LoadError) -> Error {
+    match e {
+        LoadError::Engine(e) => Error::engine(&e),
+        other => Error::message(other.to_string()),
+    }
+}
+
 pub fn run(global: &Global, args: ReleasesArgs) -> Result<Outcome, Error> {
     let session = Session::open(global, Needs::read())?;
     let s = &session;
@@ -60,10 +68,7 @@ pub fn run(global: &Global, args: ReleasesArgs) -> Result<Outcome, Error> {
         }
         let release = store::load(&engine, &s.project, number)
             .await
-            .map_err(|e| match e {
-                LoadError::Engine(e) => Error::engine(&e),
-                other => Error::message(other.to_string()),
-            })?;
+            .map_err(load_failed)?;
         Ok((listing, Some(release)))
     })?;
     for w in &listing.unreadable {

@@ -154,10 +154,7 @@ async fn prepare(s: &Session, asked: Option<u64>) -> Result<(Release, Loaded), E
         .collect();
     let release = store::load(&engine, &s.project, number)
         .await
-        .map_err(|e| match e {
-            LoadError::Engine(e) => Error::engine(&e),
-            other => Error::message(other.to_string()),
-        })?;
+        .map_err(super::releases::load_failed)?;
     let mut loaded = load_release_stack(s, &release)?;
     let now = current_ids(&engine, &release).await?;
     match restore::pin_images(&mut loaded.stack, &release, &now, &kept) {

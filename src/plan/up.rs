@@ -745,16 +745,7 @@ impl<'a> Up<'a> {
         // Park the old one first, so the new one can take the name; one
         // already parked (an interrupted run) stays where it is.
         if old.name != parked {
-            create_after.push(self.plan.push(
-                Action::Rename {
-                    service: svc.name.clone(),
-                    id: old.id.clone(),
-                    from: old.name.clone(),
-                    to: parked.clone(),
-                },
-                cause.clone(),
-                vec![],
-            ));
+            create_after.push(self.park(svc, old, &parked, &cause, vec![]));
         }
         let (create, mut ready) = self.create(svc, number, name, cause.clone(), create_after);
         steps.creates.push(create);
@@ -781,6 +772,28 @@ impl<'a> Up<'a> {
             gone,
         ));
         ready
+    }
+
+    /// Renames `old` to `parked`, so that its replacement can take its
+    /// name; the rename's id.
+    fn park(
+        &mut self,
+        svc: &Service,
+        old: &ContainerState,
+        parked: &str,
+        cause: &Cause,
+        after: Vec<StepId>,
+    ) -> StepId {
+        self.plan.push(
+            Action::Rename {
+                service: svc.name.clone(),
+                id: old.id.clone(),
+                from: old.name.clone(),
+                to: parked.to_string(),
+            },
+            cause.clone(),
+            after,
+        )
     }
 
     /// Connect and disconnect one container so that its networks and aliases

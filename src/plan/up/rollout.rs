@@ -207,16 +207,7 @@ impl<'a> Up<'a> {
         create_after.extend(&r.gate);
         let mut start_after = Vec::new();
         if old.name != parked {
-            let rename = self.plan.push(
-                Action::Rename {
-                    service: svc.name.clone(),
-                    id: old.id.clone(),
-                    from: old.name.clone(),
-                    to: parked.clone(),
-                },
-                cause.clone(),
-                r.gate.clone(),
-            );
+            let rename = self.park(svc, old, &parked, &cause, r.gate.clone());
             create_after.push(rename);
             start_after.push(rename);
         }

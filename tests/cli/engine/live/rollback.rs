@@ -4,6 +4,7 @@
 //! while a client keeps asking for it by name, records a release of its
 //! own, and never touches the named volume.
 
+use super::rollout::serves;
 use crate::engine::*;
 
 /// `web`, built from `web/` (the Dockerfile writes `version`), with a
@@ -40,20 +41,6 @@ fn write_version(p: &Project, version: &str) {
              CMD [\"sh\", \"-c\", \"sleep 1; exec httpd -f -p 80 -h /www\"]\n"
         ),
     );
-}
-
-fn serves(p: &Project) -> String {
-    let client = p.container("client");
-    docker_try(&[
-        "exec",
-        &client.id,
-        "wget",
-        "-q",
-        "-O",
-        "-",
-        "http://web/index.html",
-    ])
-    .map_or_else(|_| "FAIL".to_string(), |s| s.trim().to_string())
 }
 
 #[test]

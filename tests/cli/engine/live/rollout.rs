@@ -76,7 +76,7 @@ impl Load {
 }
 
 /// What `web` answers a client now (`FAIL` when nothing answers).
-fn serves(p: &Project) -> String {
+pub(super) fn serves(p: &Project) -> String {
     let client = p.container("client");
     docker_try(&[
         "exec",
