@@ -617,11 +617,14 @@ if any(r["http"]["failed"] for (tool, _), rs in results.items() if tool == "bert
         for i, r in enumerate(rs):
             h = r["http"]
             if h["failed"]:
-                print("  %s, run %d: %d failed (%s) from %+.3f to %+.3f; first: %s"
+                marks = dict(timeline(r))
+                print("  %s, run %d: %d failed (%s) from %+.3f to %+.3f; first: %s; old killed "
+                      "%s, old exited %s"
                       % (name, i + 1, h["failed"], ", ".join(
                           "%d %s" % (n, k) for k, n in h["kinds"].items()),
                          h["first_failure"] - r["t0"], h["last_failure"] - r["t0"],
-                         h["first_error"]))
+                         h["first_error"], fmt(marks.get("old killed"), "%+.3f"),
+                         fmt(marks.get("old exited"), "%+.3f")))
 for r in results.get(("compose", "v2 -> v3"), []):
     if r["code"] == 0 and "unhealthy" in r["stderr"]:
         notes.append("compose exited 0 on v3 though it said: %s" % next(
