@@ -31,6 +31,9 @@ use crate::spec::{self, ObjectKind};
 
 /// How often a `Wait` step looks at its container.
 const POLL: Duration = Duration::from_millis(150);
+/// How long an edge may take to say it switched to a new target (it reads
+/// its state file every 20 ms).
+const EDGE_SWITCH: Duration = Duration::from_secs(5);
 /// How much of a failed container's log an error shows.
 const LOG_LINES: usize = 15;
 
@@ -118,6 +121,9 @@ impl Executor {
             Action::Delay { duration, .. } => return self.delay(*duration).await,
             Action::Drain { id, .. } => e.stop_container(id, None).await.map(|_| None),
             Action::ImportEdgeImage { .. } => e.ensure_edge_image().await.map(|_| None),
+            Action::PointEdgeAt {
+                edge, container, ..
+            } => return self.point_edge(edge, container).await,
             Action::SetEdgeTarget { name, target, .. } => match spec::edge_target_tar(target) {
                 Ok(tar) => e.upload_to_container(name, tar).await.map(|_| None),
                 Err(err) => {
@@ -435,6 +441,43 @@ impl Executor {
             ))
         } else {
             StepResult::Failed(message)
+        }
+    }
+
+    /// Points `edge` at `container` by its short id (which the engine's
+    /// DNS resolves on the edge's network, across restarts), and waits,
+    /// for a few seconds at most, until the edge says new connections go
+    /// there.
+    async fn point_edge(&self, edge: &str, container: &str) -> StepResult {
+        let e = &self.engine;
+        let id = match e.inspect_container(container).await {
+            Ok(info) => info.id.unwrap_or_default(),
+            Err(err) => return StepResult::Failed(err.to_string()),
+        };
+        let short = id.get(..12).unwrap_or(&id).to_string();
+        let tar = match spec::edge_target_tar(&short) {
+            Ok(tar) => tar,
+            Err(err) => {
+                return StepResult::Failed(format!("cannot pack the edge's target: {err}"));
+            }
+        };
+        if let Err(err) = e.upload_to_container(edge, tar).await {
+            return StepResult::Failed(err.to_string());
+        }
+        let deadline = tokio::time::Instant::now() + EDGE_SWITCH;
+        loop {
+            if let Ok(Some(status)) = e.edge_status(edge).await
+                && status.target.as_deref() == Some(short.as_str())
+            {
+                return StepResult::done();
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return StepResult::Failed(format!(
+                    "the edge {edge} did not take its new target {container} ({short}) within {}s",
+                    EDGE_SWITCH.as_secs()
+                ));
+            }
+            tokio::time::sleep(crate::edge::POLL).await;
         }
     }
 

@@ -198,6 +198,15 @@ pub enum Action {
         name: String,
         target: String,
     },
+    /// Point a service's edge at one container (by the id the engine gives
+    /// `container`, known only once it exists), and wait until the edge
+    /// says it sends new connections there: how a rollout takes the old
+    /// container out of the edge's way before it is drained.
+    PointEdgeAt {
+        service: String,
+        edge: String,
+        container: String,
+    },
     /// Stop a replaced container once its successor has taken its traffic:
     /// it gets its own grace period (`stop_grace_period`) to finish what it
     /// has in flight.
@@ -462,6 +471,7 @@ impl Action {
             | Action::Delay { service, .. }
             | Action::Drain { service, .. }
             | Action::SetEdgeTarget { service, .. }
+            | Action::PointEdgeAt { service, .. }
             | Action::Build { service, .. }
             | Action::CreateService { service, .. }
             | Action::UpdateService { service, .. }

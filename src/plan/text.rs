@@ -140,6 +140,14 @@ impl Words {
                 "Pointed",
                 format!("{name} at {target}"),
             ),
+            Action::PointEdgeAt {
+                edge, container, ..
+            } => Words::new(
+                "point",
+                "Pointing",
+                "Pointed",
+                format!("{edge} at {container}"),
+            ),
             Action::Stop { name, .. } => Words::new("stop", "Stopping", "Stopped", name.clone()),
             Action::Restart { name, .. } => {
                 Words::new("restart", "Restarting", "Restarted", name.clone())
@@ -246,6 +254,7 @@ impl Action {
             Action::Drain { .. } => "drain_container",
             Action::ImportEdgeImage { .. } => "import_image",
             Action::SetEdgeTarget { .. } => "set_edge_target",
+            Action::PointEdgeAt { .. } => "point_edge",
             Action::Stop { .. } => "stop_container",
             Action::Restart { .. } => "restart_container",
             Action::Remove { .. } => "remove_container",
@@ -289,6 +298,7 @@ impl Action {
             | Action::Wait { name, .. }
             | Action::Drain { name, .. }
             | Action::SetEdgeTarget { name, .. }
+            | Action::PointEdgeAt { edge: name, .. }
             | Action::Stop { name, .. }
             | Action::Restart { name, .. }
             | Action::Remove { name, .. } => ("container", name.clone()),
@@ -377,6 +387,9 @@ impl Action {
             Action::SetEdgeTarget { name, target, .. } => {
                 json!({ "id": name, "path": crate::edge::STATE_PATH, "target": target })
             }
+            Action::PointEdgeAt {
+                edge, container, ..
+            } => json!({ "id": edge, "path": crate::edge::STATE_PATH, "container": container }),
             Action::Stop { id, timeout, .. } | Action::Restart { id, timeout, .. } => {
                 json!({ "id": id, "t": timeout })
             }

@@ -290,7 +290,7 @@ fn the_first_rollout_with_an_edge_moves_the_ports_and_starts_the_edge_once_they_
 }
 
 #[test]
-fn a_converged_service_with_its_edge_plans_nothing_and_a_rollout_leaves_the_edge_alone() {
+fn a_converged_service_with_its_edge_plans_nothing_and_a_rollout_points_it_before_the_drain() {
     let s = with_port("127.0.0.1:8080:80");
     let mut o = converged(&s);
     with_edge_image(&mut o, true);
@@ -312,7 +312,19 @@ fn a_converged_service_with_its_edge_plans_nothing_and_a_rollout_leaves_the_edge
     o.images.insert("app/web".into(), Some("sha256:v2".into()));
     let plan = up(&s, &o);
     assert!(plan.to_string().contains("start-first"), "{plan}");
-    assert!(!plan.to_string().contains("app-web-edge"), "{plan}");
+    // The running edge is pointed at the new container before the old one
+    // is drained, and is otherwise left alone.
+    assert_eq!(
+        after(&plan, "drain appweb100000_app-web-1: replaced"),
+        ["point app-web-edge at app-web-1: admit: healthy, takes over the service's aliases"]
+    );
+    let edge_steps: Vec<String> = plan
+        .to_string()
+        .lines()
+        .filter(|l| l.contains("app-web-edge"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(edge_steps.len(), 1, "{plan}");
 }
 
 #[test]

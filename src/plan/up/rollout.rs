@@ -328,6 +328,7 @@ impl<'a> Up<'a> {
                         vec![leave],
                     ));
                 }
+                let admitted = self.point_edge(svc, &m.name, admitted);
                 if m.old_running {
                     end.push(self.plan.push(
                         Action::Drain {
@@ -474,6 +475,7 @@ impl<'a> Up<'a> {
             self.plan.steps[id].after.push(check);
         }
         admitted.push(check);
+        let admitted = self.point_edge(svc, &new.name, admitted);
         for old in parked {
             let mut gone = admitted.clone();
             if is_running(old.status) {
@@ -498,6 +500,35 @@ impl<'a> Up<'a> {
             );
         }
         self.rollout = Some(r);
+    }
+
+    /// For a service of one replica behind an edge: points the edge at the
+    /// admitted container `name` after `admitted`, so that the old one
+    /// gets no new connection before it is drained (the service's name
+    /// resolves to both until the old one has stopped). The steps the drain
+    /// waits for. With several replicas the edge keeps following the
+    /// service's name.
+    fn point_edge(&mut self, svc: &Service, name: &str, admitted: Vec<StepId>) -> Vec<StepId> {
+        let edge = spec::edge_name(&self.stack.name, &svc.name);
+        // An edge this plan makes starts after the rollout (the old
+        // container still holds the ports then): nothing to point yet.
+        let running = self
+            .observed
+            .containers
+            .iter()
+            .any(|c| c.name == edge && c.edge.is_some() && is_running(c.status));
+        if !fronted(svc) || identity::replicas(svc) != 1 || !running {
+            return admitted;
+        }
+        vec![self.plan.push(
+            Action::PointEdgeAt {
+                service: svc.name.clone(),
+                edge,
+                container: name.to_string(),
+            },
+            Cause::Admit,
+            admitted,
+        )]
     }
 
     /// Closes the last batch and removes the old containers once every
