@@ -31,6 +31,9 @@ use crate::spec::{self, ObjectKind};
 
 /// How often a `Wait` step looks at its container.
 const POLL: Duration = Duration::from_millis(150);
+/// How often a rollout's check looks at its new containers: the old ones
+/// serve until it passes, so each poll's wait is added to the rollout.
+const ROLLOUT_POLL: Duration = Duration::from_millis(50);
 /// How long an edge may take to say it switched to a new target (it reads
 /// its state file every 20 ms).
 const EDGE_SWITCH: Duration = Duration::from_secs(5);
@@ -387,7 +390,7 @@ impl Executor {
                     wait::rollout_readiness(&check, &info, running_for)
                 }
             };
-            (name, self.poll(name, judge).await)
+            (name, self.poll_every(name, judge, ROLLOUT_POLL).await)
         });
         let results = futures_util::future::join_all(polls).await;
         let mut failed = Vec::new();
@@ -521,6 +524,15 @@ impl Executor {
         F: Fn(Engine, String) -> Fut,
         Fut: Future<Output = Readiness>,
     {
+        self.poll_every(name, check, POLL).await
+    }
+
+    /// [`Executor::poll`], looking every `every`.
+    async fn poll_every<F, Fut>(&self, name: &str, check: F, every: Duration) -> Polled
+    where
+        F: Fn(Engine, String) -> Fut,
+        Fut: Future<Output = Readiness>,
+    {
         let deadline = tokio::time::Instant::now() + self.opts.wait_timeout;
         let mut cancel = self.opts.cancel.clone();
         let mut last = String::new();
@@ -537,7 +549,7 @@ impl Executor {
                     self.opts.wait_timeout.as_secs()
                 ));
             }
-            let sleep = tokio::time::sleep(POLL);
+            let sleep = tokio::time::sleep(every);
             match cancel.as_mut() {
                 Some(rx) => {
                     tokio::select! {
