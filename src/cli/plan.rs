@@ -57,17 +57,20 @@ pub fn run(global: &Global, args: PlanArgs) -> Result<Outcome, Error> {
         Format::Text => {
             session.print_plan(&plan)?;
         }
-        Format::Json => {
-            let json = plan.to_json(&session.project);
-            print_out(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&json).unwrap_or_default()
-            ))?;
-        }
+        Format::Json => print_json(&plan, &session.project)?,
     }
     Ok(if plan.is_empty() {
         Outcome::Success
     } else {
         Outcome::Changes
     })
+}
+
+/// The plan as data (`--format json`) on stdout.
+pub(super) fn print_json(plan: &crate::plan::Plan, project: &str) -> Result<(), Error> {
+    let json = plan.to_json(project);
+    print_out(&format!(
+        "{}\n",
+        serde_json::to_string_pretty(&json).unwrap_or_default()
+    ))
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use super::error::Error;
 use super::plan::Format;
 use super::session::{Needs, NeedsStack, Session};
-use super::{Global, Outcome, print_out};
+use super::{Global, Outcome};
 use crate::converge::{self, Kind, UpRequest};
 use crate::engine::Engine;
 use crate::load::{self, Loaded};
@@ -95,11 +95,7 @@ pub fn run(global: &Global, args: RollbackArgs) -> Result<Outcome, Error> {
             return match args.format {
                 Format::Text => s.print_plan(&plan),
                 Format::Json => {
-                    let json = plan.to_json(&s.project);
-                    print_out(&format!(
-                        "{}\n",
-                        serde_json::to_string_pretty(&json).unwrap_or_default()
-                    ))?;
+                    super::plan::print_json(&plan, &s.project)?;
                     Ok(Outcome::Success)
                 }
             };
