@@ -87,13 +87,15 @@ pub fn refused(action: &Action, err: &EngineError) -> Refused {
 /// Whether a start failed because containerd keeps state for the
 /// container that the engine can no longer use: dockerd was killed while
 /// starting it, and containerd still holds its task ("task <id>: already
-/// exists") or its container ("id already in use"); `docker start` fails
-/// the same way. No call settles that; replacing the container does (a new
+/// exists"), its container ("id already in use") or the shim's directory
+/// for the task ("failed to start shim: mkdir …/<id>: file exists");
+/// `docker start` fails the same way. No call settles that; replacing the container does (a new
 /// container has a new id), so `up` plans again with it marked
 /// ([`super::UpOptions::stale_tasks`]).
 pub fn stale_task(action: &Action, message: &str) -> Option<String> {
     let stale = (message.contains("task ") && message.contains("already exists"))
-        || message.contains("id already in use");
+        || message.contains("id already in use")
+        || (message.contains("failed to start shim") && message.contains("file exists"));
     match action {
         Action::Start { name, .. } | Action::Restart { name, .. } if stale => Some(name.clone()),
         _ => None,

@@ -620,7 +620,18 @@ fn a_start_that_found_a_stale_task_is_recognised() {
         Some("gb-db-1".into()),
         "containerd still holds the container"
     );
+    let shim = "failed to start shim: mkdir /run/containerd/daemon/\
+        io.containerd.runtime.v2.task/moby/9e61…: file exists: unknown";
+    assert_eq!(
+        stale_task(&start, shim),
+        Some("gb-db-1".into()),
+        "containerd still holds the task's directory"
+    );
     assert_eq!(stale_task(&start, "port is already allocated"), None);
+    assert_eq!(
+        stale_task(&start, "failed to start shim: exec: no such file"),
+        None
+    );
     let remove = Action::RemoveNetwork { name: "n".into() };
     assert_eq!(stale_task(&remove, msg), None);
 }
