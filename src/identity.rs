@@ -40,6 +40,10 @@ pub const IMAGE_ID: &str = "io.berth.image-id";
 /// `logs` take it with the service) but no container number: it is not a
 /// replica.
 pub const EDGE: &str = "io.berth.edge";
+/// On an edge in the host's network namespace: what it listens on, as the
+/// container list would show published ports (JSON `[[ip, port, target]]`),
+/// for `ps`: the engine lists no ports for a container on the host network.
+pub const EDGE_PORTS: &str = "io.berth.edge.ports";
 
 pub const BERTH_VERSION: &str = env!("CARGO_PKG_VERSION");
 

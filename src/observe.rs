@@ -68,11 +68,14 @@ pub struct Observed {
     pub edge_image: Option<EdgeImageState>,
 }
 
-/// The edge image a run would use (`crate::edge::image`).
+/// The edge image a run would use (`crate::edge::image`), and where the
+/// engine's socket is for an edge on the host's network (`spec::edge`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EdgeImageState {
     pub reference: String,
     pub present: bool,
+    /// The engine's unix socket, when berth reaches the engine through one.
+    pub engine_socket: Option<String>,
 }
 
 /// A Swarm secret or config.
@@ -367,7 +370,11 @@ async fn edge_image(engine: &Engine) -> engine::Result<EdgeImageState> {
         message: format!("cannot read berth's executable for its edge image: {e}"),
     })?;
     let present = engine.image_id(&reference).await?.is_some();
-    Ok(EdgeImageState { reference, present })
+    Ok(EdgeImageState {
+        reference,
+        present,
+        engine_socket: engine.unix_socket().map(String::from),
+    })
 }
 
 /// The image references a stack's services run, each once, sorted.
@@ -606,6 +613,9 @@ pub fn container_from_summary(s: &ContainerSummary) -> ContainerState {
             protocol: p.typ.map_or_else(|| "tcp".to_string(), |t| t.to_string()),
         })
         .collect();
+    if c.ports.is_empty() && c.edge.is_some() {
+        c.ports = edge_ports(s.labels.as_ref().unwrap_or(&empty));
+    }
     c.ports.sort();
     c.ports.dedup();
     c.image_id = s.image_id.clone().unwrap_or_default();
@@ -616,6 +626,26 @@ pub fn container_from_summary(s: &ContainerSummary) -> ContainerState {
         .map(endpoints)
         .unwrap_or_default();
     c
+}
+
+/// What an edge on the host's network listens on, from its label
+/// ([`identity::EDGE_PORTS`]), as the ports the list shows of a container
+/// that publishes them: the engine lists none for it.
+fn edge_ports(labels: &HashMap<String, String>) -> Vec<PortState> {
+    let Some(text) = labels.get(identity::EDGE_PORTS) else {
+        return Vec::new();
+    };
+    let Ok(rows) = serde_json::from_str::<Vec<(Option<String>, u16, u16)>>(text) else {
+        return Vec::new();
+    };
+    rows.into_iter()
+        .map(|(ip, public, private)| PortState {
+            ip,
+            public: Some(public),
+            private,
+            protocol: "tcp".into(),
+        })
+        .collect()
 }
 
 /// The identity part of a container, from its name and labels.

@@ -23,9 +23,17 @@ pub struct EdgeArgs {
     /// Where to write what is applied and what is open (JSON)
     #[arg(long, value_name = "FILE")]
     pub status: Option<PathBuf>,
-    /// Listen on LISTEN and forward to TARGET of the live container
-    #[arg(long = "forward", value_name = "LISTEN:TARGET", required = true)]
+    /// Listen on [IP:]LISTEN and forward to TARGET of the live container
+    #[arg(long = "forward", value_name = "[IP:]LISTEN:TARGET", required = true)]
     pub forwards: Vec<Forward>,
+    /// Ask the engine at this unix socket for the target's addresses on
+    /// --network, instead of the system's resolver (an edge in the host's
+    /// network namespace)
+    #[arg(long, value_name = "SOCKET", requires = "network")]
+    pub engine: Option<PathBuf>,
+    /// The network on which the target's addresses are looked up
+    #[arg(long, value_name = "NAME", requires = "engine")]
+    pub network: Option<String>,
     /// Seconds that connections in flight may take to finish after SIGTERM
     #[arg(long, value_name = "SECONDS", default_value_t = edge::GRACE.as_secs())]
     pub grace: u64,
@@ -34,6 +42,10 @@ pub struct EdgeArgs {
 pub fn run(args: EdgeArgs) -> Result<Outcome, Error> {
     let mut options = edge::Options::new(args.state, args.forwards);
     options.status = args.status;
+    options.engine = args
+        .engine
+        .zip(args.network)
+        .map(|(socket, network)| edge::EngineAt { socket, network });
     options.grace = Duration::from_secs(args.grace);
     edge::run(options).map_err(|e| Error::message(format!("berth edge: {e}")))?;
     Ok(Outcome::Success)
@@ -100,9 +112,10 @@ pub fn tool(global: &Global, args: EdgeToolArgs) -> Result<Outcome, Error> {
                     Some(i) => i,
                     None => e.ensure_edge_image().await.map_err(engine)?,
                 };
-                let created = spec::edge_container(stack, svc, &image).map_err(|err| {
-                    Error::message(format!("{}\n  help: {}", err.message, err.help))
-                })?;
+                let created =
+                    spec::edge_container(stack, svc, &image, e.unix_socket()).map_err(|err| {
+                        Error::message(format!("{}\n  help: {}", err.message, err.help))
+                    })?;
                 e.create_container(&name, None, &created.body)
                     .await
                     .map_err(engine)

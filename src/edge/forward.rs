@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use super::resolve::{EngineLookup, Resolver};
 use super::status::Status;
 use super::target::{self, Target, Watch};
 
@@ -58,10 +59,12 @@ pub const STATUS_EVERY: Duration = Duration::from_millis(100);
 /// At most one log line per kind of trouble this often.
 pub const LOG_EVERY: Duration = Duration::from_secs(10);
 
-/// One `--forward LISTEN:TARGET`: the port the edge listens on, and the
-/// port of the live container its connections go to.
+/// One `--forward [IP:]LISTEN:TARGET`: the address and port the edge
+/// listens on, and the port of the live container its connections go to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Forward {
+    /// The address to listen on; [`Options::listen_ip`] when none is given.
+    pub ip: Option<IpAddr>,
     pub listen: u16,
     pub target: u16,
 }
@@ -69,7 +72,8 @@ pub struct Forward {
 impl FromStr for Forward {
     type Err = String;
 
-    /// `LISTEN:TARGET`, or one port for both.
+    /// `IP:LISTEN:TARGET` (an IPv6 address in brackets), `LISTEN:TARGET`,
+    /// or one port for both.
     fn from_str(s: &str) -> Result<Forward, String> {
         let port = |p: &str| {
             p.parse::<u16>()
@@ -77,12 +81,50 @@ impl FromStr for Forward {
                 .filter(|p| *p > 0)
                 .ok_or_else(|| format!("{p:?} is not a port (1-65535)"))
         };
-        let (listen, target) = s.split_once(':').unwrap_or((s, s));
+        let (ip, ports) = match s.rsplitn(3, ':').collect::<Vec<_>>()[..] {
+            [target, listen, ip] => (Some(ip), format!("{listen}:{target}")),
+            _ => (None, s.to_string()),
+        };
+        let ip = match ip {
+            None => None,
+            Some(ip) => {
+                let bare = ip
+                    .strip_prefix('[')
+                    .and_then(|r| r.strip_suffix(']'))
+                    .unwrap_or(ip);
+                Some(
+                    bare.parse::<IpAddr>()
+                        .map_err(|_| format!("{ip:?} is not an IP address"))?,
+                )
+            }
+        };
+        let (listen, target) = ports.split_once(':').unwrap_or((&ports, &ports));
         Ok(Forward {
+            ip,
             listen: port(listen)?,
             target: port(target)?,
         })
     }
+}
+
+impl std::fmt::Display for Forward {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.ip {
+            Some(IpAddr::V6(ip)) => write!(f, "[{ip}]:{}:{}", self.listen, self.target),
+            Some(ip) => write!(f, "{ip}:{}:{}", self.listen, self.target),
+            None => write!(f, "{}:{}", self.listen, self.target),
+        }
+    }
+}
+
+/// The engine an edge in the host's network namespace asks for addresses
+/// ([`super::resolve`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineAt {
+    /// The engine's unix socket, inside the edge's container.
+    pub socket: PathBuf,
+    /// The network on which the edge reaches the service's containers.
+    pub network: String,
 }
 
 /// What an edge does.
@@ -93,8 +135,12 @@ pub struct Options {
     /// Where to write the [`Status`], if anywhere.
     pub status: Option<PathBuf>,
     pub forwards: Vec<Forward>,
-    /// The address to listen on: every address in the container.
+    /// The address to listen on when a forward names none: every address
+    /// (in the edge's network namespace).
     pub listen_ip: IpAddr,
+    /// Where addresses come from: the engine, or the system's resolver when
+    /// this is None.
+    pub engine: Option<EngineAt>,
     /// How long connections in flight may finish after SIGTERM.
     pub grace: Duration,
     /// How often the state file is read.
@@ -110,6 +156,7 @@ impl Options {
             status: None,
             forwards,
             listen_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            engine: None,
             grace: super::GRACE,
             poll: super::POLL,
             patience: Duration::from_secs(3),
@@ -182,16 +229,16 @@ impl Edge {
     pub async fn bind(options: Options) -> io::Result<Edge> {
         let mut forwards = Vec::new();
         for f in &options.forwards {
-            let l = TcpListener::bind((options.listen_ip, f.listen))
-                .await
-                .map_err(|e| {
-                    io::Error::new(
-                        e.kind(),
-                        format!("cannot listen on {}:{}: {e}", options.listen_ip, f.listen),
-                    )
-                })?;
+            let ip = f.ip.unwrap_or(options.listen_ip);
+            let l = TcpListener::bind((ip, f.listen)).await.map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot listen on {ip}:{}: {e}", f.listen))
+            })?;
             forwards.push((l, *f));
         }
+        let resolver = match &options.engine {
+            Some(at) => Resolver::Engine(EngineLookup::new(&at.socket, &at.network)?),
+            None => Resolver::System,
+        };
         let (send, receive) = watch::channel(None);
         Ok(Edge {
             forwards,
@@ -199,6 +246,7 @@ impl Edge {
                 target: receive,
                 open: Mutex::new(BTreeMap::new()),
                 resolved: Mutex::new(HashMap::new()),
+                resolver,
                 log: RateLimited::default(),
                 patience: options.patience,
                 turn: AtomicUsize::new(0),
@@ -294,6 +342,7 @@ struct Shared {
     open: Mutex<BTreeMap<Target, u64>>,
     /// Addresses of host names, and when they were resolved.
     resolved: Mutex<HashMap<String, (Vec<IpAddr>, Instant)>>,
+    resolver: Resolver,
     log: RateLimited,
     patience: Duration,
     /// Counts connections, to rotate a name's addresses ([`in_turn`]).
@@ -337,18 +386,7 @@ impl Shared {
         {
             return Ok(ips.clone());
         }
-        let mut ips: Vec<IpAddr> = tokio::net::lookup_host((host.as_str(), 0))
-            .await?
-            .map(|a| a.ip())
-            .collect();
-        ips.sort();
-        ips.dedup();
-        if ips.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("{host} has no address"),
-            ));
-        }
+        let ips = self.resolver.lookup(host).await?;
         lock(&self.resolved).insert(host.clone(), (ips.clone(), Instant::now()));
         Ok(ips)
     }

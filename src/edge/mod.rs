@@ -7,10 +7,11 @@
 //! publishes the service's ports instead of the service's containers and
 //! forwards every connection it accepts to the container that is live now.
 //! Which container that is, is one line in a file inside the edge container
-//! (the state file, [`STATE_PATH`]): the live container's short id, which
-//! Docker's embedded DNS resolves on the networks the edge shares with it
-//! (or a name several containers answer to, such as the service's alias:
-//! connections then take them in turn).
+//! (the state file, [`STATE_PATH`]): the live container's short id (or a
+//! name several containers answer to, such as the service's alias:
+//! connections then take them in turn). An edge in the host's network
+//! namespace asks the engine where that is; one on the service's network
+//! asks Docker's embedded DNS ([`resolve`]).
 //! berth writes the file through the engine's archive API; the edge reads it
 //! again every [`POLL`], sends new connections to the new target at once, and
 //! leaves connections in flight on their old upstream until they close (the
@@ -31,17 +32,19 @@
 //!
 //! - `target.rs`: the state file, read and judged;
 //! - `forward.rs`: the listeners, the upstream connections, the drain;
+//! - `resolve.rs`: a target's addresses, from DNS or from the engine;
 //! - `status.rs`: the status file;
 //! - `image.rs`: the edge image's files, from the running executable.
 
 pub mod forward;
 pub mod image;
+pub mod resolve;
 pub mod status;
 pub mod target;
 
 use std::time::Duration;
 
-pub use forward::{Forward, Options, run};
+pub use forward::{EngineAt, Forward, Options, run};
 pub use status::Status;
 pub use target::Target;
 

@@ -123,6 +123,13 @@ impl Engine {
         }
     }
 
+    /// The path of the unix socket berth reaches the engine through, if it
+    /// does (`unix:///var/run/docker.sock`): on this machine, so the
+    /// engine's too.
+    pub fn unix_socket(&self) -> Option<&str> {
+        self.host.strip_prefix("unix://").filter(|p| !p.is_empty())
+    }
+
     /// The one place bollard's errors become berth's.
     fn error(&self, e: BollardError) -> EngineError {
         match e {

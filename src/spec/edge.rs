@@ -10,11 +10,24 @@
 //! the service's own containers publish nothing ([`needs_edge`] says which
 //! services these are; leaving their ports out is the plan's business).
 //!
-//! The edge joins one of the service's networks (the first by the service's
-//! attach order that is not internal), with no alias: Docker's DNS resolves
-//! every container's short id there, and the service's name must keep
-//! resolving to the service's containers only. Its restart policy is
-//! `always`, so it comes back after dockerd restarts, with the state file it
+//! Where the edge runs, two ways ([`EdgeNetwork`]):
+//!
+//! - **On the host's network** (when berth reaches the engine through a unix
+//!   socket, so that the socket's path is the engine's too, and every port
+//!   has one fixed host port and address, and the network is a bridge the
+//!   host reaches): it listens on the host addresses and ports itself, in
+//!   place of Docker's relay (`docker-proxy`), so a connection crosses one
+//!   relay as it does without an edge. It finds the live container's
+//!   address by asking the engine, whose socket it gets
+//!   (`crate::edge::resolve` says what it asks, and why).
+//! - **On one of the service's networks** otherwise (the first by the
+//!   service's attach order that is not internal), with no alias: it
+//!   publishes the ports as the service would have (random and ranged host
+//!   ports too), Docker's relay in front of it, and Docker's DNS resolves
+//!   every container's short id there. The service's name keeps resolving
+//!   to the service's containers only.
+//!
+//! Its restart policy is `always`, so it comes back after dockerd restarts, with the state file it
 //! had (the file is in its own filesystem). Not `unless-stopped`: a dockerd
 //! that was killed (not stopped) and starts again, live-restore off, stops
 //! the containers it finds running as if a user had, and then restarts
@@ -25,16 +38,18 @@
 //!
 //! Its labels are a project container's (project, service, berth's version)
 //! plus [`identity::EDGE`], and no container number. Its config hash
-//! ([`edge_config_hash`]) covers what it publishes, where it forwards and
-//! the network it joins, and not the image: a new build of berth need not
+//! ([`edge_config_hash`]) covers what it publishes, where it forwards, the
+//! network it joins and where it runs, and not the image: a new build of berth need not
 //! replace a running edge, which would close the service's ports for a
 //! moment, the one gap the edge exists to avoid.
 
 use std::collections::HashMap;
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HostConfig, NetworkingConfig, PortBinding, PortMap,
-    RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, EndpointSettings, HostConfig, Mount, MountType, NetworkingConfig,
+    PortBinding, PortMap, RestartPolicy, RestartPolicyNameEnum,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -42,13 +57,26 @@ use sha2::{Digest, Sha256};
 use super::SpecError;
 use super::container::ContainerSpec;
 use super::network::endpoints;
-use crate::edge::{self, EXECUTABLE, STATE_PATH, STATUS_PATH};
+use crate::edge::{self, EXECUTABLE, Forward, STATE_PATH, STATUS_PATH};
 use crate::identity;
 use crate::model::stack::{Service, Stack};
 
 /// What the edge's command line and files mean; part of its config hash, so
 /// that an edge that speaks another version is replaced.
-const EDGE_PROTOCOL: u32 = 1;
+const EDGE_PROTOCOL: u32 = 2;
+
+/// Where the engine's socket is inside an edge on the host's network.
+const ENGINE_SOCKET: &str = "/engine.sock";
+
+/// Where an edge runs (see the module's doc).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EdgeNetwork {
+    /// In the host's network namespace, asking the engine at this unix
+    /// socket (its path on the engine's machine) for addresses.
+    Host { socket: String },
+    /// On the service's network, publishing its ports through Docker.
+    Bridge,
+}
 
 /// The edge container's name: `<project>-<service>-edge` (a replica is
 /// `<project>-<service>-<n>`, so the two never meet).
@@ -70,12 +98,15 @@ pub fn needs_edge(service: &Service) -> bool {
 }
 
 /// The create request of `service`'s edge, running `image` (the reference
-/// `Engine::ensure_edge_image` returned). Errors for what an edge cannot
-/// hold: a port that is not TCP, a service that has no network of its own.
+/// `Engine::ensure_edge_image` returned); `engine_socket` is the engine's
+/// unix socket when berth reaches it through one (an edge on the host's
+/// network needs it). Errors for what an edge cannot hold: a port that is
+/// not TCP, a service that has no network of its own.
 pub fn edge_container(
     stack: &Stack,
     service: &Service,
     image: &str,
+    engine_socket: Option<&str>,
 ) -> Result<ContainerSpec, SpecError> {
     let mut errors = Vec::new();
     for p in &service.ports {
@@ -115,8 +146,12 @@ pub fn edge_container(
         return Err(e);
     }
     let network = network.unwrap_or_default();
-
-    let forwards = forwarded_ports(service);
+    let mode = match engine_socket {
+        Some(socket) if host_listens(stack, service, &network) => EdgeNetwork::Host {
+            socket: socket.to_string(),
+        },
+        _ => EdgeNetwork::Bridge,
+    };
     let mut cmd: Vec<String> = [
         EXECUTABLE,
         "edge",
@@ -127,65 +162,151 @@ pub fn edge_container(
     ]
     .map(String::from)
     .to_vec();
-    for p in &forwards {
-        cmd.push("--forward".into());
-        cmd.push(format!("{p}:{p}"));
-    }
-    let mut bindings = PortMap::new();
-    for p in &service.ports {
-        bindings
-            .entry(format!("{}/tcp", p.target))
-            .or_insert_with(|| Some(Vec::new()))
-            .get_or_insert_with(Vec::new)
-            .push(PortBinding {
-                host_ip: p.host_ip.clone(),
-                host_port: Some(p.published.clone().unwrap_or_default()),
-            });
-    }
-    let labels = HashMap::from([
+    let mut labels = HashMap::from([
         (identity::PROJECT.to_string(), stack.name.clone()),
         (identity::SERVICE.to_string(), service.name.clone()),
         (identity::EDGE.to_string(), service.name.clone()),
         (
             identity::CONFIG_HASH.to_string(),
-            edge_config_hash(service, &network),
+            edge_config_hash(service, &network, &mode),
         ),
         (
             identity::VERSION.to_string(),
             identity::BERTH_VERSION.to_string(),
         ),
     ]);
-    let body = ContainerCreateBody {
+    let mut host_config = HostConfig {
+        restart_policy: Some(RestartPolicy {
+            name: Some(RestartPolicyNameEnum::ALWAYS),
+            maximum_retry_count: None,
+        }),
+        // It needs nothing but to listen, below 1024 too (and, on the
+        // host's network, to reach the engine's socket, which is a file).
+        cap_drop: Some(vec!["ALL".into()]),
+        cap_add: Some(vec!["NET_BIND_SERVICE".into()]),
+        security_opt: Some(vec!["no-new-privileges".into()]),
+        ..Default::default()
+    };
+    let mut body = ContainerCreateBody {
         image: Some(image.to_string()),
-        cmd: Some(cmd),
-        exposed_ports: Some(forwards.iter().map(|p| format!("{p}/tcp")).collect()),
-        labels: Some(labels),
         stop_signal: Some("SIGTERM".into()),
         // The edge's own grace, and a little for it to notice and exit.
         stop_timeout: Some(edge::GRACE.as_secs() as i64 + 5),
-        host_config: Some(HostConfig {
-            port_bindings: Some(bindings),
-            network_mode: Some(network.clone()),
-            restart_policy: Some(RestartPolicy {
-                name: Some(RestartPolicyNameEnum::ALWAYS),
-                maximum_retry_count: None,
-            }),
-            // It needs nothing but to listen, below 1024 too.
-            cap_drop: Some(vec!["ALL".into()]),
-            cap_add: Some(vec!["NET_BIND_SERVICE".into()]),
-            security_opt: Some(vec!["no-new-privileges".into()]),
-            ..Default::default()
-        }),
-        networking_config: Some(NetworkingConfig {
-            endpoints_config: Some(HashMap::from([(network, EndpointSettings::default())])),
-        }),
         ..Default::default()
     };
+    match &mode {
+        EdgeNetwork::Host { socket } => {
+            cmd.extend(["--engine", ENGINE_SOCKET, "--network", &network].map(String::from));
+            let forwards = host_forwards(service);
+            for f in &forwards {
+                cmd.push("--forward".into());
+                cmd.push(f.to_string());
+            }
+            let shown: Vec<_> = forwards
+                .iter()
+                .map(|f| json!([f.ip.map(|ip| ip.to_string()), f.listen, f.target]))
+                .collect();
+            labels.insert(
+                identity::EDGE_PORTS.to_string(),
+                serde_json::Value::from(shown).to_string(),
+            );
+            host_config.network_mode = Some("host".into());
+            // A bind mount, not a bind: a socket that is not there is an
+            // error, not an empty directory made in its place.
+            host_config.mounts = Some(vec![Mount {
+                target: Some(ENGINE_SOCKET.into()),
+                source: Some(socket.clone()),
+                typ: Some(MountType::BIND),
+                ..Default::default()
+            }]);
+        }
+        EdgeNetwork::Bridge => {
+            let forwards = forwarded_ports(service);
+            for p in &forwards {
+                cmd.push("--forward".into());
+                cmd.push(format!("{p}:{p}"));
+            }
+            let mut bindings = PortMap::new();
+            for p in &service.ports {
+                bindings
+                    .entry(format!("{}/tcp", p.target))
+                    .or_insert_with(|| Some(Vec::new()))
+                    .get_or_insert_with(Vec::new)
+                    .push(PortBinding {
+                        host_ip: p.host_ip.clone(),
+                        host_port: Some(p.published.clone().unwrap_or_default()),
+                    });
+            }
+            body.exposed_ports = Some(forwards.iter().map(|p| format!("{p}/tcp")).collect());
+            host_config.port_bindings = Some(bindings);
+            host_config.network_mode = Some(network.clone());
+            body.networking_config = Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(network, EndpointSettings::default())])),
+            });
+        }
+    }
+    body.cmd = Some(cmd);
+    body.labels = Some(labels);
+    body.host_config = Some(host_config);
     Ok(ContainerSpec {
         body,
         connect: Vec::new(),
         platform: None,
     })
+}
+
+/// Whether the edge of `service` can listen on the host's network: every
+/// port has one fixed host port on an address (or none: every address),
+/// which the edge binds itself, and `network` is a bridge of the stack's
+/// that is not internal, so the host reaches its containers.
+fn host_listens(stack: &Stack, service: &Service, network: &str) -> bool {
+    let fixed = service.ports.iter().all(|p| {
+        let port = p.published.as_deref().and_then(|n| n.parse::<u16>().ok());
+        let ip = p.host_ip.as_deref().map(parse_ip);
+        port.is_some_and(|n| n > 0) && ip.is_none_or(|ip| ip.is_some())
+    });
+    let bridge = stack.networks.values().any(|n| {
+        n.name == network
+            && !n.external
+            && !n.internal
+            && n.driver.as_deref().is_none_or(|d| d == "bridge")
+    });
+    fixed && bridge
+}
+
+fn parse_ip(text: &str) -> Option<IpAddr> {
+    text.strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(text)
+        .parse()
+        .ok()
+}
+
+/// What an edge on the host's network listens on: each `ports` entry's
+/// address (every address when it names none) and host port, forwarded to
+/// its container port; each once, in file order. Only for the ports
+/// [`host_listens`] takes.
+fn host_forwards(service: &Service) -> Vec<Forward> {
+    let mut out: Vec<Forward> = Vec::new();
+    for p in &service.ports {
+        let Some(listen) = p.published.as_deref().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let f = Forward {
+            ip: Some(
+                p.host_ip
+                    .as_deref()
+                    .and_then(parse_ip)
+                    .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            ),
+            listen,
+            target: p.target,
+        };
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    out
 }
 
 /// The container ports the service publishes, each once, in file order:
@@ -224,8 +345,9 @@ fn network_of(stack: &Stack, service: &Service) -> Option<String> {
 }
 
 /// sha256 over what the edge of `service` publishes, forwards and joins,
-/// and [`EDGE_PROTOCOL`]; not its image (see the module's doc).
-pub fn edge_config_hash(service: &Service, network: &str) -> String {
+/// where it runs, and [`EDGE_PROTOCOL`]; not its image (see the module's
+/// doc).
+pub fn edge_config_hash(service: &Service, network: &str, mode: &EdgeNetwork) -> String {
     let ports: Vec<_> = service
         .ports
         .iter()
@@ -235,6 +357,10 @@ pub fn edge_config_hash(service: &Service, network: &str) -> String {
         "protocol": EDGE_PROTOCOL,
         "ports": ports,
         "network": network,
+        "host": match mode {
+            EdgeNetwork::Host { socket } => Some(socket.as_str()),
+            EdgeNetwork::Bridge => None,
+        },
     })
     .to_string();
     Sha256::digest(text.as_bytes())
@@ -284,7 +410,7 @@ mod tests {
     }
 
     fn spec_of(s: &Stack) -> Result<ContainerSpec, SpecError> {
-        edge_container(s, &s.services["web"], "berth/edge:0123456789ab")
+        edge_container(s, &s.services["web"], "berth/edge:0123456789ab", None)
     }
 
     #[test]
@@ -335,7 +461,7 @@ mod tests {
             "name: shop\nservices:\n  web:\n    image: app\n{START_FIRST}    ports: ['80']\n    \
              networks: [back, front]\nnetworks:\n  back: {{internal: true}}\n  front: {{}}\n"
         ));
-        let spec = edge_container(&s, &s.services["web"], "e").unwrap();
+        let spec = edge_container(&s, &s.services["web"], "e", None).unwrap();
         let h = spec.body.host_config.as_ref().unwrap();
         assert_eq!(h.network_mode.as_deref(), Some("shop_front"));
         let endpoints = spec
@@ -375,7 +501,7 @@ mod tests {
         let a = web("    ports: ['80']\n");
         let b = web("    ports: ['81:80']\n");
         let hash = |s: &Stack, image: &str| {
-            edge_container(s, &s.services["web"], image)
+            edge_container(s, &s.services["web"], image, None)
                 .unwrap()
                 .body
                 .labels
@@ -412,6 +538,78 @@ mod tests {
             .map(|n| needs_edge(&s.services[*n]))
             .collect();
         assert_eq!(needs, [true, false, false, false]);
+    }
+
+    const SOCKET: &str = "/var/run/docker.sock";
+
+    #[test]
+    fn with_the_engines_socket_the_edge_listens_on_the_hosts_network_in_dockers_place() {
+        let s =
+            web("    ports: ['127.0.0.1:18080:80', '18443:443', '18080:80', '[::1]:9000:90']\n");
+        let spec = edge_container(&s, &s.services["web"], "e", Some(SOCKET)).unwrap();
+        let b = &spec.body;
+        assert_eq!(
+            b.cmd.as_ref().unwrap().join(" "),
+            "/berth edge --state /run/berth-edge/target --status /run/berth-edge/status \
+             --engine /engine.sock --network shop_default \
+             --forward 127.0.0.1:18080:80 --forward 0.0.0.0:18443:443 \
+             --forward 0.0.0.0:18080:80 --forward [::1]:9000:90"
+        );
+        let h = b.host_config.as_ref().unwrap();
+        assert_eq!(h.network_mode.as_deref(), Some("host"));
+        assert_eq!(h.port_bindings, None, "it binds the ports itself");
+        assert_eq!(b.exposed_ports, None);
+        assert_eq!(b.networking_config, None);
+        let m = &h.mounts.as_ref().unwrap()[0];
+        assert_eq!(
+            (m.source.as_deref(), m.target.as_deref(), m.typ),
+            (Some(SOCKET), Some("/engine.sock"), Some(MountType::BIND))
+        );
+        let labels = b.labels.as_ref().unwrap();
+        assert_eq!(
+            labels[identity::EDGE_PORTS],
+            r#"[["127.0.0.1",18080,80],["0.0.0.0",18443,443],["0.0.0.0",18080,80],["::1",9000,90]]"#
+        );
+        assert_eq!(h.cap_drop.as_deref(), Some(&["ALL".to_string()][..]));
+    }
+
+    #[test]
+    fn what_the_host_cannot_bind_or_reach_keeps_the_edge_on_the_services_network() {
+        let bridge = |s: &Stack| {
+            let spec = edge_container(s, &s.services["web"], "e", Some(SOCKET)).unwrap();
+            spec.body.host_config.unwrap().network_mode != Some("host".into())
+        };
+        assert!(!bridge(&web("    ports: ['8080:80']\n")));
+        assert!(bridge(&web("    ports: ['80']\n")), "a random host port");
+        assert!(bridge(&web("    ports: ['8080-8081:80']\n")), "a range");
+        let on = |net: &str| {
+            stack(&format!(
+                "name: shop\nservices:\n  web:\n    image: app\n{START_FIRST}    ports: ['8080:80']\n    \
+                 networks: [n]\nnetworks:\n  n: {net}\n"
+            ))
+        };
+        assert!(!bridge(&on("{driver: bridge}")));
+        assert!(bridge(&on("{internal: true}")), "the host cannot reach it");
+        assert!(bridge(&on("{driver: macvlan}")));
+        assert!(
+            bridge(&on("{external: true, name: theirs}")),
+            "its driver is unknown"
+        );
+    }
+
+    #[test]
+    fn moving_the_edge_to_the_hosts_network_or_its_socket_replaces_it() {
+        let s = web("    ports: ['8080:80']\n");
+        let hash = |socket: Option<&str>| {
+            edge_container(&s, &s.services["web"], "e", socket)
+                .unwrap()
+                .body
+                .labels
+                .unwrap()[identity::CONFIG_HASH]
+                .clone()
+        };
+        assert_ne!(hash(None), hash(Some(SOCKET)));
+        assert_ne!(hash(Some(SOCKET)), hash(Some("/run/other.sock")));
     }
 
     #[test]

@@ -118,6 +118,7 @@ async fn edge(target: Option<&str>, port: u16, tune: impl FnOnce(&mut Options)) 
     let mut options = Options::new(
         dir.path().join("target"),
         vec![Forward {
+            ip: None,
             listen: 0,
             target: port,
         }],
@@ -384,21 +385,25 @@ fn a_names_addresses_take_turns_ipv4_first() {
 
 #[test]
 fn forwards_are_parsed_from_the_command_line() {
+    let f = |ip: Option<&str>, listen, target| Forward {
+        ip: ip.map(|i| i.parse().unwrap()),
+        listen,
+        target,
+    };
+    assert_eq!("80:8080".parse(), Ok(f(None, 80, 8080)));
+    assert_eq!("443".parse(), Ok(f(None, 443, 443)));
     assert_eq!(
-        "80:8080".parse(),
-        Ok(Forward {
-            listen: 80,
-            target: 8080
-        })
+        "127.0.0.1:18080:80".parse(),
+        Ok(f(Some("127.0.0.1"), 18080, 80))
     );
-    assert_eq!(
-        "443".parse(),
-        Ok(Forward {
-            listen: 443,
-            target: 443
-        })
-    );
-    for bad in ["", "0", "80:", ":80", "70000", "80:x", "80:81:82"] {
+    assert_eq!("[::1]:18080:80".parse(), Ok(f(Some("::1"), 18080, 80)));
+    for text in ["80:8080", "127.0.0.1:18080:80", "[::1]:18080:80"] {
+        let parsed: Forward = text.parse().unwrap();
+        assert_eq!(parsed.to_string(), text, "written as it is read");
+    }
+    for bad in [
+        "", "0", "80:", ":80", "70000", "80:x", "80:81:82", "x:80:80",
+    ] {
         assert!(bad.parse::<Forward>().is_err(), "{bad:?} was taken");
     }
 }

@@ -211,6 +211,7 @@ fn with_edge_image(o: &mut Observed, present: bool) {
     o.edge_image = Some(crate::observe::EdgeImageState {
         reference: "berth/edge:0123456789ab".into(),
         present,
+        engine_socket: Some("/var/run/docker.sock".into()),
     });
 }
 
@@ -233,23 +234,28 @@ point app-web-edge at web: created
 start app-web-edge: created
 "
     );
-    // The service's container publishes nothing; its edge publishes the port.
+    // The service's container publishes nothing; its edge listens on the
+    // port itself, on the host's network.
     let create = |name: &str| {
         let id = step(&plan, &format!("create container {name}: not found"));
         let Action::CreateContainer { request, .. } = &plan.steps[id].action else {
             unreachable!()
         };
-        request
-            .host_config
-            .clone()
-            .unwrap_or_default()
-            .port_bindings
+        request.as_ref().clone()
     };
-    assert!(create("app-web-1").is_none());
-    let edge = create("app-web-edge").expect("the edge publishes");
+    let web = create("app-web-1").host_config.unwrap_or_default();
+    assert!(web.port_bindings.is_none());
+    let edge = create("app-web-edge");
     assert_eq!(
-        edge["80/tcp"].as_ref().unwrap()[0].host_port.as_deref(),
-        Some("8080")
+        edge.host_config.unwrap().network_mode.as_deref(),
+        Some("host")
+    );
+    assert!(
+        edge.cmd
+            .unwrap()
+            .join(" ")
+            .contains("--forward 127.0.0.1:8080:80"),
+        "the edge listens on the port"
     );
     assert_eq!(
         after(&plan, "start app-web-edge: created"),
@@ -294,8 +300,13 @@ fn a_converged_service_with_its_edge_plans_nothing_and_a_rollout_points_it_befor
     let s = with_port("127.0.0.1:8080:80");
     let mut o = converged(&s);
     with_edge_image(&mut o, true);
-    let spec =
-        crate::spec::edge_container(&s, &s.services["web"], "berth/edge:0123456789ab").unwrap();
+    let spec = crate::spec::edge_container(
+        &s,
+        &s.services["web"],
+        "berth/edge:0123456789ab",
+        Some("/var/run/docker.sock"),
+    )
+    .unwrap();
     let labels = spec.body.labels.clone().unwrap();
     o.containers.push(ContainerState {
         id: format!("{:0<64}", "edge"),

@@ -1,7 +1,7 @@
 //! The edge of a start-first service that publishes ports (`spec::edge`):
-//! one container, `<project>-<service>-edge`, that publishes the service's
-//! ports and forwards each connection to the service's name on one of its
-//! networks. A container takes that name only once it is admitted (see
+//! one container, `<project>-<service>-edge`, that holds the service's
+//! ports (on the host's network, or publishing them) and forwards each
+//! connection to the service's name on one of its networks. A container takes that name only once it is admitted (see
 //! `rollout`), so the edge follows a rollout by itself: nothing is written
 //! to it when the service's containers change. When an old container stops,
 //! a connection the edge sent its way is retried on the next address.
@@ -57,7 +57,12 @@ impl Up<'_> {
             // Observe looks for the image whenever a service needs an edge.
             return;
         };
-        let spec = match spec::edge_container(self.stack, svc, &image.reference) {
+        let spec = match spec::edge_container(
+            self.stack,
+            svc,
+            &image.reference,
+            image.engine_socket.as_deref(),
+        ) {
             Ok(spec) => spec,
             Err(e) => {
                 self.errors.push(e.into());

@@ -391,10 +391,18 @@ fn start_first_with_a_published_port_goes_through_the_edge_without_a_failed_requ
     );
     let edge = Container::inspect(&format!("{}-web-edge", p.name));
     assert!(edge.running(), "the edge runs");
-    assert_eq!(
-        edge.host("PortBindings")["80/tcp"][0]["HostPort"],
-        port.to_string()
+    // It listens on the port itself, in the host's network namespace.
+    assert_eq!(edge.host("NetworkMode"), "host");
+    assert!(
+        edge.json["Config"]["Cmd"]
+            .to_string()
+            .contains(&format!(":{port}:80\"")),
+        "{}",
+        edge.json["Config"]["Cmd"]
     );
+    p.berth(&["ps"])
+        .ok()
+        .says(&format!("127.0.0.1:{port}->80/tcp"));
     assert!(
         wait_until(Duration::from_secs(10), || http(
             port,
