@@ -8,8 +8,8 @@
 # (busybox `nc -ll -e cat`, a process per connection) for persistent
 # connections. It publishes its own ports (the direct path) and is the edge's
 # target (the edge path): the edge is berth's own, as `up` will make it
-# (`berth edge-tool create`, the release build's edge image, one network
-# shared with the app, the app's short id in the state file).
+# (`berth edge-tool create`, the release build's edge image, the app's
+# network, the app's short id in the state file).
 #
 # examples/edge_load.rs makes the load: closed-loop clients for a fixed time
 # per round, rounds alternating direct and edge (rotating who goes first),
@@ -21,9 +21,15 @@
 # Targets per scenario: edge/direct throughput >= 0.95, p99 added <= 1 ms.
 # A FAIL is only reported; the exit status is non-zero only on errors.
 #
-# For loopback connections Docker's userland proxy (docker-proxy) relays
-# both paths: 127.0.0.1:PORT -> docker-proxy -> the container's address. The
-# edge path adds the edge process and one more hop over the bridge.
+# For loopback connections Docker's userland proxy (docker-proxy) relays the
+# direct path: 127.0.0.1:PORT -> docker-proxy -> the container's address.
+# The edge runs in the host's network namespace in docker-proxy's place
+# (berth reaches the engine through its unix socket here):
+# 127.0.0.1:PORT -> the edge -> the container's address, which it asks the
+# engine for. So both paths cross one relay; the edge path measures
+# berth's relay against Docker's. (An edge that cannot run on the host's
+# network, see src/spec/edge.rs, publishes through docker-proxy and adds a
+# relay: that is not what this measures.)
 #
 # Environment:
 #   BERTH    berth binary (default: target/release/berth; built if missing)
@@ -131,7 +137,7 @@ EOF
 proxied="no"
 if pgrep -af docker-proxy | grep -q -- "-host-port $DIRECT "; then proxied="yes"; fi
 echo "bench/edge.sh: direct 127.0.0.1:$DIRECT (echo $DIRECT_ECHO), edge 127.0.0.1:$EDGE_PORT (echo $EDGE_ECHO) -> $SHORT"
-echo "edge image $EDGE_IMAGE ($(docker image inspect -f '{{.Size}}' "$EDGE_IMAGE") bytes); docker-proxy relays loopback: $proxied"
+echo "edge image $EDGE_IMAGE ($(docker image inspect -f '{{.Size}}' "$EDGE_IMAGE") bytes), network mode $(docker inspect -f '{{.HostConfig.NetworkMode}}' "$EDGE"); docker-proxy relays the direct path: $proxied"
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) before the run; $ROUNDS rounds x ${SECONDS_PER_ROUND}s per path and scenario"
 
 scenario() {

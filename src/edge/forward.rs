@@ -29,7 +29,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -189,6 +189,54 @@ pub fn run(options: Options) -> io::Result<()> {
     result
 }
 
+/// The listener of one forward. A forward that names no address listens
+/// on every address: IPv6 and IPv4 on one socket where the namespace has
+/// IPv6 (Docker publishes such a port on `0.0.0.0` and `::`), else on
+/// `listen_ip`.
+async fn listen(f: &Forward, listen_ip: IpAddr) -> io::Result<TcpListener> {
+    let failed = |ip: IpAddr, e: io::Error| {
+        io::Error::new(e.kind(), format!("cannot listen on {ip}:{}: {e}", f.listen))
+    };
+    if let Some(ip) = f.ip {
+        return TcpListener::bind((ip, f.listen))
+            .await
+            .map_err(|e| failed(ip, e));
+    }
+    if listen_ip == IpAddr::V4(Ipv4Addr::UNSPECIFIED) {
+        match dual_stack(f.listen) {
+            Ok(l) => return Ok(l),
+            // No IPv6 here (Docker turns it off in a container on a network
+            // without it): IPv4 alone.
+            Err(e) if no_ipv6(&e) => {}
+            Err(e) => return Err(failed(IpAddr::V6(Ipv6Addr::UNSPECIFIED), e)),
+        }
+    }
+    TcpListener::bind((listen_ip, f.listen))
+        .await
+        .map_err(|e| failed(listen_ip, e))
+}
+
+/// A listener on `[::]:port` that takes IPv4 too, whatever the system's
+/// `bindv6only` says.
+fn dual_stack(port: u16) -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::IPV6, Type::STREAM, Some(Protocol::TCP))?;
+    s.set_only_v6(false)?;
+    // What tokio's own bind does: a restarted edge rebinds at once.
+    s.set_reuse_address(true)?;
+    s.set_nonblocking(true)?;
+    s.bind(&SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)).into())?;
+    s.listen(1024)?;
+    TcpListener::from_std(s.into())
+}
+
+/// Whether an error says the namespace has no IPv6 (EAFNOSUPPORT, or no
+/// address to bind).
+fn no_ipv6(e: &io::Error) -> bool {
+    const EAFNOSUPPORT: i32 = 97;
+    e.raw_os_error() == Some(EAFNOSUPPORT) || e.kind() == io::ErrorKind::AddrNotAvailable
+}
+
 /// Resolves at the first SIGTERM or SIGINT.
 async fn stop_signal() {
     use tokio::signal::unix::{SignalKind, signal};
@@ -229,11 +277,7 @@ impl Edge {
     pub async fn bind(options: Options) -> io::Result<Edge> {
         let mut forwards = Vec::new();
         for f in &options.forwards {
-            let ip = f.ip.unwrap_or(options.listen_ip);
-            let l = TcpListener::bind((ip, f.listen)).await.map_err(|e| {
-                io::Error::new(e.kind(), format!("cannot listen on {ip}:{}: {e}", f.listen))
-            })?;
-            forwards.push((l, *f));
+            forwards.push((listen(f, options.listen_ip).await?, *f));
         }
         let resolver = match &options.engine {
             Some(at) => Resolver::Engine(EngineLookup::new(&at.socket, &at.network)?),

@@ -45,7 +45,7 @@
 
 use std::collections::HashMap;
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HostConfig, Mount, MountType, NetworkingConfig,
@@ -283,7 +283,8 @@ fn parse_ip(text: &str) -> Option<IpAddr> {
 }
 
 /// What an edge on the host's network listens on: each `ports` entry's
-/// address (every address when it names none) and host port, forwarded to
+/// address (none: every address, IPv6 too, as Docker publishes) and host
+/// port, forwarded to
 /// its container port; each once, in file order. Only for the ports
 /// [`host_listens`] takes.
 fn host_forwards(service: &Service) -> Vec<Forward> {
@@ -293,12 +294,7 @@ fn host_forwards(service: &Service) -> Vec<Forward> {
             continue;
         };
         let f = Forward {
-            ip: Some(
-                p.host_ip
-                    .as_deref()
-                    .and_then(parse_ip)
-                    .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-            ),
+            ip: p.host_ip.as_deref().and_then(parse_ip),
             listen,
             target: p.target,
         };
@@ -552,8 +548,8 @@ mod tests {
             b.cmd.as_ref().unwrap().join(" "),
             "/berth edge --state /run/berth-edge/target --status /run/berth-edge/status \
              --engine /engine.sock --network shop_default \
-             --forward 127.0.0.1:18080:80 --forward 0.0.0.0:18443:443 \
-             --forward 0.0.0.0:18080:80 --forward [::1]:9000:90"
+             --forward 127.0.0.1:18080:80 --forward 18443:443 \
+             --forward 18080:80 --forward [::1]:9000:90"
         );
         let h = b.host_config.as_ref().unwrap();
         assert_eq!(h.network_mode.as_deref(), Some("host"));
@@ -568,7 +564,7 @@ mod tests {
         let labels = b.labels.as_ref().unwrap();
         assert_eq!(
             labels[identity::EDGE_PORTS],
-            r#"[["127.0.0.1",18080,80],["0.0.0.0",18443,443],["0.0.0.0",18080,80],["::1",9000,90]]"#
+            r#"[["127.0.0.1",18080,80],[null,18443,443],[null,18080,80],["::1",9000,90]]"#
         );
         assert_eq!(h.cap_drop.as_deref(), Some(&["ALL".to_string()][..]));
     }

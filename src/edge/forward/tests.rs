@@ -407,3 +407,30 @@ fn forwards_are_parsed_from_the_command_line() {
         assert!(bad.parse::<Forward>().is_err(), "{bad:?} was taken");
     }
 }
+
+#[tokio::test]
+async fn a_forward_without_an_address_listens_on_ipv4_and_ipv6() {
+    let f = Forward {
+        ip: None,
+        listen: 0,
+        target: 1,
+    };
+    let l = listen(&f, IpAddr::V4(Ipv4Addr::UNSPECIFIED)).await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let v4 = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await;
+    assert!(v4.is_ok(), "IPv4 is taken: {v4:?}");
+    if l.local_addr().unwrap().is_ipv6() {
+        let v6 = TcpStream::connect((std::net::Ipv6Addr::LOCALHOST, port)).await;
+        assert!(v6.is_ok(), "IPv6 is taken: {v6:?}");
+    }
+    let one = listen(
+        &Forward {
+            ip: Some(Ipv4Addr::LOCALHOST.into()),
+            ..f
+        },
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    )
+    .await
+    .unwrap();
+    assert_eq!(one.local_addr().unwrap().ip(), Ipv4Addr::LOCALHOST);
+}
