@@ -45,6 +45,7 @@ mod live {
     mod swarm_demo;
     mod swarm_nodes;
     mod swarm_ps;
+    mod swarm_releases;
     mod swarm_roll;
     mod swarm_secrets;
     mod up;
