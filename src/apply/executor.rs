@@ -600,9 +600,24 @@ async fn service_gone(engine: Engine, id: String) -> Readiness {
     // answers 404 as soon as the service is removed, while its tasks still
     // run and hold their networks (measured on 20.10).
     match engine.all_tasks().await {
-        Ok(tasks) => wait::service_gone(&id, &tasks),
-        Err(e) => Readiness::Failed(e.to_string()),
+        Ok(tasks) => match wait::service_gone(&id, &tasks) {
+            Readiness::Ready => {}
+            other => return other,
+        },
+        Err(e) => return Readiness::Failed(e.to_string()),
     }
+    // Then its containers here, which may hold its volumes a moment longer.
+    let containers = match engine.service_containers(&id).await {
+        Ok(c) => c,
+        Err(e) => return Readiness::Failed(e.to_string()),
+    };
+    let (gone, stopped) = wait::service_containers_gone(&containers);
+    for c in stopped {
+        // The agent may be removing it too (409) or be done (404): the next
+        // look says.
+        let _ = engine.remove_container(&c, false).await;
+    }
+    gone
 }
 
 /// Whether a removed network is gone from this engine's list.

@@ -66,7 +66,7 @@ pub struct RollbackArgs {
 pub fn run(global: &Global, args: RollbackArgs) -> Result<Outcome, Error> {
     let needs = Needs::change(NeedsStack::OrProject, args.dry_run, args.progress);
     let mut session = Session::open(global, needs)?;
-    let (release, loaded) = session.block_on(prepare(&session, args.release))?;
+    let (release, loaded) = session.block_on(prepare(&session, args.release, !args.swarm))?;
     session.loaded = Some(loaded);
     let s = &session;
     for v in s.loaded().stack.volumes.values().filter(|v| !v.external) {
@@ -108,8 +108,13 @@ pub fn run(global: &Global, args: RollbackArgs) -> Result<Outcome, Error> {
 }
 
 /// The release to go back to, and its stack with each service pinned to
-/// the image it ran.
-async fn prepare(s: &Session, asked: Option<u64>) -> Result<(Release, Loaded), Error> {
+/// the image it ran; `makes_images`: the target builds and pulls (not
+/// `--swarm`), see `restore::pin_images`.
+async fn prepare(
+    s: &Session,
+    asked: Option<u64>,
+    makes_images: bool,
+) -> Result<(Release, Loaded), Error> {
     let engine = s.connect().await?;
     let listing = store::list(&engine, &s.project)
         .await
@@ -153,7 +158,7 @@ async fn prepare(s: &Session, asked: Option<u64>) -> Result<(Release, Loaded), E
         .map_err(super::releases::load_failed)?;
     let mut loaded = load_release_stack(s, &release)?;
     let now = current_ids(&engine, &release).await?;
-    match restore::pin_images(&mut loaded.stack, &release, &now, &kept) {
+    match restore::pin_images(&mut loaded.stack, &release, &now, &kept, makes_images) {
         Ok(pinned) => {
             for (service, how) in pinned {
                 if let Pinned::Kept { tag } = how {

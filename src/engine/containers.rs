@@ -30,6 +30,24 @@ impl Engine {
             .map_err(|e| self.error(e))
     }
 
+    /// The containers (any state) of a Swarm service's tasks on this engine,
+    /// by the label the swarm puts on them: they are still listed for a
+    /// moment after the service and its tasks are gone.
+    pub async fn service_containers(&self, service_id: &str) -> Result<Vec<ContainerSummary>> {
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![format!("com.docker.swarm.service.id={service_id}")],
+        )]);
+        let opts = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        self.docker
+            .list_containers(Some(opts))
+            .await
+            .map_err(|e| self.error(e))
+    }
+
     /// Running containers of any project that publish one of `ports`
     /// (`8080/tcp`, `8080-8082/udp`) on the host.
     pub async fn list_publishing(&self, ports: &[String]) -> Result<Vec<ContainerSummary>> {

@@ -273,8 +273,11 @@ pub enum Action {
         name: String,
         condition: ServiceCondition,
     },
-    /// Wait until a removed service's tasks are gone, so that its networks
-    /// can be removed. No engine change.
+    /// Wait until a removed service's tasks are over and their containers on
+    /// this engine gone, so that its networks and volumes can be removed.
+    /// The only calls that change something remove the stopped containers
+    /// the swarm leaves behind ([`wait::service_containers_gone`]): no
+    /// change of the stack's.
     WaitServiceGone {
         name: String,
         /// The removed service's id: the engine no longer resolves its

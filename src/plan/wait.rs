@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use bollard::models::{ContainerInspectResponse, Network, Service, Task};
+use bollard::models::{ContainerInspectResponse, ContainerSummary, Network, Service, Task};
 
 use crate::engine::clock::timestamp_secs;
 use crate::model::stack::Condition;
@@ -280,18 +280,54 @@ pub fn converged(
     }
 }
 
-/// Whether a removed service's tasks are all gone, from the list of every
+/// Whether a removed service's tasks are all over, from the list of every
 /// task: none of them is the service's (by its id, which the engine no
-/// longer resolves from the name).
+/// longer resolves from the name) and still to run or running. A task that
+/// has ended holds no network, and may never leave the list: Docker 20.10
+/// keeps a job's completed tasks after its service is removed, so waiting
+/// for those to go waited for ever. What an ended task leaves on this
+/// engine, its container, is [`service_containers_gone`]'s.
 pub fn service_gone(id: &str, all_tasks: &[Task]) -> Readiness {
+    use bollard::models::TaskState as T;
+    let ended = |t: &Task| {
+        matches!(
+            t.status.as_ref().and_then(|s| s.state),
+            Some(T::COMPLETE | T::SHUTDOWN | T::FAILED | T::REJECTED | T::REMOVE | T::ORPHANED)
+        )
+    };
     if all_tasks
         .iter()
-        .any(|t| t.service_id.as_deref() == Some(id))
+        .any(|t| t.service_id.as_deref() == Some(id) && !ended(t))
     {
         Readiness::NotYet
     } else {
         Readiness::Ready
     }
+}
+
+/// Whether a removed service whose tasks are over has left no container on
+/// this engine, and which of those left to remove: the ones that no longer
+/// run.
+///
+/// A task's container can outlive the task by a second or two (the node's
+/// agent removes it after the swarm has dropped the task; measured on
+/// 20.10), and holds the service's named volumes until then: `down --swarm
+/// --volumes` that removed them as soon as the tasks were gone failed with
+/// "volume is in use". Docker 20.10 never removes a completed job's
+/// container. So the stopped ones are removed (as the agent would; it
+/// takes a container already gone as removed), and a running one, which
+/// the agent is stopping, is waited for.
+pub fn service_containers_gone(containers: &[ContainerSummary]) -> (Readiness, Vec<String>) {
+    use bollard::models::ContainerSummaryStateEnum as S;
+    if containers.is_empty() {
+        return (Readiness::Ready, Vec::new());
+    }
+    let stopped = containers
+        .iter()
+        .filter(|c| matches!(c.state, Some(S::CREATED | S::EXITED | S::DEAD)))
+        .filter_map(|c| c.id.clone())
+        .collect();
+    (Readiness::NotYet, stopped)
 }
 
 /// Whether a removed network is gone from this engine's list of networks
@@ -474,11 +510,63 @@ mod tests {
         };
         assert_eq!(service_gone("a", &[of("b")]), Readiness::Ready);
         assert_eq!(service_gone("a", &[of("b"), of("a")]), Readiness::NotYet);
+        let in_state = |state: &str, desired: &str| -> Task {
+            serde_json::from_value(serde_json::json!({
+                "ServiceID": "a",
+                "Status": { "State": state },
+                "DesiredState": desired,
+            }))
+            .unwrap()
+        };
+        // Being stopped for the removal: not yet.
+        assert_eq!(
+            service_gone("a", &[in_state("running", "remove")]),
+            Readiness::NotYet
+        );
+        // Ended: a job's completed task, which 20.10 keeps for ever after
+        // its service is removed, and a shut-down one.
+        assert_eq!(
+            service_gone(
+                "a",
+                &[
+                    in_state("complete", "complete"),
+                    in_state("shutdown", "remove")
+                ]
+            ),
+            Readiness::Ready
+        );
         let net: Network = serde_json::from_value(serde_json::json!({ "Name": "n" })).unwrap();
         assert_eq!(
             network_gone("n", std::slice::from_ref(&net)),
             Readiness::NotYet
         );
         assert_eq!(network_gone("m", &[net]), Readiness::Ready);
+    }
+
+    #[test]
+    fn a_removed_services_stopped_containers_are_removed_and_running_ones_waited_for() {
+        let c = |id: &str, state: &str| -> ContainerSummary {
+            serde_json::from_value(serde_json::json!({ "Id": id, "State": state })).unwrap()
+        };
+        assert_eq!(service_containers_gone(&[]), (Readiness::Ready, vec![]));
+        // The agent is stopping it: wait, remove nothing.
+        assert_eq!(
+            service_containers_gone(&[c("a", "running")]),
+            (Readiness::NotYet, vec![])
+        );
+        // Stopped (a task's, about to go; a 20.10 job's, never going):
+        // removed; one being removed already is waited for.
+        assert_eq!(
+            service_containers_gone(&[
+                c("a", "exited"),
+                c("b", "removing"),
+                c("c", "created"),
+                c("d", "dead")
+            ]),
+            (
+                Readiness::NotYet,
+                vec!["a".to_string(), "c".to_string(), "d".to_string()]
+            )
+        );
     }
 }

@@ -9,6 +9,13 @@
 //! whose reference still names the id keeps it, so that going back to what
 //! already runs changes nothing.
 //!
+//! On the plain engine, which builds and pulls, a pinned service gets
+//! `pull_policy: missing`, so that nothing is rebuilt or pulled instead of
+//! the kept image. A Swarm target builds and pulls nothing (its nodes pull
+//! for themselves) and warns about every `pull_policy` as a key it ignores:
+//! there the stack's own is left as it was, or a rollback would warn about
+//! a key its user never wrote.
+//!
 //! Where it stops: pure. Which ids the references name now and which kept
 //! tags exist are the caller's to ask the engine.
 
@@ -28,13 +35,15 @@ pub enum Pinned {
 
 /// Pins every service of `stack` (release `release`'s) to the image it ran:
 /// `now` is the id each reference names now (None: not on the engine),
-/// `kept` the release's keeping tags that still exist. Errors name every
-/// service whose image is gone.
+/// `kept` the release's keeping tags that still exist; `makes_images`:
+/// whether the target builds and pulls (the plain engine; not a swarm).
+/// Errors name every service whose image is gone.
 pub fn pin_images(
     stack: &mut Stack,
     release: &Release,
     now: &BTreeMap<String, Option<String>>,
     kept: &BTreeSet<String>,
+    makes_images: bool,
 ) -> Result<BTreeMap<String, Pinned>, Vec<String>> {
     let mut pinned = BTreeMap::new();
     let mut gone = Vec::new();
@@ -49,7 +58,7 @@ pub fn pin_images(
         };
         if now.get(&image.image).and_then(Option::as_deref) == Some(id) {
             pinned.insert(name.clone(), Pinned::Unchanged);
-            if svc.extras().build.is_some() {
+            if makes_images && svc.extras().build.is_some() {
                 // Never rebuilt on the way back, even with pull_policy: build.
                 svc.extras_mut().pull_policy = Some(PullPolicy::Missing);
             }
@@ -60,7 +69,9 @@ pub fn pin_images(
                 svc.image = Some(tag.clone());
                 let extras = svc.extras_mut();
                 extras.build = None;
-                extras.pull_policy = Some(PullPolicy::Missing);
+                if makes_images {
+                    extras.pull_policy = Some(PullPolicy::Missing);
+                }
                 pinned.insert(name.clone(), Pinned::Kept { tag: tag.clone() });
             }
             None => gone.push(format!(
@@ -133,7 +144,7 @@ mod tests {
         ]
         .into();
         let kept = ["berth-releases/app/web:1".to_string()].into();
-        let pinned = pin_images(&mut s, &release(), &now, &kept).unwrap();
+        let pinned = pin_images(&mut s, &release(), &now, &kept, true).unwrap();
         assert_eq!(
             pinned["web"],
             Pinned::Kept {
@@ -152,13 +163,43 @@ mod tests {
     fn an_image_neither_named_nor_kept_any_more_is_an_error_naming_it() {
         let mut s = stack(STACK);
         let now = [("app-web".to_string(), None)].into();
-        let err = pin_images(&mut s, &release(), &now, &BTreeSet::new()).unwrap_err();
+        let err = pin_images(&mut s, &release(), &now, &BTreeSet::new(), true).unwrap_err();
         assert_eq!(err.len(), 2, "{err:?}");
         assert!(err[0].contains("service db") || err[1].contains("service db"));
         assert!(
             err.iter()
                 .any(|e| e.contains("app-web, aaa111222333") && e.contains("release 1")),
             "{err:?}"
+        );
+    }
+
+    #[test]
+    fn under_swarm_a_pinned_service_gets_no_pull_policy_the_stack_did_not_have() {
+        // Swarm warns about every pull_policy ("ignored"); a rollback must
+        // not make one up. `db`'s own stays: that warning is the stack's.
+        let mut s = stack(
+            "name: app\nservices:\n  web:\n    build: .\n  db:\n    image: db:1\n    pull_policy: always\n",
+        );
+        let now = [
+            ("app-web".to_string(), Some("sha256:bbb".to_string())),
+            ("db:1".to_string(), Some("sha256:ddd".to_string())),
+        ]
+        .into();
+        let kept = ["berth-releases/app/web:1".to_string()].into();
+        let pinned = pin_images(&mut s, &release(), &now, &kept, false).unwrap();
+        assert_eq!(
+            pinned["web"],
+            Pinned::Kept {
+                tag: "berth-releases/app/web:1".into()
+            }
+        );
+        let web = &s.services["web"];
+        assert_eq!(web.image.as_deref(), Some("berth-releases/app/web:1"));
+        assert!(web.extras().build.is_none());
+        assert_eq!(web.extras().pull_policy, None);
+        assert_eq!(
+            s.services["db"].extras().pull_policy,
+            Some(PullPolicy::Always)
         );
     }
 }

@@ -45,6 +45,7 @@ mod live {
     mod swarm_demo;
     mod swarm_nodes;
     mod swarm_ps;
+    mod swarm_releases;
     mod swarm_roll;
     mod swarm_secrets;
     mod up;
@@ -245,22 +246,25 @@ impl Project {
         // Swarm services first (there are none without a swarm), then their
         // tasks' containers, before the networks they use.
         let services = docker_lines(&["service", "ls", "-q", "--filter", &filter]);
+        let tasks = format!("label=com.docker.stack.namespace={}", self.name);
         if !services.is_empty() {
             let mut args = vec!["service", "rm"];
             args.extend(services.iter().map(String::as_str));
             let _ = docker_try(&args);
-            let tasks = format!("label=com.docker.stack.namespace={}", self.name);
             wait_until(Duration::from_secs(30), || {
                 docker_lines(&["ps", "-q", "--filter", &tasks]).is_empty()
             });
-            // The stopped ones too: Docker 20.10 keeps a completed job's
-            // container after its service is removed.
-            let stopped = docker_lines(&["ps", "-aq", "--filter", &tasks]);
-            if !stopped.is_empty() {
-                let mut args = vec!["rm", "-f", "-v"];
-                args.extend(stopped.iter().map(String::as_str));
-                let _ = docker_try(&args);
-            }
+        }
+        // The stopped ones too: Docker 20.10 keeps a completed job's
+        // container after its service is removed. Also when no service is
+        // left: a task's container outlives a service that `down --swarm`
+        // removed (for a moment, or for ever when the down failed), holds
+        // its volumes, and carries no project label.
+        let stopped = docker_lines(&["ps", "-aq", "--filter", &tasks]);
+        if !stopped.is_empty() {
+            let mut args = vec!["rm", "-f", "-v"];
+            args.extend(stopped.iter().map(String::as_str));
+            let _ = docker_try(&args);
         }
         // Secrets and configs once no service uses them (none without a
         // swarm: the list fails and is empty).

@@ -31,7 +31,7 @@ fn tasks_of(service: &str) -> Vec<Value> {
 /// The one task of `service` the swarm wants in `desired` state (`running`,
 /// or `complete` for a job).
 #[track_caller]
-fn task(service: &str, desired: &str) -> Value {
+pub(super) fn task(service: &str, desired: &str) -> Value {
     let mut found: Vec<Value> = tasks_of(service)
         .into_iter()
         .filter(|t| t["DesiredState"] == desired)
@@ -45,7 +45,7 @@ fn task(service: &str, desired: &str) -> Value {
 }
 
 /// The container a task ran in.
-fn task_container(task: &Value) -> Container {
+pub(super) fn task_container(task: &Value) -> Container {
     let id = task["Status"]["ContainerStatus"]["ContainerID"]
         .as_str()
         .unwrap_or_else(|| panic!("no container for task {task:#}"));
