@@ -454,3 +454,57 @@ fn start_first_with_a_published_port_goes_through_the_edge_without_a_failed_requ
         "the edge is gone after down"
     );
 }
+
+/// A random host port (`127.0.0.1::80`) is one the edge cannot bind on the
+/// host's network by itself (Docker picks it), so the edge stays on the
+/// service's network and publishes it, behind docker-proxy: the same
+/// rollout drops no request there either, and the port Docker picked stays.
+#[test]
+fn an_edge_on_the_services_network_publishes_a_random_port_and_drops_nothing() {
+    let random = |version: &str| {
+        stack(version, "index.html", 1, START_FIRST).replace(
+            "    healthcheck:\n",
+            "    ports: [\"127.0.0.1::80\"]\n    healthcheck:\n",
+        )
+    };
+    let p = up_healthy("ro-edge-bridge", &random("v1"));
+    let edge = Container::inspect(&format!("{}-web-edge", p.name));
+    assert_eq!(
+        edge.host("NetworkMode"),
+        format!("{}_default", p.name).as_str(),
+        "on the service's network"
+    );
+    let port: u16 = edge.json["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"]
+        .as_str()
+        .and_then(|p| p.parse().ok())
+        .expect("docker published a port for the edge");
+    p.berth(&["ps"])
+        .ok()
+        .says(&format!("127.0.0.1:{port}->80/tcp"));
+    assert!(
+        wait_until(Duration::from_secs(10), || http(
+            port,
+            "GET",
+            "/index.html",
+            None
+        )
+        .is_ok_and(|(s, b)| s == 200 && b.trim() == "v1")),
+        "v1 answers through the edge on {port}"
+    );
+
+    p.write("compose.yaml", &random("v2"));
+    let load = load_port(port, 10);
+    std::thread::sleep(Duration::from_millis(500));
+    p.berth(&["up"]).ok();
+    let answers = load.join().expect("load");
+    let failed = answers.iter().filter(|a| *a == "FAIL").count();
+    assert!(answers.len() > 50, "few requests: {}", answers.len());
+    assert_eq!(failed, 0, "{failed} of {} failed", answers.len());
+    assert_eq!(answers.last().map(String::as_str), Some("v2"));
+    assert_eq!(
+        Container::inspect(&format!("{}-web-edge", p.name)).id,
+        edge.id,
+        "the edge stayed, and with it the port"
+    );
+    p.berth(&["down"]).ok();
+}
