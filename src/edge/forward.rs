@@ -7,8 +7,9 @@
 //!
 //! - A connection keeps the upstream it was given at accept until it closes;
 //!   a switch reaches only connections accepted after it (the drain).
-//! - A host name is resolved when a connection needs it, and the answer is
-//!   kept for [`RESOLVE_TTL`]; a connect that fails forgets it. So a
+//! - A host name is resolved when a connection needs it (by Docker's DNS or
+//!   by the engine, [`super::resolve`]; one lookup at a time), and the
+//!   answer is kept for [`RESOLVE_TTL`]; a connect that fails forgets it. So a
 //!   container whose address changed (it was restarted, or dockerd was) is
 //!   found again by its short id. Within the TTL after such a restart, a
 //!   connect may reach the old address; that fails (nothing listens there)
@@ -291,6 +292,7 @@ impl Edge {
                 open: Mutex::new(BTreeMap::new()),
                 resolved: Mutex::new(HashMap::new()),
                 resolver,
+                resolving: tokio::sync::Mutex::new(()),
                 log: RateLimited::default(),
                 patience: options.patience,
                 turn: AtomicUsize::new(0),
@@ -387,6 +389,8 @@ struct Shared {
     /// Addresses of host names, and when they were resolved.
     resolved: Mutex<HashMap<String, (Vec<IpAddr>, Instant)>>,
     resolver: Resolver,
+    /// Held while a lookup runs.
+    resolving: tokio::sync::Mutex<()>,
     log: RateLimited,
     patience: Duration,
     /// Counts connections, to rotate a name's addresses ([`in_turn`]).
@@ -425,10 +429,21 @@ impl Shared {
             Target::Ip(ip) => return Ok(vec![*ip]),
             Target::Host(h) => h,
         };
-        if let Some((ips, at)) = lock(&self.resolved).get(host)
-            && at.elapsed() < RESOLVE_TTL
-        {
-            return Ok(ips.clone());
+        let cached = || {
+            lock(&self.resolved)
+                .get(host)
+                .filter(|(_, at)| at.elapsed() < RESOLVE_TTL)
+                .map(|(ips, _)| ips.clone())
+        };
+        if let Some(ips) = cached() {
+            return Ok(ips);
+        }
+        // One lookup at a time: the connections that arrive while it runs
+        // (a burst, once the answer expired) take its answer instead of
+        // each asking the engine again.
+        let _one = self.resolving.lock().await;
+        if let Some(ips) = cached() {
+            return Ok(ips);
         }
         let ips = self.resolver.lookup(host).await?;
         lock(&self.resolved).insert(host.clone(), (ips.clone(), Instant::now()));

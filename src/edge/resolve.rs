@@ -24,8 +24,9 @@
 //!   never looked up as an id prefix (`db` is hex, and names some
 //!   container's id prefix).
 //!
-//! Where it stops: one lookup at a time (the others wait for its answer and
-//! then read the cache the caller keeps), each bounded by [`LOOKUP_TIMEOUT`].
+//! Where it stops: every lookup, either way, is bounded by
+//! [`LOOKUP_TIMEOUT`]. The cache, and making a burst of connections wait
+//! for one lookup rather than each make its own, are the caller's.
 
 use std::collections::HashMap;
 use std::io;
@@ -37,7 +38,7 @@ use bollard::Docker;
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder};
 
-/// How long one lookup through the engine may take, calls included.
+/// How long one lookup may take (through the engine: its calls included).
 pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Where addresses come from.
@@ -52,24 +53,27 @@ impl Resolver {
     /// The addresses of `host`, sorted, each once; an error when it has
     /// none.
     pub async fn lookup(&self, host: &str) -> io::Result<Vec<IpAddr>> {
-        let mut ips: Vec<IpAddr> = match self {
-            Resolver::System => tokio::net::lookup_host((host, 0))
-                .await?
-                .map(|a| a.ip())
-                .collect(),
-            Resolver::Engine(e) => {
-                match tokio::time::timeout(LOOKUP_TIMEOUT, e.lookup(host)).await {
-                    Ok(r) => r?,
-                    Err(_) => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::TimedOut,
-                            format!(
-                                "the engine did not say where {host} is within {}s",
-                                LOOKUP_TIMEOUT.as_secs()
-                            ),
-                        ));
-                    }
-                }
+        let asked = async {
+            match self {
+                Resolver::System => Ok(tokio::net::lookup_host((host, 0))
+                    .await?
+                    .map(|a| a.ip())
+                    .collect::<Vec<_>>()),
+                Resolver::Engine(e) => e.lookup(host).await,
+            }
+        };
+        // A resolver that does not answer must not hold a client for
+        // longer than its connect would take.
+        let mut ips = match tokio::time::timeout(LOOKUP_TIMEOUT, asked).await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "no answer for where {host} is within {}s",
+                        LOOKUP_TIMEOUT.as_secs()
+                    ),
+                ));
             }
         };
         ips.sort();
@@ -88,9 +92,6 @@ impl Resolver {
 pub struct EngineLookup {
     docker: Docker,
     network: String,
-    /// One lookup at a time: a burst of connections after the cache
-    /// expired makes one round of calls, not one per connection.
-    one: tokio::sync::Mutex<()>,
 }
 
 impl EngineLookup {
@@ -106,12 +107,10 @@ impl EngineLookup {
         Ok(EngineLookup {
             docker,
             network: network.to_string(),
-            one: tokio::sync::Mutex::new(()),
         })
     }
 
     async fn lookup(&self, host: &str) -> io::Result<Vec<IpAddr>> {
-        let _one = self.one.lock().await;
         if is_short_id(host) {
             let c = self.inspect(host).await?;
             return Ok(self.address(&c).into_iter().collect());
