@@ -293,6 +293,7 @@ impl Edge {
                 resolved: Mutex::new(HashMap::new()),
                 resolver,
                 resolving: tokio::sync::Mutex::new(()),
+                refreshing: AtomicBool::new(false),
                 log: RateLimited::default(),
                 patience: options.patience,
                 turn: AtomicUsize::new(0),
@@ -327,10 +328,12 @@ impl Edge {
             send,
             written: None,
             stopping: stopping.clone(),
+            runtime: None,
         };
         // Read once before accepting, so that the first clients are not
         // turned away for want of a read.
         state.step();
+        state.runtime = Some(tokio::runtime::Handle::current());
         let done = Arc::new(AtomicBool::new(false));
         let reader = {
             let done = done.clone();
@@ -391,6 +394,8 @@ struct Shared {
     resolver: Resolver,
     /// Held while a lookup runs.
     resolving: tokio::sync::Mutex<()>,
+    /// A lookup refreshes an answer in the background.
+    refreshing: AtomicBool,
     log: RateLimited,
     patience: Duration,
     /// Counts connections, to rotate a name's addresses ([`in_turn`]).
@@ -424,29 +429,53 @@ impl Shared {
         }
     }
 
-    async fn resolve(&self, target: &Target) -> io::Result<Vec<IpAddr>> {
+    /// The addresses of `target`. An answer older than [`RESOLVE_TTL`] is
+    /// still given while one lookup in the background refreshes it, so a
+    /// connection does not wait for the engine (or the DNS) once its target
+    /// has an answer; a connect that fails forgets the answer, and the next
+    /// try waits for a new one.
+    async fn resolve(self: &Arc<Self>, target: &Target) -> io::Result<Vec<IpAddr>> {
         let host = match target {
             Target::Ip(ip) => return Ok(vec![*ip]),
             Target::Host(h) => h,
         };
-        let cached = || {
-            lock(&self.resolved)
-                .get(host)
-                .filter(|(_, at)| at.elapsed() < RESOLVE_TTL)
-                .map(|(ips, _)| ips.clone())
-        };
-        if let Some(ips) = cached() {
-            return Ok(ips);
+        let cached = lock(&self.resolved)
+            .get(host)
+            .map(|(ips, at)| (ips.clone(), at.elapsed() < RESOLVE_TTL));
+        match cached {
+            Some((ips, true)) => Ok(ips),
+            Some((ips, false)) => {
+                if !self.refreshing.swap(true, Ordering::AcqRel) {
+                    let shared = self.clone();
+                    let host = host.clone();
+                    tokio::spawn(async move {
+                        // Gone, or no longer there: the next connection
+                        // waits for a lookup of its own.
+                        if shared.look_up(&host).await.is_err() {
+                            lock(&shared.resolved).remove(&host);
+                        }
+                        shared.refreshing.store(false, Ordering::Release);
+                    });
+                }
+                Ok(ips)
+            }
+            None => self.look_up(host).await,
         }
-        // One lookup at a time: the connections that arrive while it runs
-        // (a burst, once the answer expired) take its answer instead of
-        // each asking the engine again.
+    }
+
+    /// Asks where `host` is and keeps the answer. One lookup at a time: the
+    /// connections that arrive while it runs (a burst) take its answer
+    /// instead of each asking again.
+    async fn look_up(&self, host: &str) -> io::Result<Vec<IpAddr>> {
+        let asked = Instant::now();
         let _one = self.resolving.lock().await;
-        if let Some(ips) = cached() {
-            return Ok(ips);
+        if let Some((ips, at)) = lock(&self.resolved).get(host)
+            && *at >= asked
+        {
+            return Ok(ips.clone());
         }
         let ips = self.resolver.lookup(host).await?;
-        lock(&self.resolved).insert(host.clone(), (ips.clone(), Instant::now()));
+        lock(&self.resolved).insert(host.to_string(), (ips.clone(), Instant::now()));
         Ok(ips)
     }
 
@@ -566,7 +595,7 @@ async fn connect(open: &mut Open, port: u16) -> Option<TcpStream> {
     }
 }
 
-async fn attempt(shared: &Shared, target: &Target, port: u16) -> io::Result<TcpStream> {
+async fn attempt(shared: &Arc<Shared>, target: &Target, port: u16) -> io::Result<TcpStream> {
     let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
     let ips = shared.resolve(target).await?;
     let turn = shared.turn.fetch_add(1, Ordering::Relaxed);
@@ -607,6 +636,9 @@ struct StateReader {
     /// The status last written, and when.
     written: Option<(Status, Instant)>,
     stopping: Arc<AtomicBool>,
+    /// The edge's runtime, once the reader runs on its own thread: a new
+    /// target is looked up on it before the switch.
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl StateReader {
@@ -616,6 +648,13 @@ impl StateReader {
             Err(e) => self.watch.unreadable(&e),
         };
         if let Some(t) = judged.switch {
+            // Where the new target is, first, while connections still go to
+            // the old one (berth drains that only once the status names the
+            // new one): the first connections to the new target do not
+            // wait for a lookup. One that fails is tried again by them.
+            if let (Some(runtime), Target::Host(host)) = (&self.runtime, &t) {
+                let _ = runtime.block_on(self.shared.look_up(host));
+            }
             self.send.send_replace(Some(t));
         }
         if let Some(note) = judged.note {
