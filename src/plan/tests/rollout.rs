@@ -131,6 +131,95 @@ remove appweb100000_app-web-1: replaced
     );
 }
 
+/// The containers a stop-first rollout of `s` to image v2 leaves when
+/// berth is killed after its create: the old one parked (`old` its
+/// status: still stopping, or stopped), the new one `new`.
+fn stop_first_halfway(s: &Stack, old: Status, new: Status) -> Observed {
+    let mut o = converged(s);
+    o.images.insert("app/web".into(), Some("sha256:v2".into()));
+    let mut fresh = container(s, "web", 1);
+    fresh.id = "f".repeat(64);
+    fresh.image_id = "sha256:v2".into();
+    fresh.status = new;
+    for aliases in fresh.networks.values_mut() {
+        *aliases.last_mut().unwrap() = "f".repeat(12);
+    }
+    let parked = identity::parked_name(&o.containers[0].id, &o.containers[0].name);
+    o.containers[0].name = parked;
+    o.containers[0].status = old;
+    o.containers.push(fresh);
+    o
+}
+
+#[test]
+fn a_stop_first_rollout_stopped_after_its_create_is_checked_and_can_still_roll_back() {
+    // Killed between the stop and the start (or during the stop, or after
+    // the start): the next plan starts the new container only once the
+    // old one has stopped, checks it, and keeps the old one to come back
+    // to until the check has passed, as the whole rollout would have.
+    // Taken for a leftover, the old one would be removed and the new one
+    // started unchecked: a version that never gets healthy would stay,
+    // and `up` succeed.
+    let s = web(1, "stop-first", "rollback");
+    let back = "\
+stop app-web-1: roll back, only if the new containers of web fail their check
+remove app-web-1: roll back, only if the new containers of web fail their check
+rename appweb100000_app-web-1 to app-web-1: roll back, only if the new containers of web fail their check
+start app-web-1: roll back, only if the new containers of web fail their check
+";
+    for (old, new) in [
+        (Status::Exited, Status::Created),
+        (Status::Running, Status::Created),
+        (Status::Exited, Status::Running),
+    ] {
+        let plan = up(&s, &stop_first_halfway(&s, old, new));
+        let stop = if old == Status::Running {
+            "stop appweb100000_app-web-1: replaced\n"
+        } else {
+            ""
+        };
+        let start = if new == Status::Created {
+            "start app-web-1: recreated\n"
+        } else {
+            ""
+        };
+        assert_eq!(
+            plan.to_string(),
+            format!("{stop}{start}{back}remove appweb100000_app-web-1: replaced\n"),
+            "old {old:?}, new {new:?}"
+        );
+        let check = plan
+            .steps
+            .iter()
+            .position(|s| matches!(s.action, Action::WaitRollout { .. }))
+            .expect("a check");
+        assert_eq!(
+            plan.steps[step(&plan, "remove appweb100000_app-web-1: replaced")].after,
+            [check]
+        );
+        if old == Status::Running && new == Status::Created {
+            assert_eq!(
+                after(&plan, "start app-web-1: recreated"),
+                ["stop appweb100000_app-web-1: replaced"]
+            );
+        }
+    }
+    // Paused by a failed check, the next `up` checks it again rather
+    // than taking the new one as it is.
+    let s = web(1, "stop-first", "pause");
+    let plan = up(&s, &stop_first_halfway(&s, Status::Exited, Status::Running));
+    assert_eq!(
+        plan.to_string(),
+        "remove appweb100000_app-web-1: replaced\n"
+    );
+    assert!(
+        plan.steps
+            .iter()
+            .any(|s| matches!(s.action, Action::WaitRollout { .. })),
+        "{plan}"
+    );
+}
+
 #[test]
 fn batches_wait_for_the_one_before_and_a_failure_brings_back_every_replica_so_far() {
     let s = web(2, "start-first", "rollback");

@@ -339,20 +339,15 @@ fn a_failed_rollout_killed_in_its_way_back_fails_again_and_the_old_version_serve
     }
 }
 
-#[test]
-fn a_stop_first_rollout_killed_between_its_stop_and_the_new_start_is_finished_by_the_next_up() {
-    let update = "        order: stop-first\n        failure_action: rollback\n";
-    let p = up_healthy(
-        "ro-crash-stop",
-        &quick(stack("v1", "index.html", 1, update)),
-    );
+/// web's stop-first rollout to `version`, health-checked on `check`,
+/// killed between its stop and its new start; what it left, checked.
+fn stop_first_killed(p: &Project, update: &str, version: &str, check: &str) {
     let web = format!("{}-web-1", p.name);
     let old = Container::inspect(&web);
     let parked = format!("{}_{web}", &old.id[..12]);
-    p.write("compose.yaml", &quick(stack("v2", "index.html", 1, update)));
-    let (steps, back) = planned(&p);
+    p.write("compose.yaml", &quick(stack(version, check, 1, update)));
     assert_eq!(
-        (steps, back),
+        planned(p),
         (
             [
                 "rename_container",
@@ -365,26 +360,56 @@ fn a_stop_first_rollout_killed_between_its_stop_and_the_new_start_is_finished_by
             .map(String::from)
             .to_vec(),
             WAY_BACK.map(String::from).to_vec()
-        )
+        ),
+        "{version}"
     );
     // The stop and the create both wait for the rename only: after three
     // steps both are done, and the start is next.
-    killed_up(&p, 3);
-    let mut left = vec![(parked, false), (web.clone(), false)];
+    killed_up(p, 3);
+    let mut left = vec![(parked, false), (web, false)];
     left.sort();
-    assert_eq!(webs(&p), left, "the old one stopped, the new one created");
+    assert_eq!(
+        webs(p),
+        left,
+        "{version}: the old one stopped, the new one created"
+    );
+}
 
+#[test]
+fn a_stop_first_rollout_killed_between_its_stop_and_the_new_start_is_finished_by_the_next_up() {
+    let update = "        order: stop-first\n        failure_action: rollback\n";
+    let p = up_healthy(
+        "ro-crash-stop",
+        &quick(stack("v1", "index.html", 1, update)),
+    );
+    let web = format!("{}-web-1", p.name);
+    let v1 = Container::inspect(&web);
+    stop_first_killed(&p, update, "v2", "index.html");
+    // The next `up` starts the new one and checks it before it removes
+    // the old one: healthy when `up` returns.
     p.berth(&["up"]).ok();
+    assert_eq!(webs(&p), [(web.clone(), true)], "one web container");
+    assert!(healthy(&web), "v2 passed its check");
     assert!(
-        wait_until(Duration::from_secs(10), || serves(&p) == "v2"),
+        wait_until(Duration::from_secs(5), || serves(&p) == "v2"),
         "v2 serves: {}",
         serves(&p)
     );
-    assert_eq!(webs(&p), [(web.clone(), true)], "one web container");
-    assert!(
-        wait_until(Duration::from_secs(10), || healthy(&web)),
-        "healthy"
-    );
-    assert!(!exists("container", &old.id), "the old one is gone");
+    assert!(!exists("container", &v1.id), "v1 is gone");
     p.berth(&["plan"]).code_is(0).says("no changes");
+
+    // A version that never gets healthy, killed at the same boundary: the
+    // next `up` still has the old one to come back to, and does, as the
+    // whole rollout would have.
+    let v2 = Container::inspect(&web);
+    stop_first_killed(&p, update, "v3", "missing.html");
+    let run = p.berth(&["up"]).code_is(1);
+    assert!(run.stderr().contains("rolled back"), "{}", run.stderr());
+    assert_eq!(webs(&p), [(web.clone(), true)], "one web container");
+    assert_eq!(Container::inspect(&web).id, v2.id, "v2 is back");
+    assert!(
+        wait_until(Duration::from_secs(10), || serves(&p) == "v2"),
+        "v2 serves again: {}",
+        serves(&p)
+    );
 }
