@@ -384,13 +384,12 @@ fn the_first_rollout_with_an_edge_moves_the_ports_and_starts_the_edge_once_they_
     );
 }
 
-#[test]
-fn a_converged_service_with_its_edge_plans_nothing_and_a_rollout_points_it_before_the_drain() {
-    let s = with_port("127.0.0.1:8080:80");
-    let mut o = converged(&s);
+/// `s` (of [`with_port`]) as `up` leaves it, with its edge.
+fn converged_with_edge(s: &Stack) -> Observed {
+    let mut o = converged(s);
     with_edge_image(&mut o, true);
     let spec = crate::spec::edge_container(
-        &s,
+        s,
         &s.services["web"],
         "berth/edge:0123456789ab",
         Some("/var/run/docker.sock"),
@@ -407,6 +406,13 @@ fn a_converged_service_with_its_edge_plans_nothing_and_a_rollout_points_it_befor
         edge: Some("web".into()),
         ..o.containers[0].clone()
     });
+    o
+}
+
+#[test]
+fn a_converged_service_with_its_edge_plans_nothing_and_a_rollout_points_it_before_the_drain() {
+    let s = with_port("127.0.0.1:8080:80");
+    let mut o = converged_with_edge(&s);
     let plan = up(&s, &o);
     assert!(plan.steps.is_empty(), "{plan}");
     o.images.insert("app/web".into(), Some("sha256:v2".into()));
@@ -425,6 +431,41 @@ fn a_converged_service_with_its_edge_plans_nothing_and_a_rollout_points_it_befor
         .map(str::to_string)
         .collect();
     assert_eq!(edge_steps.len(), 1, "{plan}");
+}
+
+#[test]
+fn an_edge_that_does_not_run_gets_its_target_again_before_it_starts() {
+    // Created by a run killed before it wrote the edge's target, the edge
+    // would refuse every connection; stopped while its service rolled out,
+    // it would still name the container that was replaced.
+    let s = with_port("127.0.0.1:8080:80");
+    for (status, cause) in [(Status::Created, "created"), (Status::Exited, "stopped")] {
+        let mut o = converged_with_edge(&s);
+        o.containers.last_mut().unwrap().status = status;
+        let plan = up(&s, &o);
+        assert_eq!(
+            plan.to_string(),
+            format!("point app-web-edge at web: {cause}\nstart app-web-edge: {cause}\n")
+        );
+        assert_eq!(
+            after(&plan, &format!("start app-web-edge: {cause}")),
+            [format!("point app-web-edge at web: {cause}")]
+        );
+        // With a rollout: the edge is not pointed at the new container
+        // (it does not run), and starts after the old one is gone.
+        o.images.insert("app/web".into(), Some("sha256:v2".into()));
+        let plan = up(&s, &o);
+        assert!(
+            !plan.to_string().contains("point app-web-edge at app-web-1"),
+            "{plan}"
+        );
+        let start = after(&plan, &format!("start app-web-edge: {cause}"));
+        assert!(
+            start.contains(&format!("point app-web-edge at web: {cause}"))
+                && start.contains(&"remove appweb100000_app-web-1: replaced".to_string()),
+            "{start:?}"
+        );
+    }
 }
 
 #[test]

@@ -39,6 +39,19 @@ services:
 pub(super) const START_FIRST: &str =
     "        order: start-first\n        failure_action: rollback\n";
 
+/// `yaml` (of [`stack`]) with a web that boots in 1 s and
+/// stops at once on SIGTERM: its first health check may fail, never two in
+/// a row (retries: 2), and a drain takes no grace period. That makes each
+/// boundary a few seconds shorter; what is tested here is where a killed
+/// run leaves the containers, not how long they take.
+pub(super) fn quick(yaml: String) -> String {
+    let boot = "sleep 2; exec httpd -f -p 80 -h /tmp";
+    let shell = "[\"sh\", \"-c\", \"echo ";
+    assert!(yaml.contains(boot) && yaml.contains(shell), "{yaml}");
+    yaml.replace(shell, "[\"sh\", \"-c\", \"trap 'exit 0' TERM; echo ")
+        .replace(boot, "sleep 1; httpd -f -p 80 -h /tmp & wait")
+}
+
 /// Requests from `client` to `http://web/`, one connection each, for
 /// `secs` seconds (it stops by itself) or until [`Load::stop`]: when each
 /// ended (the container's uptime, in seconds) and its answer, or `FAIL`.
@@ -475,4 +488,29 @@ fn an_edge_on_the_services_network_publishes_a_random_port_and_drops_nothing() {
         "the edge stayed, and with it the port"
     );
     p.berth(&["down"]).ok();
+}
+
+#[test]
+fn an_edge_stopped_while_its_service_rolls_out_forwards_to_the_new_container_once_started() {
+    let port = free_port();
+    let p = up_healthy(
+        "ro-edge-stopped",
+        &quick(published("v1", "index.html", port)),
+    );
+    // A rollout points the running edge at the new container, by its id.
+    p.write("compose.yaml", &quick(published("v2", "index.html", port)));
+    p.berth(&["up"]).ok();
+    let answers = |v: &str| {
+        wait_until(Duration::from_secs(5), || {
+            http(port, "GET", "/index.html", None).is_ok_and(|(s, b)| s == 200 && b.trim() == v)
+        })
+    };
+    assert!(answers("v2"), "v2 answers");
+    // Stopped, the edge is not pointed at v3; it starts after the rollout,
+    // and forwards to v3, not to v2, which is gone.
+    p.berth(&["stop"]).ok();
+    p.write("compose.yaml", &quick(published("v3", "index.html", port)));
+    p.berth(&["up"]).ok();
+    assert!(answers("v3"), "v3 answers");
+    p.berth(&["plan"]).code_is(0).says("no changes");
 }

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::rollout::{
-    Load, OUTAGE_ALLOWED, START_FIRST, failures, longest_outage, published, serves, stack,
+    Load, OUTAGE_ALLOWED, START_FIRST, failures, longest_outage, published, quick, serves, stack,
     up_healthy, webs,
 };
 use crate::engine::*;
@@ -46,19 +46,6 @@ const WAY_BACK: [&str; 4] = [
     "rename_container",
     "start_container",
 ];
-
-/// `yaml` (of `super::rollout::stack`) with a web that boots in 1 s and
-/// stops at once on SIGTERM: its first health check may fail, never two in
-/// a row (retries: 2), and a drain takes no grace period. That makes each
-/// boundary a few seconds shorter; what is tested here is where a killed
-/// run leaves the containers, not how long they take.
-fn quick(yaml: String) -> String {
-    let boot = "sleep 2; exec httpd -f -p 80 -h /tmp";
-    let shell = "[\"sh\", \"-c\", \"echo ";
-    assert!(yaml.contains(boot) && yaml.contains(shell), "{yaml}");
-    yaml.replace(shell, "[\"sh\", \"-c\", \"trap 'exit 0' TERM; echo ")
-        .replace(boot, "sleep 1; httpd -f -p 80 -h /tmp & wait")
-}
 
 /// How the service is reached: by its name from `client`, or on a
 /// published 127.0.0.1 port that its edge holds.
@@ -412,4 +399,35 @@ fn a_stop_first_rollout_killed_between_its_stop_and_the_new_start_is_finished_by
         "v2 serves again: {}",
         serves(&p)
     );
+}
+
+#[test]
+fn the_first_rollout_onto_an_edge_killed_after_its_first_step_is_finished_by_the_next_up() {
+    let port = free_port();
+    let p = up_healthy(
+        "ro-crash-first-edge",
+        &quick(published("v1", "index.html", port))
+            .replace(&format!("      update_config:\n{START_FIRST}"), ""),
+    );
+    let web = format!("{}-web-1", p.name);
+    let edge = format!("{}-web-edge", p.name);
+    assert!(!exists("container", &edge), "v1 publishes its port itself");
+    assert!(
+        wait_until(Duration::from_secs(5), || on_port(port) == "v1"),
+        "v1 answers"
+    );
+    p.write("compose.yaml", &quick(published("v2", "index.html", port)));
+    // The rename and the edge's create both begin the run: the kill comes
+    // after the first of them to finish, the rename, and the engine
+    // finishes the create, leaving an edge without its target.
+    killed_up(&p, 1);
+    p.berth(&["up"]).ok();
+    assert!(
+        wait_until(Duration::from_secs(5), || on_port(port) == "v2"),
+        "v2 answers through the edge: {}",
+        on_port(port)
+    );
+    assert_eq!(webs(&p), [(web, true)], "one web container");
+    assert!(Container::inspect(&edge).running(), "the edge runs");
+    p.berth(&["plan"]).code_is(0).says("no changes");
 }
