@@ -4,8 +4,9 @@
 //! and the service keeps answering the whole time (as recreate_crash.rs
 //! does for a plain recreate). At every boundary of a start-first rollout
 //! reached by the service's name, and of one whose published port its edge
-//! holds; inside the way back of a new version that never gets healthy;
-//! between the stop and the new start of a stop-first rollout.
+//! holds; after the first step of the first rollout onto an edge; inside
+//! the way back of a new version that never gets healthy; between the stop
+//! and the new start of a stop-first rollout.
 //!
 //! The boundaries of one test run one after another on one project, each
 //! a rollout to a new version from the converged state the one before
@@ -93,8 +94,7 @@ enum Traffic {
 }
 
 impl Traffic {
-    /// Started, and answering, before this returns. Never longer than a
-    /// minute.
+    /// Started, and given a moment to begin; never longer than a minute.
     fn start(p: &Project, via: Via) -> Traffic {
         let traffic = match via {
             Via::Name => Traffic::Name(Load::start(&p.container("client").id, 60)),
