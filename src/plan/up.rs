@@ -421,16 +421,20 @@ impl<'a> Up<'a> {
                         .position(|c| c.config_hash.as_deref() == Some(want_hash.as_str()))
                 })
                 .unwrap_or(0);
-            // A start-first rollout stopped halfway: the new container
-            // has the name and the configuration, the old ones still serve.
-            let halfway = self.rollout.as_ref().is_some_and(|r| r.start_first())
-                && candidates.get(keep).is_some_and(|c| {
+            // A rollout stopped halfway: the new container has the name
+            // and the configuration, and an old one is still there to
+            // come back to. Start-first, the old ones still serve;
+            // stop-first, the rollout stopped them before the new one
+            // started, so a stopped one counts too: taken for a leftover,
+            // it would be removed and the new one kept unchecked.
+            let halfway = self.rollout.as_ref().is_some_and(|r| {
+                candidates.get(keep).is_some_and(|c| {
                     c.name == name && c.config_hash.as_deref() == Some(want_hash.as_str())
-                })
-                && candidates
+                }) && candidates
                     .iter()
                     .enumerate()
-                    .any(|(i, c)| i != keep && is_running(c.status));
+                    .any(|(i, c)| i != keep && (is_running(c.status) || !r.start_first()))
+            });
             if halfway {
                 let parked: Vec<&ContainerState> = candidates
                     .iter()

@@ -131,6 +131,95 @@ remove appweb100000_app-web-1: replaced
     );
 }
 
+/// The containers a stop-first rollout of `s` to image v2 leaves when
+/// berth is killed after its create: the old one parked (`old` its
+/// status: still stopping, or stopped), the new one `new`.
+fn stop_first_halfway(s: &Stack, old: Status, new: Status) -> Observed {
+    let mut o = converged(s);
+    o.images.insert("app/web".into(), Some("sha256:v2".into()));
+    let mut fresh = container(s, "web", 1);
+    fresh.id = "f".repeat(64);
+    fresh.image_id = "sha256:v2".into();
+    fresh.status = new;
+    for aliases in fresh.networks.values_mut() {
+        *aliases.last_mut().unwrap() = "f".repeat(12);
+    }
+    let parked = identity::parked_name(&o.containers[0].id, &o.containers[0].name);
+    o.containers[0].name = parked;
+    o.containers[0].status = old;
+    o.containers.push(fresh);
+    o
+}
+
+#[test]
+fn a_stop_first_rollout_stopped_after_its_create_is_checked_and_can_still_roll_back() {
+    // Killed between the stop and the start (or during the stop, or after
+    // the start): the next plan starts the new container only once the
+    // old one has stopped, checks it, and keeps the old one to come back
+    // to until the check has passed, as the whole rollout would have.
+    // Taken for a leftover, the old one would be removed and the new one
+    // started unchecked: a version that never gets healthy would stay,
+    // and `up` succeed.
+    let s = web(1, "stop-first", "rollback");
+    let back = "\
+stop app-web-1: roll back, only if the new containers of web fail their check
+remove app-web-1: roll back, only if the new containers of web fail their check
+rename appweb100000_app-web-1 to app-web-1: roll back, only if the new containers of web fail their check
+start app-web-1: roll back, only if the new containers of web fail their check
+";
+    for (old, new) in [
+        (Status::Exited, Status::Created),
+        (Status::Running, Status::Created),
+        (Status::Exited, Status::Running),
+    ] {
+        let plan = up(&s, &stop_first_halfway(&s, old, new));
+        let stop = if old == Status::Running {
+            "stop appweb100000_app-web-1: replaced\n"
+        } else {
+            ""
+        };
+        let start = if new == Status::Created {
+            "start app-web-1: recreated\n"
+        } else {
+            ""
+        };
+        assert_eq!(
+            plan.to_string(),
+            format!("{stop}{start}{back}remove appweb100000_app-web-1: replaced\n"),
+            "old {old:?}, new {new:?}"
+        );
+        let check = plan
+            .steps
+            .iter()
+            .position(|s| matches!(s.action, Action::WaitRollout { .. }))
+            .expect("a check");
+        assert_eq!(
+            plan.steps[step(&plan, "remove appweb100000_app-web-1: replaced")].after,
+            [check]
+        );
+        if old == Status::Running && new == Status::Created {
+            assert_eq!(
+                after(&plan, "start app-web-1: recreated"),
+                ["stop appweb100000_app-web-1: replaced"]
+            );
+        }
+    }
+    // Paused by a failed check, the next `up` checks it again rather
+    // than taking the new one as it is.
+    let s = web(1, "stop-first", "pause");
+    let plan = up(&s, &stop_first_halfway(&s, Status::Exited, Status::Running));
+    assert_eq!(
+        plan.to_string(),
+        "remove appweb100000_app-web-1: replaced\n"
+    );
+    assert!(
+        plan.steps
+            .iter()
+            .any(|s| matches!(s.action, Action::WaitRollout { .. })),
+        "{plan}"
+    );
+}
+
 #[test]
 fn batches_wait_for_the_one_before_and_a_failure_brings_back_every_replica_so_far() {
     let s = web(2, "start-first", "rollback");
@@ -295,13 +384,12 @@ fn the_first_rollout_with_an_edge_moves_the_ports_and_starts_the_edge_once_they_
     );
 }
 
-#[test]
-fn a_converged_service_with_its_edge_plans_nothing_and_a_rollout_points_it_before_the_drain() {
-    let s = with_port("127.0.0.1:8080:80");
-    let mut o = converged(&s);
+/// `s` (of [`with_port`]) as `up` leaves it, with its edge.
+fn converged_with_edge(s: &Stack) -> Observed {
+    let mut o = converged(s);
     with_edge_image(&mut o, true);
     let spec = crate::spec::edge_container(
-        &s,
+        s,
         &s.services["web"],
         "berth/edge:0123456789ab",
         Some("/var/run/docker.sock"),
@@ -318,6 +406,13 @@ fn a_converged_service_with_its_edge_plans_nothing_and_a_rollout_points_it_befor
         edge: Some("web".into()),
         ..o.containers[0].clone()
     });
+    o
+}
+
+#[test]
+fn a_converged_service_with_its_edge_plans_nothing_and_a_rollout_points_it_before_the_drain() {
+    let s = with_port("127.0.0.1:8080:80");
+    let mut o = converged_with_edge(&s);
     let plan = up(&s, &o);
     assert!(plan.steps.is_empty(), "{plan}");
     o.images.insert("app/web".into(), Some("sha256:v2".into()));
@@ -336,6 +431,41 @@ fn a_converged_service_with_its_edge_plans_nothing_and_a_rollout_points_it_befor
         .map(str::to_string)
         .collect();
     assert_eq!(edge_steps.len(), 1, "{plan}");
+}
+
+#[test]
+fn an_edge_that_does_not_run_gets_its_target_again_before_it_starts() {
+    // Created by a run killed before it wrote the edge's target, the edge
+    // would refuse every connection; stopped while its service rolled out,
+    // it would still name the container that was replaced.
+    let s = with_port("127.0.0.1:8080:80");
+    for (status, cause) in [(Status::Created, "created"), (Status::Exited, "stopped")] {
+        let mut o = converged_with_edge(&s);
+        o.containers.last_mut().unwrap().status = status;
+        let plan = up(&s, &o);
+        assert_eq!(
+            plan.to_string(),
+            format!("point app-web-edge at web: {cause}\nstart app-web-edge: {cause}\n")
+        );
+        assert_eq!(
+            after(&plan, &format!("start app-web-edge: {cause}")),
+            [format!("point app-web-edge at web: {cause}")]
+        );
+        // With a rollout: the edge is not pointed at the new container
+        // (it does not run), and starts after the old one is gone.
+        o.images.insert("app/web".into(), Some("sha256:v2".into()));
+        let plan = up(&s, &o);
+        assert!(
+            !plan.to_string().contains("point app-web-edge at app-web-1"),
+            "{plan}"
+        );
+        let start = after(&plan, &format!("start app-web-edge: {cause}"));
+        assert!(
+            start.contains(&format!("point app-web-edge at web: {cause}"))
+                && start.contains(&"remove appweb100000_app-web-1: replaced".to_string()),
+            "{start:?}"
+        );
+    }
 }
 
 #[test]

@@ -8,17 +8,17 @@
 //!
 //! So the plan makes the edge once (its image imported from berth's own
 //! executable when the engine lacks it, its target written before it
-//! starts), replaces it only when what it publishes or where it forwards
-//! changes, and removes it when the service no longer needs one. It starts
-//! after every other step of its service, so that an old container that
-//! still published the ports itself (the first rollout with an edge) has let
-//! them go.
+//! starts, and again before it starts a stopped one), replaces it only when
+//! what it publishes or where it forwards changes, and removes it when the
+//! service no longer needs one. It starts after every other step of its
+//! service, so that an old container that still published the ports itself
+//! (the first rollout with an edge) has let them go.
 
 use super::super::{Action, Cause, Replace, StepId};
 use super::{Up, is_running, rollout};
 use crate::identity;
 use crate::model::stack::Service;
-use crate::observe::ContainerState;
+use crate::observe::{ContainerState, Status};
 use crate::spec;
 
 impl Up<'_> {
@@ -97,14 +97,35 @@ impl Up<'_> {
         }
         if let Some(c) = current {
             if !is_running(c.status) {
+                // Its target is written again before it starts, as for a
+                // new edge: a run killed between the edge's create and that
+                // write left it none (it would refuse every connection),
+                // and one stopped while its service rolled out still names
+                // a container that is gone (a rollout points only a
+                // running edge). The service's name is the admitted
+                // containers' once the steps it starts after are done.
+                let cause = if c.status == Status::Created {
+                    Cause::Created
+                } else {
+                    Cause::Stopped
+                };
                 let mut after = service_steps;
                 after.extend(before);
+                after.push(self.plan.push(
+                    Action::SetEdgeTarget {
+                        service: svc.name.clone(),
+                        name: name.clone(),
+                        target: svc.name.clone(),
+                    },
+                    cause.clone(),
+                    vec![],
+                ));
                 self.plan.push(
                     Action::Start {
                         service: svc.name.clone(),
                         name: name.clone(),
                     },
-                    Cause::Stopped,
+                    cause,
                     after,
                 );
             }

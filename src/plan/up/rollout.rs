@@ -29,6 +29,13 @@
 //! failed check, and the old containers of the batch keep serving.
 //! `continue` goes on past a failed check.
 //!
+//! A run stopped halfway (killed, or paused by a failed check) leaves the
+//! new container under the replica's name beside a parked old one; the
+//! next plan goes on from there (`resume`): the new one started, checked,
+//! admitted, the old one drained and removed, and the way back planned
+//! again. Stop-first too, where the old one has stopped: it is still the
+//! way back until the new one passes its check.
+//!
 //! A published host port cannot be held by two containers at once: a
 //! start-first service that publishes ports gets an edge that holds them
 //! and forwards to the admitted containers by the service's name
@@ -413,12 +420,14 @@ impl<'a> Up<'a> {
         }
     }
 
-    /// Finishes a start-first replacement a run left halfway (killed, or
-    /// paused by a failed check): `new` has the replica's name and the
-    /// current configuration, and the old containers it replaces are
-    /// parked beside it, still serving. The new one is started if it is
-    /// not, checked, admitted, and only then are the old ones drained and
-    /// removed, as an uninterrupted rollout would have done.
+    /// Finishes a replacement a run left halfway (killed, or paused by a
+    /// failed check): `new` has the replica's name and the current
+    /// configuration, and the old containers it replaces are parked beside
+    /// it: start-first, still serving; stop-first, stopped (or stopping).
+    /// The new one is started if it is not (stop-first, once the old ones
+    /// have stopped), checked, admitted, and only then are the old ones
+    /// drained and removed, as an uninterrupted rollout would have done; a
+    /// failed check brings an old one back.
     pub(super) fn resume(
         &mut self,
         svc: &'a Service,
@@ -429,23 +438,49 @@ impl<'a> Up<'a> {
         let Some(r) = self.rollout.take() else {
             return;
         };
+        let start_first = r.settings.start_first;
         for old in parked {
             self.removed(old);
         }
-        let beside = parked
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
+        // Stop-first: an old one a killed run left stopping stops before
+        // the new one starts.
+        let mut stopped = Vec::new();
+        if !start_first {
+            for old in parked.iter().filter(|c| is_running(c.status)) {
+                stopped.push(self.plan.push(
+                    Action::Stop {
+                        service: Some(svc.name.clone()),
+                        name: old.name.clone(),
+                        id: old.id.clone(),
+                        timeout: None,
+                    },
+                    Cause::Replaced,
+                    vec![],
+                ));
+            }
+        }
         let mut check_after = Vec::new();
         if !is_running(new.status) {
-            let mut own = Vec::new();
+            let mut own = stopped;
             if new.status == crate::observe::Status::Created {
                 own.extend(self.copies(svc, &new.name, &Cause::Created, vec![]));
             }
+            let cause = if start_first {
+                Cause::StartFirst {
+                    beside: parked
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }
+            } else {
+                Cause::Recreated
+            };
             let before = steps.starts.len();
-            self.start(svc, &new.name, Cause::StartFirst { beside }, own, steps);
+            self.start(svc, &new.name, cause, own, steps);
             check_after.push(steps.starts[before]);
+        } else {
+            check_after.extend(stopped);
         }
         let check = self.plan.push(
             Action::WaitRollout {
@@ -456,8 +491,15 @@ impl<'a> Up<'a> {
             Cause::Rollout,
             check_after,
         );
+        // The one to come back to: start-first, one that serves; stop-first,
+        // the one the rollout stopped, started again.
+        let comes_back = if start_first {
+            parked.iter().find(|c| is_running(c.status))
+        } else {
+            parked.first()
+        };
         if r.settings.on_failure == OnFailure::Rollback
-            && let Some(old) = parked.iter().find(|c| is_running(c.status))
+            && let Some(old) = comes_back
         {
             let back = Member {
                 name: new.name.clone(),
@@ -468,7 +510,8 @@ impl<'a> Up<'a> {
             self.roll_back(svc, check, &[back]);
         }
         // What the admission is: joining its networks with the service's
-        // aliases, which `reconnect` plans from what the container has.
+        // aliases, which `reconnect` plans from what the container has
+        // (stop-first, it was created with them: nothing).
         let first = self.plan.steps.len();
         let mut admitted = self.reconnect(svc, new);
         for id in first..self.plan.steps.len() {
@@ -478,7 +521,7 @@ impl<'a> Up<'a> {
         let admitted = self.point_edge(svc, &new.name, admitted);
         for old in parked {
             let mut gone = admitted.clone();
-            if is_running(old.status) {
+            if start_first && is_running(old.status) {
                 gone = vec![self.plan.push(
                     Action::Drain {
                         service: svc.name.clone(),

@@ -40,6 +40,7 @@ mod live {
     mod releases;
     mod rollback;
     mod rollout;
+    mod rollout_crash;
     mod secrets;
     mod swarm;
     mod swarm_demo;
