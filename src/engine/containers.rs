@@ -20,9 +20,18 @@ use super::{Engine, Result, project_filter};
 impl Engine {
     /// All containers (any state) labelled io.berth.project=<project>.
     pub async fn list_containers(&self, project: &str) -> Result<Vec<ContainerSummary>> {
+        self.list_filtered(true, &project_filter(project)).await
+    }
+
+    /// The containers that match `filters`; stopped ones too with `all`.
+    async fn list_filtered(
+        &self,
+        all: bool,
+        filters: &HashMap<String, Vec<String>>,
+    ) -> Result<Vec<ContainerSummary>> {
         let opts = ListContainersOptionsBuilder::new()
-            .all(true)
-            .filters(&project_filter(project))
+            .all(all)
+            .filters(filters)
             .build();
         self.docker
             .list_containers(Some(opts))
@@ -38,27 +47,14 @@ impl Engine {
             "label".to_string(),
             vec![format!("com.docker.swarm.service.id={service_id}")],
         )]);
-        let opts = ListContainersOptionsBuilder::new()
-            .all(true)
-            .filters(&filters)
-            .build();
-        self.docker
-            .list_containers(Some(opts))
-            .await
-            .map_err(|e| self.error(e))
+        self.list_filtered(true, &filters).await
     }
 
     /// Running containers of any project that publish one of `ports`
     /// (`8080/tcp`, `8080-8082/udp`) on the host.
     pub async fn list_publishing(&self, ports: &[String]) -> Result<Vec<ContainerSummary>> {
         let filters = HashMap::from([("publish".to_string(), ports.to_vec())]);
-        let opts = ListContainersOptionsBuilder::new()
-            .filters(&filters)
-            .build();
-        self.docker
-            .list_containers(Some(opts))
-            .await
-            .map_err(|e| self.error(e))
+        self.list_filtered(false, &filters).await
     }
 
     pub async fn inspect_container(&self, id: &str) -> Result<ContainerInspectResponse> {

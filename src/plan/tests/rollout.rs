@@ -70,11 +70,7 @@ remove appweb100000_app-web-1: replaced
         endpoints.values().all(|e| e.aliases.is_none()),
         "{endpoints:?}"
     );
-    let check = plan
-        .steps
-        .iter()
-        .position(|s| matches!(s.action, Action::WaitRollout { .. }))
-        .expect("a check");
+    let check = first_check(&plan);
     assert_eq!(
         after(
             &plan,
@@ -188,11 +184,7 @@ start app-web-1: roll back, only if the new containers of web fail their check
             format!("{stop}{start}{back}remove appweb100000_app-web-1: replaced\n"),
             "old {old:?}, new {new:?}"
         );
-        let check = plan
-            .steps
-            .iter()
-            .position(|s| matches!(s.action, Action::WaitRollout { .. }))
-            .expect("a check");
+        let check = first_check(&plan);
         assert_eq!(
             plan.steps[step(&plan, "remove appweb100000_app-web-1: replaced")].after,
             [check]
@@ -294,6 +286,14 @@ fn with_port(port: &str) -> Stack {
                 &format!("    networks: [net]\n    ports: [\"{port}\"]\n"),
             ),
     )
+}
+
+/// The plan's first rollout check.
+fn first_check(plan: &crate::plan::Plan) -> usize {
+    plan.steps
+        .iter()
+        .position(|s| matches!(s.action, Action::WaitRollout { .. }))
+        .expect("a check")
 }
 
 fn with_edge_image(o: &mut Observed, present: bool) {

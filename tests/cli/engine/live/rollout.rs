@@ -342,7 +342,9 @@ pub(super) fn published(version: &str, check: &str, port: u16) -> String {
 }
 
 /// Requests to 127.0.0.1:`port`, a new connection each, from this process
-/// for `secs` seconds (bounded): each answer's body, or `FAIL`.
+/// for `secs` seconds (bounded), 5 ms apart (about 150 a second: dense
+/// enough to meet every moment of a switch, light enough for the tests
+/// running beside it): each answer's body, or `FAIL`.
 fn load_port(port: u16, secs: u64) -> std::thread::JoinHandle<Vec<String>> {
     std::thread::spawn(move || {
         let end = std::time::Instant::now() + Duration::from_secs(secs);
@@ -352,9 +354,27 @@ fn load_port(port: u16, secs: u64) -> std::thread::JoinHandle<Vec<String>> {
                 Ok((200, body)) => body.trim().to_string(),
                 _ => "FAIL".to_string(),
             });
+            std::thread::sleep(Duration::from_millis(5));
         }
         answers
     })
+}
+
+/// `ps` lists 127.0.0.1:`port` (the edge's), and `version` answers there.
+fn edge_answers(p: &Project, port: u16, version: &str) {
+    p.berth(&["ps"])
+        .ok()
+        .says(&format!("127.0.0.1:{port}->80/tcp"));
+    assert!(
+        wait_until(Duration::from_secs(10), || http(
+            port,
+            "GET",
+            "/index.html",
+            None
+        )
+        .is_ok_and(|(s, b)| s == 200 && b.trim() == version)),
+        "{version} answers through the edge on {port}"
+    );
 }
 
 #[test]
@@ -381,19 +401,7 @@ fn start_first_with_a_published_port_goes_through_the_edge_without_a_failed_requ
         "{}",
         edge.json["Config"]["Cmd"]
     );
-    p.berth(&["ps"])
-        .ok()
-        .says(&format!("127.0.0.1:{port}->80/tcp"));
-    assert!(
-        wait_until(Duration::from_secs(10), || http(
-            port,
-            "GET",
-            "/index.html",
-            None
-        )
-        .is_ok_and(|(s, b)| s == 200 && b.trim() == "v1")),
-        "v1 answers through the edge"
-    );
+    edge_answers(&p, port, "v1");
 
     // v2 under load: not one request fails.
     p.write("compose.yaml", &published("v2", "index.html", port));
@@ -459,19 +467,7 @@ fn an_edge_on_the_services_network_publishes_a_random_port_and_drops_nothing() {
         .as_str()
         .and_then(|p| p.parse().ok())
         .expect("docker published a port for the edge");
-    p.berth(&["ps"])
-        .ok()
-        .says(&format!("127.0.0.1:{port}->80/tcp"));
-    assert!(
-        wait_until(Duration::from_secs(10), || http(
-            port,
-            "GET",
-            "/index.html",
-            None
-        )
-        .is_ok_and(|(s, b)| s == 200 && b.trim() == "v1")),
-        "v1 answers through the edge on {port}"
-    );
+    edge_answers(&p, port, "v1");
 
     p.write("compose.yaml", &random("v2"));
     let load = load_port(port, 10);
