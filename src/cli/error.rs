@@ -91,6 +91,7 @@ impl Error {
                     "{e}\n  help: is dockerd running (`systemctl start docker`, or `dockerd &`)? {how}"
                 )
             }
+            EngineError::Endpoint(why) => why.clone(),
             other => format!("the Docker engine refused a request: {other}"),
         };
         Error::message(message)

@@ -67,6 +67,10 @@ pub struct Global {
     /// Enable services of this profile
     #[arg(long = "profile", global = true, value_name = "PROFILE")]
     pub profiles: Vec<String>,
+    /// The Docker context to use (default: DOCKER_HOST, DOCKER_CONTEXT, then
+    /// the docker CLI's current context)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,6 +166,7 @@ pub fn exit_code(result: &Result<Outcome, Error>) -> i32 {
 }
 
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
+    crate::engine::endpoint::set_context_flag(cli.global.context.clone());
     match cli.command {
         Command::Config(args) => config::run(&cli.global, args),
         Command::Validate(args) => config::validate(&cli.global, args),

@@ -1,7 +1,9 @@
 //! The Docker engine, as berth needs it: the adapter over bollard.
 //!
-//! It connects through `DOCKER_HOST` (unix socket by default; tcp; TLS with
-//! `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`), maps the engine's answers to
+//! It connects to the engine the docker CLI would use ([`endpoint`]: a
+//! context, or `DOCKER_HOST`; unix socket by default; tcp; TLS with
+//! `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH` or a context's files), maps the
+//! engine's answers to
 //! [`EngineError`] (404 -> NotFound, 409 -> Conflict, no answer ->
 //! Unreachable), and offers one method per engine call berth makes, one file
 //! per resource kind: [`containers`], [`networks`], [`volumes`], [`images`]
@@ -22,6 +24,7 @@ pub mod clock;
 pub mod containers;
 pub mod context;
 pub mod edge;
+pub mod endpoint;
 pub mod exec;
 pub mod facts;
 pub mod images;
@@ -53,6 +56,10 @@ pub enum EngineError {
     Conflict(String),
     #[error("{message}")]
     Api { status: u16, message: String },
+    /// Which engine to use could not be settled (an unknown context, an
+    /// unreadable context store): nothing was called.
+    #[error("{0}")]
+    Endpoint(String),
 }
 
 pub type Result<T> = std::result::Result<T, EngineError>;
@@ -91,13 +98,50 @@ fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
 }
 
 impl Engine {
-    /// Connects through DOCKER_HOST and pings.
+    /// Connects to the engine the docker CLI would use (`--context`,
+    /// `DOCKER_HOST`, `DOCKER_CONTEXT`, `config.json`: [`endpoint`]) and
+    /// pings.
     pub async fn connect() -> Result<Engine> {
-        let host = std::env::var("DOCKER_HOST")
-            .ok()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| DEFAULT_HOST.to_string());
-        Engine::connect_to(&host).await
+        let chosen = endpoint::choose(
+            endpoint::context_flag(),
+            |k| std::env::var(k).ok(),
+            DEFAULT_HOST,
+        )
+        .map_err(EngineError::Endpoint)?;
+        match &chosen.tls {
+            None => Engine::connect_to(&chosen.host).await,
+            Some(tls) => Engine::connect_tls(&chosen, tls).await,
+        }
+    }
+
+    /// Connects with a context's TLS files (verifying the engine against
+    /// its CA) and pings.
+    async fn connect_tls(chosen: &endpoint::Endpoint, tls: &endpoint::TlsFiles) -> Result<Engine> {
+        let host = &chosen.host;
+        if chosen.skip_tls_verify {
+            return Err(EngineError::Endpoint(format!(
+                "context {} asks to skip TLS verification, which berth does not do; give the \
+                 context the engine's CA (`docker context update --docker ca=...`)",
+                chosen.context.as_deref().unwrap_or("default")
+            )));
+        }
+        let docker = Docker::connect_with_ssl(
+            host,
+            &tls.key,
+            &tls.cert,
+            &tls.ca,
+            120,
+            bollard::API_DEFAULT_VERSION,
+        )
+        .map_err(|e| EngineError::Unreachable {
+            host: host.clone(),
+            reason: root_cause(&e),
+        })?;
+        Engine::ping_new(Engine {
+            docker,
+            host: host.clone(),
+        })
+        .await
     }
 
     /// Connects to `host` (`unix://`, `tcp://`, `https://`; TLS when
@@ -109,15 +153,20 @@ impl Engine {
         };
         // What `connect_with_defaults` does, with the host known for messages.
         let docker = Docker::connect_with_host(host).map_err(|e| unreachable(root_cause(&e)))?;
-        let engine = Engine {
+        Engine::ping_new(Engine {
             docker,
             host: host.to_string(),
-        };
+        })
+        .await
+    }
+
+    /// Pings a new connection: the engine, once it answers.
+    async fn ping_new(engine: Engine) -> Result<Engine> {
         match tokio::time::timeout(PING_TIMEOUT, engine.docker.ping()).await {
-            Err(_) => Err(unreachable(format!(
-                "no answer within {}s",
-                PING_TIMEOUT.as_secs()
-            ))),
+            Err(_) => Err(EngineError::Unreachable {
+                host: engine.host.clone(),
+                reason: format!("no answer within {}s", PING_TIMEOUT.as_secs()),
+            }),
             Ok(Err(e)) => Err(engine.error(e)),
             Ok(Ok(_)) => Ok(engine),
         }

@@ -20,6 +20,7 @@
 /// those that do.
 mod live {
     mod changes;
+    mod contexts;
     mod crash;
     mod demo;
     mod down;
