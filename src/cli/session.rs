@@ -194,7 +194,7 @@ impl Session {
         out
     }
 
-    /// Connects to the engine at `DOCKER_HOST`.
+    /// Connects to the engine the docker CLI would use (`engine::endpoint`).
     pub async fn connect(&self) -> Result<Engine, Error> {
         Engine::connect().await.map_err(|e| Error::engine(&e))
     }

@@ -1,5 +1,5 @@
 //! The plain engine as a target: the stack as containers, networks and
-//! volumes on the engine at `DOCKER_HOST`.
+//! volumes on one engine (the one `engine::endpoint` chooses).
 //!
 //! Its snapshot is `observe`'s, its checks are `preflight`'s, its planners
 //! are `plan::plan_images`, `plan_up`, `plan_wait` and `plan_down`. It
