@@ -26,6 +26,12 @@ services:
       - {{target: 8080, published: {port}, mode: host}}
     deploy:
       endpoint_mode: dnsrr
+      # Docker 20.10 sometimes fails a task's start with "unable to remount
+      # dir as readonly ... secrets: device or resource busy" (moby#48783,
+      # open; seen once in a full run here). With the default `pause`
+      # that one failure pauses the update; with `continue` the swarm
+      # starts another task, as it would in production.
+      update_config: {{failure_action: continue}}
   other:
     image: {{IMAGE}}
     command: [sh, -c, "trap 'exit 0' TERM; sleep 3600 & wait"]
@@ -144,7 +150,10 @@ fn a_changed_secret_rolls_its_service_to_a_new_object_and_the_old_one_goes() {
     // them, and the objects stay until --remove-orphans.
     let (config, extra) = (objects(&p, "config"), format!("{}_extra", p.name));
     let next = smaller(port);
-    assert!(!next.contains("conf") && !next.contains("extra"), "{next}");
+    assert!(
+        !next.contains("configs:") && !next.contains("app.conf") && !next.contains("extra"),
+        "{next}"
+    );
     p.write("compose.yaml", &next);
     p.berth(&["up", "--swarm", "--wait"])
         .ok()
