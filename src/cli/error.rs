@@ -81,8 +81,23 @@ impl Error {
     pub fn engine(e: &EngineError) -> Error {
         let message = match e {
             EngineError::Unreachable { host, .. } => {
-                let how = match std::env::var("DOCKER_HOST") {
-                    Ok(h) if !h.is_empty() => format!("DOCKER_HOST is set to {h}; is that right?"),
+                use crate::engine::endpoint;
+                let chosen = endpoint::choose(
+                    endpoint::context_flag(),
+                    |k| std::env::var(k).ok(),
+                    crate::engine::DEFAULT_HOST,
+                );
+                let how = match (
+                    chosen.ok().and_then(|c| c.context),
+                    std::env::var("DOCKER_HOST"),
+                ) {
+                    (Some(name), _) => format!(
+                        "berth used the Docker context {name}; is it the one meant \
+                         (`--context`, `DOCKER_CONTEXT`, `docker context use`)?"
+                    ),
+                    (None, Ok(h)) if !h.is_empty() => {
+                        format!("DOCKER_HOST is set to {h}; is that right?")
+                    }
                     _ => format!(
                         "DOCKER_HOST is not set, so berth used {host}; set it if the engine is elsewhere"
                     ),

@@ -74,9 +74,27 @@ fn berth_follows_the_docker_clis_context_and_names_the_known_ones_for_an_unknown
     .unwrap();
     berth(&["ps"], &[]).ok().says(&format!("{}-app-1", p.name));
 
+    // A context whose engine does not answer is named in the help.
+    let made = Command::new("docker")
+        .env("DOCKER_CONFIG", store.path())
+        .args([
+            "context",
+            "create",
+            "away",
+            "--docker",
+            "host=tcp://127.0.0.1:1",
+        ])
+        .output()
+        .expect("docker context create");
+    assert!(made.status.success(), "{made:?}");
+    let away = berth(&["--context", "away", "ps"], &[]);
+    assert!(!away.succeeded());
+    away.says("tcp://127.0.0.1:1")
+        .says("berth used the Docker context away");
+
     let unknown = berth(&["down"], &[("DOCKER_CONTEXT", "foo")]);
     assert!(!unknown.succeeded());
-    unknown.says(r#"context "foo" does not exist; the contexts are: default, local"#);
+    unknown.says(r#"context "foo" does not exist; the contexts are: default, away, local"#);
     assert_eq!(
         p.containers().len(),
         1,
