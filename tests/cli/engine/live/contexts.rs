@@ -16,22 +16,27 @@ fn engine_host() -> String {
         .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
 }
 
-#[test]
-fn berth_follows_the_docker_clis_context_and_names_the_known_ones_for_an_unknown_one() {
-    let p = Project::with_stack("ctx", &format!("services:\n{}", idle("app", "")));
-    let store = tempfile::tempdir().expect("a context store");
+/// `docker context create NAME --docker host=HOST` in the store `dir`.
+fn create_context(dir: &std::path::Path, name: &str, host: &str) {
     let made = Command::new("docker")
-        .env("DOCKER_CONFIG", store.path())
+        .env("DOCKER_CONFIG", dir)
         .args([
             "context",
             "create",
-            "local",
+            name,
             "--docker",
-            &format!("host={}", engine_host()),
+            &format!("host={host}"),
         ])
         .output()
         .expect("docker context create");
     assert!(made.status.success(), "{made:?}");
+}
+
+#[test]
+fn berth_follows_the_docker_clis_context_and_names_the_known_ones_for_an_unknown_one() {
+    let p = Project::with_stack("ctx", &format!("services:\n{}", idle("app", "")));
+    let store = tempfile::tempdir().expect("a context store");
+    create_context(store.path(), "local", &engine_host());
     // Without DOCKER_HOST, whatever the test's environment has.
     let berth = |args: &[&str], vars: &[(&str, &str)]| {
         let mut b = Berth::new()
@@ -75,18 +80,7 @@ fn berth_follows_the_docker_clis_context_and_names_the_known_ones_for_an_unknown
     berth(&["ps"], &[]).ok().says(&format!("{}-app-1", p.name));
 
     // A context whose engine does not answer is named in the help.
-    let made = Command::new("docker")
-        .env("DOCKER_CONFIG", store.path())
-        .args([
-            "context",
-            "create",
-            "away",
-            "--docker",
-            "host=tcp://127.0.0.1:1",
-        ])
-        .output()
-        .expect("docker context create");
-    assert!(made.status.success(), "{made:?}");
+    create_context(store.path(), "away", "tcp://127.0.0.1:1");
     let away = berth(&["--context", "away", "ps"], &[]);
     assert!(!away.succeeded());
     away.says("tcp://127.0.0.1:1")
