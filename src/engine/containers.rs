@@ -15,7 +15,7 @@ use bollard::query_parameters::{
 
 use std::collections::HashMap;
 
-use super::{Engine, Result, project_filter};
+use super::{Engine, EngineError, Result, project_filter};
 
 impl Engine {
     /// All containers (any state) labelled io.berth.project=<project>.
@@ -24,19 +24,39 @@ impl Engine {
     }
 
     /// The containers that match `filters`; stopped ones too with `all`.
+    ///
+    /// A filter the engine does not know (podman 4.3 has no `publish`) is
+    /// applied here instead, when berth knows how ([`matches_locally`]): the
+    /// list is asked again without it and its answer filtered.
     async fn list_filtered(
         &self,
         all: bool,
         filters: &HashMap<String, Vec<String>>,
     ) -> Result<Vec<ContainerSummary>> {
-        let opts = ListContainersOptionsBuilder::new()
-            .all(all)
-            .filters(filters)
-            .build();
-        self.docker
-            .list_containers(Some(opts))
-            .await
-            .map_err(|e| self.error(e))
+        let mut sent = filters.clone();
+        let mut here: Vec<(String, Vec<String>)> = Vec::new();
+        loop {
+            let opts = ListContainersOptionsBuilder::new()
+                .all(all)
+                .filters(&sent)
+                .build();
+            match self.docker.list_containers(Some(opts)).await {
+                Ok(listed) => {
+                    return Ok(listed
+                        .into_iter()
+                        .filter(|c| here.iter().all(|(k, v)| matches_locally(k, v, c)))
+                        .collect());
+                }
+                Err(e) => {
+                    let e = self.error(e);
+                    let Some(key) = unknown_filter(&e, &sent) else {
+                        return Err(e);
+                    };
+                    let values = sent.remove(&key).unwrap_or_default();
+                    here.push((key, values));
+                }
+            }
+        }
     }
 
     /// The containers (any state) of a Swarm service's tasks on this engine,
@@ -153,5 +173,106 @@ impl Engine {
             .update_container(id, body.clone())
             .await
             .map_err(|e| self.error(e))
+    }
+}
+
+/// The filter of `sent` that `e` says the engine does not know, when berth
+/// can apply it itself. podman answers "publish is an invalid filter" (500);
+/// Docker "invalid filter 'publish'" (400).
+fn unknown_filter(e: &EngineError, sent: &HashMap<String, Vec<String>>) -> Option<String> {
+    let EngineError::Api { message, .. } = e else {
+        return None;
+    };
+    sent.keys()
+        .find(|k| {
+            LOCAL_FILTERS.contains(&k.as_str())
+                && (message.contains(&format!("{k} is an invalid filter"))
+                    || message.contains(&format!("invalid filter '{k}'")))
+        })
+        .cloned()
+}
+
+/// The container list filters [`matches_locally`] knows.
+const LOCAL_FILTERS: &[&str] = &["publish"];
+
+/// Whether `c` passes the list filter `key` with any of `values`, as the
+/// engine would have decided it.
+fn matches_locally(key: &str, values: &[String], c: &ContainerSummary) -> bool {
+    match key {
+        "publish" => values.iter().any(|v| publishes(v, c)),
+        _ => true,
+    }
+}
+
+/// Docker's `publish` filter: `8080`, `8080/udp`, `8080-8082/tcp`; a port
+/// without a protocol is tcp.
+fn publishes(value: &str, c: &ContainerSummary) -> bool {
+    let (range, proto) = value.split_once('/').unwrap_or((value, "tcp"));
+    let (low, high) = range.split_once('-').unwrap_or((range, range));
+    let (Ok(low), Ok(high)) = (low.parse::<u16>(), high.parse::<u16>()) else {
+        return false;
+    };
+    c.ports.iter().flatten().any(|p| {
+        let same_proto = p.typ.map_or(proto == "tcp", |t| {
+            t.to_string().eq_ignore_ascii_case(proto)
+        });
+        p.public_port.is_some_and(|n| (low..=high).contains(&n)) && same_proto
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::{PortSummary, PortSummaryTypeEnum};
+
+    fn publishing(port: u16, typ: PortSummaryTypeEnum) -> ContainerSummary {
+        ContainerSummary {
+            ports: Some(vec![PortSummary {
+                ip: Some("127.0.0.1".into()),
+                private_port: 80,
+                public_port: Some(port),
+                typ: Some(typ),
+            }]),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_publish_filter_matches_as_dockers_does() {
+        let tcp = publishing(8080, PortSummaryTypeEnum::TCP);
+        let udp = publishing(8080, PortSummaryTypeEnum::UDP);
+        let f = |v: &[&str], c: &ContainerSummary| {
+            let v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+            matches_locally("publish", &v, c)
+        };
+        assert!(f(&["8080/tcp"], &tcp));
+        assert!(f(&["8080"], &tcp), "no protocol is tcp");
+        assert!(!f(&["8080"], &udp));
+        assert!(f(&["8080/udp"], &udp));
+        assert!(f(&["8079-8081/tcp"], &tcp));
+        assert!(!f(&["8081-8090/tcp"], &tcp));
+        assert!(f(&["9000/tcp", "8080/tcp"], &tcp), "any of the values");
+        assert!(!f(&["8080/tcp"], &ContainerSummary::default()));
+    }
+
+    #[test]
+    fn only_a_filter_berth_can_apply_falls_back() {
+        let sent = HashMap::from([
+            ("publish".to_string(), vec!["80/tcp".to_string()]),
+            ("label".to_string(), vec!["a=b".to_string()]),
+        ]);
+        let api = |status, message: &str| EngineError::Api {
+            status,
+            message: message.into(),
+        };
+        let podman = api(500, "publish is an invalid filter");
+        assert_eq!(unknown_filter(&podman, &sent).as_deref(), Some("publish"));
+        let docker = api(400, "invalid filter 'publish'");
+        assert_eq!(unknown_filter(&docker, &sent).as_deref(), Some("publish"));
+        assert_eq!(
+            unknown_filter(&api(500, "label is an invalid filter"), &sent),
+            None
+        );
+        assert_eq!(unknown_filter(&api(500, "no space left"), &sent), None);
     }
 }
