@@ -86,6 +86,31 @@ impl Limits {
         }
     }
 
+    /// These limits, read back from an engine, in the shape `want` asks for
+    /// them. One CPU limit has two shapes: `cpus` (`NanoCpus`) and a CFS
+    /// quota per period. podman reports either one as both (`cpus: 0.5` as
+    /// `NanoCpus` 500000000 with quota 50000 per 100000), where Docker keeps
+    /// the one it was sent; the shape the stack does not use is dropped when
+    /// it says the same as the other, so that it does not read as a change.
+    pub fn shaped_like(&self, want: &Limits) -> Limits {
+        let mut have = self.clone();
+        let quota_as_nano = (have.cpu_quota > 0 && have.cpu_period > 0)
+            .then(|| (have.cpu_quota as f64 * 1e9 / have.cpu_period as f64).round() as i64);
+        let Some(as_nano) = quota_as_nano else {
+            return have;
+        };
+        let wants_nano = want.nano_cpus != 0 && want.cpu_quota == 0 && want.cpu_period == 0;
+        let wants_quota = want.nano_cpus == 0 && (want.cpu_quota != 0 || want.cpu_period != 0);
+        if wants_nano && (have.nano_cpus == 0 || have.nano_cpus == as_nano) {
+            have.nano_cpus = as_nano;
+            have.cpu_quota = 0;
+            have.cpu_period = 0;
+        } else if wants_quota && have.nano_cpus == as_nano {
+            have.nano_cpus = 0;
+        }
+        have
+    }
+
     /// Each field that differs, as `name old -> new`, in a fixed order.
     pub fn changes(&self, to: &Limits) -> Vec<Change> {
         let mut out = Vec::new();
@@ -235,5 +260,44 @@ mod tests {
         };
         let text: Vec<String> = a.changes(&b).iter().map(|c| c.to_string()).collect();
         assert_eq!(text, vec!["cpus 0.5 -> 0.2", "memory 200m -> 300m"]);
+    }
+
+    #[test]
+    fn podmans_two_shapes_of_one_cpu_limit_read_as_the_stack_writes_it() {
+        let cpus = |n| Limits {
+            nano_cpus: n,
+            ..Limits::default()
+        };
+        let quota = |q, p| Limits {
+            cpu_quota: q,
+            cpu_period: p,
+            ..Limits::default()
+        };
+        let both = Limits {
+            nano_cpus: 500_000_000,
+            ..quota(50_000, 100_000)
+        };
+        // `cpus: 0.5` as podman reports it, and as it may after a change.
+        assert_eq!(both.shaped_like(&cpus(500_000_000)), cpus(500_000_000));
+        assert_eq!(
+            quota(50_000, 100_000).shaped_like(&cpus(500_000_000)),
+            cpus(500_000_000)
+        );
+        // A different quota is a change of `cpus`.
+        assert_eq!(
+            quota(20_000, 100_000).shaped_like(&cpus(500_000_000)),
+            cpus(200_000_000)
+        );
+        // `cpu_quota`/`cpu_period` as podman reports them.
+        assert_eq!(
+            both.shaped_like(&quota(50_000, 100_000)),
+            quota(50_000, 100_000)
+        );
+        // Docker keeps what it was sent; nothing to reshape.
+        assert_eq!(
+            cpus(500_000_000).shaped_like(&cpus(500_000_000)),
+            cpus(500_000_000)
+        );
+        assert_eq!(both.shaped_like(&Limits::default()), both, "unasked stays");
     }
 }

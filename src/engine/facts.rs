@@ -1,10 +1,11 @@
 //! What the engine can do, as far as a plan needs to know: its API version
-//! (which stack keys it can be sent) and whether it keeps a blkio weight.
+//! (which stack keys it can be sent), whether it keeps a blkio weight, and
+//! whether it is podman (no in-place update, defaults of its own).
 //! Read once per snapshot from `/version`, and from `/info` only when the
 //! stack sets a blkio weight (the only fact taken from it); the reading of
 //! their answers is pure and tested here.
 
-use bollard::models::{SystemInfo, SystemInfoCgroupVersionEnum};
+use bollard::models::{SystemInfo, SystemInfoCgroupVersionEnum, SystemVersion};
 
 use super::{Engine, Result};
 use crate::spec::newer::ApiVersion;
@@ -16,6 +17,11 @@ pub struct EngineFacts {
     pub api: Option<ApiVersion>,
     /// Whether a container's blkio weight is kept (not discarded).
     pub blkio_weight: Option<bool>,
+    /// The engine is podman's Docker-compatible API (its `/version` names a
+    /// "Podman Engine" component). podman 4.3's has no `docker update`
+    /// (404), and gives a container that asks for no pids limit its own
+    /// default (`pids_limit` in containers.conf, 2048 unless changed).
+    pub podman: bool,
 }
 
 impl EngineFacts {
@@ -53,6 +59,15 @@ pub fn blkio_weight(info: &SystemInfo) -> bool {
     kernel_major.is_some_and(|m| m < 5)
 }
 
+/// Whether `/version` came from podman: it names its engine component so.
+pub fn is_podman(version: &SystemVersion) -> bool {
+    version
+        .components
+        .iter()
+        .flatten()
+        .any(|c| c.name == "Podman Engine")
+}
+
 impl Engine {
     /// `/version`, and `/info` at the same time when `weights` (the stack
     /// sets a blkio weight): a stack without one has no use for it, and a
@@ -70,6 +85,7 @@ impl Engine {
         Ok(EngineFacts {
             api: version.api_version.as_deref().and_then(ApiVersion::parse),
             blkio_weight: info.as_ref().map(blkio_weight),
+            podman: is_podman(&version),
         })
     }
 }

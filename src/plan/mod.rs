@@ -406,6 +406,8 @@ pub enum Replace {
     StaleTask,
     /// A limit was removed, which `docker update` cannot do.
     LimitRemoved(Vec<Change>),
+    /// Limits changed on an engine without `docker update` (podman 4.3).
+    NoUpdate(Vec<Change>),
     /// Its published ports move to the service's edge (start-first), or
     /// back from it: a container's port bindings are fixed at its creation.
     Ports {

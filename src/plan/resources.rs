@@ -177,9 +177,15 @@ pub(super) fn network_changes(want: &Network, have: &NetworkState) -> Vec<String
         s.ipam_driver.clone(),
         ipam.driver.clone().unwrap_or_else(|| "default".into()),
     );
+    let mut ipam_options = s.ipam_options.clone();
+    for key in ENGINE_IPAM_OPTIONS {
+        if !ipam.options.contains_key(*key) {
+            ipam_options.remove(*key);
+        }
+    }
     differs(
         "ipam.options",
-        show_options(&s.ipam_options),
+        show_options(&ipam_options),
         show_options(&sorted(&ipam.options)),
     );
     if !ipam.config.is_empty() {
@@ -223,6 +229,10 @@ pub(super) fn network_changes(want: &Network, have: &NetworkState) -> Vec<String
 
 /// Driver options the engine adds to a network of its own accord.
 const ENGINE_OPTIONS: &[&str] = &["com.docker.network.driver.overlay.vxlanid_list"];
+
+/// IPAM options the engine adds of its own accord: podman names its IPAM
+/// plugin (`driver=host-local`).
+const ENGINE_IPAM_OPTIONS: &[&str] = &["driver"];
 
 fn sorted(m: &Map<String>) -> BTreeMap<String, String> {
     m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()

@@ -492,6 +492,11 @@ impl fmt::Display for Replace {
             Replace::LimitRemoved(changes) => {
                 write!(f, "{}: a limit cannot be removed in place", join(changes))
             }
+            Replace::NoUpdate(changes) => write!(
+                f,
+                "{}: the engine cannot change limits in place (podman has no `docker update`)",
+                join(changes)
+            ),
             Replace::Shares {
                 what,
                 container,

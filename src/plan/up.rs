@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::resources::{self, Declared, Kind, Verdict};
 use super::{Action, Cause, Plan, PlanError, Replace, StepId, selection};
+use crate::engine::facts::EngineFacts;
 use crate::identity;
 use crate::limits::{Change, Limits};
 use crate::model::stack::{Condition, EdgeKind, MountType, Service, Stack};
@@ -57,7 +58,7 @@ fn volume_keys<'a>(stack: &Stack, service: &'a Service) -> Vec<&'a str> {
 /// What the engine would report for `want` on a container that has `have`:
 /// the daemon fills in some limits the stack leaves unset, and those must not
 /// look like changes.
-fn engine_view(want: &Limits, have: &Limits, blkio_weight: Option<bool>) -> Limits {
+fn engine_view(want: &Limits, have: &Limits, engine: &EngineFacts) -> Limits {
     let mut w = want.clone();
     // The daemon sets swap to twice the memory when only memory is given (or
     // to -1 without swap accounting); keep whatever it chose while memory
@@ -74,14 +75,18 @@ fn engine_view(want: &Limits, have: &Limits, blkio_weight: Option<bool>) -> Limi
     // `up` would never converge. The engine says which it is
     // (`engine::facts`); only when it was not asked is a weight the
     // container did not keep taken as discarded.
-    match blkio_weight {
+    match engine.blkio_weight {
         Some(false) => w.blkio_weight = have.blkio_weight,
         Some(true) => {}
         None if have.blkio_weight == 0 => w.blkio_weight = 0,
         None => {}
     }
-    // 0 and -1 both mean "no pids limit".
-    if w.pids_limit <= 0 && have.pids_limit <= 0 {
+    // 0 and -1 both mean "no pids limit". podman gives a container that
+    // asks for none a limit of its own (`engine::facts`), which its API does
+    // not tell from one asked for: the stack's "unset" is whatever the
+    // container has there. (So a pids limit removed from the stack stays
+    // on podman until the container is recreated for another reason.)
+    if w.pids_limit <= 0 && (have.pids_limit <= 0 || engine.podman) {
         w.pids_limit = have.pids_limit;
     } else if w.pids_limit <= 0 {
         w.pids_limit = -1;
@@ -564,6 +569,9 @@ impl<'a> Up<'a> {
         if !removed.is_empty() {
             return Some(Replace::LimitRemoved(removed));
         }
+        if !limits.is_empty() && self.observed.engine.podman {
+            return Some(Replace::NoUpdate(limits.to_vec()));
+        }
         None
     }
 
@@ -677,8 +685,9 @@ impl<'a> Up<'a> {
             return;
         };
         let want_limits = Limits::of(svc);
-        let limits = engine_view(&want_limits, &c.limits, self.observed.engine.blkio_weight);
-        let changes = c.limits.changes(&limits);
+        let have = c.limits.shaped_like(&want_limits);
+        let limits = engine_view(&want_limits, &have, &self.observed.engine);
+        let changes = have.changes(&limits);
         if let Some(why) = self.recreate_cause(svc, name, c, &changes) {
             if self.rollout.is_some() {
                 self.roll(svc, number, name, c, why, create_after, steps);
@@ -697,7 +706,12 @@ impl<'a> Up<'a> {
             .cloned()
             .collect();
         // A removed limit needs a recreate, which `--no-recreate` refuses.
-        if !changes.is_empty() && !changes.iter().any(|ch| ch.to == "unset") {
+        // podman cannot update in place: `recreate_cause` replaced the
+        // container, unless `--no-recreate` refused that too.
+        if !changes.is_empty()
+            && !changes.iter().any(|ch| ch.to == "unset")
+            && !self.observed.engine.podman
+        {
             let cause = if shown.is_empty() { &changes } else { &shown };
             own.push(self.plan.push(
                 Action::Update {

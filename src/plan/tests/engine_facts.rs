@@ -182,3 +182,53 @@ fn an_api_1_41_engine_or_an_unknown_one_gets_none_of_them() {
         assert_eq!(net.enable_ipv4, None);
     }
 }
+
+const PODMAN: &str = "name: pm\nservices:\n  app:\n    image: app\n    cpus: 0.5\n  \
+                      idle:\n    image: idle\nnetworks:\n  default: {}\n";
+
+/// `PODMAN` converged, as podman 4.3 reads it back: `cpus` as `NanoCpus`
+/// and as a quota per period, its own pids limit where the stack sets
+/// none, and its IPAM plugin among the network's IPAM options.
+fn on_podman(s: &Stack) -> Observed {
+    let mut o = converged(s);
+    o.engine = EngineFacts {
+        podman: true,
+        ..EngineFacts::default()
+    };
+    for c in &mut o.containers {
+        c.limits.pids_limit = 2048;
+        if c.name == "pm-app-1" {
+            c.limits.cpu_quota = 50_000;
+            c.limits.cpu_period = 100_000;
+        }
+    }
+    for n in &mut o.networks {
+        n.settings
+            .ipam_options
+            .insert("driver".into(), "host-local".into());
+    }
+    o
+}
+
+#[test]
+fn a_stack_converged_on_podman_plans_nothing() {
+    let s = stack(PODMAN);
+    assert_eq!(up(&s, &on_podman(&s)).to_string(), "no changes\n");
+}
+
+#[test]
+fn on_podman_changed_limits_recreate_because_it_has_no_update() {
+    let s = stack(PODMAN);
+    let mut o = on_podman(&s);
+    o.containers[0].limits.cpu_quota = 20_000;
+    o.containers[0].limits.nano_cpus = 200_000_000;
+    let text = up(&s, &o).to_string();
+    assert!(
+        text.contains(
+            "create container pm-app-1: recreate: cpus 0.2 -> 0.5: the engine cannot change \
+             limits in place (podman has no `docker update`)"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("update pm-app-1"), "{text}");
+}

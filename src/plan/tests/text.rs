@@ -208,6 +208,12 @@ fn every_cause_has_its_words_and_code() {
             "recreate: cpus 0.5 -> unset: a limit cannot be removed in place",
             "recreate",
         ),
+        (
+            Cause::Recreate(Replace::NoUpdate(cpus())),
+            "recreate: cpus 0.5 -> 0.2: the engine cannot change limits in place (podman has no \
+             `docker update`)",
+            "recreate",
+        ),
         (Cause::Limits(cpus()), "cpus 0.5 -> 0.2", "limits_changed"),
         (
             Cause::Limits(vec![
@@ -332,10 +338,10 @@ fn every_cause_has_its_words_and_code() {
         assert_eq!(cause.code(), *code, "{cause:?}");
         listed.insert(variant(cause));
     }
-    // 26 plain causes, 10 replacements, 5 image reasons.
+    // 26 plain causes, 11 replacements, 5 image reasons.
     assert_eq!(
         listed.len(),
-        41,
+        42,
         "every variant is in the table: {listed:?}"
     );
 }
@@ -354,6 +360,7 @@ fn variant(cause: &Cause) -> &'static str {
             Replace::BeingRemoved => "Recreate(BeingRemoved)",
             Replace::StaleTask => "Recreate(StaleTask)",
             Replace::LimitRemoved(_) => "Recreate(LimitRemoved)",
+            Replace::NoUpdate(_) => "Recreate(NoUpdate)",
             Replace::Ports { .. } => "Recreate(Ports)",
             Replace::Shares { .. } => "Recreate(Shares)",
         },
