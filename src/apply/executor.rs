@@ -326,13 +326,29 @@ impl Executor {
         condition: Condition,
         required: bool,
     ) -> StepResult {
-        let check = |engine: Engine, name: String| async move {
-            match engine.inspect_container(&name).await {
-                Ok(info) => wait::readiness(condition, &info),
-                Err(EngineError::NotFound(_)) => {
-                    Readiness::Failed(format!("container {name} does not exist"))
+        // When this executor first saw it running, on its own clock: an
+        // engine's clock may not be the one berth runs by.
+        let seen = Arc::new(Mutex::new(None::<tokio::time::Instant>));
+        let check = |engine: Engine, name: String| {
+            let seen = seen.clone();
+            async move {
+                match engine.inspect_container(&name).await {
+                    Ok(info) => {
+                        let running = info.state.as_ref().and_then(|s| s.running).unwrap_or(false);
+                        let running_for = {
+                            let mut at = seen.lock().unwrap_or_else(|p| p.into_inner());
+                            if running && at.is_none() {
+                                *at = Some(tokio::time::Instant::now());
+                            }
+                            at.map(|t| t.elapsed())
+                        };
+                        wait::readiness(condition, &info, running_for)
+                    }
+                    Err(EngineError::NotFound(_)) => {
+                        Readiness::Failed(format!("container {name} does not exist"))
+                    }
+                    Err(err) => Readiness::Failed(err.to_string()),
                 }
-                Err(err) => Readiness::Failed(err.to_string()),
             }
         };
         let reason = match self.poll(name, check).await {

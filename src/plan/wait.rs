@@ -33,7 +33,14 @@ pub enum Readiness {
 /// judges it: `service_started` once it has started (even if it has exited
 /// since), `service_healthy` on a healthy health check and failed as soon as
 /// it exits or turns unhealthy, `service_completed_successfully` on exit 0.
-pub fn readiness(condition: Condition, info: &ContainerInspectResponse) -> Readiness {
+/// `running_for` is how long the waiter has seen it running (its own clock):
+/// a health check the engine never runs fails `service_healthy`
+/// ([`health_check_not_run`]) rather than the whole wait timeout.
+pub fn readiness(
+    condition: Condition,
+    info: &ContainerInspectResponse,
+    running_for: Option<Duration>,
+) -> Readiness {
     use bollard::models::{ContainerStateStatusEnum as S, HealthStatusEnum as H};
     let state = info.state.as_ref();
     let status = state.and_then(|s| s.status).unwrap_or(S::EMPTY);
@@ -57,7 +64,10 @@ pub fn readiness(condition: Condition, info: &ContainerInspectResponse) -> Readi
             H::NONE | H::EMPTY if status == S::RUNNING => {
                 Readiness::Failed("it has no health check".into())
             }
-            _ => Readiness::NotYet,
+            _ => match health_check_not_run(info, running_for) {
+                Some(why) => Readiness::Failed(why),
+                None => Readiness::NotYet,
+            },
         },
         Condition::ServiceCompletedSuccessfully => match status {
             S::EXITED if code == 0 => Readiness::Ready,
@@ -65,6 +75,58 @@ pub fn readiness(condition: Condition, info: &ContainerInspectResponse) -> Readi
             _ => Readiness::NotYet,
         },
     }
+}
+
+/// How many health check intervals past its `start_period` (and one
+/// `timeout` more, for a first check that hangs) a running container may go
+/// without a single health check result before berth takes it that the
+/// engine does not run its health checks.
+pub const UNRUN_INTERVALS: u32 = 3;
+
+/// Why the wait for `info` to turn healthy ends now, when the engine has
+/// not run its health check once in all the time it should have: running
+/// for `running_for`, its status still "starting", and no result in its
+/// health log. Docker runs a check every `interval` (logging the result,
+/// a timeout too); podman runs them from systemd timers, so a podman
+/// without systemd (as `podman system service` in a container or a plain
+/// root session) never does, and the wait would last its whole timeout.
+pub fn health_check_not_run(
+    info: &ContainerInspectResponse,
+    running_for: Option<Duration>,
+) -> Option<String> {
+    let running_for = running_for?;
+    let health = info.state.as_ref()?.health.as_ref()?;
+    if health.log.as_ref().is_some_and(|l| !l.is_empty()) {
+        return None;
+    }
+    let check = info.config.as_ref()?.healthcheck.as_ref()?;
+    // The engine's defaults where the container's check leaves them unset.
+    let ns = |v: Option<i64>, default_s: u64| match v {
+        Some(n) if n > 0 => Duration::from_nanos(n as u64),
+        _ => Duration::from_secs(default_s),
+    };
+    let interval = ns(check.interval, 30);
+    let timeout = ns(check.timeout, 30);
+    let start_period = ns(check.start_period, 0).max(Duration::ZERO);
+    let grace = start_period + interval * UNRUN_INTERVALS + timeout;
+    if running_for < grace {
+        return None;
+    }
+    Some(format!(
+        "the engine has not run its health check once in {}s of running (start_period {}s, \
+         interval {}s): it does not run health checks. podman runs them from systemd timers, \
+         so without systemd they never run: use a podman with systemd, run \
+         `podman healthcheck run {name}` yourself (from cron or a loop), or drop \
+         `condition: service_healthy` (and `--wait`) for this service",
+        running_for.as_secs(),
+        start_period.as_secs_f64(),
+        interval.as_secs_f64(),
+        name = info
+            .name
+            .as_deref()
+            .unwrap_or_default()
+            .trim_start_matches('/'),
+    ))
 }
 
 /// What a rollout's new container must show before it takes traffic, as
@@ -119,7 +181,10 @@ pub fn rollout_readiness(
                 "not healthy within {}s (update_config.monitor)",
                 check.monitor.as_secs_f64()
             )),
-            _ => Readiness::Pending("its health check has not passed yet".into()),
+            _ => match health_check_not_run(info, Some(running_for)) {
+                Some(why) => Readiness::Failed(why),
+                None => Readiness::Pending("its health check has not passed yet".into()),
+            },
         };
     }
     if status == S::RUNNING && running_for >= check.monitor {
@@ -359,40 +424,83 @@ mod tests {
     fn service_healthy_fails_fast_when_the_dependency_exits_or_turns_unhealthy() {
         let c = Condition::ServiceHealthy;
         assert_eq!(
-            readiness(c, &inspected("running", Some("starting"), 0)),
+            readiness(c, &inspected("running", Some("starting"), 0), None),
             Readiness::NotYet
         );
         assert_eq!(
-            readiness(c, &inspected("running", Some("healthy"), 0)),
+            readiness(c, &inspected("running", Some("healthy"), 0), None),
             Readiness::Ready
         );
         assert_eq!(
-            readiness(c, &inspected("running", Some("unhealthy"), 0)),
+            readiness(c, &inspected("running", Some("unhealthy"), 0), None),
             Readiness::Failed("its health check reports unhealthy".into())
         );
         assert_eq!(
-            readiness(c, &inspected("exited", Some("unhealthy"), 3)),
+            readiness(c, &inspected("exited", Some("unhealthy"), 3), None),
             Readiness::Failed("it exited with code 3".into())
         );
         assert_eq!(
-            readiness(c, &inspected("running", None, 0)),
+            readiness(c, &inspected("running", None, 0), None),
             Readiness::Failed("it has no health check".into())
         );
+    }
+
+    /// A running container whose health check (every 1 s, 1 s timeout, 2 s
+    /// start period) is still starting, with `results` in its health log.
+    fn unchecked(results: usize) -> ContainerInspectResponse {
+        let log: Vec<_> = (0..results)
+            .map(|_| serde_json::json!({ "ExitCode": 1, "Output": "no" }))
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "Name": "/pm-db-1",
+            "State": {
+                "Status": "running",
+                "Running": true,
+                "Health": { "Status": "starting", "FailingStreak": 0, "Log": log },
+            },
+            "Config": { "Healthcheck": {
+                "Test": ["CMD", "true"],
+                "Interval": 1_000_000_000,
+                "Timeout": 1_000_000_000,
+                "StartPeriod": 2_000_000_000,
+            } },
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_health_check_the_engine_never_runs_fails_the_wait_and_names_podmans_systemd() {
+        let c = Condition::ServiceHealthy;
+        let secs = |s| Some(Duration::from_secs(s));
+        // start_period 2 + 3 intervals of 1 + timeout 1 = 6 s.
+        assert_eq!(readiness(c, &unchecked(0), secs(5)), Readiness::NotYet);
+        assert_eq!(readiness(c, &unchecked(0), None), Readiness::NotYet);
+        let Readiness::Failed(why) = readiness(c, &unchecked(0), secs(6)) else {
+            panic!("a check never run fails the wait");
+        };
+        assert!(
+            why.starts_with("the engine has not run its health check once in 6s"),
+            "{why}"
+        );
+        assert!(why.contains("systemd"), "{why}");
+        assert!(why.contains("`podman healthcheck run pm-db-1`"), "{why}");
+        // Results, even failing ones, mean the engine runs it: wait on.
+        assert_eq!(readiness(c, &unchecked(1), secs(600)), Readiness::NotYet);
     }
 
     #[test]
     fn service_completed_successfully_needs_exit_code_0() {
         let c = Condition::ServiceCompletedSuccessfully;
         assert_eq!(
-            readiness(c, &inspected("running", None, 0)),
+            readiness(c, &inspected("running", None, 0), None),
             Readiness::NotYet
         );
         assert_eq!(
-            readiness(c, &inspected("exited", None, 0)),
+            readiness(c, &inspected("exited", None, 0), None),
             Readiness::Ready
         );
         assert_eq!(
-            readiness(c, &inspected("exited", None, 1)),
+            readiness(c, &inspected("exited", None, 1), None),
             Readiness::Failed("it exited with code 1".into())
         );
     }
@@ -401,15 +509,15 @@ mod tests {
     fn service_started_is_met_once_the_container_has_started() {
         let c = Condition::ServiceStarted;
         assert_eq!(
-            readiness(c, &inspected("created", None, 0)),
+            readiness(c, &inspected("created", None, 0), None),
             Readiness::NotYet
         );
         assert_eq!(
-            readiness(c, &inspected("running", None, 0)),
+            readiness(c, &inspected("running", None, 0), None),
             Readiness::Ready
         );
         assert_eq!(
-            readiness(c, &inspected("exited", None, 0)),
+            readiness(c, &inspected("exited", None, 0), None),
             Readiness::Ready
         );
     }
