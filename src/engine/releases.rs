@@ -63,20 +63,37 @@ impl Engine {
 
     /// `GET /images/json` filtered by reference: the images any of
     /// `patterns` names (a pattern as `docker images --filter reference=`
-    /// takes it; several are any of them). Each image's `RepoTags` are
-    /// those that match.
+    /// takes it). Each image's `RepoTags` are those that match on Docker;
+    /// podman lists all of an image's tags.
+    ///
+    /// One call per pattern, all at once: Docker takes several values of a
+    /// filter as any of them, podman 4.3 as all of them (and lists nothing).
+    /// An image more than one pattern names is listed once, with the tags
+    /// each call gave.
     pub async fn images_named(&self, patterns: &[String]) -> Result<Vec<ImageSummary>> {
-        let options = ListImagesOptions {
-            filters: Some(HashMap::from([(
-                "reference".to_string(),
-                patterns.to_vec(),
-            )])),
-            ..Default::default()
-        };
-        self.docker
-            .list_images(Some(options))
-            .await
-            .map_err(|e| self.error(e))
+        let calls = patterns.iter().map(|p| {
+            let options = ListImagesOptions {
+                filters: Some(HashMap::from([("reference".to_string(), vec![p.clone()])])),
+                ..Default::default()
+            };
+            self.docker.list_images(Some(options))
+        });
+        let mut out: Vec<ImageSummary> = Vec::new();
+        for listed in futures_util::future::join_all(calls).await {
+            for image in listed.map_err(|e| self.error(e))? {
+                match out.iter_mut().find(|o| o.id == image.id) {
+                    Some(o) => {
+                        for tag in image.repo_tags {
+                            if !o.repo_tags.contains(&tag) {
+                                o.repo_tags.push(tag);
+                            }
+                        }
+                    }
+                    None => out.push(image),
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// `POST /images/{image}/tag`: tags `image` (an id or a reference) as

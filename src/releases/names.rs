@@ -111,10 +111,20 @@ pub fn image_tag(project: &str, service: &str, number: u64) -> String {
 }
 
 /// The reference filters that list a project's records and the tags that
-/// keep its images, in one call.
+/// keep its images.
 pub fn list_patterns(project: &str) -> Vec<String> {
     let repo = records_repo(project);
     vec![repo.clone(), format!("{repo}/*")]
+}
+
+/// A listed reference as berth wrote it. podman lists a short name with
+/// the registry it would have come from: `localhost/` for an image it made
+/// (a record), `docker.io/` for a tag it was asked to add (a kept image).
+pub fn unqualified(reference: &str) -> &str {
+    ["localhost/", "docker.io/"]
+        .iter()
+        .find_map(|r| reference.strip_prefix(r))
+        .unwrap_or(reference)
 }
 
 /// What a listed tag of the project is: a record (`Record(N)`), a kept
@@ -127,7 +137,7 @@ pub enum Tagged {
 }
 
 pub fn classify(project: &str, reference: &str) -> Option<Tagged> {
-    let (repo, tag) = reference.rsplit_once(':')?;
+    let (repo, tag) = unqualified(reference).rsplit_once(':')?;
     // Only the digits berth writes: `+1`, `01` or a 30-digit tag are not
     // release numbers.
     if tag.is_empty() || tag.len() > 19 || !tag.bytes().all(|c| c.is_ascii_digit()) {
@@ -225,6 +235,15 @@ mod tests {
         let c = |r| classify("shop", r);
         assert_eq!(c("berth-releases/shop:3"), Some(Tagged::Record(3)));
         assert_eq!(c("berth-releases/shop/web:12"), Some(Tagged::Image(12)));
+        // As podman lists them.
+        assert_eq!(
+            c("localhost/berth-releases/shop:3"),
+            Some(Tagged::Record(3))
+        );
+        assert_eq!(
+            c("docker.io/berth-releases/shop/web:12"),
+            Some(Tagged::Image(12))
+        );
         for other in [
             "berth-releases/shop:latest",
             "berth-releases/shop:03",
@@ -236,6 +255,7 @@ mod tests {
             "berth-releases/shop/Web:3",
             "berth-releases/other:3",
             "shop:3",
+            "registry.example/berth-releases/shop:3",
             "no-tag",
             "",
         ] {

@@ -499,7 +499,11 @@ fn count_kept(listing: &mut Listing) {
             .release
             .services
             .iter()
-            .filter(|(_, s)| s.tag.as_ref().is_some_and(|t| tags.contains(t)))
+            .filter(|(_, s)| {
+                s.tag
+                    .as_ref()
+                    .is_some_and(|t| tags.iter().any(|h| names::unqualified(h) == t))
+            })
             .map(|(name, _)| name.clone())
             .collect();
     }
