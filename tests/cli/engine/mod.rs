@@ -35,6 +35,7 @@ mod live {
     mod order;
     mod ownership;
     mod plan_json;
+    mod podman;
     mod ps_compose;
     mod reaching_changes;
     mod recreate_crash;
