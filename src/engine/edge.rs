@@ -58,10 +58,11 @@ impl Engine {
         tag: &str,
         changes: Vec<String>,
     ) -> Result<()> {
+        // `repo:tag` in `repo`, as the docker CLI sends it: podman 4.3
+        // ignores a separate `tag` and names the image `repo:latest`.
         let opts = CreateImageOptions {
             from_src: Some("-".into()),
-            repo: Some(repo.into()),
-            tag: Some(tag.into()),
+            repo: Some(format!("{repo}:{tag}")),
             changes,
             ..Default::default()
         };

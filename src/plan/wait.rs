@@ -64,7 +64,7 @@ pub fn readiness(
             H::NONE | H::EMPTY if status == S::RUNNING => {
                 Readiness::Failed("it has no health check".into())
             }
-            _ => match health_check_not_run(info, running_for) {
+            _ => match health_check_not_run(info, running_for, WAITS_INSTEAD) {
                 Some(why) => Readiness::Failed(why),
                 None => Readiness::NotYet,
             },
@@ -83,6 +83,13 @@ pub fn readiness(
 /// engine does not run its health checks.
 pub const UNRUN_INTERVALS: u32 = 3;
 
+/// The way out of a dependency's (or `--wait`'s) health check that never runs.
+const WAITS_INSTEAD: &str = "drop `condition: service_healthy` (and `--wait`) for this service";
+
+/// The way out of a start-first rollout's health check that never runs.
+const ROLLOUT_INSTEAD: &str =
+    "replace the service stop-first (drop `update_config.order: start-first`)";
+
 /// Why the wait for `info` to turn healthy ends now, when the engine has
 /// not run its health check once in all the time it should have: running
 /// for `running_for`, its status still "starting", and no result in its
@@ -90,9 +97,12 @@ pub const UNRUN_INTERVALS: u32 = 3;
 /// a timeout too); podman runs them from systemd timers, so a podman
 /// without systemd (as `podman system service` in a container or a plain
 /// root session) never does, and the wait would last its whole timeout.
+/// `instead` is the last way out the message offers: what in the stack (or
+/// the command) asks for the health check to pass.
 pub fn health_check_not_run(
     info: &ContainerInspectResponse,
     running_for: Option<Duration>,
+    instead: &str,
 ) -> Option<String> {
     let running_for = running_for?;
     let health = info.state.as_ref()?.health.as_ref()?;
@@ -116,8 +126,7 @@ pub fn health_check_not_run(
         "the engine has not run its health check once in {}s of running (start_period {}s, \
          interval {}s): it does not run health checks. podman runs them from systemd timers, \
          so without systemd they never run: use a podman with systemd, run \
-         `podman healthcheck run {name}` yourself (from cron or a loop), or drop \
-         `condition: service_healthy` (and `--wait`) for this service",
+         `podman healthcheck run {name}` yourself (from cron or a loop), or {instead}",
         running_for.as_secs(),
         start_period.as_secs_f64(),
         interval.as_secs_f64(),
@@ -181,7 +190,7 @@ pub fn rollout_readiness(
                 "not healthy within {}s (update_config.monitor)",
                 check.monitor.as_secs_f64()
             )),
-            _ => match health_check_not_run(info, Some(running_for)) {
+            _ => match health_check_not_run(info, Some(running_for), ROLLOUT_INSTEAD) {
                 Some(why) => Readiness::Failed(why),
                 None => Readiness::Pending("its health check has not passed yet".into()),
             },
@@ -486,6 +495,26 @@ mod tests {
         assert!(why.contains("`podman healthcheck run pm-db-1`"), "{why}");
         // Results, even failing ones, mean the engine runs it: wait on.
         assert_eq!(readiness(c, &unchecked(1), secs(600)), Readiness::NotYet);
+
+        // A start-first rollout's check says so, and the way out is hers.
+        let check = RolloutCheck {
+            health: true,
+            monitor: Duration::from_secs(5),
+            monitor_set: false,
+            tolerate: 0,
+            go_on: false,
+        };
+        let Readiness::Failed(why) = rollout_readiness(&check, &unchecked(0), secs(6)) else {
+            panic!("a rollout's check never run fails it");
+        };
+        assert!(
+            why.contains("drop `update_config.order: start-first`"),
+            "{why}"
+        );
+        assert_eq!(
+            rollout_readiness(&check, &unchecked(1), secs(600)),
+            Readiness::Pending("its health check has not passed yet".into())
+        );
     }
 
     #[test]
