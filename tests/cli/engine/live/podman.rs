@@ -280,3 +280,47 @@ services:
     assert!(!waited.succeeded(), "{}", waited.output());
     says(&waited, "podman runs them from systemd timers");
 }
+
+#[test]
+fn a_start_first_service_with_a_published_port_rolls_through_its_edge_on_podman() {
+    let port = free_port();
+    let stack = |rev: &str| {
+        format!(
+            r#"
+services:
+  web:
+    image: {{IMAGE}}
+    command: ["sh", "-c", "echo v$$REV > /tmp/index.html; exec httpd -f -p 8080 -h /tmp"]
+    environment: {{REV: "{rev}"}}
+    ports: ["127.0.0.1:{port}:8080"]
+    deploy:
+      update_config: {{order: start-first, monitor: 1s}}
+"#
+        )
+    };
+    let p = PodmanProject::new("edge", &stack("1"));
+    p.berth(&["up"]).ok();
+    let serves = |want: &str| {
+        wait_until(
+            Duration::from_secs(10),
+            || matches!(http(port, "GET", "/index.html", None), Ok((200, ref b)) if b.trim() == want),
+        )
+    };
+    assert!(serves("v1"), "{:?}", http(port, "GET", "/index.html", None));
+    // The edge holds the port, and reaches podman through the socket
+    // DOCKER_HOST names.
+    assert!(
+        p.containers().contains(&format!("{}-web-edge", p.name)),
+        "{:?}",
+        p.containers()
+    );
+
+    std::fs::write(
+        p.dir.path().join("compose.yaml"),
+        stack("2").replace("{IMAGE}", IMAGE),
+    )
+    .expect("write stack file");
+    p.berth(&["up"]).ok().says("Pointed");
+    assert!(serves("v2"), "{:?}", http(port, "GET", "/index.html", None));
+    p.berth(&["plan"]).code_is(0).says("no changes");
+}
