@@ -219,6 +219,24 @@ fn a_stack_goes_up_converges_and_comes_down_on_podman() {
         .says(&format!("{}-db-1", p.name))
         .says(&format!("127.0.0.1:{port}->8080/tcp"));
     p.berth(&["logs", "web"]).ok().says("web up");
+
+    // The ports preflight finds the holder of a port by listing containers
+    // without `publish` and filtering in berth.
+    let other = PodmanProject::new(
+        "web-other",
+        &format!("services:\n  web:\n    image: {{IMAGE}}\n    ports: [\"127.0.0.1:{port}:80\"]\n"),
+    );
+    let refused = other.berth(&["plan"]);
+    assert!(!refused.succeeded(), "{}", refused.output());
+    says(
+        &refused,
+        &format!(
+            "is already published by container {}-web-1 (berth project {})",
+            p.name, p.name
+        ),
+    );
+    drop(other);
+
     let exec = p
         .berth(&["exec", "-T", "web", "cat", "/data/index.html"])
         .ok();
