@@ -688,6 +688,7 @@ services:
         o.engine = crate::engine::facts::EngineFacts {
             api: Some(api),
             blkio_weight: Some(blkio),
+            remote: None,
         };
         render(l, &check(&l.stack, &o))
     }
