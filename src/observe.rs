@@ -331,12 +331,20 @@ pub async fn observe(engine: &Engine, stack: &Stack) -> engine::Result<Observed>
         publishers,
         engine.facts(sets_blkio_weight(stack)),
     );
+    let facts = facts?;
+    // Bind sources are paths on the engine's host: on another host berth
+    // can neither look at them nor make them (the engine makes them there:
+    // `spec::created_by_the_engine`).
+    let missing_dirs = match facts.remote {
+        None => missing_dirs(stack),
+        Some(_) => BTreeSet::new(),
+    };
     let mut observed = Observed {
-        engine: facts?,
+        engine: facts,
         containers: containers?,
         networks: networks?,
         volumes: volumes?.iter().map(volume_state).collect(),
-        missing_dirs: missing_dirs(stack),
+        missing_dirs,
         publishers: publishers?
             .iter()
             .map(container_from_summary)

@@ -164,7 +164,7 @@ pub fn run(global: &Global, args: PsArgs) -> Result<Outcome, Error> {
                     .is_some_and(|s| args.services_named.contains(s)))
     };
     let json = matches!(args.format, Format::Json) && !args.quiet && !args.services;
-    let (listed, exit_codes) = session.block_on(async {
+    let (listed, exit_codes, remote) = session.block_on(async {
         let engine = s.connect().await?;
         let mut listed: Vec<(ContainerState, ContainerSummary)> = engine
             .list_containers(&s.project)
@@ -193,7 +193,7 @@ pub fn run(global: &Global, args: PsArgs) -> Result<Outcome, Error> {
                 }
             }
         }
-        Ok((listed, exit_codes))
+        Ok((listed, exit_codes, engine.remote_host()))
     })?;
     let text = if args.quiet {
         listed.iter().map(|(c, _)| format!("{}\n", c.id)).collect()
@@ -208,7 +208,7 @@ pub fn run(global: &Global, args: PsArgs) -> Result<Outcome, Error> {
         services.iter().map(|s| format!("{s}\n")).collect()
     } else {
         match args.format {
-            Format::Table => container_table(listed.iter().map(|(c, _)| c)),
+            Format::Table => container_table(listed.iter().map(|(c, _)| c), remote.as_deref()),
             Format::Json => {
                 let cx = ps_json::Context {
                     trunc: !args.no_trunc,

@@ -61,6 +61,15 @@ impl Context<'_> {
         }
     }
 
+    /// Names the engine first, whenever it is not the local socket berth
+    /// uses by default: a change meant for a laptop must not land on the
+    /// team's server unnoticed, nor the other way round.
+    fn engine_named(&self, engine: &Engine) {
+        if let Some(named) = engine.named() {
+            self.note(&format!("Engine: {named}"));
+        }
+    }
+
     /// Prints a plan's or an apply's warnings, unless the context is quiet.
     fn warnings(&self, warnings: &[String]) {
         if !self.quiet {
@@ -263,6 +272,7 @@ pub(crate) async fn down(
 
 async fn plan_on<T: Target>(t: &T, cx: &Context<'_>, request: &UpRequest) -> Result<Plan, Failure> {
     let engine = t.connect().await?;
+    cx.engine_named(&engine);
     let observed = t.observe(&engine, cx).await?;
     let images = match request.images {
         Some(options) => t.plan_images(cx, &observed, &request.up.services, options)?,
@@ -280,6 +290,7 @@ async fn up_on<T: Target>(
 ) -> Result<Plan, Failure> {
     let started = Instant::now();
     let engine = t.connect().await?;
+    cx.engine_named(&engine);
     let mut observed = t.observe(&engine, cx).await?;
     let images = match request.images {
         Some(options) => t.plan_images(cx, &observed, &request.up.services, options)?,
@@ -357,6 +368,7 @@ async fn down_on<T: Target>(
     dry_run: bool,
 ) -> Result<Option<Plan>, Failure> {
     let engine = t.connect().await?;
+    cx.engine_named(&engine);
     let observed = t.observe_down(&engine, cx).await?;
     let plan = t.plan_down(cx, &observed, options);
     if dry_run {

@@ -15,6 +15,10 @@ use crate::spec::newer::ApiVersion;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EngineFacts {
     pub api: Option<ApiVersion>,
+    /// The host the engine runs on when it is not this machine (see
+    /// [`Engine::remote_host`]): bind sources are paths there, and berth
+    /// cannot look at or create them.
+    pub remote: Option<String>,
     /// Whether a container's blkio weight is kept (not discarded).
     pub blkio_weight: Option<bool>,
     /// The engine is podman's Docker-compatible API (its `/version` names a
@@ -86,6 +90,7 @@ impl Engine {
             api: version.api_version.as_deref().and_then(ApiVersion::parse),
             blkio_weight: info.as_ref().map(blkio_weight),
             podman: is_podman(&version),
+            remote: self.remote_host(),
         })
     }
 }

@@ -37,6 +37,8 @@ pub mod volumes;
 
 #[cfg(test)]
 mod live;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -70,6 +72,8 @@ pub struct Engine {
     pub docker: Docker,
     /// Where berth looked, for error messages (`unix:///var/run/docker.sock`).
     pub host: String,
+    /// The Docker context it was chosen by; None for `default`.
+    pub context: Option<String>,
 }
 
 /// Where the engine is when `DOCKER_HOST` is unset or empty.
@@ -87,6 +91,24 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         cur = next;
     }
     cur.to_string()
+}
+
+/// The host part of an engine address that is not a unix socket (see
+/// [`Engine::remote_host`]).
+fn remote_host(address: &str) -> Option<String> {
+    let (scheme, rest) = address.split_once("://")?;
+    if !matches!(scheme, "tcp" | "http" | "https" | "ssh") {
+        return None;
+    }
+    // `user@host:port/path`: the authority, without its user.
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        // `[::1]:2376`
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    (!host.is_empty()).then(|| host.to_string())
 }
 
 /// The list filter for everything labelled with `project`.
@@ -108,10 +130,14 @@ impl Engine {
             DEFAULT_HOST,
         )
         .map_err(EngineError::Endpoint)?;
-        match &chosen.tls {
+        let engine = match &chosen.tls {
             None => Engine::connect_to(&chosen.host).await,
             Some(tls) => Engine::connect_tls(&chosen, tls).await,
-        }
+        }?;
+        Ok(Engine {
+            context: chosen.context,
+            ..engine
+        })
     }
 
     /// Connects with a context's TLS files (verifying the engine against
@@ -140,6 +166,7 @@ impl Engine {
         Engine::ping_new(Engine {
             docker,
             host: host.clone(),
+            context: None,
         })
         .await
     }
@@ -156,6 +183,7 @@ impl Engine {
         Engine::ping_new(Engine {
             docker,
             host: host.to_string(),
+            context: None,
         })
         .await
     }
@@ -177,6 +205,27 @@ impl Engine {
     /// engine's too.
     pub fn unix_socket(&self) -> Option<&str> {
         self.host.strip_prefix("unix://").filter(|p| !p.is_empty())
+    }
+
+    /// The host the engine runs on when it is not this machine: `server`
+    /// for `ssh://me@server:2222` or `tcp://server:2376`. None for a unix
+    /// socket, the one transport that cannot leave the machine. A tcp or
+    /// ssh address on loopback counts as remote too: what answers there
+    /// may be a tunnel to another host, and a path berth checked here
+    /// would then be the wrong one.
+    pub fn remote_host(&self) -> Option<String> {
+        remote_host(&self.host)
+    }
+
+    /// How the engine is named in a command's header, whenever it is not
+    /// the local socket berth uses by default: `ssh://me@server (context
+    /// demo)`. None for the default.
+    pub fn named(&self) -> Option<String> {
+        match (&self.context, self.host.as_str()) {
+            (None, DEFAULT_HOST) => None,
+            (None, host) => Some(host.to_string()),
+            (Some(context), host) => Some(format!("{host} (context {context})")),
+        }
     }
 
     /// The one place bollard's errors become berth's.

@@ -105,9 +105,21 @@ impl Engine {
     }
 
     pub async fn disconnect_network(&self, container: &str, network: &str) -> Result<()> {
+        self.disconnect(container, network, false).await
+    }
+
+    /// Takes an endpoint out of a network whatever the state of its
+    /// container: the way out the engine gives for an endpoint whose
+    /// container is gone (moby#42119). `endpoint` is the endpoint's name,
+    /// which is its container's.
+    pub async fn force_disconnect_network(&self, endpoint: &str, network: &str) -> Result<()> {
+        self.disconnect(endpoint, network, true).await
+    }
+
+    async fn disconnect(&self, container: &str, network: &str, force: bool) -> Result<()> {
         let request = NetworkDisconnectRequest {
             container: container.to_string(),
-            force: Some(false),
+            force: Some(force),
         };
         self.docker
             .disconnect_network(network, request)

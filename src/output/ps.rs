@@ -21,29 +21,42 @@ struct Row {
     ports: String,
 }
 
-/// The containers' table, ordered by service, then name.
-pub fn container_table<'a>(containers: impl IntoIterator<Item = &'a ContainerState>) -> String {
-    let mut rows: Vec<Row> = containers.into_iter().map(row).collect();
+/// The containers' table, ordered by service, then name. `remote`: the
+/// engine's host when it is not this machine, shown in place of the
+/// wildcard address of a published port (that port is open there, not
+/// here); a port on a named address keeps it.
+pub fn container_table<'a>(
+    containers: impl IntoIterator<Item = &'a ContainerState>,
+    remote: Option<&str>,
+) -> String {
+    let mut rows: Vec<Row> = containers.into_iter().map(|c| row(c, remote)).collect();
     rows.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
     table(&rows)
 }
 
-fn row(c: &ContainerState) -> Row {
+fn row(c: &ContainerState, remote: Option<&str>) -> Row {
     Row {
         service: c.service.clone().unwrap_or_default(),
         name: c.name.clone(),
         state: c.status.as_str().to_string(),
         health: c.health.map(|h| h.as_str()).unwrap_or_default().to_string(),
-        ports: ports(c),
+        ports: ports(c, remote),
     }
 }
 
 /// `127.0.0.1:32768->8080/tcp, 9000/tcp`, as `docker ps` prints them.
-fn ports(c: &ContainerState) -> String {
+fn ports(c: &ContainerState, remote: Option<&str>) -> String {
+    let wildcard = |ip: &str| matches!(ip, "0.0.0.0" | "::" | "");
     let ports: Vec<String> = c
         .ports
         .iter()
-        .map(|p| match (p.public, &p.ip) {
+        .map(|p| match (p.public, p.ip.as_deref()) {
+            (Some(public), Some(ip)) if wildcard(ip) && remote.is_some() => format!(
+                "{}:{public}->{}/{}",
+                remote.unwrap_or_default(),
+                p.private,
+                p.protocol
+            ),
             (Some(public), Some(ip)) => format!("{ip}:{public}->{}/{}", p.private, p.protocol),
             (Some(public), None) => format!("{public}->{}/{}", p.private, p.protocol),
             (None, _) => format!("{}/{}", p.private, p.protocol),
@@ -363,6 +376,28 @@ fn ingress_note(svc: &SwarmService) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remote_engine_s_host_stands_for_the_wildcard_address_of_a_published_port() {
+        let port = |ip: &str, public, private| bollard::models::PortSummary {
+            ip: Some(ip.to_string()),
+            public_port: Some(public),
+            private_port: private,
+            typ: Some(bollard::models::PortSummaryTypeEnum::TCP),
+        };
+        let c = crate::observe::container_from_summary(&bollard::models::ContainerSummary {
+            ports: Some(vec![port("0.0.0.0", 8080, 80), port("127.0.0.1", 9090, 90)]),
+            ..Default::default()
+        });
+        assert_eq!(
+            ports(&c, Some("server")),
+            "server:8080->80/tcp, 127.0.0.1:9090->90/tcp"
+        );
+        assert_eq!(
+            ports(&c, None),
+            "0.0.0.0:8080->80/tcp, 127.0.0.1:9090->90/tcp"
+        );
+    }
 
     #[test]
     fn table_aligns_columns_and_leaves_no_trailing_spaces() {

@@ -15,6 +15,7 @@
 //! | stop container      | already stopped (304), or gone (404)            | done, "already gone" for 404             |
 //! | restart container   | gone (404)                                      | failed: there is nothing to restart      |
 //! | remove anything     | gone (404)                                      | done, "already gone"                     |
+//! | remove network      | "active endpoints", no living container on it   | tried again for 5 s, then failed         |
 //! | connect network     | the endpoint already exists                     | done, "already connected"                |
 //! | disconnect network  | not connected, or the container is gone         | done                                     |
 //! | remove service      | gone (404)                                      | done, "already gone"                     |
@@ -107,14 +108,18 @@ pub fn stale_task(action: &Action, message: &str) -> Option<String> {
 /// interrupted create can leave a stale one that no container shows), or a
 /// volume a container outside the plan still uses.
 pub fn advice(action: &Action, err: &EngineError) -> Option<String> {
-    let EngineError::Api { message, .. } = err else {
+    // A network's refusal comes as a Conflict (see `Engine::remove_network`),
+    // a volume's as either.
+    let (EngineError::Api { message, .. } | EngineError::Conflict(message)) = err else {
         return None;
     };
     match action {
         Action::RemoveNetwork { name } if message.contains("active endpoints") => Some(format!(
-            "`docker network inspect {name}` lists what is attached; an endpoint left by a \
-             container that is gone (an interrupted create) is removed with \
-             `docker network disconnect -f {name} <endpoint name>`, or by restarting dockerd"
+            "`docker network inspect {name}` lists what is attached; remove those containers \
+             first. If it lists none, the engine kept a count of endpoints whose containers \
+             are gone (Docker 20.10's stale endpoint count, moby#42119): berth waited {}s for \
+             it to come down; restarting dockerd clears it",
+            ENDPOINTS_WAIT_SECS
         )),
         Action::RemoveVolume { name } if message.contains("in use") => Some(format!(
             "`docker ps -a --filter volume={name}` shows the containers that use it; \
@@ -122,6 +127,16 @@ pub fn advice(action: &Action, err: &EngineError) -> Option<String> {
         )),
         _ => None,
     }
+}
+
+/// How long a network remove waits for a stale endpoint count (the
+/// executor's `ENDPOINTS_RELEASED`), for the advice's words.
+pub const ENDPOINTS_WAIT_SECS: u64 = 5;
+
+/// Whether an engine refusal to remove a network is its "has active
+/// endpoints" (a Conflict as `Engine::remove_network` returns it).
+pub fn endpoints_left(err: &EngineError) -> bool {
+    matches!(err, EngineError::Conflict(m) | EngineError::Api { message: m, .. } if m.contains("active endpoints"))
 }
 
 /// Whether a network create that succeeded made a second network of a name

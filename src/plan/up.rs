@@ -224,6 +224,7 @@ pub fn plan_up(
     }
     up.orphans();
     up.reconnect_the_rest();
+    up.remote_binds();
     super::newer::pass_through(&mut up.plan, stack, observed.engine.api_or_base());
     if up.errors.is_empty() {
         Ok(up.plan)
@@ -473,6 +474,45 @@ impl<'a> Up<'a> {
         self.services.insert(svc.name.as_str(), steps);
     }
 
+    /// On an engine on another host, says once what the containers this
+    /// plan creates bind: paths there, not here (a relative source was
+    /// made absolute against this machine's project directory).
+    fn remote_binds(&mut self) {
+        let Some(host) = &self.observed.engine.remote else {
+            return;
+        };
+        let mut sources: BTreeSet<String> = BTreeSet::new();
+        for step in &self.plan.steps {
+            let Action::CreateContainer {
+                service, request, ..
+            } = &step.action
+            else {
+                continue;
+            };
+            let Some(svc) = self.stack.services.get(service) else {
+                continue;
+            };
+            let hc = request.host_config.as_ref();
+            let binds = hc.and_then(|h| h.binds.as_ref()).into_iter().flatten();
+            let mounts = hc.and_then(|h| h.mounts.as_ref()).into_iter().flatten();
+            let bound = binds
+                .filter_map(|b| b.split(':').next().map(str::to_string))
+                .chain(
+                    mounts
+                        .filter(|m| m.typ == Some(bollard::models::MountType::BIND))
+                        .filter_map(|m| m.source.clone()),
+                );
+            sources.extend(bound.map(|source| format!("{source} ({})", svc.name)));
+        }
+        if !sources.is_empty() {
+            self.plan.warnings.push(format!(
+                "bind sources are paths on {host}, the engine's host, not on this machine: {}; \
+                 the engine creates a missing one there, owned by root",
+                sources.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+
     /// A step per missing bind source of `svc` that berth may create (each
     /// directory once in the plan); their ids.
     fn directories(&mut self, svc: &Service) -> Vec<StepId> {
@@ -586,6 +626,11 @@ impl<'a> Up<'a> {
         after: Vec<StepId>,
     ) -> (StepId, Vec<StepId>) {
         let mut spec = spec::container(self.stack, svc, number);
+        if self.observed.engine.remote.is_some()
+            && let Some(hc) = spec.body.host_config.as_mut()
+        {
+            spec::created_by_the_engine(svc, hc);
+        }
         if rollout::fronted(svc)
             && let Some(hc) = spec.body.host_config.as_mut()
         {

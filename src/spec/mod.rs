@@ -58,7 +58,7 @@ pub use resources::{ulimits, update};
 pub use service::{
     canonical, overlay_network, pin_image, service, service_changes, service_hash, service_name,
 };
-pub use storage::{host_dirs, volume, volume_mounts};
+pub use storage::{created_by_the_engine, host_dirs, volume, volume_mounts};
 
 /// What the stack asks that cannot be sent to the engine (a secret whose
 /// variable is not set, a file to copy into a read-only container): named,

@@ -190,6 +190,55 @@ pub fn host_dirs(service: &Service) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Makes the engine create the missing bind sources of `service` itself,
+/// for an engine on another host, where berth cannot
+/// ([`host_dirs`]' `CreateDirectory` steps are made only for a local
+/// engine). The mount API refuses a missing source (API 1.41 has no
+/// `CreateMountpoint`), the old bind syntax creates it, as `docker run -v`
+/// and compose do: so the binds berth may create move from `Mounts` to
+/// `Binds`. A non-recursive bind has no old syntax and stays a mount: its
+/// source must exist.
+pub fn created_by_the_engine(service: &Service, host_config: &mut bollard::models::HostConfig) {
+    let dirs = host_dirs(service);
+    let Some(mounts) = host_config.mounts.take() else {
+        return;
+    };
+    let mut binds = host_config.binds.take().unwrap_or_default();
+    let mut kept = Vec::new();
+    for m in mounts {
+        let source = m.source.as_deref().map(PathBuf::from);
+        let non_recursive = m
+            .bind_options
+            .as_ref()
+            .is_some_and(|b| b.non_recursive == Some(true));
+        let (Some(source), Some(target)) = (source, m.target.as_deref()) else {
+            kept.push(m);
+            continue;
+        };
+        if m.typ != Some(bollard::models::MountType::BIND)
+            || non_recursive
+            || !dirs.contains(&source)
+        {
+            kept.push(m);
+            continue;
+        }
+        let mut opts = vec![
+            if m.read_only == Some(true) {
+                "ro"
+            } else {
+                "rw"
+            }
+            .to_string(),
+        ];
+        if let Some(p) = m.bind_options.as_ref().and_then(|b| b.propagation) {
+            opts.push(p.to_string());
+        }
+        binds.push(format!("{}:{target}:{}", source.display(), opts.join(",")));
+    }
+    host_config.mounts = (!kept.is_empty()).then_some(kept);
+    host_config.binds = (!binds.is_empty()).then_some(binds);
+}
+
 /// `tmpfs:` entries (`path[:options]`) as the engine's path -> options map.
 pub fn tmpfs(service: &Service) -> Option<HashMap<String, String>> {
     let extras = service.extras();

@@ -232,3 +232,76 @@ fn on_podman_changed_limits_recreate_because_it_has_no_update() {
     );
     assert!(!text.contains("update pm-app-1"), "{text}");
 }
+
+const BOUND: &str = "name: rb\nservices:\n  web:\n    image: web\n    volumes:\n      - /srv/rb/site:/site:ro\n      - {type: bind, source: /srv/rb/fixed, target: /fixed, bind: {create_host_path: false}}\n      - data:/data\nvolumes:\n  data: {}\n";
+
+/// `BOUND` up from nothing, on an engine on `remote` (None: this
+/// machine), with its bind sources missing here.
+fn bound_on(remote: Option<&str>) -> Plan {
+    let s = stack(BOUND);
+    let mut o = Observed {
+        engine: EngineFacts {
+            remote: remote.map(str::to_string),
+            ..EngineFacts::default()
+        },
+        ..Observed::default()
+    };
+    if remote.is_none() {
+        o.missing_dirs.insert("/srv/rb/site".into());
+    }
+    up(&s, &o)
+}
+
+#[test]
+fn on_a_remote_engine_the_engine_creates_bind_sources_and_the_plan_says_where_they_are() {
+    let plan = bound_on(Some("server"));
+    assert!(
+        !plan.to_string().contains("create directory"),
+        "berth makes no directory here for another host: {plan}"
+    );
+    let hc = plan
+        .steps
+        .iter()
+        .find_map(|s| match &s.action {
+            Action::CreateContainer { request, .. } => request.host_config.clone(),
+            _ => None,
+        })
+        .expect("a create");
+    // The one berth may create goes the old way, which makes it there.
+    assert_eq!(hc.binds, Some(vec!["/srv/rb/site:/site:ro".to_string()]));
+    // One that must exist, and the volume, stay mounts.
+    let mounts: Vec<String> = hc
+        .mounts
+        .iter()
+        .flatten()
+        .filter_map(|m| m.target.clone())
+        .collect();
+    assert_eq!(mounts, ["/fixed", "/data"]);
+    assert_eq!(
+        plan.warnings,
+        [
+            "bind sources are paths on server, the engine's host, not on this machine: \
+          /srv/rb/fixed (web), /srv/rb/site (web); the engine creates a missing one there, \
+          owned by root"
+        ]
+    );
+}
+
+#[test]
+fn on_this_machine_bind_sources_stay_mounts_made_by_berth_and_nothing_is_said() {
+    let plan = bound_on(None);
+    assert!(
+        plan.to_string().contains("create directory /srv/rb/site"),
+        "{plan}"
+    );
+    let hc = plan
+        .steps
+        .iter()
+        .find_map(|s| match &s.action {
+            Action::CreateContainer { request, .. } => request.host_config.clone(),
+            _ => None,
+        })
+        .expect("a create");
+    assert_eq!(hc.binds, None);
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+}

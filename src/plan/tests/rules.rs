@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::*;
 use crate::engine::EngineError::{self, Api, Conflict, NotFound, Unreachable};
 use crate::model::stack::Condition;
-use crate::plan::rules::{Refused, advice, duplicate_network, refused};
+use crate::plan::rules::{Refused, advice, duplicate_network, endpoints_left, refused};
 use crate::spec::BuildRequest;
 
 fn svc() -> String {
@@ -311,10 +311,15 @@ fn a_network_with_a_stale_endpoint_or_a_volume_in_use_fails_with_what_to_do() {
     let stale = api("error while removing network: network app_front id 3f has active endpoints");
     assert_eq!(refused(&net, &stale), Refused::Failed);
     let help = advice(&net, &stale).unwrap();
-    assert!(
-        help.contains("docker network disconnect -f app_front"),
-        "{help}"
-    );
+    assert!(help.contains("docker network inspect app_front"), "{help}");
+    assert!(help.contains("moby#42119"), "{help}");
+    // The engine module hands the network's refusal on as a Conflict: the
+    // same help, and the executor's cue to outwait the count.
+    let conflict =
+        Conflict("error while removing network: network app_front has active endpoints".into());
+    assert_eq!(advice(&net, &conflict), Some(help));
+    assert!(endpoints_left(&conflict) && endpoints_left(&stale));
+    assert!(!endpoints_left(&Conflict("in use".into())));
     let vol = Action::RemoveVolume {
         name: "app_data".into(),
     };

@@ -50,7 +50,11 @@ fn berth_follows_the_docker_clis_context_and_names_the_known_ones_for_an_unknown
         b.run()
     };
 
-    berth(&["up"], &[("DOCKER_CONTEXT", "local")]).ok();
+    // Reached through a context, the engine is named before anything else.
+    let host = engine_host();
+    berth(&["up"], &[("DOCKER_CONTEXT", "local")])
+        .ok()
+        .says(&format!("Engine: {host} (context local)"));
     berth(&["--context", "local", "ps"], &[])
         .ok()
         .says(&format!("{}-app-1", p.name));
@@ -94,6 +98,8 @@ fn berth_follows_the_docker_clis_context_and_names_the_known_ones_for_an_unknown
         1,
         "an unknown context changes nothing"
     );
-    berth(&["down"], &[]).ok();
+    berth(&["down"], &[])
+        .ok()
+        .says(&format!("Engine: {host} (context local)"));
     assert!(p.containers().is_empty());
 }
