@@ -107,6 +107,7 @@ impl Error {
                 )
             }
             EngineError::Endpoint(why) => why.clone(),
+            EngineError::Ssh(failure) => format!("{e}\n  help: {}", failure.help()),
             other => format!("the Docker engine refused a request: {other}"),
         };
         Error::message(message)
