@@ -192,9 +192,10 @@ impl Engine {
         let target = ssh::Target::parse(host).map_err(EngineError::Endpoint)?;
         let persist = ssh::persist_seconds(std::env::var(ssh::PERSIST_VAR).ok().as_deref())
             .map_err(EngineError::Endpoint)?;
-        let dir = ssh::runtime_dir(std::env::var("XDG_RUNTIME_DIR").ok().as_deref())
-            .map_err(EngineError::Endpoint)?;
-        let tunnel = std::sync::Arc::new(ssh::Tunnel::new(target, &dir, persist));
+        let dir = crate::runtime_dir::dir().map_err(EngineError::Endpoint)?;
+        let tunnel = std::sync::Arc::new(
+            ssh::Tunnel::new(target, &dir, persist).map_err(EngineError::Endpoint)?,
+        );
         let docker =
             ssh::docker(tunnel.clone(), REQUEST_TIMEOUT).map_err(|e| EngineError::Unreachable {
                 host: host.to_string(),

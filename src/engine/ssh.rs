@@ -14,13 +14,15 @@
 //! master stays `BERTH_SSH_PERSIST` seconds (default 60) after its last
 //! session (`ControlPersist`), so the next berth command within that time
 //! starts without a handshake either. `BERTH_SSH_PERSIST=0` turns that
-//! off: the connection is still shared within the run and ends a second
-//! after it.
+//! off: the run gets a control socket of its own (`<pid>-%C`), so its
+//! connection is still shared by all its calls, and ends a second after
+//! the run's last session.
 //!
-//! The runtime directory is `$XDG_RUNTIME_DIR/berth`, else
-//! `/tmp/berth-<uid>`, made with mode 0700 and refused unless it is a
-//! directory (not a symlink) owned by the user and closed to others: a
-//! control socket gives whoever can open it the user's ssh login.
+//! The control sockets live in berth's private directory
+//! (`crate::runtime_dir`: `$XDG_RUNTIME_DIR/berth`, else
+//! `/tmp/berth-<uid>`, mode 0700, checked to be the user's own and not a
+//! symlink): a control socket gives whoever can open it the user's ssh
+//! login.
 //!
 //! Each HTTP connection to the engine is one `dial-stdio` session, and
 //! berth keeps idle ones for reuse, so sequential calls share one session
@@ -56,8 +58,7 @@
 use std::ffi::OsString;
 use std::future::Future;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -216,53 +217,6 @@ pub fn persist_seconds(value: Option<&str>) -> Result<u32, String> {
              outlives a run (default {DEFAULT_PERSIST}), or 0 to close it with the run"
         )
     })
-}
-
-/// berth's private runtime directory: `$XDG_RUNTIME_DIR/berth` (when that
-/// is set and short enough for a socket path), else `/tmp/berth-<uid>`.
-/// Made with mode 0700; an existing one must be a directory, not a
-/// symlink, owned by this user and closed to everyone else.
-pub fn runtime_dir(xdg_runtime_dir: Option<&str>) -> Result<PathBuf, String> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::geteuid() };
-    // A unix socket path holds 107 bytes; ssh adds `/<40 hex>` for %C and a
-    // 17-byte temporary suffix while it binds.
-    let fits = |p: &Path| p.as_os_str().len() + 1 + 40 + 17 < 100;
-    let dir = xdg_runtime_dir
-        .filter(|d| d.starts_with('/'))
-        .map(|d| Path::new(d).join("berth"))
-        .filter(|d| fits(d))
-        .unwrap_or_else(|| PathBuf::from(format!("/tmp/berth-{uid}")));
-    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(format!("cannot make {}: {e}", dir.display())),
-    }
-    let meta = std::fs::symlink_metadata(&dir)
-        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-    let refuse = |why: &str| {
-        format!(
-            "{} {why}, so berth will not keep its ssh control sockets there; remove it \
-             (berth makes it again, private)",
-            dir.display()
-        )
-    };
-    if meta.file_type().is_symlink() || !meta.is_dir() {
-        return Err(refuse("is not a directory"));
-    }
-    if meta.uid() != uid {
-        return Err(refuse(&format!(
-            "belongs to uid {}, not to you",
-            meta.uid()
-        )));
-    }
-    if meta.mode() & 0o077 != 0 {
-        return Err(refuse(&format!(
-            "is open to others (mode {:o})",
-            meta.mode() & 0o777
-        )));
-    }
-    Ok(dir)
 }
 
 /// What went wrong on the way to the remote engine.
@@ -485,11 +439,27 @@ pub struct Tunnel {
 impl Tunnel {
     /// A tunnel to `target`, with its control socket in `runtime_dir`,
     /// kept `persist` seconds after its last session.
-    pub fn new(target: Target, runtime_dir: &Path, persist: u32) -> Tunnel {
+    /// Errors when the directory's path is too long for a socket.
+    pub fn new(target: Target, runtime_dir: &Path, persist: u32) -> Result<Tunnel, String> {
+        // A unix socket's path holds 107 bytes, and ssh adds `/` and 40 hex
+        // digits for %C, then a 17-byte temporary suffix while it binds.
+        // With persistence off, the socket is this run's own (`<pid>-%C`).
+        if runtime_dir.as_os_str().len() + 1 + 11 + 40 + 17 > 107 {
+            return Err(format!(
+                "berth's directory {} is too long a path for ssh's control socket; set \
+                 XDG_RUNTIME_DIR to a shorter one",
+                runtime_dir.display()
+            ));
+        }
         // ssh expands % in ControlPath; the directory's own are literal.
         let dir = runtime_dir.display().to_string().replace('%', "%%");
-        // ControlPersist=0 would mean "for ever": the least is a second.
-        let persist = persist.max(1);
+        // Off: a socket no later run finds, and the least persistence (0
+        // would mean for ever), so the master ends a second after the
+        // run's last session.
+        let (socket, persist) = match persist {
+            0 => (format!("{}-%C", std::process::id()), 1),
+            n => ("%C".to_string(), n),
+        };
         let mut args: Vec<OsString> = [
             "-T".to_string(),
             "-o".into(),
@@ -499,7 +469,7 @@ impl Tunnel {
             "-o".into(),
             "ControlMaster=auto".into(),
             "-o".into(),
-            format!("ControlPath={dir}/%C"),
+            format!("ControlPath={dir}/{socket}"),
             "-o".into(),
             format!("ControlPersist={persist}"),
         ]
@@ -517,12 +487,12 @@ impl Tunnel {
                 .into_iter()
                 .map(OsString::from),
         );
-        Tunnel {
+        Ok(Tunnel {
             target,
             args,
             failure: Mutex::new(None),
             failed: tokio::sync::Notify::new(),
-        }
+        })
     }
 
     /// The arguments given to `ssh`.
@@ -793,7 +763,8 @@ mod tests {
             target("ssh://root@srv:2222"),
             Path::new("/run/user/1/berth"),
             60,
-        );
+        )
+        .unwrap();
         let args: Vec<String> = t
             .args()
             .iter()
@@ -806,7 +777,9 @@ mod tests {
              -- srv docker system dial-stdio"
         );
         // Off still shares the connection within the run, a second at most after.
-        let t = Tunnel::new(target("ssh://srv"), Path::new("/tmp/b%x"), 0);
+        let t = Tunnel::new(target("ssh://srv"), Path::new("/tmp/b%x"), 0).unwrap();
+        let long = format!("/{}", "d".repeat(60));
+        assert!(Tunnel::new(target("ssh://srv"), Path::new(&long), 0).is_err());
         let args: Vec<String> = t
             .args()
             .iter()
@@ -814,7 +787,7 @@ mod tests {
             .collect();
         assert!(args.contains(&"ControlPersist=1".to_string()), "{args:?}");
         assert!(
-            args.contains(&"ControlPath=/tmp/b%%x/%C".to_string()),
+            args.contains(&format!("ControlPath=/tmp/b%%x/{}-%C", std::process::id())),
             "{args:?}"
         );
         assert!(args.ends_with(&[
@@ -838,28 +811,6 @@ mod tests {
             e.starts_with("BERTH_SSH_PERSIST=\"1m\" is not a number of seconds"),
             "{e}"
         );
-    }
-
-    #[test]
-    fn the_runtime_dir_is_private_and_a_foreign_one_is_refused() {
-        let base = tempfile::tempdir().unwrap();
-        let dir = runtime_dir(base.path().to_str()).unwrap();
-        assert_eq!(dir, base.path().join("berth"));
-        let meta = std::fs::metadata(&dir).unwrap();
-        assert_eq!(meta.mode() & 0o777, 0o700);
-        // Again: the existing one is fine.
-        assert_eq!(runtime_dir(base.path().to_str()).unwrap(), dir);
-
-        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .unwrap();
-        let e = runtime_dir(base.path().to_str()).unwrap_err();
-        assert!(e.contains("is open to others (mode 755)"), "{e}");
-
-        let other = tempfile::tempdir().unwrap();
-        let linked = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(other.path(), linked.path().join("berth")).unwrap();
-        let e = runtime_dir(linked.path().to_str()).unwrap_err();
-        assert!(e.contains("is not a directory"), "{e}");
     }
 
     #[test]
