@@ -103,6 +103,13 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     cur.to_string()
 }
 
+/// The local socket of the engine at `host`, if it is one. An `ssh://`
+/// engine has none here, even though ssh reaches a socket on the remote:
+/// the edge must not bind-mount a path of this machine for it.
+fn unix_socket_of(host: &str) -> Option<&str> {
+    host.strip_prefix("unix://").filter(|p| !p.is_empty())
+}
+
 /// The list filter for everything labelled with `project`.
 fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
     HashMap::from([(
@@ -236,9 +243,7 @@ impl Engine {
     /// does (`unix:///var/run/docker.sock`): on this machine, so the
     /// engine's too.
     pub fn unix_socket(&self) -> Option<&str> {
-        // An `ssh://` engine is reached through ssh sessions, never a local
-        // socket: its host is not `unix://`.
-        self.host.strip_prefix("unix://").filter(|p| !p.is_empty())
+        unix_socket_of(&self.host)
     }
 
     /// The one place bollard's errors become berth's.
@@ -272,6 +277,27 @@ impl Engine {
                 status: 0,
                 message: other.to_string(),
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unix_socket_of;
+
+    #[test]
+    fn only_a_unix_host_has_a_local_socket_for_the_edge() {
+        assert_eq!(
+            unix_socket_of("unix:///var/run/docker.sock"),
+            Some("/var/run/docker.sock")
+        );
+        for host in [
+            "ssh://root@server",
+            "ssh://root@server:2222",
+            "tcp://127.0.0.1:2375",
+            "unix://",
+        ] {
+            assert_eq!(unix_socket_of(host), None, "{host}");
         }
     }
 }
