@@ -7,16 +7,19 @@
 //!
 //! # One handshake, shared
 //!
-//! Every ssh berth starts uses one control socket per remote
-//! (`ControlMaster=auto`, `ControlPath=<runtime dir>/%C`): the first one
-//! does the handshake and becomes the master, every later one is a
-//! session over that connection (a round trip, not a handshake). The
-//! master stays `BERTH_SSH_PERSIST` seconds (default 60) after its last
-//! session (`ControlPersist`), so the next berth command within that time
-//! starts without a handshake either. `BERTH_SSH_PERSIST=0` turns that
-//! off: the run gets a control socket of its own (`<pid>-%C`), so its
-//! connection is still shared by all its calls, and ends a second after
-//! the run's last session.
+//! Every ssh berth starts goes through a control socket named by the URL
+//! (`ControlMaster=auto`, `ControlPath=<runtime dir>/<sha256 of the
+//! URL>-0`): the first one does the handshake and becomes the master,
+//! every later one is a session over that connection (a round trip, not a
+//! handshake). The first session of a master is opened alone, and the
+//! ones asked for meanwhile wait until its socket is there, so that calls
+//! in parallel share it rather than each doing a handshake. The master
+//! stays `BERTH_SSH_PERSIST` seconds (default 60) after its last session
+//! (`ControlPersist`), so the next berth command within that time starts
+//! without a handshake either. `BERTH_SSH_PERSIST=0` turns that off: the
+//! run gets control sockets of its own (`<pid>-...`), so its connection is
+//! still shared by all its calls, and ends a second after the run's last
+//! session.
 //!
 //! The control sockets live in berth's private directory
 //! (`crate::runtime_dir`: `$XDG_RUNTIME_DIR/berth`, else
@@ -26,8 +29,13 @@
 //!
 //! Each HTTP connection to the engine is one `dial-stdio` session, and
 //! berth keeps idle ones for reuse, so sequential calls share one session
-//! and calls in parallel each get their own, over the same master.
-//!
+//! and calls in parallel each get their own. sshd allows 10 sessions per
+//! connection by default, and past that ssh falls back to a connection of
+//! its own, a handshake per session; so a master takes at most 8, and the
+//! ninth call in flight makes a second master (`...-1`), up to four. A run
+//! with 16 calls in flight makes two handshakes, and the runs after it
+//! none. Past 32 sessions at once, ssh falls back.
+
 //! # Why not bollard's `ssh` feature
 //!
 //! bollard 0.21's `ssh` transport (through the `openssh` crate) starts a
@@ -58,8 +66,9 @@
 use std::ffi::OsString;
 use std::future::Future;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -67,6 +76,7 @@ use std::time::Duration;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 use tokio::process::{ChildStdin, ChildStdout};
 
@@ -86,6 +96,16 @@ const MAX_STDERR: usize = 16 * 1024;
 
 /// The longest a quoted reason gets.
 const MAX_REASON: usize = 300;
+
+/// The most sessions berth opens over one master at once: sshd's
+/// `MaxSessions` is 10 by default, and a session past it makes ssh fall
+/// back to a connection of its own, with a handshake.
+const MUX_SESSIONS: usize = 8;
+
+/// The most masters berth makes to one remote, each when the ones before
+/// are full: a run with 9 to 16 calls in flight at once makes two
+/// handshakes, not one per call past the server's limit.
+const MASTERS: usize = 4;
 
 /// Where the engine is: `ssh://[user@]host[:port]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -431,36 +451,55 @@ fn printable(line: &str) -> String {
 /// first failure seen.
 pub struct Tunnel {
     pub target: Target,
-    args: Vec<OsString>,
+    /// ssh's options up to the control socket's.
+    options: Vec<OsString>,
+    /// After the control socket: user, port, host, command.
+    command: Vec<OsString>,
+    masters: Vec<Master>,
     failure: Mutex<Option<Failure>>,
     failed: tokio::sync::Notify,
 }
 
+/// One ssh master connection and its control socket.
+struct Master {
+    socket: PathBuf,
+    /// Its sessions open now ([`MUX_SESSIONS`]).
+    sessions: Arc<tokio::sync::Semaphore>,
+    /// Whether its socket is there; held while the first session makes
+    /// it, so that the sessions asked for meanwhile wait and share it
+    /// rather than each doing a handshake of its own.
+    made: tokio::sync::Mutex<bool>,
+}
+
 impl Tunnel {
-    /// A tunnel to `target`, with its control socket in `runtime_dir`,
-    /// kept `persist` seconds after its last session.
+    /// A tunnel to `target`, with its control sockets in `runtime_dir`,
+    /// kept `persist` seconds after their last session.
     /// Errors when the directory's path is too long for a socket.
     pub fn new(target: Target, runtime_dir: &Path, persist: u32) -> Result<Tunnel, String> {
-        // A unix socket's path holds 107 bytes, and ssh adds `/` and 40 hex
-        // digits for %C, then a 17-byte temporary suffix while it binds.
-        // With persistence off, the socket is this run's own (`<pid>-%C`).
-        if runtime_dir.as_os_str().len() + 1 + 11 + 40 + 17 > 107 {
+        // Named by the URL, so that the next run to the same URL finds it.
+        let id: String = Sha256::digest(target.url().as_bytes())
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        // Off: sockets no later run finds, and the least persistence (0
+        // would mean for ever), so a master ends a second after the run's
+        // last session.
+        let (name, persist) = match persist {
+            0 => (format!("{}-{id}", std::process::id()), 1),
+            n => (id, n),
+        };
+        // A unix socket's path holds 107 bytes, and ssh adds a 17-byte
+        // temporary suffix while it binds.
+        let longest = runtime_dir.join(format!("{name}-{}", MASTERS - 1));
+        if longest.as_os_str().len() + 17 > 107 {
             return Err(format!(
                 "berth's directory {} is too long a path for ssh's control socket; set \
                  XDG_RUNTIME_DIR to a shorter one",
                 runtime_dir.display()
             ));
         }
-        // ssh expands % in ControlPath; the directory's own are literal.
-        let dir = runtime_dir.display().to_string().replace('%', "%%");
-        // Off: a socket no later run finds, and the least persistence (0
-        // would mean for ever), so the master ends a second after the
-        // run's last session.
-        let (socket, persist) = match persist {
-            0 => (format!("{}-%C", std::process::id()), 1),
-            n => ("%C".to_string(), n),
-        };
-        let mut args: Vec<OsString> = [
+        let options: Vec<OsString> = [
             "-T".to_string(),
             "-o".into(),
             "BatchMode=yes".into(),
@@ -469,36 +508,48 @@ impl Tunnel {
             "-o".into(),
             "ControlMaster=auto".into(),
             "-o".into(),
-            format!("ControlPath={dir}/{socket}"),
-            "-o".into(),
             format!("ControlPersist={persist}"),
         ]
         .into_iter()
         .map(OsString::from)
         .collect();
+        let mut command: Vec<OsString> = Vec::new();
         if let Some(user) = &target.user {
-            args.extend(["-l".into(), user.into()]);
+            command.extend(["-l".into(), user.into()]);
         }
         if let Some(port) = target.port {
-            args.extend(["-p".into(), port.to_string().into()]);
+            command.extend(["-p".into(), port.to_string().into()]);
         }
-        args.extend(
+        command.extend(
             ["--", &target.host, "docker", "system", "dial-stdio"]
                 .into_iter()
                 .map(OsString::from),
         );
+        let masters = (0..MASTERS)
+            .map(|n| Master {
+                socket: runtime_dir.join(format!("{name}-{n}")),
+                sessions: Arc::new(tokio::sync::Semaphore::new(MUX_SESSIONS)),
+                made: tokio::sync::Mutex::new(false),
+            })
+            .collect();
         Ok(Tunnel {
             target,
-            args,
+            options,
+            command,
+            masters,
             failure: Mutex::new(None),
             failed: tokio::sync::Notify::new(),
         })
     }
 
-    /// The arguments given to `ssh`.
-    #[cfg(test)]
-    fn args(&self) -> &[OsString] {
-        &self.args
+    /// The arguments given to `ssh` for a session over `master`.
+    fn args(&self, master: &Master) -> Vec<OsString> {
+        // ssh expands % in ControlPath; the directory's own are literal.
+        let path = master.socket.display().to_string().replace('%', "%%");
+        let mut args = self.options.clone();
+        args.extend(["-o".into(), format!("ControlPath={path}").into()]);
+        args.extend(self.command.iter().cloned());
+        args
     }
 
     /// The first failed session, if one has ended.
@@ -527,10 +578,50 @@ impl Tunnel {
         self.failed.notify_waiters();
     }
 
-    /// Starts one `ssh ... docker system dial-stdio` session.
-    fn open(self: &Arc<Self>) -> io::Result<Session> {
+    /// A new session: over the first master with room (made by this
+    /// session if it is not there yet); when all are full, over the last
+    /// anyway, and ssh falls back to a connection of its own if the
+    /// server refuses it.
+    async fn connect(self: &Arc<Self>) -> io::Result<Session> {
+        let (master, permit) = self
+            .masters
+            .iter()
+            .find_map(|m| {
+                let permit = m.sessions.clone().try_acquire_owned().ok()?;
+                Some((m, Some(permit)))
+            })
+            .unwrap_or_else(|| (&self.masters[MASTERS - 1], None));
+        let mut made = master.made.lock().await;
+        if *made {
+            drop(made);
+            return self.open(master, permit).map(|(session, _)| session);
+        }
+        let (session, exited) = self.open(master, permit)?;
+        // Its ssh makes the socket once it has logged in, or gives up.
+        let deadline =
+            tokio::time::Instant::now() + Duration::from_secs(CONNECT_TIMEOUT as u64 + 5);
+        loop {
+            if is_socket(&master.socket) {
+                *made = true;
+                break;
+            }
+            if exited.load(Ordering::SeqCst) || tokio::time::Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(session)
+    }
+
+    /// Starts one `ssh ... docker system dial-stdio` session over
+    /// `master`; the flag says when its ssh has exited.
+    fn open(
+        self: &Arc<Self>,
+        master: &Master,
+        permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> io::Result<(Session, Arc<AtomicBool>)> {
         let mut child = tokio::process::Command::new("ssh")
-            .args(&self.args)
+            .args(self.args(master))
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -549,6 +640,8 @@ impl Tunnel {
             return Err(io::Error::other("ssh started without its pipes"));
         };
         let tunnel = Arc::clone(self);
+        let exited = Arc::new(AtomicBool::new(false));
+        let exit_flag = Arc::clone(&exited);
         tokio::spawn(async move {
             let mut text = Vec::new();
             let read = async {
@@ -575,16 +668,19 @@ impl Tunnel {
                 s = &mut status => s,
                 () = &mut read => status.await,
             };
+            exit_flag.store(true, Ordering::SeqCst);
             let Ok(status) = status else { return };
             if !status.success() {
                 let text = String::from_utf8_lossy(&text);
                 tunnel.record(classify(&tunnel.target, status.code(), &text));
             }
         });
-        Ok(Session {
+        let session = Session {
+            _permit: permit,
             stdin: Some(TokioIo::new(stdin)),
             stdout: TokioIo::new(stdout),
-        })
+        };
+        Ok((session, exited))
     }
 }
 
@@ -632,14 +728,22 @@ impl tower_service::Service<hyper::Uri> for Connector {
     }
 
     fn call(&mut self, _: hyper::Uri) -> Self::Future {
-        let opened = self.tunnel.open();
-        Box::pin(async move { opened })
+        let tunnel = Arc::clone(&self.tunnel);
+        Box::pin(async move { tunnel.connect().await })
     }
+}
+
+/// Whether `path` is a unix socket.
+fn is_socket(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket())
 }
 
 /// One `docker system dial-stdio` session: its stdout is read, its stdin
 /// written.
 struct Session {
+    /// Its place among the master's sessions, while it is open.
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
     stdin: Option<TokioIo<ChildStdin>>,
     stdout: TokioIo<ChildStdout>,
 }
@@ -758,45 +862,46 @@ mod tests {
     }
 
     #[test]
-    fn the_ssh_command_shares_one_control_socket_and_runs_dial_stdio() {
+    fn the_ssh_command_shares_a_control_socket_and_runs_dial_stdio() {
+        let args = |t: &Tunnel, n: usize| -> String {
+            let args: Vec<String> = t
+                .args(&t.masters[n])
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            args.join(" ")
+        };
         let t = Tunnel::new(
             target("ssh://root@srv:2222"),
             Path::new("/run/user/1/berth"),
             60,
         )
         .unwrap();
-        let args: Vec<String> = t
-            .args()
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
+        // The socket's name: the first 8 bytes of the URL's sha256.
+        let id = "c4d43663e55794dc";
         assert_eq!(
-            args.join(" "),
-            "-T -o BatchMode=yes -o ConnectTimeout=10 -o ControlMaster=auto \
-             -o ControlPath=/run/user/1/berth/%C -o ControlPersist=60 -l root -p 2222 \
-             -- srv docker system dial-stdio"
+            args(&t, 0),
+            format!(
+                "-T -o BatchMode=yes -o ConnectTimeout=10 -o ControlMaster=auto \
+                 -o ControlPersist=60 -o ControlPath=/run/user/1/berth/{id}-0 -l root -p 2222 \
+                 -- srv docker system dial-stdio"
+            )
         );
+        assert!(args(&t, 3).contains(&format!("ControlPath=/run/user/1/berth/{id}-3 ")));
+
         // Off still shares the connection within the run, a second at most after.
         let t = Tunnel::new(target("ssh://srv"), Path::new("/tmp/b%x"), 0).unwrap();
-        let long = format!("/{}", "d".repeat(60));
-        assert!(Tunnel::new(target("ssh://srv"), Path::new(&long), 0).is_err());
-        let args: Vec<String> = t
-            .args()
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
-        assert!(args.contains(&"ControlPersist=1".to_string()), "{args:?}");
+        let off = args(&t, 0);
+        assert!(off.contains("ControlPersist=1 "), "{off}");
+        let pid = std::process::id();
         assert!(
-            args.contains(&format!("ControlPath=/tmp/b%%x/{}-%C", std::process::id())),
-            "{args:?}"
+            off.contains(&format!("ControlPath=/tmp/b%%x/{pid}-")),
+            "{off}"
         );
-        assert!(args.ends_with(&[
-            "--".into(),
-            "srv".into(),
-            "docker".into(),
-            "system".into(),
-            "dial-stdio".into()
-        ]));
+        assert!(off.ends_with(" -- srv docker system dial-stdio"), "{off}");
+
+        let long = format!("/{}", "d".repeat(70));
+        assert!(Tunnel::new(target("ssh://srv"), Path::new(&long), 0).is_err());
     }
 
     #[test]
