@@ -22,7 +22,9 @@
 //! recognises it again,
 //! [`spec`] is the pure mapping from the model to what the engine is sent,
 //! [`engine`] the adapter over bollard that sends it, [`preflight`] checks
-//! what can be known before any change, and [`output`] prints. [`cli`] is
+//! what can be known before any change, and [`output`] prints;
+//! [`runtime_dir`] is the user's private directory for locks and ssh
+//! control sockets. [`cli`] is
 //! the edge: one session per command, errors returned to `main`, which
 //! prints them once and picks the exit code.
 
@@ -48,6 +50,7 @@ pub(crate) mod output;
 pub(crate) mod plan;
 pub(crate) mod preflight;
 pub(crate) mod releases;
+pub(crate) mod runtime_dir;
 pub(crate) mod schema;
 pub(crate) mod source;
 pub(crate) mod spec;

@@ -102,11 +102,16 @@ impl Error {
                         "DOCKER_HOST is not set, so berth used {host}; set it if the engine is elsewhere"
                     ),
                 };
-                format!(
-                    "{e}\n  help: is dockerd running (`systemctl start docker`, or `dockerd &`)? {how}"
-                )
+                let check = if host.starts_with("ssh://") {
+                    // ssh did not say why (it is not there, or stopped answering).
+                    "does `ssh HOST docker version` work from here?"
+                } else {
+                    "is dockerd running (`systemctl start docker`, or `dockerd &`)?"
+                };
+                format!("{e}\n  help: {check} {how}")
             }
             EngineError::Endpoint(why) => why.clone(),
+            EngineError::Ssh(failure) => format!("{e}\n  help: {}", failure.help()),
             other => format!("the Docker engine refused a request: {other}"),
         };
         Error::message(message)

@@ -41,7 +41,13 @@ pub use session::load_stack;
 #[command(
     name = "berth",
     version,
-    about = "Declarative stacks for Docker: plan, apply, and tear down compose-format stacks"
+    about = "Declarative stacks for Docker: plan, apply, and tear down compose-format stacks",
+    after_help = "The engine: --context, else DOCKER_HOST (unix://, tcp://, ssh://[user@]host[:port]), \
+                  else DOCKER_CONTEXT, else the docker CLI's current context.\n\
+                  Over ssh:// berth runs the system ssh (your ~/.ssh/config and agent) and \
+                  `docker system dial-stdio` on the host, over one connection per run that \
+                  stays BERTH_SSH_PERSIST seconds (default 60) for the next command; \
+                  BERTH_SSH_PERSIST=0 closes it with the run."
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -338,9 +338,9 @@ fn stack_file_exists(global: &Global) -> bool {
 ///
 /// The file is keyed by engine and project (two engines do not block each
 /// other) and lives in a directory only this user can write
-/// ([`lock_dir`]), so that another local user cannot create or hold it.
+/// (`crate::runtime_dir`), so that another local user cannot create or hold it.
 fn lock_project(project: &str, progress: &Progress) -> Result<File, String> {
-    let dir = lock_dir()?;
+    let dir = crate::runtime_dir::dir()?;
     let engine = std::env::var("DOCKER_HOST")
         .ok()
         .filter(|h| !h.is_empty())
@@ -372,44 +372,6 @@ fn lock_project(project: &str, progress: &Progress) -> Result<File, String> {
     file.lock()
         .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
     Ok(file)
-}
-
-/// The directory of this user's lock files: `$XDG_RUNTIME_DIR/berth`
-/// (private to the user by the XDG spec), else `<tmp>/berth-<uid>`, made
-/// with mode 0700 and refused unless it is a directory (not a link) that
-/// this user owns and no one else can write.
-fn lock_dir() -> Result<PathBuf, String> {
-    let dir = match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        Some(run) => PathBuf::from(run).join("berth"),
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        None => std::env::temp_dir().join(format!("berth-{}", unsafe { libc::geteuid() })),
-    };
-    private_dir(&dir)?;
-    Ok(dir)
-}
-
-/// Makes `dir` (mode 0700) if it is missing, then checks that it is a real
-/// directory of this user that no one else can write.
-fn private_dir(dir: &Path) -> Result<(), String> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-    let shown = dir.display();
-    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(format!("cannot create the lock directory {shown}: {e}")),
-    }
-    let meta = std::fs::symlink_metadata(dir)
-        .map_err(|e| format!("cannot read the lock directory {shown}: {e}"))?;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    if !meta.file_type().is_dir() || meta.uid() != me || meta.mode() & 0o022 != 0 {
-        return Err(format!(
-            "the lock directory {shown} is not a private directory of this user \
-             (another user may have made it)\n  help: remove it, or set XDG_RUNTIME_DIR \
-             to a directory only you can write"
-        ));
-    }
-    Ok(())
 }
 
 impl Session {
@@ -540,29 +502,5 @@ impl Session {
                 Error::diagnostics(diags, self.loaded.as_ref()).then(closing)
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod lock_tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
-
-    #[test]
-    fn the_lock_directory_is_made_private_and_one_others_can_write_is_refused() {
-        let base = tempfile::tempdir().unwrap();
-        let dir = base.path().join("locks");
-        private_dir(&dir).unwrap();
-        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o700);
-        private_dir(&dir).unwrap();
-
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let err = private_dir(&dir).unwrap_err();
-        assert!(err.contains("not a private directory"), "{err}");
-
-        let link = base.path().join("link");
-        std::os::unix::fs::symlink(base.path(), &link).unwrap();
-        assert!(private_dir(&link).is_err(), "a link is refused");
     }
 }

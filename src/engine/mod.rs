@@ -2,8 +2,8 @@
 //!
 //! It connects to the engine the docker CLI would use ([`endpoint`]: a
 //! context, or `DOCKER_HOST`; unix socket by default; tcp; TLS with
-//! `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH` or a context's files), maps the
-//! engine's answers to
+//! `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH` or a context's files; `ssh://`
+//! through [`ssh`]), maps the engine's answers to
 //! [`EngineError`] (404 -> NotFound, 409 -> Conflict, no answer ->
 //! Unreachable), and offers one method per engine call berth makes, one file
 //! per resource kind: [`containers`], [`networks`], [`volumes`], [`images`]
@@ -33,6 +33,7 @@ pub mod networks;
 pub mod objects;
 pub mod releases;
 pub mod services;
+pub mod ssh;
 pub mod volumes;
 
 #[cfg(test)]
@@ -62,6 +63,9 @@ pub enum EngineError {
     /// unreadable context store): nothing was called.
     #[error("{0}")]
     Endpoint(String),
+    /// The ssh session to a remote engine failed, and ssh said why.
+    #[error("{0}")]
+    Ssh(ssh::Failure),
 }
 
 pub type Result<T> = std::result::Result<T, EngineError>;
@@ -74,6 +78,9 @@ pub struct Engine {
     pub host: String,
     /// The Docker context it was chosen by; None for `default`.
     pub context: Option<String>,
+    /// The ssh sessions behind an `ssh://` host, whose failures say more
+    /// than the closed connection bollard sees.
+    ssh: Option<std::sync::Arc<ssh::Tunnel>>,
 }
 
 /// Where the engine is when `DOCKER_HOST` is unset or empty.
@@ -82,6 +89,13 @@ pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 /// How long `connect` waits for the ping: a tcp host that drops packets
 /// would otherwise hold berth for bollard's two-minute default.
 const PING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The same over ssh, where the first ping also pays the ssh handshake
+/// (ssh gives up connecting after its own 10 s).
+const SSH_PING_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// bollard's own request timeout, in seconds.
+const REQUEST_TIMEOUT: u64 = 120;
 
 /// The innermost cause of an error: for a refused connection that is
 /// "Connection refused (os error 111)", not hyper's "client error (Connect)".
@@ -111,6 +125,13 @@ fn remote_host(address: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_string())
 }
 
+/// The local socket of the engine at `host`, if it is one. An `ssh://`
+/// engine has none here, even though ssh reaches a socket on the remote:
+/// the edge must not bind-mount a path of this machine for it.
+fn unix_socket_of(host: &str) -> Option<&str> {
+    host.strip_prefix("unix://").filter(|p| !p.is_empty())
+}
+
 /// The list filter for everything labelled with `project`.
 fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
     HashMap::from([(
@@ -130,14 +151,20 @@ impl Engine {
             DEFAULT_HOST,
         )
         .map_err(EngineError::Endpoint)?;
-        let engine = match &chosen.tls {
+        let connected = match &chosen.tls {
             None => Engine::connect_to(&chosen.host).await,
             Some(tls) => Engine::connect_tls(&chosen, tls).await,
-        }?;
-        Ok(Engine {
-            context: chosen.context,
-            ..engine
-        })
+        };
+        match (connected, &chosen.context) {
+            // A bad host in a context: say which context holds it.
+            (Err(EngineError::Endpoint(why)), Some(name)) => {
+                Err(EngineError::Endpoint(format!("context {name:?}: {why}")))
+            }
+            (connected, _) => Ok(Engine {
+                context: chosen.context.clone(),
+                ..connected?
+            }),
+        }
     }
 
     /// Connects with a context's TLS files (verifying the engine against
@@ -167,44 +194,84 @@ impl Engine {
             docker,
             host: host.clone(),
             context: None,
+            ssh: None,
         })
         .await
     }
 
-    /// Connects to `host` (`unix://`, `tcp://`, `https://`; TLS when
-    /// `DOCKER_TLS_VERIFY` is set) and pings.
+    /// Connects to `host` (`unix://`, `tcp://`, `https://`, `ssh://`; TLS
+    /// when `DOCKER_TLS_VERIFY` is set) and pings.
     pub async fn connect_to(host: &str) -> Result<Engine> {
         let unreachable = |reason: String| EngineError::Unreachable {
             host: host.to_string(),
             reason,
         };
+        if host.starts_with("ssh://") {
+            return Engine::connect_ssh(host).await;
+        }
         // What `connect_with_defaults` does, with the host known for messages.
         let docker = Docker::connect_with_host(host).map_err(|e| unreachable(root_cause(&e)))?;
         Engine::ping_new(Engine {
             docker,
             host: host.to_string(),
             context: None,
+            ssh: None,
+        })
+        .await
+    }
+
+    /// Connects to the engine behind `ssh://[user@]host[:port]` ([`ssh`])
+    /// and pings.
+    async fn connect_ssh(host: &str) -> Result<Engine> {
+        let target = ssh::Target::parse(host).map_err(EngineError::Endpoint)?;
+        let persist = ssh::persist_seconds(std::env::var(ssh::PERSIST_VAR).ok().as_deref())
+            .map_err(EngineError::Endpoint)?;
+        let dir = crate::runtime_dir::dir().map_err(EngineError::Endpoint)?;
+        let tunnel = std::sync::Arc::new(
+            ssh::Tunnel::new(target, &dir, persist).map_err(EngineError::Endpoint)?,
+        );
+        let docker =
+            ssh::docker(tunnel.clone(), REQUEST_TIMEOUT).map_err(|e| EngineError::Unreachable {
+                host: host.to_string(),
+                reason: root_cause(&e),
+            })?;
+        Engine::ping_new(Engine {
+            docker,
+            host: host.to_string(),
+            context: None,
+            ssh: Some(tunnel),
         })
         .await
     }
 
     /// Pings a new connection: the engine, once it answers.
     async fn ping_new(engine: Engine) -> Result<Engine> {
-        match tokio::time::timeout(PING_TIMEOUT, engine.docker.ping()).await {
-            Err(_) => Err(EngineError::Unreachable {
+        let limit = match engine.ssh {
+            Some(_) => SSH_PING_TIMEOUT,
+            None => PING_TIMEOUT,
+        };
+        let failed = match tokio::time::timeout(limit, engine.docker.ping()).await {
+            Ok(Ok(_)) => return Ok(engine),
+            Ok(Err(e)) => engine.error(e),
+            Err(_) => EngineError::Unreachable {
                 host: engine.host.clone(),
-                reason: format!("no answer within {}s", PING_TIMEOUT.as_secs()),
-            }),
-            Ok(Err(e)) => Err(engine.error(e)),
-            Ok(Ok(_)) => Ok(engine),
+                reason: format!("no answer within {}s", limit.as_secs()),
+            },
+        };
+        // The connection closes a moment before ssh has exited and said why.
+        if let (EngineError::Unreachable { .. }, Some(tunnel)) = (&failed, &engine.ssh)
+            && let Some(f) = tunnel.failure_within(Duration::from_secs(2)).await
+        {
+            return Err(EngineError::Ssh(f));
         }
+        Err(failed)
     }
 
     /// The path of the unix socket berth reaches the engine through, if it
     /// does (`unix:///var/run/docker.sock`): on this machine, so the
     /// engine's too.
     pub fn unix_socket(&self) -> Option<&str> {
-        self.host.strip_prefix("unix://").filter(|p| !p.is_empty())
+        unix_socket_of(&self.host)
     }
 
     /// The host the engine runs on when it is not this machine: `server`
@@ -244,10 +311,16 @@ impl Engine {
             | BollardError::IOError { .. }
             | BollardError::RequestTimeoutError
             | BollardError::SocketNotFoundError(_)
-            | BollardError::UnsupportedURISchemeError { .. } => EngineError::Unreachable {
-                host: self.host.clone(),
-                reason: root_cause(&e),
-            },
+            | BollardError::UnsupportedURISchemeError { .. } => {
+                // Over ssh, what ssh said beats the closed connection.
+                match self.ssh.as_ref().and_then(|t| t.failure()) {
+                    Some(f) => EngineError::Ssh(f),
+                    None => EngineError::Unreachable {
+                        host: self.host.clone(),
+                        reason: root_cause(&e),
+                    },
+                }
+            }
             // Not an answer with a status (bad JSON, a bad URL...): status 0.
             other => EngineError::Api {
                 status: 0,

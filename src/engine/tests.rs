@@ -1,6 +1,6 @@
 //! The engine's address, read without an engine.
 
-use super::remote_host;
+use super::{remote_host, unix_socket_of};
 
 #[test]
 fn the_remote_host_is_the_address_host_without_user_or_port() {
@@ -19,5 +19,21 @@ fn the_remote_host_is_the_address_host_without_user_or_port() {
         ("nonsense", None),
     ] {
         assert_eq!(remote_host(address).as_deref(), host, "{address}");
+    }
+}
+
+#[test]
+fn only_a_unix_host_has_a_local_socket_for_the_edge() {
+    assert_eq!(
+        unix_socket_of("unix:///var/run/docker.sock"),
+        Some("/var/run/docker.sock")
+    );
+    for host in [
+        "ssh://root@server",
+        "ssh://root@server:2222",
+        "tcp://127.0.0.1:2375",
+        "unix://",
+    ] {
+        assert_eq!(unix_socket_of(host), None, "{host}");
     }
 }

@@ -44,6 +44,7 @@ mod live {
     mod rollout;
     mod rollout_crash;
     mod secrets;
+    mod ssh;
     mod swarm;
     mod swarm_demo;
     mod swarm_nodes;
