@@ -122,7 +122,8 @@ impl Sshd {
         std::fs::write(
             d.join("ssh_config"),
             format!(
-                "Host *\n  IdentityFile {d}/client_key\n  IdentitiesOnly yes\n  \
+                "Host {TEAM_SERVER}\n  HostName 127.0.0.1\n\
+                 Host *\n  IdentityFile {d}/client_key\n  IdentitiesOnly yes\n  \
                  UserKnownHostsFile {d}/known_hosts\n  StrictHostKeyChecking accept-new\n  \
                  PasswordAuthentication no\n",
                 d = d.display()
@@ -173,6 +174,13 @@ impl Sshd {
     /// `ssh://USER@127.0.0.1:PORT`.
     fn url(&self, user: &str) -> String {
         format!("ssh://{user}@127.0.0.1:{}", self.port)
+    }
+
+    /// `ssh://USER@team-server:PORT`: this machine under another name (the
+    /// test's ssh config), so that what berth says of the engine's host is
+    /// told apart from what it says of loopback.
+    fn team_server(&self, user: &str) -> String {
+        format!("ssh://{user}@{TEAM_SERVER}:{}", self.port)
     }
 
     fn log(&self) -> String {
@@ -243,6 +251,9 @@ impl Drop for Sshd {
     }
 }
 
+/// The engine host's name in the test's ssh config.
+const TEAM_SERVER: &str = "team-server";
+
 /// Two services: `app` idles, `talk` says a line and idles.
 fn stack() -> String {
     format!(
@@ -257,19 +268,55 @@ fn stack() -> String {
 #[test]
 fn a_stack_goes_up_and_down_over_ssh_with_one_handshake_shared_across_runs() {
     let sshd = Sshd::start();
-    let p = Project::with_stack("ssh", &stack());
+    // `talk` publishes a port on every address and binds a directory of
+    // the project: both are the engine host's.
+    let port = free_port();
+    let p = Project::with_stack(
+        "ssh",
+        &format!(
+            "{}    ports: [\"{port}:80\"]\n    volumes: [\"./site:/site\"]\n",
+            stack()
+        ),
+    );
     let run = sshd.runtime("run");
-    let host = sshd.url("root");
+    let host = sshd.team_server("root");
     let berth = |args: &[&str]| sshd.berth(&p, &run, &host, args).run();
 
-    berth(&["up"]).ok();
+    // The engine is named first; the bind source is said to be the
+    // engine host's, once, and berth makes no directory for it.
+    let bound = format!(
+        "bind sources are paths on {TEAM_SERVER}, the engine's host, not on this machine: {}/site (talk)",
+        p.dir.path().display()
+    );
+    let planned = berth(&["plan"]).code_is(3);
+    planned.says(&format!("Engine: {host}")).says(&bound);
+    assert!(
+        !planned.stdout().contains("create directory"),
+        "{}",
+        planned.stdout()
+    );
+    let up = berth(&["up"]).ok();
+    up.says(&format!("Engine: {host}")).says(&bound);
+    assert_eq!(
+        up.stderr().matches("bind sources are").count(),
+        1,
+        "{}",
+        up.stderr()
+    );
     assert_eq!(p.containers().len(), 2);
-    assert_eq!(sshd.logins(), 1, "one handshake for up:\n{}", sshd.log());
+    assert_eq!(
+        sshd.logins(),
+        1,
+        "one handshake for plan and up:\n{}",
+        sshd.log()
+    );
     berth(&["plan"]).code_is(0).says_nothing_changed();
+    // A port on every address is open on the engine's host: ps says which.
     berth(&["ps"])
         .ok()
         .says(&format!("{}-app-1", p.name))
-        .says(&format!("{}-talk-1", p.name));
+        .says(&format!("{}-talk-1", p.name))
+        .says(&format!("{TEAM_SERVER}:{port}->80/tcp"));
     assert!(
         wait_until(Duration::from_secs(10), || {
             berth(&["logs", "talk"]).stdout().contains("over ssh")
