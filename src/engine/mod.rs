@@ -102,6 +102,15 @@ impl Engine {
     /// `DOCKER_HOST`, `DOCKER_CONTEXT`, `config.json`: [`endpoint`]) and
     /// pings.
     pub async fn connect() -> Result<Engine> {
+        let engine = Engine::open()?;
+        engine.ping().await?;
+        Ok(engine)
+    }
+
+    /// The engine [`Engine::connect`] would connect to, not pinged yet: for
+    /// a command whose first calls go out with the ping ([`Engine::answering`]),
+    /// so that a slow link costs one round trip for both.
+    pub fn open() -> Result<Engine> {
         let chosen = endpoint::choose(
             endpoint::context_flag(),
             |k| std::env::var(k).ok(),
@@ -109,14 +118,14 @@ impl Engine {
         )
         .map_err(EngineError::Endpoint)?;
         match &chosen.tls {
-            None => Engine::connect_to(&chosen.host).await,
-            Some(tls) => Engine::connect_tls(&chosen, tls).await,
+            None => Engine::open_at(&chosen.host),
+            Some(tls) => Engine::open_tls(&chosen, tls),
         }
     }
 
-    /// Connects with a context's TLS files (verifying the engine against
-    /// its CA) and pings.
-    async fn connect_tls(chosen: &endpoint::Endpoint, tls: &endpoint::TlsFiles) -> Result<Engine> {
+    /// The engine at a context's host with its TLS files (verifying the
+    /// engine against its CA), not pinged.
+    fn open_tls(chosen: &endpoint::Endpoint, tls: &endpoint::TlsFiles) -> Result<Engine> {
         let host = &chosen.host;
         if chosen.skip_tls_verify {
             return Err(EngineError::Endpoint(format!(
@@ -137,39 +146,68 @@ impl Engine {
             host: host.clone(),
             reason: root_cause(&e),
         })?;
-        Engine::ping_new(Engine {
+        Ok(Engine {
             docker,
             host: host.clone(),
         })
-        .await
     }
 
     /// Connects to `host` (`unix://`, `tcp://`, `https://`; TLS when
-    /// `DOCKER_TLS_VERIFY` is set) and pings.
+    /// `DOCKER_TLS_VERIFY` is set) and pings: for tests that name the host.
+    #[cfg(test)]
     pub async fn connect_to(host: &str) -> Result<Engine> {
-        let unreachable = |reason: String| EngineError::Unreachable {
-            host: host.to_string(),
-            reason,
-        };
+        let engine = Engine::open_at(host)?;
+        engine.ping().await?;
+        Ok(engine)
+    }
+
+    /// The engine at `host`, not pinged.
+    fn open_at(host: &str) -> Result<Engine> {
         // What `connect_with_defaults` does, with the host known for messages.
-        let docker = Docker::connect_with_host(host).map_err(|e| unreachable(root_cause(&e)))?;
-        Engine::ping_new(Engine {
+        let docker = Docker::connect_with_host(host).map_err(|e| EngineError::Unreachable {
+            host: host.to_string(),
+            reason: root_cause(&e),
+        })?;
+        Ok(Engine {
             docker,
             host: host.to_string(),
         })
-        .await
     }
 
-    /// Pings a new connection: the engine, once it answers.
-    async fn ping_new(engine: Engine) -> Result<Engine> {
-        match tokio::time::timeout(PING_TIMEOUT, engine.docker.ping()).await {
+    /// Pings: Ok once the engine answers, Unreachable if it does not within
+    /// [`PING_TIMEOUT`].
+    pub async fn ping(&self) -> Result<()> {
+        match tokio::time::timeout(PING_TIMEOUT, self.docker.ping()).await {
             Err(_) => Err(EngineError::Unreachable {
-                host: engine.host.clone(),
+                host: self.host.clone(),
                 reason: format!("no answer within {}s", PING_TIMEOUT.as_secs()),
             }),
-            Ok(Err(e)) => Err(engine.error(e)),
-            Ok(Ok(_)) => Ok(engine),
+            Ok(Err(e)) => Err(self.error(e)),
+            Ok(Ok(_)) => Ok(()),
         }
+    }
+
+    /// Runs a command's first calls with the ping beside them, on an engine
+    /// from [`Engine::open`]: one round trip for both on a slow link. The
+    /// first failure wins, so an engine that does not answer is still
+    /// reported after [`PING_TIMEOUT`], as the ping's error, rather than
+    /// after a call's own two-minute timeout.
+    pub async fn answering<T>(
+        &self,
+        first: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let ((), out) = futures_util::future::try_join(self.ping(), first).await?;
+        Ok(out)
+    }
+
+    /// How many requests berth keeps in flight at once when it fans out
+    /// reads (inspects of every container of a project): enough that a
+    /// stack of any usual size is read in one round trip, few enough not to
+    /// flood an engine (each is a connection of its own, HTTP/1.1 has no
+    /// multiplexing; a transport with a cost per connection, as ssh's
+    /// sessions have, may want fewer).
+    pub fn in_flight(&self) -> usize {
+        64
     }
 
     /// The path of the unix socket berth reaches the engine through, if it
