@@ -1106,6 +1106,33 @@ mod tests {
     }
 
     #[test]
+    fn read_ahead_names_every_replica_and_the_networks_berth_makes() {
+        let stack = crate::testutil::stack(
+            "services:
+  web:
+    image: busybox
+    scale: 2
+    networks: [front, outside]
+  db:
+    image: busybox
+    container_name: the-db
+networks:
+  front: {}
+  outside:
+    external: true
+    name: shared
+",
+        );
+        assert_eq!(
+            read_ahead(&stack),
+            ReadAhead {
+                containers: vec!["t-web-1".into(), "t-web-2".into(), "the-db".into()],
+                networks: vec!["t_default".into(), "t_front".into()],
+            }
+        );
+    }
+
+    #[test]
     fn an_inspected_container_gives_identity_state_limits_and_aliases() {
         let inspect = ContainerInspectResponse {
             id: Some("abc123".into()),
