@@ -390,8 +390,11 @@ async def serve(link, listen, lifetime, ready=None, control=None, port_file=None
 
 
 def main(argv):
-    if not argv or argv[0] not in ("run", "serve", "stats"):
-        sys.exit(__doc__)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0 if argv else 2
+    if argv[0] not in ("run", "serve", "stats"):
+        fail("the first argument is run, serve or stats, not %r (see --help)" % argv[0])
     mode, argv = argv[0], argv[1:]
     opts = {"target": "unix:/var/run/docker.sock", "listen": "127.0.0.1:0", "delay-ms": "25",
             "connect-ms": "0",
@@ -411,8 +414,11 @@ def main(argv):
             reset = True
         elif a.startswith("--") and a[2:] in opts and argv:
             opts[a[2:]] = argv.pop(0)
+        elif a in ("-h", "--help"):
+            print(__doc__)
+            return 0
         else:
-            fail("unknown argument %r (see --help)" % a if a != "--help" else __doc__)
+            fail("unknown argument %r (see --help)" % a)
 
     if mode == "stats":
         if not opts["control"]:
