@@ -515,11 +515,23 @@ pub async fn refresh_images(
     observed: &mut Observed,
     images: &[String],
 ) -> engine::Result<()> {
-    let ids = join_all(images.iter().map(|i| engine.image_id(i))).await;
-    for (image, id) in images.iter().zip(ids) {
-        observed.images.insert(image.clone(), id?);
-    }
+    observed.images.extend(image_ids(engine, images).await?);
     Ok(())
+}
+
+/// The local id of each image reference (None: the engine has no such
+/// image), all looked up at once.
+pub async fn image_ids(
+    engine: &Engine,
+    images: &[String],
+) -> engine::Result<BTreeMap<String, Option<String>>> {
+    let ids = join_all(images.iter().map(|i| engine.image_id(i))).await;
+    images
+        .iter()
+        .cloned()
+        .zip(ids)
+        .map(|(image, id)| Ok((image, id?)))
+        .collect()
 }
 
 /// The project's containers as listed (no inspect): what `start`, `stop`
