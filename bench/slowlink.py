@@ -316,6 +316,8 @@ class Link:
             self.pipe(creader, uwriter, on_read=on_up, not_before=opened + self.connect),
             self.pipe(ureader, cwriter, on_written=on_down),
         )
+        uwriter.close()
+        cwriter.close()
         if pending:
             self.finished(pending)  # closed with requests unanswered
 
@@ -356,8 +358,9 @@ class Link:
                 except (ConnectionError, OSError):
                     writer.close()
 
+        # A half-close (the client's stdin ended, as `exec` sends it) is
+        # passed on as one: the other direction goes on until it ends too.
         await asyncio.gather(read(), write())
-        writer.close()
 
 
 async def serve(link, listen, lifetime, ready=None, control=None, port_file=None):
