@@ -279,25 +279,45 @@ impl Observed {
 
 /// One snapshot of what the engine has for a stack, for `up` and `plan`.
 ///
-/// Lists containers, networks and volumes (one call each), then inspects each
-/// of the project's containers and looks up each image the stack runs, all at
-/// once. A container removed between the list and its inspect is left out.
+/// Lists containers, networks and volumes, looks up each image the stack
+/// runs and inspects each of the project's containers and networks. On a
+/// slow link each sequential round trip counts, and a no-op `up` is all
+/// reads: so everything goes out at once, the inspects included, by the
+/// names the stack gives its containers and networks ([`read_ahead`]). Only
+/// what the lists show and the names did not find (a container named
+/// otherwise, one of a removed service) is inspected after the lists. A
+/// container removed between the list and its inspect is left out.
 pub async fn observe(engine: &Engine, stack: &Stack) -> engine::Result<Observed> {
     let project = stack.name.as_str();
     let network_names: Vec<String> = stack.networks.values().map(|n| n.name.clone()).collect();
     let volume_names: Vec<String> = stack.volumes.values().map(|v| v.name.clone()).collect();
     let images = stack_images(stack);
+    let ahead = read_ahead(stack);
 
     let containers = async {
-        let listed = engine.list_containers(project).await?;
-        let inspects = join_all(
-            listed
-                .iter()
-                .filter_map(|c| c.id.as_deref())
-                .map(|id| engine.inspect_container(id)),
-        )
-        .await;
-        let mut out = Vec::new();
+        let (listed, found) = futures_util::join!(
+            engine.list_containers(project),
+            each(engine, &ahead.containers, |name| engine
+                .inspect_container(name)),
+        );
+        let mut found: HashMap<String, ContainerInspectResponse> = found
+            .into_iter()
+            .filter_map(|r| r.ok())
+            .filter_map(|i| Some((i.id.clone()?, i)))
+            .collect();
+        let listed = listed?;
+        let ids: Vec<&str> = listed.iter().filter_map(|c| c.id.as_deref()).collect();
+        let rest: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| !found.contains_key(*id))
+            .collect();
+        let inspects = each(engine, &rest, |id| engine.inspect_container(id)).await;
+        let mut out: Vec<ContainerState> = ids
+            .iter()
+            .filter_map(|id| found.remove(*id))
+            .map(|i| container_state(&i))
+            .collect();
         for r in inspects {
             match r {
                 Ok(i) => out.push(container_state(&i)),
@@ -311,9 +331,13 @@ pub async fn observe(engine: &Engine, stack: &Stack) -> engine::Result<Observed>
     // The project's networks say who is attached: a network whose settings
     // changed is recreated only when nothing outside the project uses it.
     let networks = async {
-        let listed = engine.list_networks(project, &network_names).await?;
-        let mut out: Vec<NetworkState> = listed.iter().map(network_state).collect();
-        attach(engine, project, &mut out).await?;
+        let (listed, found) = futures_util::join!(
+            engine.list_networks(project, &network_names),
+            each(engine, &ahead.networks, |name| engine.inspect_network(name)),
+        );
+        let mut out: Vec<NetworkState> = listed?.iter().map(network_state).collect();
+        let found = found.into_iter().filter_map(|r| r.ok()).collect();
+        attach(engine, project, &mut out, found).await?;
         Ok(out)
     };
     let published = published_ports(stack);
@@ -323,13 +347,20 @@ pub async fn observe(engine: &Engine, stack: &Stack) -> engine::Result<Observed>
         }
         engine.list_publishing(&published).await
     };
-    let (containers, networks, volumes, image_ids, publishers, facts) = futures_util::join!(
+    let edge = async {
+        match stack.services.values().any(crate::spec::needs_edge) {
+            true => edge_image(engine).await.map(Some),
+            false => Ok(None),
+        }
+    };
+    let (containers, networks, volumes, image_ids, publishers, facts, edge) = futures_util::join!(
         containers,
         networks,
         engine.list_volumes(project, &volume_names),
         image_ids,
         publishers,
         engine.facts(sets_blkio_weight(stack)),
+        edge,
     );
     let facts = facts?;
     // Bind sources are paths on the engine's host: on another host berth
@@ -350,16 +381,77 @@ pub async fn observe(engine: &Engine, stack: &Stack) -> engine::Result<Observed>
             .map(container_from_summary)
             .filter(|c| c.project.as_deref() != Some(project))
             .collect(),
+        edge_image: edge?,
         ..Observed::default()
     };
     for (image, id) in images.into_iter().zip(image_ids) {
         observed.images.insert(image, id?);
     }
-    if stack.services.values().any(crate::spec::needs_edge) {
-        observed.edge_image = Some(edge_image(engine).await?);
-    }
     sort(&mut observed);
     Ok(observed)
+}
+
+/// The names a snapshot inspects before the lists answer: each container
+/// the stack's services would have (`container_name`, or
+/// `<project>-<service>-<n>` for each replica) and each network the stack
+/// makes. What they find counts only for a container or network the lists
+/// then show with the same id, so a guess that finds something else (a
+/// container of another project under a fixed `container_name`) or nothing
+/// (a cold `up`) costs a request in the same round trip and changes nothing.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ReadAhead {
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+}
+
+pub fn read_ahead(stack: &Stack) -> ReadAhead {
+    let mut containers: Vec<String> = stack
+        .services
+        .values()
+        .flat_map(|s| {
+            (1..=crate::identity::replicas(s))
+                .map(move |n| crate::identity::container_name(stack, s, n))
+        })
+        .filter(|n| plain_name(n))
+        .collect();
+    containers.sort();
+    containers.dedup();
+    let mut networks: Vec<String> = stack
+        .networks
+        .values()
+        .filter(|n| !n.external && plain_name(&n.name))
+        .map(|n| n.name.clone())
+        .collect();
+    networks.sort();
+    networks.dedup();
+    ReadAhead {
+        containers,
+        networks,
+    }
+}
+
+/// A name that goes into a request path as it is (the engine's own rule for
+/// container names): anything else is not guessed, only inspected by id.
+fn plain_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// `call` on each of `keys`, at most [`Engine::in_flight`] at once; the
+/// answers in the order of `keys`.
+async fn each<'k, K, T, F, Fut>(engine: &Engine, keys: &'k [K], call: F) -> Vec<engine::Result<T>>
+where
+    K: 'k,
+    F: FnMut(&'k K) -> Fut,
+    Fut: std::future::Future<Output = engine::Result<T>>,
+{
+    use futures_util::StreamExt;
+    futures_util::stream::iter(keys)
+        .map(call)
+        .buffered(engine.in_flight())
+        .collect()
+        .await
 }
 
 /// The edge image of the running berth, and whether the engine has it.
@@ -431,11 +523,23 @@ pub async fn refresh_images(
     observed: &mut Observed,
     images: &[String],
 ) -> engine::Result<()> {
-    let ids = join_all(images.iter().map(|i| engine.image_id(i))).await;
-    for (image, id) in images.iter().zip(ids) {
-        observed.images.insert(image.clone(), id?);
-    }
+    observed.images.extend(image_ids(engine, images).await?);
     Ok(())
+}
+
+/// The local id of each image reference (None: the engine has no such
+/// image), all looked up at once.
+pub async fn image_ids(
+    engine: &Engine,
+    images: &[String],
+) -> engine::Result<BTreeMap<String, Option<String>>> {
+    let ids = join_all(images.iter().map(|i| engine.image_id(i))).await;
+    images
+        .iter()
+        .cloned()
+        .zip(ids)
+        .map(|(image, id)| Ok((image, id?)))
+        .collect()
 }
 
 /// The project's containers as listed (no inspect): what `start`, `stop`
@@ -470,12 +574,17 @@ pub async fn observe_for_down(
         ),
         None => (Vec::new(), Vec::new()),
     };
+    let ahead = stack.map(read_ahead).unwrap_or_default();
     let networks = async {
-        let listed = engine.list_networks(project, &network_names).await?;
-        let mut out: Vec<NetworkState> = listed.iter().map(network_state).collect();
+        let (listed, found) = futures_util::join!(
+            engine.list_networks(project, &network_names),
+            each(engine, &ahead.networks, |name| engine.inspect_network(name)),
+        );
+        let mut out: Vec<NetworkState> = listed?.iter().map(network_state).collect();
         // Only the project's own networks are candidates for removal, so
         // only they need to say who is attached.
-        attach(engine, project, &mut out).await?;
+        let found = found.into_iter().filter_map(|r| r.ok()).collect();
+        attach(engine, project, &mut out, found).await?;
         Ok(out)
     };
     let (containers, networks, volumes) = futures_util::join!(
@@ -493,24 +602,31 @@ pub async fn observe_for_down(
     Ok(observed)
 }
 
-/// Fills in who is attached to each of the project's networks (one
-/// inspect each, all at once).
+/// Fills in who is attached to each of the project's networks: from
+/// `found` (inspects made already, by name) for a network with the same id,
+/// else one inspect each, all at once.
 async fn attach(
     engine: &Engine,
     project: &str,
     networks: &mut [NetworkState],
+    found: Vec<NetworkInspect>,
 ) -> engine::Result<()> {
-    let inspects = join_all(
-        networks
-            .iter()
-            .filter(|n| n.project.as_deref() == Some(project))
-            .map(|n| engine.inspect_network(&n.id)),
-    )
-    .await;
-    for r in inspects {
+    let rest: Vec<String> = networks
+        .iter()
+        .filter(|n| n.project.as_deref() == Some(project))
+        .filter(|n| !found.iter().any(|f| f.id.as_ref() == Some(&n.id)))
+        .map(|n| n.id.clone())
+        .collect();
+    let inspects = each(engine, &rest, |id| engine.inspect_network(id)).await;
+    let found = found.into_iter().map(Ok);
+    for r in found.chain(inspects) {
         match r {
             Ok(i) => {
-                if let Some(n) = networks.iter_mut().find(|n| Some(&n.id) == i.id.as_ref()) {
+                if let Some(n) = networks
+                    .iter_mut()
+                    .filter(|n| n.project.as_deref() == Some(project))
+                    .find(|n| Some(&n.id) == i.id.as_ref())
+                {
                     n.containers = attached_containers(&i);
                 }
             }
@@ -1007,6 +1123,33 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn read_ahead_names_every_replica_and_the_networks_berth_makes() {
+        let stack = crate::testutil::stack(
+            "services:
+  web:
+    image: busybox
+    scale: 2
+    networks: [front, outside]
+  db:
+    image: busybox
+    container_name: the-db
+networks:
+  front: {}
+  outside:
+    external: true
+    name: shared
+",
+        );
+        assert_eq!(
+            read_ahead(&stack),
+            ReadAhead {
+                containers: vec!["t-web-1".into(), "t-web-2".into(), "the-db".into()],
+                networks: vec!["t_default".into(), "t_front".into()],
+            }
+        );
     }
 
     #[test]

@@ -165,9 +165,9 @@ pub fn run(global: &Global, args: PsArgs) -> Result<Outcome, Error> {
     };
     let json = matches!(args.format, Format::Json) && !args.quiet && !args.services;
     let (listed, exit_codes, remote) = session.block_on(async {
-        let engine = s.connect().await?;
+        let engine = s.engine()?;
         let mut listed: Vec<(ContainerState, ContainerSummary)> = engine
-            .list_containers(&s.project)
+            .answering(engine.list_containers(&s.project))
             .await
             .map_err(|e| Error::engine(&e))?
             .into_iter()

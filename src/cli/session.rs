@@ -199,6 +199,12 @@ impl Session {
         Engine::connect().await.map_err(|e| Error::engine(&e))
     }
 
+    /// The engine, not pinged yet: for a command whose first calls go out
+    /// with the ping ([`Engine::answering`]).
+    pub fn engine(&self) -> Result<Engine, Error> {
+        Engine::open().map_err(|e| Error::engine(&e))
+    }
+
     /// The project's containers, one per service replica, from one list call.
     pub async fn replicas(&self, engine: &Engine) -> Result<Vec<Replica>, Error> {
         let observed = crate::observe::observe_containers(engine, &self.project)

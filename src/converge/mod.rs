@@ -140,7 +140,8 @@ pub(crate) trait Target {
     /// The target's snapshot of what exists.
     type Observed;
 
-    /// Connects, and refuses an engine that is not this kind of target.
+    /// Connects, and refuses an engine that is not this kind of target. A
+    /// target may leave the ping to its first snapshot ([`Engine::answering`]).
     async fn connect(&self) -> Result<Engine, Failure>;
 
     /// What exists of the stack (for `up` and `plan`).

@@ -20,12 +20,15 @@ pub(crate) struct Plain;
 impl Target for Plain {
     type Observed = Observed;
 
+    /// Not pinged here: every run observes first, and the ping goes out
+    /// with the snapshot's calls (one round trip for both on a slow link).
     async fn connect(&self) -> Result<Engine, Failure> {
-        Ok(Engine::connect().await?)
+        Ok(Engine::open()?)
     }
 
     async fn observe(&self, engine: &Engine, cx: &Context<'_>) -> Result<Observed, Failure> {
-        Ok(observe::observe(engine, &cx.loaded().stack).await?)
+        let snapshot = observe::observe(engine, &cx.loaded().stack);
+        Ok(engine.answering(snapshot).await?)
     }
 
     fn plan_images(
@@ -84,7 +87,8 @@ impl Target for Plain {
 
     async fn observe_down(&self, engine: &Engine, cx: &Context<'_>) -> Result<Observed, Failure> {
         let stack = cx.loaded.map(|l| &l.stack);
-        Ok(observe::observe_for_down(engine, cx.project, stack).await?)
+        let snapshot = observe::observe_for_down(engine, cx.project, stack);
+        Ok(engine.answering(snapshot).await?)
     }
 
     fn plan_down(&self, cx: &Context<'_>, observed: &Observed, options: &DownOptions) -> Plan {

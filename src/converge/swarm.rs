@@ -40,13 +40,19 @@ impl Target for Swarm {
         let loaded = cx.loaded();
         let (specs, diags) = requests(loaded);
         cx.checked(diags)?;
-        let warnings = super::swarm_facts::local_only(engine, loaded, &specs).await?;
-        crate::output::print_diagnostics(&warnings, &loaded.sources);
         let stack = &loaded.stack;
-        let mut observed = observe::observe_swarm(engine, cx.project, Some(stack)).await?;
+        let images = observe::stack_images(stack);
+        // All at once: one round trip on a slow link for a one-node swarm.
+        let (warnings, observed, image_ids) = futures_util::join!(
+            super::swarm_facts::local_only(engine, loaded, &specs),
+            observe::observe_swarm(engine, cx.project, Some(stack)),
+            observe::image_ids(engine, &images),
+        );
+        crate::output::print_diagnostics(&warnings?, &loaded.sources);
+        let mut observed = observed?;
         // The local id of each image, which the plan puts on its services: an
         // image rebuilt under the same tag then rolls them.
-        observe::refresh_images(engine, &mut observed, &observe::stack_images(stack)).await?;
+        observed.images.extend(image_ids?);
         Ok(SwarmObserved { observed, specs })
     }
 
@@ -102,8 +108,8 @@ impl Target for Swarm {
 
 /// Connects, and refuses an engine that cannot deploy services.
 pub(crate) async fn manager() -> Result<Engine, Failure> {
-    let engine = Engine::connect().await?;
-    let what = match engine.swarm_role().await? {
+    let engine = Engine::open()?;
+    let what = match engine.answering(engine.swarm_role()).await? {
         SwarmRole::Manager => return Ok(engine),
         SwarmRole::Worker => "is a swarm worker, and only a manager can deploy services",
         SwarmRole::None => "is not part of a swarm",

@@ -132,6 +132,36 @@ fn unix_socket_of(host: &str) -> Option<&str> {
     host.strip_prefix("unix://").filter(|p| !p.is_empty())
 }
 
+/// An engine on plain `tcp://` (or `http://`) through a client that keeps
+/// its connections open between requests, as the docker CLI does; None for
+/// any other host (and for tcp with `DOCKER_TLS_VERIFY`, which bollard
+/// reaches with TLS). bollard's own clients keep no idle connection, so each
+/// request would open a new one: over a link with 50 ms of round trip, that
+/// is 50 ms more for every step of a plan that waits for the one before.
+fn keep_alive_http(host: &str) -> Option<std::result::Result<Docker, BollardError>> {
+    use hyper_util::client::legacy::{Client, connect::HttpConnector};
+    use hyper_util::rt::TokioExecutor;
+
+    let addr = host
+        .strip_prefix("tcp://")
+        .or(host.strip_prefix("http://"))?;
+    if std::env::var_os("DOCKER_TLS_VERIFY").is_some() {
+        return None;
+    }
+    let client =
+        std::sync::Arc::new(Client::builder(TokioExecutor::new()).build(HttpConnector::new()));
+    let transport = move |request: bollard::BollardRequest| {
+        let client = client.clone();
+        async move { Ok(client.request(request).await?) }
+    };
+    Some(Docker::connect_with_custom_transport(
+        transport,
+        Some(format!("http://{addr}")),
+        120,
+        bollard::API_DEFAULT_VERSION,
+    ))
+}
+
 /// The list filter for everything labelled with `project`.
 fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
     HashMap::from([(
@@ -145,31 +175,40 @@ impl Engine {
     /// `DOCKER_HOST`, `DOCKER_CONTEXT`, `config.json`: [`endpoint`]) and
     /// pings.
     pub async fn connect() -> Result<Engine> {
+        let engine = Engine::open()?;
+        engine.ping().await?;
+        Ok(engine)
+    }
+
+    /// The engine [`Engine::connect`] would connect to, not pinged yet: for
+    /// a command whose first calls go out with the ping ([`Engine::answering`]),
+    /// so that a slow link costs one round trip for both.
+    pub fn open() -> Result<Engine> {
         let chosen = endpoint::choose(
             endpoint::context_flag(),
             |k| std::env::var(k).ok(),
             DEFAULT_HOST,
         )
         .map_err(EngineError::Endpoint)?;
-        let connected = match &chosen.tls {
-            None => Engine::connect_to(&chosen.host).await,
-            Some(tls) => Engine::connect_tls(&chosen, tls).await,
+        let opened = match &chosen.tls {
+            None => Engine::open_at(&chosen.host),
+            Some(tls) => Engine::open_tls(&chosen, tls),
         };
-        match (connected, &chosen.context) {
+        match (opened, &chosen.context) {
             // A bad host in a context: say which context holds it.
             (Err(EngineError::Endpoint(why)), Some(name)) => {
                 Err(EngineError::Endpoint(format!("context {name:?}: {why}")))
             }
-            (connected, _) => Ok(Engine {
+            (opened, _) => Ok(Engine {
                 context: chosen.context.clone(),
-                ..connected?
+                ..opened?
             }),
         }
     }
 
-    /// Connects with a context's TLS files (verifying the engine against
-    /// its CA) and pings.
-    async fn connect_tls(chosen: &endpoint::Endpoint, tls: &endpoint::TlsFiles) -> Result<Engine> {
+    /// The engine at a context's host with its TLS files (verifying the
+    /// engine against its CA), not pinged.
+    fn open_tls(chosen: &endpoint::Endpoint, tls: &endpoint::TlsFiles) -> Result<Engine> {
         let host = &chosen.host;
         if chosen.skip_tls_verify {
             return Err(EngineError::Endpoint(format!(
@@ -190,39 +229,47 @@ impl Engine {
             host: host.clone(),
             reason: root_cause(&e),
         })?;
-        Engine::ping_new(Engine {
+        Ok(Engine {
             docker,
             host: host.clone(),
             context: None,
             ssh: None,
         })
-        .await
     }
 
     /// Connects to `host` (`unix://`, `tcp://`, `https://`, `ssh://`; TLS
-    /// when `DOCKER_TLS_VERIFY` is set) and pings.
+    /// when `DOCKER_TLS_VERIFY` is set) and pings: for tests that name the
+    /// host.
+    #[cfg(test)]
     pub async fn connect_to(host: &str) -> Result<Engine> {
-        let unreachable = |reason: String| EngineError::Unreachable {
-            host: host.to_string(),
-            reason,
-        };
+        let engine = Engine::open_at(host)?;
+        engine.ping().await?;
+        Ok(engine)
+    }
+
+    /// The engine at `host`, not pinged.
+    fn open_at(host: &str) -> Result<Engine> {
         if host.starts_with("ssh://") {
-            return Engine::connect_ssh(host).await;
+            return Engine::open_ssh(host);
         }
         // What `connect_with_defaults` does, with the host known for messages.
-        let docker = Docker::connect_with_host(host).map_err(|e| unreachable(root_cause(&e)))?;
-        Engine::ping_new(Engine {
+        let docker = keep_alive_http(host)
+            .unwrap_or_else(|| Docker::connect_with_host(host))
+            .map_err(|e| EngineError::Unreachable {
+                host: host.to_string(),
+                reason: root_cause(&e),
+            })?;
+        Ok(Engine {
             docker,
             host: host.to_string(),
             context: None,
             ssh: None,
         })
-        .await
     }
 
-    /// Connects to the engine behind `ssh://[user@]host[:port]` ([`ssh`])
-    /// and pings.
-    async fn connect_ssh(host: &str) -> Result<Engine> {
+    /// The engine behind `ssh://[user@]host[:port]` ([`ssh`]), not pinged:
+    /// ssh starts with the first call.
+    fn open_ssh(host: &str) -> Result<Engine> {
         let target = ssh::Target::parse(host).map_err(EngineError::Endpoint)?;
         let persist = ssh::persist_seconds(std::env::var(ssh::PERSIST_VAR).ok().as_deref())
             .map_err(EngineError::Endpoint)?;
@@ -235,36 +282,68 @@ impl Engine {
                 host: host.to_string(),
                 reason: root_cause(&e),
             })?;
-        Engine::ping_new(Engine {
+        Ok(Engine {
             docker,
             host: host.to_string(),
             context: None,
             ssh: Some(tunnel),
         })
-        .await
     }
 
-    /// Pings a new connection: the engine, once it answers.
-    async fn ping_new(engine: Engine) -> Result<Engine> {
-        let limit = match engine.ssh {
+    /// Pings: Ok once the engine answers, Unreachable if it does not within
+    /// [`PING_TIMEOUT`] ([`SSH_PING_TIMEOUT`] over ssh, whose first ping
+    /// also pays the handshake), or ssh's own reason.
+    pub async fn ping(&self) -> Result<()> {
+        let limit = match self.ssh {
             Some(_) => SSH_PING_TIMEOUT,
             None => PING_TIMEOUT,
         };
-        let failed = match tokio::time::timeout(limit, engine.docker.ping()).await {
-            Ok(Ok(_)) => return Ok(engine),
-            Ok(Err(e)) => engine.error(e),
+        let failed = match tokio::time::timeout(limit, self.docker.ping()).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => self.error(e),
             Err(_) => EngineError::Unreachable {
-                host: engine.host.clone(),
+                host: self.host.clone(),
                 reason: format!("no answer within {}s", limit.as_secs()),
             },
         };
-        // The connection closes a moment before ssh has exited and said why.
-        if let (EngineError::Unreachable { .. }, Some(tunnel)) = (&failed, &engine.ssh)
+        Err(self.with_ssh_reason(failed).await)
+    }
+
+    /// An engine that could not be reached over ssh, with ssh's reason
+    /// when it gave one: the connection closes a moment before ssh has
+    /// exited and said why.
+    async fn with_ssh_reason(&self, failed: EngineError) -> EngineError {
+        if let (EngineError::Unreachable { .. }, Some(tunnel)) = (&failed, &self.ssh)
             && let Some(f) = tunnel.failure_within(Duration::from_secs(2)).await
         {
-            return Err(EngineError::Ssh(f));
+            return EngineError::Ssh(f);
         }
-        Err(failed)
+        failed
+    }
+
+    /// Runs a command's first calls with the ping beside them, on an engine
+    /// from [`Engine::open`]: one round trip for both on a slow link. The
+    /// first failure wins, so an engine that does not answer is still
+    /// reported after [`PING_TIMEOUT`], as the ping's error, rather than
+    /// after a call's own two-minute timeout.
+    pub async fn answering<T>(
+        &self,
+        first: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        match futures_util::future::try_join(self.ping(), first).await {
+            Ok(((), out)) => Ok(out),
+            Err(e) => Err(self.with_ssh_reason(e).await),
+        }
+    }
+
+    /// How many requests berth keeps in flight at once when it fans out
+    /// reads (inspects of every container of a project): enough that a
+    /// stack of any usual size is read in one round trip, few enough not to
+    /// flood an engine (each is a connection of its own, HTTP/1.1 has no
+    /// multiplexing; a transport with a cost per connection, as ssh's
+    /// sessions have, may want fewer).
+    pub fn in_flight(&self) -> usize {
+        64
     }
 
     /// The path of the unix socket berth reaches the engine through, if it

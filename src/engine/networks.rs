@@ -17,29 +17,26 @@ impl Engine {
     /// Networks labelled with the project, plus any network whose name is in
     /// `names` (labelled or not), each once.
     pub async fn list_networks(&self, project: &str, names: &[String]) -> Result<Vec<Network>> {
-        let labelled = ListNetworksOptionsBuilder::new()
-            .filters(&project_filter(project))
-            .build();
-        let mut out = self
-            .docker
-            .list_networks(Some(labelled))
-            .await
-            .map_err(|e| self.error(e))?;
-        if !names.is_empty() {
-            // The engine's name filter matches substrings: keep exact names.
-            let by_name = ListNetworksOptionsBuilder::new()
-                .filters(&HashMap::from([("name".to_string(), names.to_vec())]))
-                .build();
-            let named = self
-                .docker
-                .list_networks(Some(by_name))
+        let list = |filters: HashMap<String, Vec<String>>| async move {
+            let options = ListNetworksOptionsBuilder::new().filters(&filters).build();
+            self.docker
+                .list_networks(Some(options))
                 .await
-                .map_err(|e| self.error(e))?;
-            for n in named {
-                let exact = n.name.as_ref().is_some_and(|name| names.contains(name));
-                if exact && !out.iter().any(|o| o.id == n.id) {
-                    out.push(n);
-                }
+                .map_err(|e| self.error(e))
+        };
+        // Both lists at once: one round trip on a slow link.
+        let (labelled, named) = futures_util::join!(list(project_filter(project)), async {
+            match names.is_empty() {
+                true => Ok(Vec::new()),
+                false => list(HashMap::from([("name".to_string(), names.to_vec())])).await,
+            }
+        });
+        let mut out = labelled?;
+        // The engine's name filter matches substrings: keep exact names.
+        for n in named? {
+            let exact = n.name.as_ref().is_some_and(|name| names.contains(name));
+            if exact && !out.iter().any(|o| o.id == n.id) {
+                out.push(n);
             }
         }
         Ok(out)

@@ -13,31 +13,25 @@ impl Engine {
     /// Volumes labelled with the project, plus any volume whose name is in
     /// `names`, each once.
     pub async fn list_volumes(&self, project: &str, names: &[String]) -> Result<Vec<Volume>> {
-        let labelled = ListVolumesOptionsBuilder::new()
-            .filters(&project_filter(project))
-            .build();
-        let mut out = self
-            .docker
-            .list_volumes(Some(labelled))
-            .await
-            .map_err(|e| self.error(e))?
-            .volumes
-            .unwrap_or_default();
-        if !names.is_empty() {
-            let by_name = ListVolumesOptionsBuilder::new()
-                .filters(&HashMap::from([("name".to_string(), names.to_vec())]))
-                .build();
-            let named = self
-                .docker
-                .list_volumes(Some(by_name))
+        let list = |filters: HashMap<String, Vec<String>>| async move {
+            let options = ListVolumesOptionsBuilder::new().filters(&filters).build();
+            self.docker
+                .list_volumes(Some(options))
                 .await
-                .map_err(|e| self.error(e))?
-                .volumes
-                .unwrap_or_default();
-            for v in named {
-                if names.contains(&v.name) && !out.iter().any(|o| o.name == v.name) {
-                    out.push(v);
-                }
+                .map_err(|e| self.error(e))
+                .map(|r| r.volumes.unwrap_or_default())
+        };
+        // Both lists at once: one round trip on a slow link.
+        let (labelled, named) = futures_util::join!(list(project_filter(project)), async {
+            match names.is_empty() {
+                true => Ok(Vec::new()),
+                false => list(HashMap::from([("name".to_string(), names.to_vec())])).await,
+            }
+        });
+        let mut out = labelled?;
+        for v in named? {
+            if names.contains(&v.name) && !out.iter().any(|o| o.name == v.name) {
+                out.push(v);
             }
         }
         Ok(out)

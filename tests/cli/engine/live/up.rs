@@ -172,3 +172,83 @@ fn ps_json_lists_each_service_container() {
         assert!(s.contains("running"), "row gives the state: {row}");
     }
 }
+
+/// `bench/slowlink.py` in front of the test engine: 100 ms each way (long
+/// enough that a busy machine sends a wave's requests well within it), and
+/// a count of the sequential round trips ("waves") of what goes through it.
+struct SlowLink {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+    host: String,
+}
+
+impl SlowLink {
+    fn start() -> SlowLink {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".into());
+        let socket = engine
+            .strip_prefix("unix://")
+            .expect("the test engine is on a unix socket");
+        let mut child = std::process::Command::new("python3")
+            .arg(crate::support::repo().join("bench/slowlink.py"))
+            .args(["serve", "--delay-ms", "100", "--lifetime", "120"])
+            .arg("--target")
+            .arg(format!("unix:{socket}"))
+            .arg("--control")
+            .arg(dir.path().join("control"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs bench/slowlink.py");
+        let mut port = String::new();
+        use std::io::BufRead;
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut port)
+            .expect("the proxy prints its port");
+        SlowLink {
+            child,
+            dir,
+            host: format!("tcp://127.0.0.1:{}", port.trim()),
+        }
+    }
+
+    /// The waves since the last call, and the count set to zero.
+    fn waves(&self) -> u64 {
+        use std::io::{BufRead, Write};
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let mut s = std::os::unix::net::UnixStream::connect(self.dir.path().join("control"))
+            .expect("the proxy's control socket");
+        s.write_all(b"reset\n").unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(s).read_line(&mut line).unwrap();
+        let stats: Value = serde_json::from_str(&line).expect("the proxy's stats");
+        stats["waves"].as_u64().expect("a wave count")
+    }
+}
+
+impl Drop for SlowLink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn no_op_up_plan_and_ps_are_one_round_trip_each_over_a_slow_link() {
+    let p = Project::up("slowlink", TWO_TIER);
+    let link = SlowLink::start();
+    let over = |args: &[&str]| {
+        p.command(&["compose.yaml"], args)
+            .env("DOCKER_HOST", &link.host)
+            .run()
+    };
+    link.waves();
+    over(&["up"]).ok().says_nothing_changed();
+    assert_eq!(link.waves(), 1, "no-op up");
+    over(&["plan"]).code_is(0).says_nothing_changed();
+    assert_eq!(link.waves(), 1, "plan");
+    over(&["ps"]).ok().says(&format!("{}-web-1", p.name));
+    assert_eq!(link.waves(), 1, "ps");
+}
