@@ -232,8 +232,12 @@ impl Drop for Sshd {
             .flatten()
         {
             let berth = run.path().join("berth");
+            // The control sockets, not the engine's forwarded socket
+            // (`.engine`: ssh would speak its control protocol to dockerd).
             for entry in std::fs::read_dir(&berth).into_iter().flatten().flatten() {
-                sockets.push(entry.path());
+                if !entry.file_name().to_string_lossy().contains(".engine") {
+                    sockets.push(entry.path());
+                }
             }
         }
         for socket in sockets {
@@ -339,7 +343,7 @@ fn a_stack_goes_up_and_down_over_ssh_with_one_handshake_shared_across_runs() {
         std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
         0o700
     );
-    let sockets: Vec<_> = std::fs::read_dir(&dir)
+    let mut sockets: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .flatten()
         .filter(|e| {
@@ -348,8 +352,17 @@ fn a_stack_goes_up_and_down_over_ssh_with_one_handshake_shared_across_runs() {
                 t.is_socket()
             })
         })
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(sockets.len(), 1, "{sockets:?}");
+    sockets.sort();
+    // The master's control socket, and the engine's socket forwarded
+    // through it, which the runs after the first used: the engine
+    // answered a ping through it (its marker).
+    assert_eq!(sockets.len(), 2, "{sockets:?}");
+    let [control, forward] = [&sockets[0], &sockets[1]];
+    assert!(control.ends_with("-0"), "{sockets:?}");
+    assert!(forward.ends_with(".engine"), "{sockets:?}");
+    assert!(dir.join(format!("{forward}-ok")).exists(), "{sockets:?}");
 
     berth(&["down"]).ok();
     assert!(p.containers().is_empty());
