@@ -253,18 +253,8 @@ impl Engine {
             return Engine::open_ssh(host);
         }
         // What `connect_with_defaults` does, with the host known for messages.
-        let docker = keep_alive_http(host)
-            .unwrap_or_else(|| Docker::connect_with_host(host))
-            .map_err(|e| EngineError::Unreachable {
-                host: host.to_string(),
-                reason: root_cause(&e),
-            })?;
-        Ok(Engine {
-            docker,
-            host: host.to_string(),
-            context: None,
-            ssh: None,
-        })
+        let docker = keep_alive_http(host).unwrap_or_else(|| Docker::connect_with_host(host));
+        Engine::with_client(host, docker, None)
     }
 
     /// The engine behind `ssh://[user@]host[:port]` ([`ssh`]), not pinged:
@@ -277,16 +267,26 @@ impl Engine {
         let tunnel = std::sync::Arc::new(
             ssh::Tunnel::new(target, &dir, persist).map_err(EngineError::Endpoint)?,
         );
-        let docker =
-            ssh::docker(tunnel.clone(), REQUEST_TIMEOUT).map_err(|e| EngineError::Unreachable {
-                host: host.to_string(),
-                reason: root_cause(&e),
-            })?;
+        let docker = ssh::docker(tunnel.clone(), REQUEST_TIMEOUT);
+        Engine::with_client(host, docker, Some(tunnel))
+    }
+
+    /// The engine at `host` through the client bollard made for it (or
+    /// the reason it could not).
+    fn with_client(
+        host: &str,
+        docker: std::result::Result<Docker, BollardError>,
+        ssh: Option<std::sync::Arc<ssh::Tunnel>>,
+    ) -> Result<Engine> {
+        let docker = docker.map_err(|e| EngineError::Unreachable {
+            host: host.to_string(),
+            reason: root_cause(&e),
+        })?;
         Ok(Engine {
             docker,
             host: host.to_string(),
             context: None,
-            ssh: Some(tunnel),
+            ssh,
         })
     }
 

@@ -1108,7 +1108,7 @@ mod tests {
             args(&t, 0),
             format!(
                 "-T -o BatchMode=yes -o ConnectTimeout=10 -o ControlMaster=auto \
-                 -o ControlPersist=60 -o ControlPath=/run/user/1/berth/{id}-0 -l root -p 2222 \
+                 -o ControlPersist=60 -o StreamLocalBindUnlink=yes -o ControlPath=/run/user/1/berth/{id}-0 -l root -p 2222 \
                  -- srv docker system dial-stdio"
             )
         );

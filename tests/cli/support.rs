@@ -342,6 +342,25 @@ impl Run {
         self
     }
 
+    /// Asserts the combined output contains `needle` once the error
+    /// renderer's wrapping is undone: its `│` gutters and line breaks are
+    /// taken as spaces, and runs of spaces as one.
+    #[track_caller]
+    pub fn says_wrapped(&self, needle: &str) -> &Run {
+        let flat = |t: &str| {
+            t.replace('│', " ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert!(
+            flat(&self.output()).contains(&flat(needle)),
+            "expected the output to mention {needle:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+
     /// Says, in some words, that nothing changed / there is nothing to do.
     #[track_caller]
     pub fn says_nothing_changed(&self) -> &Run {

@@ -252,6 +252,17 @@ fn bound_on(remote: Option<&str>) -> Plan {
     up(&s, &o)
 }
 
+/// The host config of the plan's (one) container create.
+fn created_host_config(plan: &Plan) -> bollard::models::HostConfig {
+    plan.steps
+        .iter()
+        .find_map(|s| match &s.action {
+            Action::CreateContainer { request, .. } => request.host_config.clone(),
+            _ => None,
+        })
+        .expect("a create")
+}
+
 #[test]
 fn on_a_remote_engine_the_engine_creates_bind_sources_and_the_plan_says_where_they_are() {
     let plan = bound_on(Some("server"));
@@ -259,14 +270,7 @@ fn on_a_remote_engine_the_engine_creates_bind_sources_and_the_plan_says_where_th
         !plan.to_string().contains("create directory"),
         "berth makes no directory here for another host: {plan}"
     );
-    let hc = plan
-        .steps
-        .iter()
-        .find_map(|s| match &s.action {
-            Action::CreateContainer { request, .. } => request.host_config.clone(),
-            _ => None,
-        })
-        .expect("a create");
+    let hc = created_host_config(&plan);
     // The one berth may create goes the old way, which makes it there.
     assert_eq!(hc.binds, Some(vec!["/srv/rb/site:/site:ro".to_string()]));
     // One that must exist, and the volume, stay mounts.
@@ -294,14 +298,7 @@ fn on_this_machine_bind_sources_stay_mounts_made_by_berth_and_nothing_is_said() 
         plan.to_string().contains("create directory /srv/rb/site"),
         "{plan}"
     );
-    let hc = plan
-        .steps
-        .iter()
-        .find_map(|s| match &s.action {
-            Action::CreateContainer { request, .. } => request.host_config.clone(),
-            _ => None,
-        })
-        .expect("a create");
+    let hc = created_host_config(&plan);
     assert_eq!(hc.binds, None);
     assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
 }

@@ -66,23 +66,6 @@ fn require_podman() {
     );
 }
 
-/// Asserts that `run`'s output says `needle`, however the error renderer
-/// wrapped its lines.
-#[track_caller]
-fn says(run: &Run, needle: &str) {
-    let flat = |t: &str| {
-        t.replace('│', " ")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    assert!(
-        flat(&run.output()).contains(&flat(needle)),
-        "expected the output to mention {needle:?}\n{}",
-        run.output()
-    );
-}
-
 /// One test's project on podman, taken away on drop (`berth down
 /// --volumes`, then whatever is left by its label, and its release images)
 /// even when the test fails.
@@ -228,13 +211,10 @@ fn a_stack_goes_up_converges_and_comes_down_on_podman() {
     );
     let refused = other.berth(&["plan"]);
     assert!(!refused.succeeded(), "{}", refused.output());
-    says(
-        &refused,
-        &format!(
-            "is already published by container {}-web-1 (berth project {})",
-            p.name, p.name
-        ),
-    );
+    refused.says_wrapped(&format!(
+        "is already published by container {}-web-1 (berth project {})",
+        p.name, p.name
+    ));
     drop(other);
 
     let exec = p
@@ -282,7 +262,7 @@ services:
         &format!("`podman healthcheck run {}-db-1`", p.name),
         "drop `condition: service_healthy`",
     ] {
-        says(&up, needle);
+        up.says_wrapped(needle);
     }
     // start_period 1 s + 3 intervals of 1 s + a timeout of 1 s, and polling.
     assert!(took < Duration::from_secs(20), "took {took:?}");
@@ -296,7 +276,7 @@ services:
     // `--wait` on a stack without the condition says the same.
     let waited = p.berth(&["up", "--wait", "db"]);
     assert!(!waited.succeeded(), "{}", waited.output());
-    says(&waited, "podman runs them from systemd timers");
+    waited.says_wrapped("podman runs them from systemd timers");
 }
 
 #[test]

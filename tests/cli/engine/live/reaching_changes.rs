@@ -5,23 +5,6 @@
 
 use crate::engine::*;
 
-/// Asserts that `run`'s output says `needle`, however the error renderer
-/// wrapped its lines.
-#[track_caller]
-fn says(run: &crate::support::Run, needle: &str) {
-    let flat = |t: &str| {
-        t.replace('│', " ")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    assert!(
-        flat(&run.output()).contains(&flat(needle)),
-        "expected the output to mention {needle:?}\n{}",
-        run.output()
-    );
-}
-
 /// A container the test made outside any project, removed when dropped
 /// (declare it after the [`Project`], so that it goes first and the
 /// project's network can be removed).
@@ -102,18 +85,13 @@ fn a_changed_network_that_a_foreign_container_uses_is_left_alone() {
 
     p.write("compose.yaml", &two_on_back("{internal: true}"));
     let run = p.berth(&["up"]).code_is(1);
-    says(
-        &run,
-        &format!(
+    run.says_wrapped(&format!(
             "network {net} must be recreated (internal false -> true), but containers outside project {} use it: {}",
             p.name, foreign.0
         ),
     );
-    says(
-        &run,
-        &format!("docker network disconnect {net} {}", foreign.0),
-    );
-    says(&run, "compose.yaml:13:3");
+    run.says_wrapped(&format!("docker network disconnect {net} {}", foreign.0));
+    run.says_wrapped("compose.yaml:13:3");
     assert_eq!(
         net_before,
         docker(&["network", "inspect", "-f", "{{.Id}}", &net]),
@@ -227,14 +205,13 @@ fn a_port_held_by_a_host_process_is_reported_at_the_ports_entry() {
     let port = listener.local_addr().unwrap().port();
     p.write("compose.yaml", &publishing("web", port));
     let run = p.berth(&["up"]).code_is(1);
-    says(&run, "address already in use");
-    says(
-        &run,
-        &format!("host port 127.0.0.1:{port} is held by a process on the host: "),
-    );
-    says(&run, &format!("(pid {})", std::process::id()));
-    says(&run, "compose.yaml:6:9");
-    says(&run, &format!("host port {port} is already taken"));
+    run.says_wrapped("address already in use");
+    run.says_wrapped(&format!(
+        "host port 127.0.0.1:{port} is held by a process on the host: "
+    ));
+    run.says_wrapped(&format!("(pid {})", std::process::id()));
+    run.says_wrapped("compose.yaml:6:9");
+    run.says_wrapped(&format!("host port {port} is already taken"));
     drop(listener);
 }
 
@@ -257,15 +234,12 @@ fn a_port_held_by_a_container_is_reported_at_the_ports_entry() {
     ]);
     p.write("compose.yaml", &publishing("web", port));
     let run = p.berth(&["up"]).code_is(1);
-    says(
-        &run,
-        &format!(
-            "host port 127.0.0.1:{port}/tcp of service `web` is already published by container {}",
-            foreign.0
-        ),
-    );
-    says(&run, "compose.yaml:6:9");
-    says(&run, &format!("docker stop {}", foreign.0));
+    run.says_wrapped(&format!(
+        "host port 127.0.0.1:{port}/tcp of service `web` is already published by container {}",
+        foreign.0
+    ));
+    run.says_wrapped("compose.yaml:6:9");
+    run.says_wrapped(&format!("docker stop {}", foreign.0));
     assert!(p.containers().is_empty(), "nothing created");
     drop(foreign);
 
@@ -274,14 +248,11 @@ fn a_port_held_by_a_container_is_reported_at_the_ports_entry() {
     p.berth(&["up"]).ok();
     p.write("compose.yaml", &publishing("web", port));
     let run = p.berth(&["up"]).code_is(1);
-    says(&run, "port is already allocated");
-    says(
-        &run,
-        &format!(
-            "host port 127.0.0.1:{port} is held by container {}-old-1 (berth project {})",
-            p.name, p.name
-        ),
-    );
-    says(&run, "compose.yaml:6:9");
-    says(&run, &format!("host port {port} is already taken"));
+    run.says_wrapped("port is already allocated");
+    run.says_wrapped(&format!(
+        "host port 127.0.0.1:{port} is held by container {}-old-1 (berth project {})",
+        p.name, p.name
+    ));
+    run.says_wrapped("compose.yaml:6:9");
+    run.says_wrapped(&format!("host port {port} is already taken"));
 }
