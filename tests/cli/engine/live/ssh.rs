@@ -490,3 +490,46 @@ fn ssh_failures_name_their_cause_and_the_host() {
     }
     assert!(p.containers().is_empty());
 }
+
+/// `watch` over ssh: the files go into the container through the API (an
+/// archive upload), never as a path on the engine's host.
+#[test]
+fn watch_syncs_files_into_a_container_over_ssh() {
+    let sshd = Sshd::start();
+    let p = Project::with_stack(
+        "sshwatch",
+        &format!(
+            "services:\n{}",
+            idle(
+                "web",
+                "    develop:\n      watch:\n        - action: sync\n          path: ./app\n          target: /app\n",
+            )
+        ),
+    );
+    std::fs::create_dir(p.path("app")).unwrap();
+    let run = sshd.runtime("run");
+    let host = sshd.team_server("root");
+    let mut w = sshd
+        .berth(&p, &run, &host, &["up", "--watch", "--progress", "plain"])
+        .spawn();
+    let watching = wait_until(Duration::from_secs(60), || {
+        !w.has_exited() && w.stderr_so_far().contains("Watching web for changes")
+    });
+    assert!(watching, "up --watch over ssh:\n{}", w.stderr_so_far());
+    std::fs::write(p.path("app/page.txt"), "over ssh").unwrap();
+    let synced = wait_until(Duration::from_secs(15), || {
+        w.stdout_so_far()
+            .contains("watch: web: synced 1 file (page.txt)")
+    });
+    assert!(
+        synced,
+        "the sync is reported\n--- stdout\n{}\n--- stderr\n{}",
+        w.stdout_so_far(),
+        w.stderr_so_far()
+    );
+    assert_eq!(p.container("web").exec("cat /app/page.txt"), "over ssh");
+    w.interrupt();
+    w.wait().ok();
+    sshd.berth(&p, &run, &host, &["down", "-t", "0"]).run().ok();
+    assert!(p.containers().is_empty());
+}
