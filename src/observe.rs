@@ -330,16 +330,7 @@ pub async fn observe(engine: &Engine, stack: &Stack) -> engine::Result<Observed>
     let image_ids = join_all(images.iter().map(|i| engine.image_id(i)));
     // The project's networks say who is attached: a network whose settings
     // changed is recreated only when nothing outside the project uses it.
-    let networks = async {
-        let (listed, found) = futures_util::join!(
-            engine.list_networks(project, &network_names),
-            each(engine, &ahead.networks, |name| engine.inspect_network(name)),
-        );
-        let mut out: Vec<NetworkState> = listed?.iter().map(network_state).collect();
-        let found = found.into_iter().filter_map(|r| r.ok()).collect();
-        attach(engine, project, &mut out, found).await?;
-        Ok(out)
-    };
+    let networks = observe_networks(engine, project, &network_names, &ahead.networks);
     let published = published_ports(stack);
     let publishers = async {
         if published.is_empty() {
@@ -575,18 +566,7 @@ pub async fn observe_for_down(
         None => (Vec::new(), Vec::new()),
     };
     let ahead = stack.map(read_ahead).unwrap_or_default();
-    let networks = async {
-        let (listed, found) = futures_util::join!(
-            engine.list_networks(project, &network_names),
-            each(engine, &ahead.networks, |name| engine.inspect_network(name)),
-        );
-        let mut out: Vec<NetworkState> = listed?.iter().map(network_state).collect();
-        // Only the project's own networks are candidates for removal, so
-        // only they need to say who is attached.
-        let found = found.into_iter().filter_map(|r| r.ok()).collect();
-        attach(engine, project, &mut out, found).await?;
-        Ok(out)
-    };
+    let networks = observe_networks(engine, project, &network_names, &ahead.networks);
     let (containers, networks, volumes) = futures_util::join!(
         engine.list_containers(project),
         networks,
@@ -600,6 +580,25 @@ pub async fn observe_for_down(
     };
     sort(&mut observed);
     Ok(observed)
+}
+
+/// The project's networks and those named `names`, each with the
+/// containers attached to it, the inspects of `ahead` (the stack's names)
+/// sent beside the lists: the one round trip of a no-op run.
+async fn observe_networks(
+    engine: &Engine,
+    project: &str,
+    names: &[String],
+    ahead: &[String],
+) -> engine::Result<Vec<NetworkState>> {
+    let (listed, found) = futures_util::join!(
+        engine.list_networks(project, names),
+        each(engine, ahead, |name| engine.inspect_network(name)),
+    );
+    let mut out: Vec<NetworkState> = listed?.iter().map(network_state).collect();
+    let found = found.into_iter().filter_map(|r| r.ok()).collect();
+    attach(engine, project, &mut out, found).await?;
+    Ok(out)
 }
 
 /// Fills in who is attached to each of the project's networks: from
