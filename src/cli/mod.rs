@@ -19,6 +19,7 @@ mod exec;
 mod graph;
 mod lifecycle;
 mod logs;
+mod ls;
 mod plan;
 mod ps;
 mod pull;
@@ -26,6 +27,7 @@ mod releases;
 mod rollback;
 mod session;
 mod up;
+mod version;
 mod watch;
 
 use std::io::Write;
@@ -98,6 +100,9 @@ pub enum Command {
     Down(down::DownArgs),
     /// List the stack's containers
     Ps(ps::PsArgs),
+    /// List the projects on the engine, berth's and compose's, with their
+    /// containers' states
+    Ls(ls::LsArgs),
     /// Show the containers' output, each line prefixed with its container
     Logs(logs::LogsArgs),
     /// Run a command in a service's running container
@@ -116,6 +121,8 @@ pub enum Command {
     Rollback(rollback::RollbackArgs),
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
+    /// Print berth's version
+    Version(version::VersionArgs),
     /// Print the man page (roff): `berth man > berth.1`
     #[command(hide = true)]
     Man,
@@ -181,6 +188,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Plan(args) => plan::run(&cli.global, args),
         Command::Down(args) => down::run(&cli.global, args),
         Command::Ps(args) => ps::run(&cli.global, args),
+        Command::Ls(args) => ls::run(&cli.global, args),
         Command::Logs(args) => logs::run(&cli.global, args),
         Command::Exec(args) => exec::run(&cli.global, args),
         Command::Start(args) => lifecycle::start(&cli.global, args),
@@ -189,6 +197,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Releases(args) => releases::run(&cli.global, args),
         Command::Rollback(args) => rollback::run(&cli.global, args),
         Command::Completions(args) => completions::completions(args),
+        Command::Version(args) => version::run(args),
         Command::Man => completions::man(),
         Command::Build(args) => build::run(&cli.global, args),
         Command::Pull(args) => pull::run(&cli.global, args),

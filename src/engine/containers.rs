@@ -23,6 +23,13 @@ impl Engine {
         self.list_filtered(true, &project_filter(project)).await
     }
 
+    /// The containers of any project that carry the label `key`; stopped
+    /// ones too with `all` (`berth ls`).
+    pub async fn list_labelled(&self, key: &str, all: bool) -> Result<Vec<ContainerSummary>> {
+        let filters = HashMap::from([("label".to_string(), vec![key.to_string()])]);
+        self.list_filtered(all, &filters).await
+    }
+
     /// The containers that match `filters`; stopped ones too with `all`.
     ///
     /// A filter the engine does not know (podman 4.3 has no `publish`) is

@@ -3,13 +3,14 @@
 //! prints and YAML of the same ([`stack`]), the progress of a plan being
 //! applied ([`progress`]), `berth ps`'s tables ([`ps`]) and its JSON in
 //! compose's shape ([`ps_json`]), the prefixed lines of `berth logs`
-//! ([`log_lines`]), `berth releases`' table and JSON ([`releases`]), and
-//! text as the Go tools print it ([`go_format`]: times, quoting, human
-//! durations and sizes).
+//! ([`log_lines`]), `berth ls`' projects ([`ls`]), `berth releases`' table
+//! and JSON ([`releases`]), and text as the Go tools print it
+//! ([`go_format`]: times, quoting, human durations and sizes).
 
 mod diagnostics;
 pub mod go_format;
 pub mod log_lines;
+pub mod ls;
 mod progress;
 pub mod ps;
 pub mod ps_json;

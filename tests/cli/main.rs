@@ -11,4 +11,5 @@ mod loading;
 mod stacks;
 mod support;
 mod swarm_config;
+mod version;
 mod warnings;

@@ -30,6 +30,7 @@ mod live {
     mod engine_killed;
     mod images;
     mod labs;
+    mod ls;
     mod newer_keys;
     mod operate;
     mod order;
