@@ -629,3 +629,37 @@ fn an_image_rebuilt_under_the_same_tag_updates_the_services_that_run_it() {
         "no changes\n"
     );
 }
+
+#[test]
+fn a_wide_fan_waits_for_the_hub_once_naming_every_leaf() {
+    let n = 1000;
+    let s = stack(&fan("gb", n));
+    let mut specs = SwarmSpecs::default();
+    for key in s.services.keys() {
+        specs.services.insert(key.clone(), spec(key, "x", 1));
+    }
+    let plan = swarm_up(&s, &Observed::default(), &specs);
+    let leaves: Vec<String> = (0..n).map(|i| format!("leaf{i}")).collect();
+    let hub_wait = format!(
+        "wait for service gb_hub to converge: {} depends on it",
+        leaves.join(", ")
+    );
+    assert_eq!(
+        after(&plan, &hub_wait),
+        ["create service gb_hub: not found"]
+    );
+    for leaf in &leaves {
+        assert_eq!(
+            after(&plan, &format!("create service gb_{leaf}: not found")),
+            [hub_wait.as_str()]
+        );
+    }
+    let mut hub_after = after(&plan, "create service gb_hub: not found");
+    hub_after.sort();
+    assert_eq!(
+        hub_after,
+        (0..3)
+            .map(|i| format!("wait for service gb_base{i} to converge: hub depends on it"))
+            .collect::<Vec<_>>()
+    );
+}
