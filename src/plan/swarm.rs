@@ -55,9 +55,16 @@ pub struct SwarmSpecs {
 /// comparing what the engine filled in.
 fn hashed(mut spec: ServiceSpec) -> (ServiceSpec, String) {
     let hash = spec::service_hash(&spec);
-    spec.labels
-        .get_or_insert_with(Default::default)
-        .insert(identity::CONFIG_HASH.to_string(), hash.clone());
+    let check = spec
+        .task_template
+        .as_ref()
+        .and_then(|t| t.container_spec.as_ref()?.health_check.as_ref())
+        .and_then(|h| serde_json::to_string(h).ok());
+    let labels = spec.labels.get_or_insert_with(Default::default);
+    labels.insert(identity::CONFIG_HASH.to_string(), hash.clone());
+    if let Some(check) = check {
+        labels.insert(identity::HEALTHCHECK.to_string(), check);
+    }
     (spec, hash)
 }
 

@@ -663,3 +663,38 @@ fn a_wide_fan_waits_for_the_hub_once_naming_every_leaf() {
             .collect::<Vec<_>>()
     );
 }
+
+/// `specs` with web's health check running `cmd`.
+fn checked(cmd: &str) -> SwarmSpecs {
+    let mut s = specs("gb/web:1", 1);
+    let web = s.services.get_mut("web").unwrap();
+    let c = web.task_template.as_mut().unwrap();
+    c.container_spec.as_mut().unwrap().health_check = Some(bollard::models::HealthConfig {
+        test: Some(vec!["CMD".into(), cmd.into()]),
+        ..Default::default()
+    });
+    s
+}
+
+#[test]
+fn a_changed_health_check_is_listed_though_bollard_reads_back_none() {
+    let s = stack(STACK);
+    let mut o = deployed(&swarm_up(&s, &Observed::default(), &checked("true")));
+    // Each service as the engine answers it (`Healthcheck`), read through
+    // bollard (which reads `HealthCheck`).
+    for svc in &mut o.services {
+        let mut spec = serde_json::to_value(&svc.spec).unwrap();
+        let c = spec.pointer_mut("/TaskTemplate/ContainerSpec").unwrap();
+        if let Some(h) = c.as_object_mut().unwrap().remove("HealthCheck") {
+            c["Healthcheck"] = h;
+        }
+        let answer = serde_json::json!({"ID": svc.id, "Version": {"Index": 7}, "Spec": spec});
+        *svc = crate::observe::service_state(&serde_json::from_value(answer).unwrap());
+    }
+    assert_eq!(
+        swarm_up(&s, &o, &checked("true")).to_string(),
+        "no changes\n"
+    );
+    let plan = swarm_up(&s, &o, &checked("false")).to_string();
+    assert_eq!(plan, "update service gb_web: healthcheck changed\n");
+}
