@@ -19,6 +19,10 @@ pub const PROJECT: &str = "io.berth.project";
 pub const SERVICE: &str = "io.berth.service";
 pub const NUMBER: &str = "io.berth.number";
 pub const CONFIG_HASH: &str = "io.berth.config-hash";
+/// The health check berth sent a swarm service, as JSON. The engine answers
+/// `Healthcheck` where bollard reads `HealthCheck`, so a service read back
+/// through bollard never has one; observe puts this one in its place.
+pub const HEALTHCHECK: &str = "io.berth.healthcheck";
 /// The recreate-relevant configuration itself (compact JSON), so that a plan
 /// can say which keys changed, not only that something did.
 pub const CONFIG: &str = "io.berth.config";

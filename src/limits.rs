@@ -82,7 +82,7 @@ impl Limits {
                 .pids_limit
                 .or(deploy_limits.and_then(|l| l.pids))
                 .unwrap_or(0),
-            restart: extras.restart.unwrap_or_default(),
+            restart: engine_restart(extras.restart.unwrap_or_default()),
         }
     }
 
@@ -178,6 +178,16 @@ impl Limits {
         );
         text("restart", self.restart.to_string(), to.restart.to_string());
         out
+    }
+}
+
+/// A retry count of 0 is no limit to the engine, which reads it back as
+/// plain `on-failure`; `on-failure:0` compared as written would plan a
+/// `docker update` on every run.
+fn engine_restart(restart: Restart) -> Restart {
+    match restart {
+        Restart::OnFailure(Some(0)) => Restart::OnFailure(None),
+        other => other,
     }
 }
 

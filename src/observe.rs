@@ -914,7 +914,19 @@ fn network_settings(n: &Network) -> NetworkSettings {
 
 /// A service as the service list shows it.
 pub fn service_state(s: &bollard::models::Service) -> ServiceState {
-    let spec = s.spec.clone().unwrap_or_default();
+    let mut spec = s.spec.clone().unwrap_or_default();
+    let label = |k: &str| spec.labels.as_ref().and_then(|l| l.get(k)).cloned();
+    // bollard drops the engine's `Healthcheck` (it reads `HealthCheck`):
+    // the one berth sent, from its label, stands in for it.
+    let sent_check = label(identity::HEALTHCHECK).and_then(|j| serde_json::from_str(&j).ok());
+    if let Some(container) = spec
+        .task_template
+        .as_mut()
+        .and_then(|t| t.container_spec.as_mut())
+        && container.health_check.is_none()
+    {
+        container.health_check = sent_check;
+    }
     let label = |k: &str| spec.labels.as_ref().and_then(|l| l.get(k)).cloned();
     ServiceState {
         id: s.id.clone().unwrap_or_default(),
@@ -1116,6 +1128,46 @@ mod tests {
     };
 
     use super::*;
+
+    /// A swarm service as the engine answers `GET /services/{id}`, with
+    /// the health check under `Healthcheck`.
+    fn service_answer(labels: serde_json::Value) -> bollard::models::Service {
+        serde_json::from_value(serde_json::json!({
+            "ID": "svc1",
+            "Version": {"Index": 7},
+            "Spec": {
+                "Name": "gb_web",
+                "Labels": labels,
+                "TaskTemplate": {"ContainerSpec": {
+                    "Image": "gb/web:1",
+                    "Healthcheck": {"Test": ["CMD", "true"], "Interval": 5000000000_i64},
+                }},
+            },
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_swarm_services_health_check_is_the_one_berth_sent_as_bollard_reads_none() {
+        let sent = bollard::models::HealthConfig {
+            test: Some(vec!["CMD".into(), "true".into()]),
+            interval: Some(5_000_000_000),
+            ..Default::default()
+        };
+        let labels = serde_json::json!({
+            identity::HEALTHCHECK: serde_json::to_string(&sent).unwrap(),
+        });
+        let check = |s: &ServiceState| {
+            s.spec
+                .task_template
+                .as_ref()
+                .and_then(|t| t.container_spec.as_ref()?.health_check.clone())
+        };
+        assert_eq!(check(&service_state(&service_answer(labels))), Some(sent));
+        // Deployed before berth sent the label: unknown, as bollard has it.
+        let unlabelled = service_state(&service_answer(serde_json::json!({})));
+        assert_eq!(check(&unlabelled), None);
+    }
 
     fn labels(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs

@@ -1,7 +1,7 @@
 //! Planning `down`: stop the project's containers, dependents first, remove
 //! them, then its networks, and its volumes only when asked.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::up::{is_running, orphans_left};
 use super::{Action, Cause, Plan, StepId, select};
@@ -42,6 +42,14 @@ pub(super) fn in_reverse_order<'c>(
     let mut order: Vec<String> = stack.map(select::start_order).unwrap_or_default();
     order.reverse();
     let dependents = dependents(stack);
+    // Each service's containers, grouped once in their given order, so that
+    // planning stays linear in the number of services.
+    let mut by_service: HashMap<&str, Vec<&ContainerState>> = HashMap::new();
+    for c in containers {
+        if let Some(s) = c.service.as_deref() {
+            by_service.entry(s).or_default().push(c);
+        }
+    }
     // What a service's dependents wait behind: its own steps if it has any,
     // else what its dependents wait behind, passed on.
     let mut blocking: HashMap<&str, Vec<StepId>> = HashMap::new();
@@ -56,10 +64,7 @@ pub(super) fn in_reverse_order<'c>(
         after.sort_unstable();
         after.dedup();
         let mut own = Vec::new();
-        for c in containers
-            .iter()
-            .filter(|c| c.service.as_deref() == Some(service.as_str()))
-        {
+        for c in by_service.get(service.as_str()).into_iter().flatten() {
             if let Some((action, cause)) = step(c) {
                 let id = plan.push(action, cause, after.clone());
                 out.insert(c.id.as_str(), id);
@@ -68,11 +73,9 @@ pub(super) fn in_reverse_order<'c>(
         }
         blocking.insert(service.as_str(), if own.is_empty() { after } else { own });
     }
+    let known: HashSet<&str> = order.iter().map(String::as_str).collect();
     for c in containers {
-        let known = c
-            .service
-            .as_deref()
-            .is_some_and(|s| order.iter().any(|o| o == s));
+        let known = c.service.as_deref().is_some_and(|s| known.contains(s));
         if !known && let Some((action, cause)) = step(c) {
             out.insert(c.id.as_str(), plan.push(action, cause, vec![]));
         }

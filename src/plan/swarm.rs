@@ -55,9 +55,16 @@ pub struct SwarmSpecs {
 /// comparing what the engine filled in.
 fn hashed(mut spec: ServiceSpec) -> (ServiceSpec, String) {
     let hash = spec::service_hash(&spec);
-    spec.labels
-        .get_or_insert_with(Default::default)
-        .insert(identity::CONFIG_HASH.to_string(), hash.clone());
+    let check = spec
+        .task_template
+        .as_ref()
+        .and_then(|t| t.container_spec.as_ref()?.health_check.as_ref())
+        .and_then(|h| serde_json::to_string(h).ok());
+    let labels = spec.labels.get_or_insert_with(Default::default);
+    labels.insert(identity::CONFIG_HASH.to_string(), hash.clone());
+    if let Some(check) = check {
+        labels.insert(identity::HEALTHCHECK.to_string(), check);
+    }
     (spec, hash)
 }
 
@@ -107,6 +114,9 @@ pub fn plan_swarm_up(
     let mut released: HashMap<Used, Vec<StepId>> = HashMap::new();
     let mut in_use: HashSet<Used> = HashSet::new();
     let mut planned: HashSet<&str> = HashSet::new();
+    // Built once, so that each service's look-up is not a pass over all.
+    let dependents = dependents(stack);
+    let selected: HashSet<&str> = order.iter().map(String::as_str).collect();
     for (key, spec, hash) in hashed_specs {
         let svc = &stack.services[key.as_str()];
         let name = spec.name.clone().unwrap_or_default();
@@ -179,16 +189,14 @@ pub fn plan_swarm_up(
         // changes it and something depends on it; so does the removal of
         // what its old spec used, so that a failed update can still roll
         // back to it.
-        let depended_on = order.iter().any(|o| {
-            stack.services[o.as_str()]
-                .depends_on
-                .contains_key(key.as_str())
-        });
+        let its_dependents = dependents.get(key.as_str()).map_or(&[][..], Vec::as_slice);
+        let depended_on = its_dependents.iter().any(|(k, _)| selected.contains(k));
         if let Some(step) = step
             && (depended_on || !dropped.is_empty())
         {
             let cause = if depended_on {
-                Cause::DependsOn(dependents_of(stack, key))
+                let names: Vec<&str> = its_dependents.iter().map(|(_, name)| *name).collect();
+                Cause::DependsOn(names.join(", "))
             } else {
                 Cause::Unused
             };
@@ -565,15 +573,18 @@ fn by_network_id(spec: &ServiceSpec, observed: &Observed) -> ServiceSpec {
     spec
 }
 
-/// The services that depend on `key`, for a wait's cause.
-fn dependents_of(stack: &Stack, key: &str) -> String {
-    let names: Vec<&str> = stack
-        .services
-        .values()
-        .filter(|s| s.depends_on.contains_key(key))
-        .map(|s| s.name.as_str())
-        .collect();
-    names.join(", ")
+/// The services that depend on each one, by key: each dependent's key and
+/// name, in the stack's order.
+fn dependents(stack: &Stack) -> HashMap<&str, Vec<(&str, &str)>> {
+    let mut out: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
+    for (key, svc) in &stack.services {
+        for dep in svc.depends_on.keys() {
+            out.entry(dep.as_str())
+                .or_default()
+                .push((key.as_str(), svc.name.as_str()));
+        }
+    }
+    out
 }
 
 /// Plan `down --swarm`: remove the project's services, wait until their

@@ -160,3 +160,26 @@ fn down_carries_the_timeout_on_each_stop() {
     let plan = plan_down("gb", &o, Some(&s), &opts);
     assert_eq!(plan.to_json("gb")["steps"][0]["request"]["t"], 2);
 }
+
+#[test]
+fn down_of_a_wide_fan_stops_every_leaf_then_the_hub_then_the_bases() {
+    let n = 1000;
+    let s = stack(&fan("fan", n));
+    let plan = down(&s, &converged(&s), false);
+    let mut hub_after = after(&plan, "stop fan-hub-1: down");
+    hub_after.sort();
+    let mut leaves: Vec<String> = (0..n)
+        .map(|i| format!("stop fan-leaf{i}-1: down"))
+        .collect();
+    leaves.sort();
+    assert_eq!(hub_after, leaves);
+    for leaf in &leaves {
+        assert_eq!(after(&plan, leaf), Vec::<String>::new());
+    }
+    for i in 0..3 {
+        assert_eq!(
+            after(&plan, &format!("stop fan-base{i}-1: down")),
+            ["stop fan-hub-1: down"]
+        );
+    }
+}

@@ -49,6 +49,21 @@ volumes:
   mongo-data: {}
 "#;
 
+/// A stack in which `hub` depends on three bases and `n` leaves depend on
+/// it: a wide fan-in and fan-out.
+fn fan(project: &str, n: usize) -> String {
+    let mut text = format!(
+        "name: {project}\nservices:\n  hub:\n    image: x\n    depends_on: [base0, base1, base2]\n"
+    );
+    for i in 0..3 {
+        text += &format!("  base{i}:\n    image: x\n");
+    }
+    for i in 0..n {
+        text += &format!("  leaf{i}:\n    image: x\n    depends_on: [hub]\n");
+    }
+    text
+}
+
 fn image_id(image: &str) -> String {
     format!("sha256:{image}")
 }

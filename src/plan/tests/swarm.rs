@@ -629,3 +629,72 @@ fn an_image_rebuilt_under_the_same_tag_updates_the_services_that_run_it() {
         "no changes\n"
     );
 }
+
+#[test]
+fn a_wide_fan_waits_for_the_hub_once_naming_every_leaf() {
+    let n = 1000;
+    let s = stack(&fan("gb", n));
+    let mut specs = SwarmSpecs::default();
+    for key in s.services.keys() {
+        specs.services.insert(key.clone(), spec(key, "x", 1));
+    }
+    let plan = swarm_up(&s, &Observed::default(), &specs);
+    let leaves: Vec<String> = (0..n).map(|i| format!("leaf{i}")).collect();
+    let hub_wait = format!(
+        "wait for service gb_hub to converge: {} depends on it",
+        leaves.join(", ")
+    );
+    assert_eq!(
+        after(&plan, &hub_wait),
+        ["create service gb_hub: not found"]
+    );
+    for leaf in &leaves {
+        assert_eq!(
+            after(&plan, &format!("create service gb_{leaf}: not found")),
+            [hub_wait.as_str()]
+        );
+    }
+    let mut hub_after = after(&plan, "create service gb_hub: not found");
+    hub_after.sort();
+    assert_eq!(
+        hub_after,
+        (0..3)
+            .map(|i| format!("wait for service gb_base{i} to converge: hub depends on it"))
+            .collect::<Vec<_>>()
+    );
+}
+
+/// `specs` with web's health check running `cmd`.
+fn checked(cmd: &str) -> SwarmSpecs {
+    let mut s = specs("gb/web:1", 1);
+    let web = s.services.get_mut("web").unwrap();
+    let c = web.task_template.as_mut().unwrap();
+    c.container_spec.as_mut().unwrap().health_check = Some(bollard::models::HealthConfig {
+        test: Some(vec!["CMD".into(), cmd.into()]),
+        ..Default::default()
+    });
+    s
+}
+
+#[test]
+fn a_changed_health_check_is_listed_though_bollard_reads_back_none() {
+    let s = stack(STACK);
+    let mut o = deployed(&swarm_up(&s, &Observed::default(), &checked("true")));
+    // Each service as the engine answers it (`Healthcheck`), read through
+    // bollard (which reads `HealthCheck`).
+    for svc in &mut o.services {
+        let mut spec = serde_json::to_value(&svc.spec).unwrap();
+        let c = spec.pointer_mut("/TaskTemplate/ContainerSpec").unwrap();
+        if let Some(h) = c.as_object_mut().unwrap().remove("HealthCheck") {
+            c["Healthcheck"] = h;
+        }
+        let answer = serde_json::json!({"ID": svc.id, "Version": {"Index": 7}, "Spec": spec});
+        *svc = crate::observe::service_state(&serde_json::from_value(answer).unwrap());
+    }
+    assert_eq!(
+        swarm_up(&s, &o, &checked("true")).to_string(),
+        "no changes\n"
+    );
+    let plan = swarm_up(&s, &o, &checked("false")).to_string();
+    assert_eq!(plan, "update service gb_web: healthcheck changed\n");
+}

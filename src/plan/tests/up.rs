@@ -204,6 +204,28 @@ fn restart_policy_and_pids_limit_update_in_place() {
 }
 
 #[test]
+fn on_failure_0_is_converged_when_the_engine_reads_it_back_as_on_failure() {
+    use bollard::models::{RestartPolicy, RestartPolicyNameEnum};
+    let s = stack(&THREE_TIER.replace(
+        "image: gb/mongo",
+        "image: gb/mongo\n    restart: on-failure:0",
+    ));
+    let mut observed = converged(&s);
+    let read_back = crate::observe::restart_of(&RestartPolicy {
+        name: Some(RestartPolicyNameEnum::ON_FAILURE),
+        maximum_retry_count: Some(0),
+    });
+    let mongo = observed
+        .containers
+        .iter_mut()
+        .find(|c| c.service.as_deref() == Some("mongodb"))
+        .unwrap();
+    mongo.limits.restart = read_back;
+    let plan = up(&s, &observed);
+    assert!(plan.is_empty(), "{plan}");
+}
+
+#[test]
 fn a_removed_limit_recreates_since_docker_update_cannot_unset_it() {
     let old = stack(THREE_TIER);
     let new = stack(&THREE_TIER.replace("    cpus: 0.5\n", ""));

@@ -9,7 +9,11 @@ use crate::identity;
 /// Labels of a spec that describe berth, not the service: left out of the
 /// hash and of [`service_changes`]. The version is one of them, so that a new
 /// berth does not update every service it deployed.
-const OWN_LABELS: &[&str] = &[identity::CONFIG_HASH, identity::VERSION];
+const OWN_LABELS: &[&str] = &[
+    identity::CONFIG_HASH,
+    identity::VERSION,
+    identity::HEALTHCHECK,
+];
 
 /// sha256 (hex) over the canonical JSON of `spec` (object keys sorted at
 /// every level), without the labels `io.berth.config-hash` and
@@ -98,10 +102,11 @@ pub fn service_changes(old: &ServiceSpec, new: &ServiceSpec) -> Vec<String> {
     }
 
     // The container: each field in the stack file's words. bollard names
-    // the health check `HealthCheck` where the engine answers `Healthcheck`,
-    // so a deployed spec read back through bollard never has one: unknown,
-    // not removed. (The spec hash, from the spec berth sent, still sees a
-    // change of health check.)
+    // the health check `HealthCheck` where the engine answers `Healthcheck`;
+    // observe restores it from `io.berth.healthcheck`, but a service
+    // deployed before berth sent that label has none: unknown, not removed.
+    // (The spec hash, from the spec berth sent, still sees a change of
+    // health check.)
     let no_check = at(&o, &["TaskTemplate", "ContainerSpec", "HealthCheck"]).is_null();
     for (field, word, name) in [
         ("Secrets", "secret", "SecretName"),

@@ -98,6 +98,21 @@ fn cpus_and_memory_change_update_in_place() {
     p.berth(&["plan"]).code_is(0).says_nothing_changed();
 }
 
+#[test]
+fn on_failure_0_is_converged_after_up() {
+    // The engine reads a retry count of 0 back as plain `on-failure`.
+    let p = Project::up(
+        "onfailure0",
+        &format!("services:\n{}", idle("app", "    restart: on-failure:0\n")),
+    );
+    let app = p.container("app");
+    assert_eq!(
+        app.json["HostConfig"]["RestartPolicy"]["Name"],
+        "on-failure"
+    );
+    p.berth(&["plan"]).code_is(0).says_nothing_changed();
+}
+
 fn nets(list: &str) -> String {
     format!(
         "services:\n{}{}networks:\n  a: {{}}\n  b: {{}}\n",
