@@ -489,6 +489,46 @@ impl Container {
     }
 }
 
+/// A `docker compose` project beside a berth one, for comparing the two:
+/// `docker compose down -v` when dropped, so that it goes even when the
+/// test fails.
+pub struct Compose {
+    pub name: String,
+    /// Holds its `compose.yaml`.
+    pub dir: PathBuf,
+}
+
+impl Compose {
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("docker")
+            .arg("compose")
+            .args(["-p", &self.name, "-f", "compose.yaml"])
+            .args(args)
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run docker compose")
+    }
+
+    /// Runs it and returns its stdout; fails the test if it fails.
+    #[track_caller]
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "docker compose {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Compose {
+    fn drop(&mut self) {
+        let _ = self.run(&["down", "-v", "--timeout", "1"]);
+    }
+}
+
 /// Runs `docker ARGS`; panics with its stderr when it fails.
 #[track_caller]
 pub fn docker(args: &[&str]) -> String {

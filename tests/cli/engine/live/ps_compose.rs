@@ -35,42 +35,6 @@ volumes:
   data: {}
 "#;
 
-/// The compose project: `docker compose down -v` when dropped, so that it
-/// goes even when the test fails.
-struct Compose {
-    name: String,
-    dir: std::path::PathBuf,
-}
-
-impl Compose {
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        std::process::Command::new("docker")
-            .arg("compose")
-            .args(["-p", &self.name, "-f", "compose.yaml"])
-            .args(args)
-            .current_dir(&self.dir)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run docker compose")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "docker compose {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Compose {
-    fn drop(&mut self) {
-        let _ = self.run(&["down", "-v", "--timeout", "1"]);
-    }
-}
-
 /// One object per line.
 fn rows(text: &str) -> Vec<Value> {
     text.lines()
